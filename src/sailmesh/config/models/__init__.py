@@ -1,0 +1,1 @@
+"""Typed models of every kind's YAML shape (pydantic v2, camelCase aliases, unknown fields forbidden)."""

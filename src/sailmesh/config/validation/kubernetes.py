@@ -1,0 +1,7 @@
+"""Validation rules and kind table for the kubernetes kinds (placeholder until filled in)."""
+
+from __future__ import annotations
+
+from sailmesh.config.kinds import KindInfo
+
+KINDS: tuple[KindInfo, ...] = ()
