@@ -61,7 +61,14 @@ def istio_body(kind: str, spec: type[Model]) -> type[Model]:
 
 @cache
 def all_kinds() -> tuple[KindInfo, ...]:
-    from sailmesh.config.validation import extensions, kubernetes, networking, security, telemetry
+    from sailmesh.config.validation import (
+        extensions,
+        install,
+        kubernetes,
+        networking,
+        security,
+        telemetry,
+    )
 
     return (
         *networking.KINDS,
@@ -69,6 +76,7 @@ def all_kinds() -> tuple[KindInfo, ...]:
         *telemetry.KINDS,
         *extensions.KINDS,
         *kubernetes.KINDS,
+        *install.KINDS,
     )
 
 

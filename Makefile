@@ -1,0 +1,28 @@
+# The two commands of the README: `make demo` (main job) and `make test` (the whole test suite).
+# Both set everything up first (scripts/setup.sh is idempotent).
+VENV := .venv/bin
+
+.PHONY: setup demo test lint typecheck unit bench clean
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	$(VENV)/sailctl analyze samples/bookinfo/platform samples/bookinfo/networking/bookinfo-gateway.yaml \
+		samples/bookinfo/networking/destination-rule-all.yaml samples/bookinfo/networking/virtual-service-all-v1.yaml
+
+test: setup lint typecheck
+	$(VENV)/python -m pytest -q
+
+lint: setup
+	$(VENV)/ruff check src tests benchmarks
+	$(VENV)/ruff format --check src tests benchmarks
+
+typecheck: setup
+	$(VENV)/mypy
+
+bench: setup
+	$(VENV)/python benchmarks/run.py
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

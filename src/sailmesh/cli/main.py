@@ -1,0 +1,27 @@
+"""The ``sailctl`` command group; each verb lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from sailmesh import __version__
+from sailmesh.cli.analyze import analyze
+from sailmesh.cli.validate import validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sailctl")
+def cli() -> None:
+    """sailctl: run Istio configuration on real Envoy, locally.
+
+    Verbs mirror istioctl/kubectl: validate and analyze configuration offline today; the
+    local mesh verbs (up, demo, apply, get, proxy-status, proxy-config) arrive with the runtime.
+    """
+
+
+cli.add_command(validate)
+cli.add_command(analyze)
+
+
+def main() -> None:
+    cli(prog_name="sailctl")

@@ -1,0 +1,182 @@
+"""Istio's analysis message types: code, name, level and template (istio.io/docs/reference/config/analysis)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sailmesh.config.diagnostics import Level, Problem, Source
+from sailmesh.config.resource import Resource
+
+
+@dataclass(frozen=True)
+class MessageType:
+    code: str
+    name: str
+    level: Level
+    template: str
+
+    def at(self, resource: Resource, *args: Any, path: str = "") -> Problem:
+        """A message about ``resource``, located at the line of ``path`` when given."""
+        return Problem(
+            self.level,
+            self.template % args if args else self.template,
+            path,
+            resource.ref,
+            resource.source_at(path) if path else resource.source,
+            self.code,
+        )
+
+    def detached(self, *args: Any, source: Source | None = None) -> Problem:
+        return Problem(self.level, self.template % args if args else self.template, source=source, code=self.code)
+
+    @property
+    def url(self) -> str:
+        return f"https://istio.io/latest/docs/reference/config/analysis/{self.code.lower()}/"
+
+
+_W, _E, _I = Level.WARNING, Level.ERROR, Level.INFO
+
+DEPRECATED = MessageType("IST0002", "Deprecated", _W, "Deprecated: %s")
+REFERENCED_RESOURCE_NOT_FOUND = MessageType(
+    "IST0101", "ReferencedResourceNotFound", _E, 'Referenced %s not found: "%s"'
+)
+SCHEMA_VALIDATION_ERROR = MessageType("IST0106", "SchemaValidationError", _E, "Schema validation error: %s")
+CONFLICTING_MESH_GATEWAY_VS_HOSTS = MessageType(
+    "IST0109",
+    "ConflictingMeshGatewayVirtualServiceHosts",
+    _E,
+    "The VirtualServices %s associated with mesh gateway define the same host %s which can lead to "
+    "undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource.",
+)
+CONFLICTING_SIDECAR_WORKLOAD_SELECTORS = MessageType(
+    "IST0110",
+    "ConflictingSidecarWorkloadSelectors",
+    _E,
+    'The Sidecars %s in namespace "%s" select the same workload pod "%s", which can lead to undefined behavior.',
+)
+MULTIPLE_SIDECARS_WITHOUT_SELECTORS = MessageType(
+    "IST0111",
+    "MultipleSidecarsWithoutWorkloadSelectors",
+    _E,
+    'The Sidecars %s in namespace "%s" have no workload selector, which can lead to undefined behavior.',
+)
+VS_DESTINATION_PORT_SELECTOR_REQUIRED = MessageType(
+    "IST0112",
+    "VirtualServiceDestinationPortSelectorRequired",
+    _E,
+    'This VirtualService routes to a service "%s" that exposes multiple ports %s. Specifying a port in '
+    "the destination is required to disambiguate.",
+)
+PORT_NAME_NOT_UNDER_NAMING_CONVENTION = MessageType(
+    "IST0118",
+    "PortNameIsNotUnderNamingConvention",
+    _I,
+    "Port name %s (port: %d, targetPort: %s) doesn't follow the naming convention of Istio port.",
+)
+NO_MATCHING_WORKLOADS_FOUND = MessageType(
+    "IST0127",
+    "NoMatchingWorkloadsFound",
+    _W,
+    "No matching workloads for this resource with the following labels: %s",
+)
+NO_SERVER_CERT_VERIFICATION_DESTINATION_LEVEL = MessageType(
+    "IST0128",
+    "NoServerCertificateVerificationDestinationLevel",
+    _W,
+    "DestinationRule %s in namespace %s has TLS mode set to %s but no caCertificates are set to "
+    "validate server identity for host: %s",
+)
+NO_SERVER_CERT_VERIFICATION_PORT_LEVEL = MessageType(
+    "IST0129",
+    "NoServerCertificateVerificationPortLevel",
+    _W,
+    "DestinationRule %s in namespace %s has TLS mode set to %s but no caCertificates are set to "
+    "validate server identity for host: %s at port %s",
+)
+VS_UNREACHABLE_RULE = MessageType(
+    "IST0130", "VirtualServiceUnreachableRule", _W, "VirtualService rule %s not used (%s)."
+)
+VS_INEFFECTIVE_MATCH = MessageType(
+    "IST0131",
+    "VirtualServiceIneffectiveMatch",
+    _I,
+    "VirtualService rule %s match %s is not used (duplicate/overlapping match in rule %s).",
+)
+VS_HOST_NOT_FOUND_IN_GATEWAY = MessageType(
+    "IST0132",
+    "VirtualServiceHostNotFoundInGateway",
+    _W,
+    "one or more host %s defined in VirtualService %s not found in Gateway %s.",
+)
+SCHEMA_WARNING = MessageType("IST0133", "SchemaWarning", _W, "Schema validation warning: %s")
+SERVICE_ENTRY_ADDRESSES_REQUIRED = MessageType(
+    "IST0134",
+    "ServiceEntryAddressesRequired",
+    _W,
+    "ServiceEntry addresses are required for this protocol.",
+)
+CONFLICTING_GATEWAYS = MessageType(
+    "IST0145",
+    "ConflictingGateways",
+    _E,
+    "Conflict with gateways %s (workload selector %s, port %s, hosts %s).",
+)
+JWT_CLAIM_ROUTING_WITHOUT_REQUEST_AUTHN = MessageType(
+    "IST0149",
+    "JwtClaimBasedRoutingWithoutRequestAuthN",
+    _E,
+    "The virtual service uses the JWT claim based routing (key: %s) but found no request authentication "
+    "for the gateway (%s) pod (%s). The request authentication must first be applied for the gateway "
+    "pods to validate the JWT token and make the claims available for routing.",
+)
+INVALID_TELEMETRY_PROVIDER = MessageType(
+    "IST0157",
+    "InvalidTelemetryProvider",
+    _W,
+    'The Telemetry %s in namespace "%s" with empty providers will be ignored.',
+)
+CONFLICTING_TELEMETRY_WORKLOAD_SELECTORS = MessageType(
+    "IST0159",
+    "ConflictingTelemetryWorkloadSelectors",
+    _E,
+    'The Telemetries %s in namespace "%s" select the same workload pod "%s", which can lead to undefined behavior.',
+)
+MULTIPLE_TELEMETRIES_WITHOUT_SELECTORS = MessageType(
+    "IST0160",
+    "MultipleTelemetriesWithoutWorkloadSelectors",
+    _E,
+    'The Telemetries %s in namespace "%s" have no workload selector, which can lead to undefined behavior.',
+)
+INVALID_GATEWAY_CREDENTIAL = MessageType(
+    "IST0161",
+    "InvalidGatewayCredential",
+    _E,
+    "The credential referenced by the Gateway %s in namespace %s is invalid, which can cause the "
+    "traffic not to work as expected.",
+)
+DESTINATION_RULE_SUBSET_NOT_SELECT_PODS = MessageType(
+    "IST0173",
+    "DestinationRuleSubsetNotSelectPods",
+    _E,
+    "The Subset %s defined in the DestinationRule does not select any pods. Which may lead to 503 UH "
+    "(NoHealthyUpstream).",
+)
+DESTINATION_RULE_HOST_NOT_FOUND = MessageType(
+    "IST0174",
+    "UnknownDestinationRuleHost",
+    _W,
+    "The host %s defined in the DestinationRule does not match any services in the mesh.",
+)
+CONFLICTING_SERVICE_ENTRY_PROTOCOLS = MessageType(
+    "IST0177",
+    "ConflictingServiceEntryProtocols",
+    _W,
+    'The ServiceEntries %s define host "%s" port %s with conflicting protocols %s; traffic on this '
+    "port will be handled by only one of them.",
+)
+
+ALL: tuple[MessageType, ...] = tuple(
+    v for v in list(globals().values()) if isinstance(v, MessageType)
+)
+BY_CODE: dict[str, MessageType] = {m.code: m for m in ALL}
