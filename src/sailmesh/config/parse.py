@@ -89,7 +89,7 @@ def parse_document(
     if not isinstance(data, dict):
         return None, [_at(doc, None, "", f"expected a mapping with apiVersion and kind, got {type(data).__name__}")]
     api_version, kind = data.get("apiVersion"), data.get("kind")
-    raw_meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    raw_meta: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
     ref = ObjectRef(str(kind or "?"), str(raw_meta.get("name") or "?"), raw_meta.get("namespace"))
     if not isinstance(api_version, str) or not api_version:
         return None, [_at(doc, ref, "apiVersion", "required field is missing")]

@@ -7,6 +7,7 @@ Objects are keyed by (kind, namespace, name); API versions of one kind share an 
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import tempfile
@@ -73,7 +74,7 @@ class ConfigStore:
         self._revision = 0
         self._subscribers: list[Subscriber] = []
         self._state_file = state_dir / STATE_FILE if state_dir is not None else None
-        self.load_problems: list[Problem] = []
+        self.load_problems: builtins.list[Problem] = []
         if self._state_file is not None:
             self._restore()
 
@@ -85,7 +86,7 @@ class ConfigStore:
     def get(self, kind: str, namespace: str, name: str) -> Resource | None:
         return self._objects.get((kind, namespace, name))
 
-    def list(self, kind: str | None = None, namespace: str | None = None) -> list[Resource]:
+    def list(self, kind: str | None = None, namespace: str | None = None) -> "builtins.list[Resource]":
         with self._lock:
             items = list(self._objects.values())
         return sorted(
@@ -110,7 +111,7 @@ class ConfigStore:
 
         return unsubscribe
 
-    def apply(self, resources: Sequence[Resource]) -> list[ApplyOutcome]:
+    def apply(self, resources: Sequence[Resource]) -> builtins.list[ApplyOutcome]:
         """Create or update every object in the batch, or none of them."""
         with self._lock:
             keys = [r.key for r in resources]
@@ -120,8 +121,8 @@ class ConfigStore:
                                  + ", ".join(f"{k} {ns}/{n}" for k, ns, n in sorted(dupes)))
             revision = self._revision + 1
             staged = dict(self._objects)
-            events: list[ChangeEvent] = []
-            outcomes: list[ApplyOutcome] = []
+            events: builtins.list[ChangeEvent] = []
+            outcomes: builtins.list[ApplyOutcome] = []
             for res in resources:
                 old = staged.get(res.key)
                 if old is not None and _content(old) == _content(res):
@@ -135,7 +136,9 @@ class ConfigStore:
                 self._commit(staged, revision, events)
             return outcomes
 
-    def delete(self, keys: Iterable[Key], ignore_not_found: bool = False) -> list[ApplyOutcome]:
+    def delete(
+        self, keys: Iterable[Key], ignore_not_found: bool = False
+    ) -> builtins.list[ApplyOutcome]:
         """Delete every named object, or none of them (unless ``ignore_not_found``)."""
         with self._lock:
             keys = list(dict.fromkeys(keys))
@@ -167,7 +170,9 @@ class ConfigStore:
         })
         return replace(res, meta=meta)
 
-    def _commit(self, staged: dict[Key, Resource], revision: int, events: list[ChangeEvent]) -> None:
+    def _commit(
+        self, staged: dict[Key, Resource], revision: int, events: builtins.list[ChangeEvent]
+    ) -> None:
         if self._state_file is not None:
             self._persist(staged, revision)
         self._objects = staged

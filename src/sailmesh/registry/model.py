@@ -1,0 +1,101 @@
+"""Registry values: services, ports, workloads and endpoints (immutable)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+Protocol = Literal[
+    "HTTP", "HTTP2", "HTTPS", "GRPC", "GRPC-WEB", "TCP", "TLS", "MONGO", "MYSQL", "REDIS", "UDP", "AUTO"
+]
+Resolution = Literal["STATIC", "DNS", "DNS_ROUND_ROBIN", "NONE"]
+HTTP_PROTOCOLS: frozenset[str] = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB"})
+EMPTY: MappingProxyType[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    name: str
+    port: int
+    protocol: Protocol
+    target_port: int | str | None = None
+
+    @property
+    def is_http(self) -> bool:
+        return self.protocol in HTTP_PROTOCOLS
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service: a hostname with ports, optionally a virtual IP and a workload selector."""
+
+    hostname: str
+    namespace: str
+    ports: tuple[ServicePort, ...]
+    vip: str | None = None
+    name: str = ""
+    labels: MappingProxyType[str, str] = EMPTY
+    selector: MappingProxyType[str, str] | None = None
+    resolution: Resolution = "STATIC"
+    mesh_external: bool = False
+    export_to: tuple[str, ...] = ("*",)
+    origin: str = "kubernetes"  # or "serviceentry/<ns>/<name>"
+
+    def port(self, number: int) -> ServicePort | None:
+        return next((p for p in self.ports if p.port == number), None)
+
+    def port_named(self, name: str) -> ServicePort | None:
+        return next((p for p in self.ports if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A running instance: a pod (from the runtime) or a WorkloadEntry."""
+
+    name: str
+    namespace: str
+    address: str
+    labels: MappingProxyType[str, str] = EMPTY
+    service_account: str = "default"
+    ports: MappingProxyType[str, int] = MappingProxyType({})  # named container ports
+    locality: str = ""
+    weight: int = 1
+    healthy: bool = True
+    network: str = ""
+    origin: str = "pod"  # "pod", "workloadentry" or "serviceentry" (inline endpoint)
+    service_entry: str = ""  # for inline endpoints: the origin of the ServiceEntry's services
+
+    @property
+    def identity(self) -> str:
+        return f"spiffe://cluster.local/ns/{self.namespace}/sa/{self.service_account}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One address:port serving one service port."""
+
+    hostname: str
+    service_port: ServicePort
+    address: str
+    port: int
+    labels: MappingProxyType[str, str] = EMPTY
+    service_account: str = ""
+    locality: str = ""
+    weight: int = 1
+    healthy: bool = True
+    workload: str = ""
+    namespace: str = ""
+    extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+def frozen_map(values: dict[str, str] | None) -> MappingProxyType[str, str]:
+    return MappingProxyType(dict(values)) if values else EMPTY
+
+
+def selector_matches(selector: MappingProxyType[str, str] | dict[str, str] | None,
+                     labels: MappingProxyType[str, str] | dict[str, str]) -> bool:
+    """Kubernetes equality selector; an empty or missing selector selects nothing here."""
+    if not selector:
+        return False
+    return all(labels.get(k) == v for k, v in selector.items())

@@ -1,0 +1,93 @@
+"""What changed, and which proxies and xDS types a change affects (Istio's push scoping)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sailmesh.registry.model import selector_matches
+from sailmesh.snapshot.proxy import Proxy
+
+XdsType = Literal["CDS", "EDS", "LDS", "RDS", "SDS"]
+ALL_TYPES: frozenset[XdsType] = frozenset({"CDS", "EDS", "LDS", "RDS", "SDS"})
+ConfigKey = tuple[str, str, str]  # (kind, namespace, name)
+
+# Which xDS types a change of each kind can alter.
+_TYPES_BY_KIND: dict[str, frozenset[XdsType]] = {
+    "VirtualService": frozenset({"CDS", "EDS", "LDS", "RDS"}),
+    "Gateway": frozenset({"LDS", "RDS", "SDS"}),
+    "DestinationRule": frozenset({"CDS", "EDS"}),
+    "ServiceEntry": ALL_TYPES - {"SDS"},
+    "WorkloadEntry": frozenset({"EDS"}),
+    "Sidecar": ALL_TYPES - {"SDS"},
+    "PeerAuthentication": frozenset({"CDS", "EDS", "LDS"}),
+    "AuthorizationPolicy": frozenset({"LDS"}),
+    "RequestAuthentication": frozenset({"LDS"}),
+    "Telemetry": frozenset({"LDS"}),
+    "WasmPlugin": frozenset({"LDS"}),
+    "EnvoyFilter": ALL_TYPES,
+    "Secret": frozenset({"SDS"}),
+    "Service": ALL_TYPES - {"SDS"},
+}
+_WORKLOAD_SCOPED = {"Sidecar", "PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication",
+                    "Telemetry", "WasmPlugin", "EnvoyFilter"}
+
+
+@dataclass(frozen=True)
+class ScopedChange:
+    """A changed config object, with the selector labels it had (before or after the change)."""
+
+    key: ConfigKey
+    selectors: tuple[dict[str, str] | None, ...] = (None,)
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """A debounced batch of changes. ``full`` means everything may have changed."""
+
+    full: bool = False
+    changes: tuple[ScopedChange, ...] = ()
+    endpoints_only: bool = False
+    reason: str = ""
+    root_namespace: str = field(default="istio-system", compare=False)
+
+    def merge(self, other: PushRequest) -> PushRequest:
+        return PushRequest(
+            full=self.full or other.full,
+            changes=self.changes + other.changes,
+            endpoints_only=self.endpoints_only and other.endpoints_only,
+            reason=", ".join(r for r in (self.reason, other.reason) if r),
+            root_namespace=self.root_namespace,
+        )
+
+    def affected_types(self, proxy: Proxy) -> frozenset[XdsType]:
+        """The xDS types ``proxy`` must be sent again (empty: the change does not concern it)."""
+        if self.full:
+            return ALL_TYPES
+        if self.endpoints_only and not self.changes:
+            return frozenset({"EDS"})
+        types: set[XdsType] = set()
+        for change in self.changes:
+            kind, namespace, _ = change.key
+            if kind in _WORKLOAD_SCOPED and not self._selects(change, namespace, proxy):
+                continue
+            types |= _TYPES_BY_KIND.get(kind, ALL_TYPES)
+        if self.endpoints_only:
+            types.add("EDS")
+        return frozenset(types)
+
+    def _selects(self, change: ScopedChange, namespace: str, proxy: Proxy) -> bool:
+        if namespace == self.root_namespace:
+            return True
+        if namespace != proxy.namespace:
+            return False
+        return any(sel is None or selector_matches(sel, proxy.labels) for sel in change.selectors)
+
+    def affected(self, proxies: Iterable[Proxy]) -> dict[Proxy, frozenset[XdsType]]:
+        out = {}
+        for p in proxies:
+            types = self.affected_types(p)
+            if types:
+                out[p] = types
+        return out

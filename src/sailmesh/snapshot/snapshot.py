@@ -1,0 +1,171 @@
+"""The frozen mesh snapshot that translation reads, with the lookups Istio's semantics need."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+from sailmesh.config.resource import Resource
+from sailmesh.registry.model import Service, selector_matches
+from sailmesh.registry.registry import RegistryView
+from sailmesh.snapshot.hosts import fqdn, host_matches, visible
+from sailmesh.snapshot.mesh import MeshConfig
+from sailmesh.snapshot.proxy import Proxy
+
+MESH_GATEWAY = "mesh"
+
+
+@dataclass(frozen=True)
+class MeshSnapshot:
+    """Config objects by kind, the registry view and mesh settings, frozen together."""
+
+    configs: MappingProxyType[str, tuple[Resource, ...]]
+    registry: RegistryView
+    mesh: MeshConfig = field(default_factory=MeshConfig)
+    revision: int = 0
+
+    @classmethod
+    def build(
+        cls, resources: Iterable[Resource], registry: RegistryView,
+        mesh: MeshConfig | None = None, revision: int = 0,
+    ) -> MeshSnapshot:
+        by_kind: dict[str, list[Resource]] = {}
+        for r in resources:
+            by_kind.setdefault(r.kind, []).append(r)
+        ordered = {k: tuple(sorted(v, key=_age_order)) for k, v in by_kind.items()}
+        return cls(MappingProxyType(ordered), registry, mesh or MeshConfig(), revision)
+
+    def of_kind(self, kind: str) -> tuple[Resource, ...]:
+        return self.configs.get(kind, ())
+
+    @cached_property
+    def version(self) -> str:
+        """A content hash of what translation reads (stable across control-plane restarts)."""
+        h = hashlib.sha256()
+        for kind in sorted(self.configs):
+            for r in self.configs[kind]:
+                h.update(repr((r.key, r.labels, r.body.model_dump(mode="json"))).encode())
+        h.update(repr((self.registry.services, self.registry.workloads, self.mesh)).encode())
+        return h.hexdigest()[:16]
+
+    # --- services ------------------------------------------------------------------------
+    def services_for(self, proxy: Proxy) -> list[Service]:
+        """Services the proxy's namespace can see (exportTo), one per hostname."""
+        seen: dict[str, Service] = {}
+        for svc in self.registry.services:
+            if not visible(svc.export_to, svc.namespace, proxy.namespace):
+                continue
+            current = seen.get(svc.hostname)
+            if current is None or (svc.namespace == proxy.namespace and current.namespace != proxy.namespace):
+                seen[svc.hostname] = svc
+        return list(seen.values())
+
+    def service(self, hostname: str, viewer_namespace: str) -> Service | None:
+        candidates = [s for s in self.registry.services_named(hostname)
+                      if visible(s.export_to, s.namespace, viewer_namespace)]
+        local = [s for s in candidates if s.namespace == viewer_namespace]
+        found = local or candidates
+        return found[0] if found else None
+
+    # --- VirtualServices -----------------------------------------------------------------
+    def virtual_services(self, viewer_namespace: str, gateway: str = MESH_GATEWAY) -> list[Resource]:
+        """VirtualServices visible from ``viewer_namespace`` and bound to ``gateway`` (``ns/name`` or mesh)."""
+        return [
+            vs for vs in self.of_kind("VirtualService")
+            if visible(vs.spec.export_to, vs.namespace, viewer_namespace)
+            and gateway in self.gateways_of(vs)
+        ]
+
+    @staticmethod
+    def gateways_of(vs: Resource) -> set[str]:
+        names = vs.spec.gateways or [MESH_GATEWAY]
+        return {resolve_gateway_name(g, vs.namespace) for g in names}
+
+    @staticmethod
+    def vs_hosts(vs: Resource) -> list[str]:
+        return [fqdn(h, vs.namespace) for h in (vs.spec.hosts or [])]
+
+    # --- DestinationRules ----------------------------------------------------------------
+    def destination_rule(self, viewer_namespace: str, hostname: str) -> Resource | None:
+        """The DestinationRule for ``hostname`` as seen from ``viewer_namespace``.
+
+        Istio's precedence: the viewer's namespace, then the service's namespace, then the root
+        namespace; an exact host beats a wildcard; the oldest object wins ties.
+        """
+        svc = self.service(hostname, viewer_namespace)
+        order = [viewer_namespace, svc.namespace if svc else None, self.mesh.root_namespace]
+        best: tuple[Any, ...] | None = None
+        chosen: Resource | None = None
+        for index, dr in enumerate(self.of_kind("DestinationRule")):
+            host = fqdn(dr.spec.host or "", dr.namespace)
+            if not host_matches(host, hostname):
+                continue
+            if not visible(dr.spec.export_to, dr.namespace, viewer_namespace):
+                continue
+            rank = order.index(dr.namespace) if dr.namespace in order else len(order)
+            key = (rank, 0 if host == hostname else len(hostname) - len(host), index)
+            if best is None or key < best:
+                best, chosen = key, dr
+        return chosen
+
+    # --- workload-scoped objects ---------------------------------------------------------
+    def sidecar_for(self, proxy: Proxy) -> Resource | None:
+        local = [s for s in self.of_kind("Sidecar") if s.namespace == proxy.namespace]
+        for s in local:
+            sel = s.spec.workload_selector
+            if sel is not None and selector_matches(sel.labels, proxy.labels):
+                return s
+        for s in local:
+            if s.spec.workload_selector is None:
+                return s
+        for s in self.of_kind("Sidecar"):
+            if s.namespace == self.mesh.root_namespace and s.spec.workload_selector is None:
+                return s
+        return None
+
+    def policies_for(self, kind: str, proxy: Proxy) -> list[Resource]:
+        """Objects of ``kind`` (PeerAuthentication, AuthorizationPolicy, RequestAuthentication,
+        Telemetry, WasmPlugin, EnvoyFilter) that apply to ``proxy``: mesh-wide in the root
+        namespace, namespace-wide, and those whose selector matches its labels."""
+        out = []
+        for r in self.of_kind(kind):
+            if r.namespace not in (proxy.namespace, self.mesh.root_namespace):
+                continue
+            labels = _selector_labels(r)
+            if labels is None:
+                out.append(r)
+            elif r.namespace == proxy.namespace and selector_matches(labels, proxy.labels):
+                out.append(r)
+        return out
+
+
+def resolve_gateway_name(name: str, vs_namespace: str) -> str:
+    """``gw`` -> ``<vs ns>/gw``; ``ns/gw`` stays; legacy ``gw.ns.svc.cluster.local`` -> ``ns/gw``."""
+    if name == MESH_GATEWAY or "/" in name:
+        return name
+    if "." in name:
+        parts = name.split(".")
+        return f"{parts[1]}/{parts[0]}"
+    return f"{vs_namespace}/{name}"
+
+
+def _selector_labels(resource: Resource) -> dict[str, str] | None:
+    spec = resource.spec
+    for attr in ("selector", "workload_selector"):
+        sel = getattr(spec, attr, None)
+        if sel is None:
+            continue
+        labels = getattr(sel, "match_labels", None)
+        if labels is None:
+            labels = getattr(sel, "labels", None)
+        return dict(labels) if labels else None
+    return None
+
+
+def _age_order(resource: Resource) -> tuple[str, str, str]:
+    created = str(resource.meta.creation_timestamp or "")
+    return (created, resource.namespace, resource.name)
