@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from types import MappingProxyType
 from typing import Any
 
 from sailmesh.config.resource import Resource
 from sailmesh.registry.model import (
     Endpoint,
+    FrozenMap,
     Resolution,
     Service,
     ServicePort,
@@ -104,7 +104,7 @@ def _entry_workload(
         address=spec.address or "",
         labels=frozen_map(spec.labels),
         service_account=spec.service_account or "default",
-        ports=MappingProxyType(dict(spec.ports or {})),
+        ports=FrozenMap(spec.ports or {}),
         locality=spec.locality or "",
         weight=spec.weight or 1,
         network=spec.network or "",

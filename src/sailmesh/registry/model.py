@@ -2,16 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 Protocol = Literal[
     "HTTP", "HTTP2", "HTTPS", "GRPC", "GRPC-WEB", "TCP", "TLS", "MONGO", "MYSQL", "REDIS", "UDP", "AUTO"
 ]
 Resolution = Literal["STATIC", "DNS", "DNS_ROUND_ROBIN", "NONE"]
 HTTP_PROTOCOLS: frozenset[str] = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB"})
-EMPTY: MappingProxyType[str, str] = MappingProxyType({})
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FrozenMap(Mapping[K, V], Generic[K, V]):
+    """An immutable, hashable mapping (labels, selectors, named ports)."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[K, V] | None = None) -> None:
+        self._data: dict[K, V] = dict(data or {})
+        self._hash: int | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._data.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self._data) == dict(other)
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
+EMPTY: FrozenMap[str, str] = FrozenMap()
 
 
 @dataclass(frozen=True)
@@ -35,8 +69,8 @@ class Service:
     ports: tuple[ServicePort, ...]
     vip: str | None = None
     name: str = ""
-    labels: MappingProxyType[str, str] = EMPTY
-    selector: MappingProxyType[str, str] | None = None
+    labels: FrozenMap[str, str] = EMPTY
+    selector: FrozenMap[str, str] | None = None
     resolution: Resolution = "STATIC"
     mesh_external: bool = False
     export_to: tuple[str, ...] = ("*",)
@@ -56,9 +90,9 @@ class Workload:
     name: str
     namespace: str
     address: str
-    labels: MappingProxyType[str, str] = EMPTY
+    labels: FrozenMap[str, str] = EMPTY
     service_account: str = "default"
-    ports: MappingProxyType[str, int] = MappingProxyType({})  # named container ports
+    ports: FrozenMap[str, int] = FrozenMap()  # named container ports
     locality: str = ""
     weight: int = 1
     healthy: bool = True
@@ -79,7 +113,7 @@ class Endpoint:
     service_port: ServicePort
     address: str
     port: int
-    labels: MappingProxyType[str, str] = EMPTY
+    labels: FrozenMap[str, str] = EMPTY
     service_account: str = ""
     locality: str = ""
     weight: int = 1
@@ -89,12 +123,12 @@ class Endpoint:
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
-def frozen_map(values: dict[str, str] | None) -> MappingProxyType[str, str]:
-    return MappingProxyType(dict(values)) if values else EMPTY
+def frozen_map(values: Mapping[str, str] | None) -> FrozenMap[str, str]:
+    return FrozenMap(values) if values else EMPTY
 
 
-def selector_matches(selector: MappingProxyType[str, str] | dict[str, str] | None,
-                     labels: MappingProxyType[str, str] | dict[str, str]) -> bool:
+def selector_matches(selector: Mapping[str, str] | None,
+                     labels: Mapping[str, str]) -> bool:
     """Kubernetes equality selector; an empty or missing selector selects nothing here."""
     if not selector:
         return False

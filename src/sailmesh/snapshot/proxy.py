@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Literal
 
-from sailmesh.registry.model import EMPTY, frozen_map
+from sailmesh.registry.model import EMPTY, FrozenMap, frozen_map
 from sailmesh.snapshot.hosts import DOMAIN_SUFFIX
 
 ProxyType = Literal["sidecar", "router"]
@@ -25,7 +24,7 @@ class Proxy:
     ip: str
     pod_name: str
     namespace: str
-    labels: MappingProxyType[str, str] = EMPTY
+    labels: FrozenMap[str, str] = EMPTY
     service_account: str = "default"
     interception: InterceptionMode = "REDIRECT"
 
