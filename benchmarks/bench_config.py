@@ -72,6 +72,12 @@ def run() -> list[tuple[str, str, str, str]]:
         for verb in ("validate", "analyze"):
             best = min(_time([sailctl, verb, "-f", tmp])[0] for _ in range(3))
             code = _time([sailctl, verb, "-f", tmp])[1]
-            rows.append((f"sailctl {verb}", f"{OBJECTS} objects (exit {code})", f"{best:.2f} s",
-                         f"< {TARGET_S:.0f} s"))
+            rows.append(
+                (
+                    f"sailctl {verb}",
+                    f"{OBJECTS} objects (exit {code})",
+                    f"{best:.2f} s",
+                    f"< {TARGET_S:.0f} s",
+                )
+            )
     return rows

@@ -76,7 +76,9 @@ def test_analyze_schema_error_is_ist0106_and_exit_79(tmp_path: Path) -> None:
     code, out = run("analyze", str(tmp_path / "bad.yaml"))
     assert code == 79, out
     line = next(x for x in out.splitlines() if "IST0106" in x)
-    assert line.startswith(f"Error [IST0106] (VirtualService shop/broken {tmp_path / 'bad.yaml'}:9) ")
+    assert line.startswith(
+        f"Error [IST0106] (VirtualService shop/broken {tmp_path / 'bad.yaml'}:9) "
+    )
     assert "Schema validation error: spec.http[0].route[0].weight" in line
 
 

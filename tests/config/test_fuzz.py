@@ -26,8 +26,12 @@ def _sample_documents() -> list[dict[str, Any]]:
 SEEDS = _sample_documents()
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.floats(allow_nan=False),
-    st.text(max_size=20), st.sampled_from(["", "*", "1s", "-5s", "v1", "a/b", "[", "(?=x)", "0.0.0.0/0"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.floats(allow_nan=False),
+    st.text(max_size=20),
+    st.sampled_from(["", "*", "1s", "-5s", "v1", "a/b", "[", "(?=x)", "0.0.0.0/0"]),
 )
 values = st.recursive(
     scalars,
@@ -90,7 +94,9 @@ def test_mutated_documents_give_resources_or_located_errors(doc: dict[str, Any])
     result = load_text(text, "fuzz.yaml")
     if not result.resources:
         assert result.problems, "a rejected document must say why"
-        assert all(p.ref is not None or p.path in ("", "apiVersion", "kind") for p in result.problems)
+        assert all(
+            p.ref is not None or p.path in ("", "apiVersion", "kind") for p in result.problems
+        )
 
 
 @settings(max_examples=200, deadline=None)
@@ -100,6 +106,10 @@ def test_random_text_never_crashes(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.dictionaries(st.sampled_from(["apiVersion", "kind", "metadata", "spec", "x"]), values, max_size=5))
+@given(
+    st.dictionaries(
+        st.sampled_from(["apiVersion", "kind", "metadata", "spec", "x"]), values, max_size=5
+    )
+)
 def test_random_mappings_never_crash(doc: dict[str, Any]) -> None:
     _check(yaml.safe_dump(doc))

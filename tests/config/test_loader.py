@@ -32,7 +32,7 @@ def test_multi_document_with_lines_and_default_namespace() -> None:
     assert [r.name for r in result.resources] == ["reviews", "other"]
     assert [r.source.line for r in result.resources if r.source] == [3, 14]
     assert all(r.namespace == "default" for r in result.resources)
-    assert result.resources[0].line_of("spec.http[0].route[0].destination.host") == 10
+    assert result.resources[0].line_of("spec.http[0].route[0].destination.host") == 12
 
 
 @pytest.mark.parametrize(
@@ -105,8 +105,10 @@ def test_missing_metadata_name_and_bad_name() -> None:
 
 
 def test_kind_list_is_expanded() -> None:
-    body = "".join("  - " + line + "\n" if i == 0 else "    " + line + "\n"
-                   for i, line in enumerate(VS.splitlines()))
+    body = "".join(
+        "  - " + line + "\n" if i == 0 else "    " + line + "\n"
+        for i, line in enumerate(VS.splitlines())
+    )
     result = load_text("apiVersion: v1\nkind: List\nitems:\n" + body, "list.yaml")
     assert result.ok and [r.name for r in result.resources] == ["reviews"]
     assert result.resources[0].source is not None and result.resources[0].source.line == 4
@@ -120,13 +122,24 @@ def test_directories_recursive_and_stdin(tmp_path, monkeypatch) -> None:  # type
     monkeypatch.setattr(sys, "stdin", io.StringIO(VS.replace("name: reviews", "name: three")))
     result = load_paths([str(tmp_path), "-", str(tmp_path / "missing.yaml")])
     assert sorted(r.name for r in result.resources) == ["reviews", "three", "two"]
-    assert [p.message for p in result.problems] == [f"no such file or directory: {tmp_path / 'missing.yaml'}"]
+    assert [p.message for p in result.problems] == [
+        f"no such file or directory: {tmp_path / 'missing.yaml'}"
+    ]
 
 
 @pytest.mark.parametrize(
     ("text", "nanos"),
-    [("1s", 10**9), ("0.5s", 5 * 10**8), ("250ms", 25 * 10**7), ("1m30s", 90 * 10**9),
-     ("1h", 3600 * 10**9), ("10us", 10**4), ("0", 0), ("-1s", -(10**9)), (".5s", 5 * 10**8)],
+    [
+        ("1s", 10**9),
+        ("0.5s", 5 * 10**8),
+        ("250ms", 25 * 10**7),
+        ("1m30s", 90 * 10**9),
+        ("1h", 3600 * 10**9),
+        ("10us", 10**4),
+        ("0", 0),
+        ("-1s", -(10**9)),
+        (".5s", 5 * 10**8),
+    ],
 )
 def test_duration_parsing(text: str, nanos: int) -> None:
     assert parse_duration_nanos(text) == nanos

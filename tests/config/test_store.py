@@ -13,7 +13,9 @@ from sailmesh.config.resource import Resource
 from sailmesh.config.store import ChangeEvent, ConfigStore, NotFoundError, StoreError
 
 
-def vs(name: str, host: str = "reviews", subset: str = "v1", namespace: str = "default") -> Resource:
+def vs(
+    name: str, host: str = "reviews", subset: str = "v1", namespace: str = "default"
+) -> Resource:
     text = f"""\
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -44,7 +46,10 @@ def test_apply_create_configure_unchanged_and_versions() -> None:
     b = store.get("VirtualService", "default", "b")
     assert b is not None and b.meta.resource_version == "2" and b.meta.generation == 2
     assert [[e.type for e in batch] for batch in events] == [["ADDED", "ADDED"], ["MODIFIED"]]
-    assert events[1][0].old is not None and events[1][0].old.spec.http[0].route[0].destination.subset == "v1"
+    assert (
+        events[1][0].old is not None
+        and events[1][0].old.spec.http[0].route[0].destination.subset == "v1"
+    )
 
     assert store.apply([vs("a")])[0].outcome == "unchanged"
     assert len(events) == 2, "an unchanged apply emits nothing"
@@ -63,8 +68,10 @@ def test_delete_is_all_or_nothing() -> None:
     with pytest.raises(NotFoundError, match="VirtualService default/zzz"):
         store.delete([("VirtualService", "default", "a"), ("VirtualService", "default", "zzz")])
     assert len(store) == 2
-    out = store.delete([("VirtualService", "default", "a"), ("VirtualService", "default", "zzz")],
-                       ignore_not_found=True)
+    out = store.delete(
+        [("VirtualService", "default", "a"), ("VirtualService", "default", "zzz")],
+        ignore_not_found=True,
+    )
     assert [str(o) for o in out] == ["virtualservice/a deleted (namespace default)"]
     assert [r.name for r in store.list()] == ["b"]
 
@@ -92,7 +99,9 @@ def test_persistence_survives_restart(tmp_path: Path) -> None:
     assert not again.load_problems
 
 
-def test_persist_failure_rolls_back_even_as_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_persist_failure_rolls_back_even_as_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = ConfigStore(tmp_path)
     store.apply([vs("a")])
     events: list[object] = []

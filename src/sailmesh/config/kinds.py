@@ -50,7 +50,7 @@ def istio_body(kind: str, spec: type[Model]) -> type[Model]:
         default: Any = spec()
     except ValidationError:
         default = ...
-    body: type[Model] = create_model(  # type: ignore[call-overload]
+    body: type[Model] = create_model(
         f"{kind}Object",
         __base__=Model,
         spec=(spec, default),

@@ -16,7 +16,9 @@ def load_paths(paths: Iterable[str], default_namespace: str = DEFAULT_NAMESPACE)
     return result
 
 
-def load_text(text: str, file: str = "<text>", default_namespace: str = DEFAULT_NAMESPACE) -> ParseResult:
+def load_text(
+    text: str, file: str = "<text>", default_namespace: str = DEFAULT_NAMESPACE
+) -> ParseResult:
     """Load YAML text (one or many documents)."""
     docs, problems = read_text(text, file)
     result = parse_documents(docs, default_namespace)

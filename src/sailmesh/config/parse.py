@@ -25,7 +25,9 @@ from sailmesh.config.resource import ObjectMeta, Resource
 from sailmesh.config.yamlsource import YamlDocument
 
 DEFAULT_NAMESPACE = "default"
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS1123_SUBDOMAIN = re.compile(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
 _TOP_LEVEL = ("apiVersion", "kind", "metadata")
 
 
@@ -60,12 +62,20 @@ def parse_documents(
 
 def _expand_lists(doc: YamlDocument) -> list[YamlDocument]:
     data = doc.data
-    if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
+    if (
+        isinstance(data, dict)
+        and data.get("kind") == "List"
+        and isinstance(data.get("items"), list)
+    ):
         items = data["items"]
         nodes = _list_item_nodes(doc)
         return [
-            YamlDocument(item, doc.file, nodes[i].start_mark.line + 1 if i < len(nodes) else doc.line,
-                         nodes[i] if i < len(nodes) else None)
+            YamlDocument(
+                item,
+                doc.file,
+                nodes[i].start_mark.line + 1 if i < len(nodes) else doc.line,
+                nodes[i] if i < len(nodes) else None,
+            )
             for i, item in enumerate(items)
         ]
     return [doc]
@@ -87,7 +97,14 @@ def parse_document(
     """One document to a validated resource. Returns ``(None, problems)`` when it has errors."""
     data = doc.data
     if not isinstance(data, dict):
-        return None, [_at(doc, None, "", f"expected a mapping with apiVersion and kind, got {type(data).__name__}")]
+        return None, [
+            _at(
+                doc,
+                None,
+                "",
+                f"expected a mapping with apiVersion and kind, got {type(data).__name__}",
+            )
+        ]
     api_version, kind = data.get("apiVersion"), data.get("kind")
     raw_meta: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
     ref = ObjectRef(str(kind or "?"), str(raw_meta.get("name") or "?"), raw_meta.get("namespace"))
@@ -97,12 +114,20 @@ def parse_document(
         return None, [_at(doc, ref, "kind", "required field is missing")]
     info = kind_table.lookup(api_version, kind)
     if info is None:
-        return None, [_at(doc, ref, "apiVersion" if kind_table.kinds_named(kind) else "kind",
-                          _unknown_kind_message(api_version, kind))]
+        return None, [
+            _at(
+                doc,
+                ref,
+                "apiVersion" if kind_table.kinds_named(kind) else "kind",
+                _unknown_kind_message(api_version, kind),
+            )
+        ]
 
     report = Report()
     meta = _parse_meta(data.get("metadata"), info, default_namespace, report)
-    ref = ObjectRef(kind, meta.name if meta else ref.name, meta.namespace if meta else ref.namespace)
+    ref = ObjectRef(
+        kind, meta.name if meta else ref.name, meta.namespace if meta else ref.namespace
+    )
     body_data = {k: v for k, v in data.items() if k not in _TOP_LEVEL}
     body: Model | None = None
     try:
@@ -124,7 +149,9 @@ def parse_document(
     return resource, problems
 
 
-def _parse_meta(raw: Any, info: kind_table.KindInfo, default_ns: str, report: Report) -> ObjectMeta | None:
+def _parse_meta(
+    raw: Any, info: kind_table.KindInfo, default_ns: str, report: Report
+) -> ObjectMeta | None:
     if raw is None:
         report.error("metadata", "required field is missing (metadata.name is required)")
         return None
@@ -136,8 +163,11 @@ def _parse_meta(raw: Any, info: kind_table.KindInfo, default_ns: str, report: Re
     if not meta.name:
         report.error("metadata.name", "required field is missing")
     elif not _DNS1123_SUBDOMAIN.match(meta.name) or len(meta.name) > 253:
-        report.error("metadata.name", f"invalid name {meta.name!r}: must be a lowercase RFC 1123 "
-                     "subdomain (a-z, 0-9, '-', '.'; start and end alphanumeric)")
+        report.error(
+            "metadata.name",
+            f"invalid name {meta.name!r}: must be a lowercase RFC 1123 "
+            "subdomain (a-z, 0-9, '-', '.'; start and end alphanumeric)",
+        )
     if info.namespaced and not meta.namespace:
         meta = meta.model_copy(update={"namespace": default_ns})
     elif not info.namespaced and meta.namespace:

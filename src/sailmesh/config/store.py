@@ -61,8 +61,12 @@ Subscriber = Callable[[Sequence[ChangeEvent]], None]
 
 def _content(resource: Resource) -> Any:
     """What makes two versions of an object the same for `unchanged`."""
-    return (resource.api_version, resource.meta.labels, resource.meta.annotations,
-            resource.body.model_dump(mode="json", exclude_none=True))
+    return (
+        resource.api_version,
+        resource.meta.labels,
+        resource.meta.annotations,
+        resource.body.model_dump(mode="json", exclude_none=True),
+    )
 
 
 class ConfigStore:
@@ -86,12 +90,18 @@ class ConfigStore:
     def get(self, kind: str, namespace: str, name: str) -> Resource | None:
         return self._objects.get((kind, namespace, name))
 
-    def list(self, kind: str | None = None, namespace: str | None = None) -> "builtins.list[Resource]":
+    def list(
+        self, kind: str | None = None, namespace: str | None = None
+    ) -> builtins.list[Resource]:
         with self._lock:
             items = list(self._objects.values())
         return sorted(
-            (r for r in items if (kind is None or r.kind == kind)
-             and (namespace is None or r.namespace == namespace)),
+            (
+                r
+                for r in items
+                if (kind is None or r.kind == kind)
+                and (namespace is None or r.namespace == namespace)
+            ),
             key=lambda r: r.key,
         )
 
@@ -117,8 +127,10 @@ class ConfigStore:
             keys = [r.key for r in resources]
             dupes = {k for k in keys if keys.count(k) > 1}
             if dupes:
-                raise StoreError("the batch names the same object more than once: "
-                                 + ", ".join(f"{k} {ns}/{n}" for k, ns, n in sorted(dupes)))
+                raise StoreError(
+                    "the batch names the same object more than once: "
+                    + ", ".join(f"{k} {ns}/{n}" for k, ns, n in sorted(dupes))
+                )
             revision = self._revision + 1
             staged = dict(self._objects)
             events: builtins.list[ChangeEvent] = []
@@ -126,12 +138,16 @@ class ConfigStore:
             for res in resources:
                 old = staged.get(res.key)
                 if old is not None and _content(old) == _content(res):
-                    outcomes.append(ApplyOutcome(res.key, "unchanged", old.meta.resource_version or ""))
+                    outcomes.append(
+                        ApplyOutcome(res.key, "unchanged", old.meta.resource_version or "")
+                    )
                     continue
                 new = self._stamp(res, old, revision)
                 staged[res.key] = new
                 events.append(ChangeEvent("MODIFIED" if old else "ADDED", new, old, revision))
-                outcomes.append(ApplyOutcome(res.key, "configured" if old else "created", str(revision)))
+                outcomes.append(
+                    ApplyOutcome(res.key, "configured" if old else "created", str(revision))
+                )
             if events:
                 self._commit(staged, revision, events)
             return outcomes
@@ -144,8 +160,10 @@ class ConfigStore:
             keys = list(dict.fromkeys(keys))
             missing = [k for k in keys if k not in self._objects]
             if missing and not ignore_not_found:
-                raise NotFoundError("not found: " + ", ".join(f"{k} {ns}/{n}".replace(" /", " ")
-                                                             for k, ns, n in missing))
+                raise NotFoundError(
+                    "not found: "
+                    + ", ".join(f"{k} {ns}/{n}".replace(" /", " ") for k, ns, n in missing)
+                )
             revision = self._revision + 1
             staged = dict(self._objects)
             events = []
@@ -163,11 +181,15 @@ class ConfigStore:
     def _stamp(res: Resource, old: Resource | None, revision: int) -> Resource:
         spec_changed = old is None or old.body != res.body
         generation = (old.meta.generation or 1) + (1 if spec_changed else 0) if old else 1
-        meta = res.meta.model_copy(update={
-            "resource_version": str(revision),
-            "generation": generation,
-            "creation_timestamp": old.meta.creation_timestamp if old else res.meta.creation_timestamp,
-        })
+        meta = res.meta.model_copy(
+            update={
+                "resource_version": str(revision),
+                "generation": generation,
+                "creation_timestamp": old.meta.creation_timestamp
+                if old
+                else res.meta.creation_timestamp,
+            }
+        )
         return replace(res, meta=meta)
 
     def _commit(
@@ -185,8 +207,7 @@ class ConfigStore:
         assert self._state_file is not None
         directory = self._state_file.parent
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        payload = {"revision": revision,
-                   "objects": [objects[k].to_dict() for k in sorted(objects)]}
+        payload = {"revision": revision, "objects": [objects[k].to_dict() for k in sorted(objects)]}
         fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".json", dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -81,7 +81,9 @@ def read_text(text: str, file: str) -> tuple[list[YamlDocument], list[Problem]]:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1
         reason = getattr(exc, "problem", None) or str(exc)
-        return docs, [Problem(Level.ERROR, f"YAML syntax error: {reason}", source=Source(file, line))]
+        return docs, [
+            Problem(Level.ERROR, f"YAML syntax error: {reason}", source=Source(file, line))
+        ]
     finally:
         loader.dispose()
     return docs, []

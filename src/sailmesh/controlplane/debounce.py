@@ -8,6 +8,7 @@ once no event arrived for ``quiet`` seconds or ``max_delay`` passed since the fi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -65,10 +66,8 @@ class Debouncer:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     def submit(self, request: PushRequest) -> None:
@@ -87,7 +86,9 @@ class Debouncer:
                 self._wake.clear()
                 sleeper = asyncio.ensure_future(self._clock.sleep(wait))
                 waker = asyncio.ensure_future(self._wake.wait())
-                done, pending = await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+                _, pending = await asyncio.wait(
+                    {sleeper, waker}, return_when=asyncio.FIRST_COMPLETED
+                )
                 for task in pending:
                     task.cancel()
                 continue

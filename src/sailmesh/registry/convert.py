@@ -117,7 +117,10 @@ def service_entry_inline_workloads(resource: Resource) -> list[Workload]:
     spec: Any = resource.spec
     return [
         _entry_workload(
-            ep, f"{resource.name}-{i}", resource.namespace, "serviceentry",
+            ep,
+            f"{resource.name}-{i}",
+            resource.namespace,
+            "serviceentry",
             f"serviceentry/{resource.namespace}/{resource.name}",
         )
         for i, ep in enumerate(spec.endpoints or [])

@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
 Protocol = Literal[
-    "HTTP", "HTTP2", "HTTPS", "GRPC", "GRPC-WEB", "TCP", "TLS", "MONGO", "MYSQL", "REDIS", "UDP", "AUTO"
+    "HTTP",
+    "HTTP2",
+    "HTTPS",
+    "GRPC",
+    "GRPC-WEB",
+    "TCP",
+    "TLS",
+    "MONGO",
+    "MYSQL",
+    "REDIS",
+    "UDP",
+    "AUTO",
 ]
 Resolution = Literal["STATIC", "DNS", "DNS_ROUND_ROBIN", "NONE"]
 HTTP_PROTOCOLS: frozenset[str] = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB"})
@@ -92,7 +103,7 @@ class Workload:
     address: str
     labels: FrozenMap[str, str] = EMPTY
     service_account: str = "default"
-    ports: FrozenMap[str, int] = FrozenMap()  # named container ports
+    ports: FrozenMap[str, int] = field(default_factory=FrozenMap)  # named container ports
     locality: str = ""
     weight: int = 1
     healthy: bool = True
@@ -127,8 +138,7 @@ def frozen_map(values: Mapping[str, str] | None) -> FrozenMap[str, str]:
     return FrozenMap(values) if values else EMPTY
 
 
-def selector_matches(selector: Mapping[str, str] | None,
-                     labels: Mapping[str, str]) -> bool:
+def selector_matches(selector: Mapping[str, str] | None, labels: Mapping[str, str]) -> bool:
     """Kubernetes equality selector; an empty or missing selector selects nothing here."""
     if not selector:
         return False

@@ -30,8 +30,9 @@ def parse_protocol(value: str | None) -> Protocol | None:
     return _BY_NAME.get(value.strip().lower())
 
 
-def infer_protocol(port_name: str | None, app_protocol: str | None = None,
-                   transport: str | None = "TCP") -> Protocol:
+def infer_protocol(
+    port_name: str | None, app_protocol: str | None = None, transport: str | None = "TCP"
+) -> Protocol:
     """Protocol of a Kubernetes Service port the way Istio picks it; ``AUTO`` means sniffing."""
     if (transport or "TCP").upper() == "UDP":
         return "UDP"

@@ -110,7 +110,9 @@ class ServiceRegistry:
                 return
         self._changed()
 
-    def set_mesh_config(self, service_entries: Iterable[Resource], workload_entries: Iterable[Resource]) -> None:
+    def set_mesh_config(
+        self, service_entries: Iterable[Resource], workload_entries: Iterable[Resource]
+    ) -> None:
         """Replace everything derived from ServiceEntry and WorkloadEntry objects."""
         entries: list[Service] = []
         extra: list[Workload] = []

@@ -61,7 +61,10 @@ class Suppression:
         ref = problem.ref
         names = [f"{ref.kind} {ref.name}"]
         if ref.namespace:
-            names = [f"{ref.kind} {ref.name}.{ref.namespace}", f"{ref.kind} {ref.namespace}/{ref.name}"]
+            names = [
+                f"{ref.kind} {ref.name}.{ref.namespace}",
+                f"{ref.kind} {ref.namespace}/{ref.name}",
+            ]
         return any(fnmatch.fnmatchcase(n, self.resource) for n in names)
 
 
@@ -87,7 +90,9 @@ def run_analyzers(ctx: AnalysisContext, analyzers: Sequence[Analyzer]) -> list[P
     return found
 
 
-def suppressed_by_annotation(problem: Problem, resources: dict[tuple[str, str, str], Resource]) -> bool:
+def suppressed_by_annotation(
+    problem: Problem, resources: dict[tuple[str, str, str], Resource]
+) -> bool:
     if problem.ref is None or problem.code is None:
         return False
     res = resources.get((problem.ref.kind, problem.ref.namespace or "", problem.ref.name))

@@ -28,7 +28,12 @@ class MessageType:
         )
 
     def detached(self, *args: Any, source: Source | None = None) -> Problem:
-        return Problem(self.level, self.template % args if args else self.template, source=source, code=self.code)
+        return Problem(
+            self.level,
+            self.template % args if args else self.template,
+            source=source,
+            code=self.code,
+        )
 
     @property
     def url(self) -> str:
@@ -37,11 +42,14 @@ class MessageType:
 
 _W, _E, _I = Level.WARNING, Level.ERROR, Level.INFO
 
+INTERNAL_ERROR = MessageType("IST0001", "InternalError", _E, "Internal error: %s")
 DEPRECATED = MessageType("IST0002", "Deprecated", _W, "Deprecated: %s")
 REFERENCED_RESOURCE_NOT_FOUND = MessageType(
     "IST0101", "ReferencedResourceNotFound", _E, 'Referenced %s not found: "%s"'
 )
-SCHEMA_VALIDATION_ERROR = MessageType("IST0106", "SchemaValidationError", _E, "Schema validation error: %s")
+SCHEMA_VALIDATION_ERROR = MessageType(
+    "IST0106", "SchemaValidationError", _E, "Schema validation error: %s"
+)
 CONFLICTING_MESH_GATEWAY_VS_HOSTS = MessageType(
     "IST0109",
     "ConflictingMeshGatewayVirtualServiceHosts",
@@ -73,6 +81,9 @@ PORT_NAME_NOT_UNDER_NAMING_CONVENTION = MessageType(
     "PortNameIsNotUnderNamingConvention",
     _I,
     "Port name %s (port: %d, targetPort: %s) doesn't follow the naming convention of Istio port.",
+)
+INVALID_REGEXP = MessageType(
+    "IST0122", "InvalidRegexp", _W, 'Field "%s" regular expression invalid: "%s" (%s)'
 )
 NO_MATCHING_WORKLOADS_FOUND = MessageType(
     "IST0127",
@@ -154,6 +165,14 @@ INVALID_GATEWAY_CREDENTIAL = MessageType(
     _E,
     "The credential referenced by the Gateway %s in namespace %s is invalid, which can cause the "
     "traffic not to work as expected.",
+)
+GATEWAY_PORT_NOT_DEFINED_ON_SERVICE = MessageType(
+    "IST0162",
+    "GatewayPortNotDefinedOnService",
+    _W,
+    "The gateway is listening on a target port (port %d) that is not defined in the Service "
+    "associated with its workload instances (Pod selector %s). If you need to access the gateway "
+    "port through the gateway Service, it will not be available.",
 )
 DESTINATION_RULE_SUBSET_NOT_SELECT_PODS = MessageType(
     "IST0173",

@@ -80,7 +80,7 @@ def parse_duration_nanos(text: str) -> int:
     """Parse Go/protobuf duration syntax into nanoseconds; raise ``ValueError`` when malformed."""
     s = text.strip()
     sign = 1
-    if s[:1] in "+-":
+    if s and s[0] in "+-":
         sign = -1 if s[0] == "-" else 1
         s = s[1:]
     if s == "0":

@@ -7,19 +7,43 @@ from sailmesh.config.kinds import KindInfo, istio_body
 from sailmesh.config.models.install import IstioOperatorSpec
 from sailmesh.config.resource import Resource
 
-PROFILES = ("default", "demo", "minimal", "remote", "empty", "preview", "ambient", "openshift",
-            "openshift-ambient", "stable", "production")
+PROFILES = (
+    "default",
+    "demo",
+    "minimal",
+    "remote",
+    "empty",
+    "preview",
+    "ambient",
+    "openshift",
+    "openshift-ambient",
+    "stable",
+    "production",
+)
 
 
 def validate_istio_operator(resource: Resource, report: Report) -> None:
     spec: IstioOperatorSpec = resource.spec
     if spec.profile is not None and spec.profile not in PROFILES:
-        report.warn("spec.profile", f"profile {spec.profile!r} is not a built-in Istio profile "
-                    f"({', '.join(PROFILES)}); istioctl would need a profile file of that name")
-    gateways = [
-        *(("ingressGateways", i, g) for i, g in enumerate(spec.components.ingress_gateways or [])),
-        *(("egressGateways", i, g) for i, g in enumerate(spec.components.egress_gateways or [])),
-    ] if spec.components else []
+        report.warn(
+            "spec.profile",
+            f"profile {spec.profile!r} is not a built-in Istio profile "
+            f"({', '.join(PROFILES)}); istioctl would need a profile file of that name",
+        )
+    gateways = (
+        [
+            *(
+                ("ingressGateways", i, g)
+                for i, g in enumerate(spec.components.ingress_gateways or [])
+            ),
+            *(
+                ("egressGateways", i, g)
+                for i, g in enumerate(spec.components.egress_gateways or [])
+            ),
+        ]
+        if spec.components
+        else []
+    )
     for field, index, gateway in gateways:
         if not gateway.name:
             report.error(f"spec.components.{field}[{index}].name", "required field is missing")
@@ -27,7 +51,11 @@ def validate_istio_operator(resource: Resource, report: Report) -> None:
 
 KINDS: tuple[KindInfo, ...] = (
     KindInfo(
-        "IstioOperator", "install.istio.io", ("v1alpha1",), "istiooperators",
-        istio_body("IstioOperator", IstioOperatorSpec), validate_istio_operator,
+        "IstioOperator",
+        "install.istio.io",
+        ("v1alpha1",),
+        "istiooperators",
+        istio_body("IstioOperator", IstioOperatorSpec),
+        validate_istio_operator,
     ),
 )

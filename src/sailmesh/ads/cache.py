@@ -1,0 +1,58 @@
+"""The snapshot cache: the latest :class:`ResourceSnapshot` per node id, and its watchers.
+
+The control plane calls :meth:`SnapshotCache.set_snapshot`; every stream of that node is
+notified through the callback it registered (the ADS server's callbacks hop onto its event
+loop, so setting a snapshot from another thread is safe).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from sailmesh.ads.resources import ResourceSnapshot
+
+Watcher = Callable[[], None]
+
+
+class SnapshotCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshots: dict[str, ResourceSnapshot] = {}
+        self._watchers: dict[str, list[Watcher]] = {}
+
+    def set_snapshot(self, node_id: str, snapshot: ResourceSnapshot) -> None:
+        """Make ``snapshot`` what ``node_id`` should have; wake its streams."""
+        with self._lock:
+            self._snapshots[node_id] = snapshot
+            watchers = list(self._watchers.get(node_id, ()))
+        for notify in watchers:
+            notify()
+
+    def get(self, node_id: str) -> ResourceSnapshot | None:
+        with self._lock:
+            return self._snapshots.get(node_id)
+
+    def clear(self, node_id: str) -> None:
+        """Forget a node's snapshot (its streams keep what they sent)."""
+        with self._lock:
+            self._snapshots.pop(node_id, None)
+
+    def nodes(self) -> list[str]:
+        with self._lock:
+            return sorted(self._snapshots)
+
+    def watch(self, node_id: str, notify: Watcher) -> Callable[[], None]:
+        """Call ``notify()`` after each :meth:`set_snapshot` for ``node_id``; returns a cancel."""
+        with self._lock:
+            self._watchers.setdefault(node_id, []).append(notify)
+
+        def cancel() -> None:
+            with self._lock:
+                found = self._watchers.get(node_id, [])
+                if notify in found:
+                    found.remove(notify)
+                if not found:
+                    self._watchers.pop(node_id, None)
+
+        return cancel

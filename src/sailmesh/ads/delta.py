@@ -1,0 +1,154 @@
+"""The per-stream state machine for delta (incremental) xDS, without I/O.
+
+In: delta requests (subscribe/unsubscribe, initial resource versions on a new stream,
+ACK/NACK by nonce) and new snapshots. Out: delta responses carrying only the resources
+whose version Envoy does not have, and the names it has that are gone.
+
+Same rules as :mod:`sailmesh.ads.stream`, adapted: subscription changes apply even on a
+stale nonce; a NACK remembers the rejected (name, version) pairs, which are not sent again;
+every cluster push is followed by an endpoints push (the changed clusters' endpoints, as
+the ClusterLoadAssignment has the cluster's name as in Istio; possibly empty, so that its ACK
+comes after Envoy's subscriptions for new clusters and the gate stays closed until then);
+re-subscribing to a name asks for it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from envoy.service.discovery.v3 import discovery_pb2
+
+from sailmesh.ads.resources import CLUSTER, ENDPOINT, WILDCARD_TYPES, ResourceSnapshot
+from sailmesh.ads.status import StatusTracker
+from sailmesh.ads.stream import StreamMachine
+
+
+@dataclass
+class _DeltaType:
+    wildcard: bool = False
+    names: set[str] = field(default_factory=set)
+    known: dict[str, str] = field(default_factory=dict)
+    nacked: dict[str, str] = field(default_factory=dict)
+    force: set[str] = field(default_factory=set)
+    inflight: dict[str, str | None] | None = None
+    nonce: str | None = None
+    sent_version: str | None = None
+    respond: bool = False
+
+
+class DeltaStream(StreamMachine[discovery_pb2.DeltaDiscoveryResponse]):
+    """Incremental xDS: responses carry changed resources and removed names."""
+
+    def __init__(self, status: StatusTracker, nonce_prefix: str = "") -> None:
+        super().__init__(status, nonce_prefix)
+        self._types: dict[str, _DeltaType] = {}
+
+    def on_request(
+        self, request: discovery_pb2.DeltaDiscoveryRequest
+    ) -> list[discovery_pb2.DeltaDiscoveryResponse]:
+        type_url = request.type_url
+        st = self._types.get(type_url)
+        if st is None:
+            st = self._types[type_url] = _DeltaType()
+            subscribe = set(request.resource_names_subscribe)
+            st.wildcard = type_url in WILDCARD_TYPES and (not subscribe or "*" in subscribe)
+            st.names = subscribe - {"*"}
+            st.known = dict(request.initial_resource_versions)
+            st.respond = st.wildcard and not st.known  # Envoy waits for a first answer
+            self.status.subscribed(type_url)
+            return self._pump()
+        if request.response_nonce and request.response_nonce == st.nonce:
+            self._answer(type_url, st, request)
+        self._subscribe(st, request.resource_names_subscribe)
+        self._unsubscribe(st, request.resource_names_unsubscribe)
+        return self._pump()
+
+    def _answer(
+        self, type_url: str, st: _DeltaType, request: discovery_pb2.DeltaDiscoveryRequest
+    ) -> None:
+        inflight, st.inflight = st.inflight, None
+        if inflight is None or st.sent_version is None:
+            return
+        nonce = request.response_nonce
+        if request.HasField("error_detail"):
+            st.nacked.update({n: v for n, v in inflight.items() if v is not None})
+            self.status.nacked(type_url, st.sent_version, nonce, request.error_detail.message)
+            return
+        for name, version in inflight.items():
+            if version is None:
+                st.known.pop(name, None)
+            else:
+                st.known[name] = version
+                st.nacked.pop(name, None)
+        self.status.acked(type_url, st.sent_version, nonce)
+
+    @staticmethod
+    def _subscribe(st: _DeltaType, names: list[str]) -> None:
+        for name in names:
+            if name == "*":
+                st.wildcard = True
+                continue
+            if name in st.names:
+                st.known.pop(name, None)  # asked again: Envoy wants it (re)sent
+            st.names.add(name)
+
+    @staticmethod
+    def _unsubscribe(st: _DeltaType, names: list[str]) -> None:
+        for name in names:
+            if name == "*":
+                st.wildcard = False
+                continue
+            st.names.discard(name)
+            st.known.pop(name, None)
+            st.force.discard(name)
+
+    def _known_types(self) -> list[str]:
+        return list(self._types)
+
+    def _subscribed(self, type_url: str) -> bool:
+        return type_url in self._types
+
+    def _inflight(self, type_url: str) -> bool:
+        st = self._types.get(type_url)
+        return st is not None and st.inflight is not None
+
+    def _respond(
+        self, type_url: str, snapshot: ResourceSnapshot
+    ) -> discovery_pb2.DeltaDiscoveryResponse | None:
+        st = self._types[type_url]
+        desired = snapshot.of(type_url)
+        wanted = desired.versions
+        if not st.wildcard:
+            wanted = {n: wanted[n] for n in st.names if n in wanted}
+        updates = sorted(
+            name
+            for name, version in wanted.items()
+            if name in st.force
+            or (st.known.get(name) != version and st.nacked.get(name) != version)
+        )
+        removed = sorted(name for name in st.known if name not in desired.versions)
+        if not (updates or removed or st.respond):
+            if all(st.known.get(n) == v for n, v in wanted.items()):
+                self.status.in_sync(type_url, desired.version)
+            return None
+        st.respond = False
+        st.force.difference_update(updates)
+        nonce = self._next_nonce()
+        st.nonce, st.sent_version = nonce, desired.version
+        st.inflight = {n: wanted[n] for n in updates} | dict.fromkeys(removed)
+        self.status.sent(type_url, desired.version, nonce)
+        if type_url == CLUSTER and ENDPOINT in self._types:
+            eds = self._types[ENDPOINT]
+            eds.force.update(name for name in updates if name in eds.names)
+            eds.respond = bool(updates or removed)  # its ACK follows Envoy's new subscriptions
+        resources = [
+            discovery_pb2.Resource(name=n, version=wanted[n], resource=desired.packed[n])
+            for n in updates
+        ]
+        return discovery_pb2.DeltaDiscoveryResponse(
+            system_version_info=desired.version,
+            resources=resources,
+            type_url=type_url,
+            removed_resources=removed,
+            nonce=nonce,
+        )

@@ -1,0 +1,106 @@
+"""xDS type URLs and the frozen per-proxy :class:`ResourceSnapshot`.
+
+Versions are content hashes: each resource's version is a hash of its deterministic
+serialization and each type's version is a hash of its (name, resource version) pairs, so a
+control plane restarted with the same config hands Envoy the versions it already has.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from google.protobuf import any_pb2
+
+CLUSTER = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+ENDPOINT = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
+LISTENER = "type.googleapis.com/envoy.config.listener.v3.Listener"
+ROUTE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+SECRET = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+
+#: The order in which types are pushed: clusters and endpoints before what references them.
+PUSH_ORDER: tuple[str, ...] = (CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET)
+#: Types Envoy subscribes to as a whole (wildcard); the others are asked for by name.
+WILDCARD_TYPES: frozenset[str] = frozenset({CLUSTER, LISTENER})
+#: Types held back until the clusters and endpoints they may reference are acknowledged.
+GATED_TYPES: frozenset[str] = frozenset({LISTENER, ROUTE})
+#: Types whose acknowledgement opens the gate.
+WARMING_TYPES: frozenset[str] = frozenset({CLUSTER, ENDPOINT})
+
+SHORT_NAMES: Mapping[str, str] = MappingProxyType(
+    {CLUSTER: "CDS", ENDPOINT: "EDS", LISTENER: "LDS", ROUTE: "RDS", SECRET: "SDS"}
+)
+
+
+def short_name(type_url: str) -> str:
+    """``CDS``/``EDS``/... for the known types, else the message name after the last dot."""
+    return SHORT_NAMES.get(type_url, type_url.rsplit(".", 1)[-1])
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TypeResources:
+    """All resources of one type for one proxy, packed once, with their versions."""
+
+    type_url: str
+    version: str
+    packed: Mapping[str, any_pb2.Any]
+    versions: Mapping[str, str]
+
+    @classmethod
+    def build(cls, type_url: str, resources: Mapping[str, Any]) -> TypeResources:
+        """Pack messages (or pre-packed ``Any``) keyed by resource name; hash their bytes."""
+        packed: dict[str, any_pb2.Any] = {}
+        versions: dict[str, str] = {}
+        for name in sorted(resources):
+            message = resources[name]
+            if isinstance(message, any_pb2.Any):
+                value = message
+            else:
+                data = message.SerializeToString(deterministic=True)
+                value = any_pb2.Any(type_url=type_url, value=data)
+            packed[name] = value
+            versions[name] = _digest(value.value)
+        summary = "\n".join(f"{name}\0{v}" for name, v in versions.items())
+        return cls(
+            type_url=type_url,
+            version=_digest(f"{type_url}\n{summary}".encode()),
+            packed=MappingProxyType(packed),
+            versions=MappingProxyType(versions),
+        )
+
+
+@dataclass(frozen=True)
+class ResourceSnapshot:
+    """Everything one proxy should have, per type URL. Types absent here are empty."""
+
+    types: Mapping[str, TypeResources] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def build(cls, resources: Mapping[str, Mapping[str, Any]]) -> ResourceSnapshot:
+        """From ``{type_url: {name: message}}`` as produced by the ``xds`` translator."""
+        built = {t: TypeResources.build(t, named) for t, named in resources.items()}
+        return cls(types=MappingProxyType(built))
+
+    def of(self, type_url: str) -> TypeResources:
+        """The resources of ``type_url`` (an empty, versioned set when the type is absent)."""
+        found = self.types.get(type_url)
+        if found is None:
+            return _empty(type_url)
+        return found
+
+    def version(self, type_url: str) -> str:
+        return self.of(type_url).version
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.types)
+
+
+def _empty(type_url: str) -> TypeResources:
+    return TypeResources.build(type_url, {})

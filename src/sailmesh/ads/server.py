@@ -1,0 +1,157 @@
+"""The gRPC ADS server (``grpc.aio``): StreamAggregatedResources and DeltaAggregatedResources.
+
+Each stream reads Envoy's requests into a queue, together with "new snapshot" wake-ups from
+the :class:`~sailmesh.ads.cache.SnapshotCache`, feeds them to a sans-I/O state machine
+(:class:`~sailmesh.ads.stream.SotwStream` or :class:`~sailmesh.ads.delta.DeltaStream`) and
+writes the responses it returns. :meth:`AdsServer.proxy_status` reports every connected
+stream's sync status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol
+
+import grpc
+from envoy.service.discovery.v3 import ads_pb2_grpc
+
+from sailmesh.ads.cache import SnapshotCache
+from sailmesh.ads.delta import DeltaStream
+from sailmesh.ads.status import Clock, ProxyStatus, StatusTracker, SystemClock
+from sailmesh.ads.stream import SotwStream
+
+_EOF = object()
+_WAKE = object()
+
+
+class AdsError(Exception):
+    """The ADS server could not start (for example, the address is taken)."""
+
+
+class _Machine(Protocol):
+    status: StatusTracker
+
+    def on_request(self, request: Any) -> list[Any]: ...
+
+    def on_snapshot(self, snapshot: Any) -> list[Any]: ...
+
+
+class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
+    def __init__(self, cache: SnapshotCache, clock: Clock) -> None:
+        self._cache = cache
+        self._clock = clock
+        self.trackers: dict[str, StatusTracker] = {}
+
+    async def StreamAggregatedResources(
+        self, request_iterator: AsyncIterator[Any], context: Any
+    ) -> AsyncIterator[Any]:
+        async for response in self._serve(request_iterator, "sotw", SotwStream):
+            yield response
+
+    async def DeltaAggregatedResources(
+        self, request_iterator: AsyncIterator[Any], context: Any
+    ) -> AsyncIterator[Any]:
+        async for response in self._serve(request_iterator, "delta", DeltaStream):
+            yield response
+
+    async def _serve(
+        self,
+        requests: AsyncIterator[Any],
+        mode: str,
+        factory: Callable[[StatusTracker, str], _Machine],
+    ) -> AsyncIterator[Any]:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        reader = asyncio.create_task(_read(requests, queue))
+        machine: _Machine | None = None
+        cancel_watch: Callable[[], None] | None = None
+        try:
+            while (item := await queue.get()) is not _EOF:
+                if item is _WAKE:
+                    assert machine is not None
+                    snapshot = self._cache.get(machine.status.node_id)
+                    responses = machine.on_snapshot(snapshot) if snapshot else []
+                else:
+                    if machine is None:
+                        machine = self._open(item.node.id, mode, factory)
+                        cancel_watch = self._watch(item.node.id, queue)
+                    responses = machine.on_request(item)
+                for response in responses:
+                    yield response
+        finally:
+            if cancel_watch is not None:
+                cancel_watch()
+            reader.cancel()
+            if machine is not None:
+                self.trackers.pop(machine.status.stream_id, None)
+
+    def _open(
+        self, node_id: str, mode: str, factory: Callable[[StatusTracker, str], _Machine]
+    ) -> _Machine:
+        token = secrets.token_hex(4)
+        stream_id = f"{node_id}/{token}"
+        tracker = StatusTracker(node_id, stream_id, mode, self._clock)
+        machine = factory(tracker, f"{token}-")
+        self.trackers[stream_id] = tracker
+        snapshot = self._cache.get(node_id)
+        if snapshot is not None:
+            machine.on_snapshot(snapshot)  # nothing is subscribed yet: no output
+        return machine
+
+    def _watch(self, node_id: str, queue: asyncio.Queue[Any]) -> Callable[[], None]:
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, _WAKE)
+
+        return self._cache.watch(node_id, wake)
+
+
+async def _read(requests: AsyncIterator[Any], queue: asyncio.Queue[Any]) -> None:
+    try:
+        async for request in requests:
+            queue.put_nowait(request)
+    except (asyncio.CancelledError, grpc.RpcError):
+        pass
+    finally:
+        queue.put_nowait(_EOF)
+
+
+class AdsServer:
+    """A grpc.aio ADS server serving the snapshots of a :class:`SnapshotCache`."""
+
+    def __init__(self, cache: SnapshotCache, *, clock: Clock | None = None) -> None:
+        self.cache = cache
+        self._servicer = _Servicer(cache, clock or SystemClock())
+        self._server: Any = None
+        self.port: int | None = None
+        self.unix_path: str | None = None
+
+    async def start(self, address: str = "127.0.0.1:0", unix_path: str | None = None) -> int:
+        """Listen on ``host:port`` (port 0 picks one) and optionally a Unix socket; the port."""
+        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(self._servicer, server)
+        try:
+            port = server.add_insecure_port(address)
+            if unix_path is not None:
+                server.add_insecure_port(f"unix:{unix_path}")
+        except RuntimeError as exc:
+            raise AdsError(f"cannot listen on {address}: {exc}") from exc
+        if port == 0:
+            raise AdsError(f"cannot listen on {address}")
+        await server.start()
+        self._server, self.port, self.unix_path = server, port, unix_path
+        return int(port)
+
+    async def stop(self, grace: float | None = 0.5) -> None:
+        """Stop listening and end every stream (Envoy keeps its config and reconnects)."""
+        if self._server is not None:
+            await self._server.stop(grace)
+            self._server = None
+
+    def proxy_status(self) -> list[ProxyStatus]:
+        """The sync status of every connected stream, against the node's current snapshot."""
+        trackers = list(self._servicer.trackers.values())
+        views = [t.view(self.cache.get(t.node_id)) for t in trackers]
+        return sorted(views, key=lambda v: (v.node_id, v.connected_at))

@@ -1,0 +1,202 @@
+"""EnvoyFilter and ProxyConfig validation: patch shapes (applyTo, match and operation agree),
+selectors, proxy settings.
+"""
+
+from __future__ import annotations
+
+from sailmesh.config.diagnostics import Report, join_path
+from sailmesh.config.models.envoyfilter import (
+    EnvoyConfigObjectPatch,
+    EnvoyFilterSpec,
+    ProxyConfigSpec,
+)
+from sailmesh.config.resource import Resource
+from sailmesh.config.validation.common import check_port, check_regex, check_workload_labels
+from sailmesh.config.validation.k8s_names import env_name_problem, map_path
+
+SPEC = "spec"
+HCM = "envoy.filters.network.http_connection_manager"
+_LISTENER_CLASS = {"LISTENER", "FILTER_CHAIN", "NETWORK_FILTER", "HTTP_FILTER", "LISTENER_FILTER"}
+_ROUTE_CLASS = {"ROUTE_CONFIGURATION", "VIRTUAL_HOST", "HTTP_ROUTE"}
+_ORDERED = {"HTTP_FILTER", "NETWORK_FILTER", "LISTENER_FILTER", "HTTP_ROUTE"}
+_REPLACEABLE = {"HTTP_FILTER", "NETWORK_FILTER", "LISTENER_FILTER"}
+IMAGE_TYPES = ("default", "debug", "distroless")
+
+
+def validate_envoy_filter(resource: Resource, report: Report) -> None:
+    spec: EnvoyFilterSpec = resource.spec
+    if spec.workload_selector is not None:
+        check_workload_labels(
+            report,
+            join_path(SPEC, "workloadSelector.labels"),
+            spec.workload_selector.labels,
+            kind="EnvoyFilter",
+        )
+        if spec.target_refs:
+            report.error(
+                join_path(SPEC, "targetRefs"),
+                "only one of workloadSelector or targetRefs may be set",
+            )
+    for i, ref in enumerate(spec.target_refs):
+        at = join_path(join_path(SPEC, "targetRefs"), i)
+        if not ref.kind:
+            report.error(join_path(at, "kind"), "required field is missing (e.g. 'Gateway')")
+        if not ref.name:
+            report.error(join_path(at, "name"), "required field is missing")
+        if ref.namespace and ref.namespace != resource.namespace:
+            report.error(
+                join_path(at, "namespace"),
+                "targetRefs must refer to objects in the "
+                "EnvoyFilter's own namespace; remove namespace",
+            )
+    if not spec.config_patches:
+        report.warn(
+            join_path(SPEC, "configPatches"), "no configPatches: this EnvoyFilter does nothing"
+        )
+    for i, patch in enumerate(spec.config_patches):
+        _check_patch(report, join_path(join_path(SPEC, "configPatches"), i), patch)
+
+
+def _check_patch(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
+    apply_to = cp.apply_to
+    if apply_to in (None, "INVALID"):
+        report.error(
+            join_path(path, "applyTo"),
+            "required field is missing (e.g. HTTP_FILTER, CLUSTER, LISTENER)",
+        )
+    patch_path = join_path(path, "patch")
+    operation = cp.patch.operation if cp.patch else None
+    if cp.patch is None:
+        report.error(patch_path, "required field is missing (operation and value)")
+    elif operation in (None, "INVALID"):
+        report.error(
+            join_path(patch_path, "operation"),
+            "required field is missing (e.g. MERGE, ADD, INSERT_BEFORE, REMOVE)",
+        )
+    elif operation != "REMOVE" and cp.patch.value is None:
+        report.error(join_path(patch_path, "value"), f"operation {operation} needs a value")
+    if (
+        operation in ("INSERT_BEFORE", "INSERT_AFTER", "INSERT_FIRST")
+        and apply_to
+        and apply_to not in _ORDERED
+    ):
+        report.error(
+            join_path(patch_path, "operation"),
+            f"{operation} only applies to ordered "
+            f"lists (HTTP_FILTER, NETWORK_FILTER, LISTENER_FILTER, HTTP_ROUTE), not "
+            f"{apply_to}; use ADD or MERGE",
+        )
+    if operation == "REPLACE" and apply_to and apply_to not in _REPLACEABLE:
+        report.error(
+            join_path(patch_path, "operation"),
+            f"REPLACE only applies to HTTP_FILTER, "
+            f"NETWORK_FILTER or LISTENER_FILTER, not {apply_to}",
+        )
+    if (
+        cp.patch is not None
+        and cp.patch.filter_class not in (None, "UNSPECIFIED")
+        and apply_to != "HTTP_FILTER"
+    ):
+        report.warn(
+            join_path(patch_path, "filterClass"), "filterClass only applies to HTTP_FILTER patches"
+        )
+    match = cp.match
+    if match is None:
+        return
+    match_path = join_path(path, "match")
+    if match.proxy is not None:
+        check_regex(report, join_path(match_path, "proxy.proxyVersion"), match.proxy.proxy_version)
+    objects = [
+        n
+        for n, v in (
+            ("listener", match.listener),
+            ("routeConfiguration", match.route_configuration),
+            ("cluster", match.cluster),
+            ("waypoint", match.waypoint),
+        )
+        if v is not None
+    ]
+    if len(objects) > 1:
+        report.error(
+            match_path,
+            f"only one of listener, routeConfiguration, cluster or "
+            f"waypoint may be set (got {', '.join(objects)})",
+        )
+    if objects and match.waypoint is None:
+        expected = (
+            "listener"
+            if apply_to in _LISTENER_CLASS
+            else "routeConfiguration"
+            if apply_to in _ROUTE_CLASS
+            else "cluster"
+            if apply_to == "CLUSTER"
+            else None
+        )
+        if expected is not None and objects[0] != expected:
+            report.error(
+                join_path(match_path, objects[0]),
+                f"applyTo {apply_to} needs a {expected} match, not {objects[0]}",
+            )
+    _check_listener_match(report, match_path, cp)
+    if match.cluster is not None:
+        check_port(report, join_path(match_path, "cluster.portNumber"), match.cluster.port_number)
+    if match.route_configuration is not None:
+        check_port(
+            report,
+            join_path(match_path, "routeConfiguration.portNumber"),
+            match.route_configuration.port_number,
+        )
+
+
+def _check_listener_match(report: Report, match_path: str, cp: EnvoyConfigObjectPatch) -> None:
+    listener = cp.match.listener if cp.match else None
+    if listener is None:
+        return
+    at = join_path(match_path, "listener")
+    check_port(report, join_path(at, "portNumber"), listener.port_number)
+    if listener.port_name is not None:
+        report.warn(
+            join_path(at, "portName"),
+            "portName is not implemented for listener matches; use portNumber",
+        )
+    chain = listener.filter_chain
+    if chain is None or chain.filter is None:
+        return
+    fpath = join_path(at, "filterChain.filter")
+    if cp.apply_to in ("LISTENER", "FILTER_CHAIN"):
+        report.warn(fpath, f"a filter match has no effect with applyTo {cp.apply_to}")
+    if not chain.filter.name:
+        report.error(
+            join_path(fpath, "name"),
+            f"required field is missing (the network filter name, e.g. {HCM})",
+        )
+    elif chain.filter.sub_filter is not None and chain.filter.name != HCM:
+        report.error(join_path(fpath, "subFilter"), f"subFilter matches need filter name {HCM}")
+
+
+def validate_proxy_config(resource: Resource, report: Report) -> None:
+    spec: ProxyConfigSpec = resource.spec
+    if spec.selector is not None:
+        check_workload_labels(
+            report,
+            join_path(SPEC, "selector.matchLabels"),
+            spec.selector.match_labels,
+            kind="ProxyConfig",
+        )
+    if spec.concurrency is not None and spec.concurrency < 0:
+        report.error(
+            join_path(SPEC, "concurrency"),
+            "concurrency must not be negative (0 means one worker per CPU core)",
+        )
+    for name in spec.environment_variables:
+        problem = env_name_problem(name)
+        if problem:
+            report.error(map_path(join_path(SPEC, "environmentVariables"), name), problem)
+    if spec.image is not None and spec.image.image_type not in (None, *IMAGE_TYPES):
+        report.error(
+            join_path(SPEC, "image.imageType"),
+            f"unknown image type {spec.image.image_type!r}: use default, debug or distroless",
+        )
+
+
+__all__ = ["validate_envoy_filter", "validate_proxy_config"]

@@ -1,0 +1,168 @@
+"""Envoy bootstrap documents for sidecars and gateways (a pure function; dicts ready for JSON).
+
+The bootstrap names the node, points ADS (state of the world or delta) at the control plane
+through the static ``xds-grpc`` cluster (TCP or a Unix socket), puts the admin API on a
+local address and carries Istio's stats tag rules, so names such as
+``outbound|9080|v1|reviews.default.svc.cluster.local`` survive as a ``cluster_name`` tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+XDS_CLUSTER = "xds-grpc"
+HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+# Istio's tools/packaging/common/envoy_bootstrap.json, in its order; ``extra_stat_tags``
+# are inserted where Istio puts its extraStatTags.
+_ISTIO_STATS_TAGS: tuple[tuple[str, str], ...] = (
+    ("cluster_name", r"^cluster\.((.+?(\..+?\.svc\.cluster\.local)?)\.)"),
+    ("tcp_prefix", r"^tcp\.((.*?)\.)\w+?$"),
+    ("response_code", r"_rq(_(\d{3}))$"),
+    ("response_code_class", r"_rq(_(\dxx))$"),
+    (
+        "http_conn_manager_listener_prefix",
+        r"^listener(?=\.).*?\.http\.(((?:[_.[:digit:]]*|[_\[\]aAbBcCdDeEfF[:digit:]]*))\.)",
+    ),
+    ("http_conn_manager_prefix", r"^http\.(((?:[_.[:digit:]]*|[_\[\]aAbBcCdDeEfF[:digit:]]*))\.)"),
+    ("listener_address", r"^listener\.(((?:[_.[:digit:]]*|[_\[\]aAbBcCdDeEfF[:digit:]]*))\.)"),
+    ("mongo_prefix", r"^mongo\.(.+?)\.(collection|cmd|cx_|op_|delays_|decoding_)(.*?)$"),
+)
+_ISTIO_TRAILING_TAGS: tuple[tuple[str, str], ...] = (
+    ("cache", r"(cache\.(.+?)\.)"),
+    ("component", r"(component\.(.+?)\.)"),
+    ("tag", r"(tag\.(.+?);\.)"),
+    ("wasm_filter", r"(wasm_filter\.(.+?)\.)"),
+    ("authz_enforce_result", r"rbac(\.(allowed|denied))"),
+    ("authz_dry_run_action", r"(\.istio_dry_run_(allow|deny)_)"),
+    ("authz_dry_run_result", r"(\.shadow_(allowed|denied))"),
+)
+
+
+@dataclass(frozen=True)
+class TcpAddress:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class UnixAddress:
+    path: str
+
+
+XdsAddress = TcpAddress | UnixAddress
+
+
+def sidecar_node_id(ip: str, pod: str, namespace: str, domain: str = "cluster.local") -> str:
+    """Istio's node id: ``sidecar~<ip>~<pod>.<ns>~<ns>.svc.<domain>``."""
+    return f"sidecar~{ip}~{pod}.{namespace}~{namespace}.svc.{domain}"
+
+
+def stats_tags(extra_stat_tags: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Istio's stats tag extraction rules, with ``extra_stat_tags`` in Istio's format."""
+    extra = [(tag, rf"({tag}=\.=(.*?);\.;)") for tag in extra_stat_tags]
+    rules = [*_ISTIO_STATS_TAGS, *extra, *_ISTIO_TRAILING_TAGS]
+    return [{"tag_name": name, "regex": regex} for name, regex in rules]
+
+
+def render_bootstrap(
+    *,
+    node_id: str,
+    cluster: str,
+    xds_address: XdsAddress,
+    metadata: Mapping[str, Any] | None = None,
+    delta: bool = False,
+    admin_host: str = "127.0.0.1",
+    admin_port: int = 15000,
+    extra_stat_tags: Sequence[str] = (),
+    xds_connect_timeout_s: float = 1.0,
+) -> dict[str, Any]:
+    """The bootstrap for one proxy; ``delta`` selects incremental xDS (``DELTA_GRPC``)."""
+    return {
+        "node": {"id": node_id, "cluster": cluster, "metadata": dict(metadata or {})},
+        "admin": {
+            "address": _socket_address(admin_host, admin_port),
+            "access_log": [_file_access_log("/dev/null")],
+        },
+        "stats_config": {"use_all_default_tags": False, "stats_tags": stats_tags(extra_stat_tags)},
+        "layered_runtime": {
+            "layers": [
+                {"name": "global config", "static_layer": {}},
+                {"name": "admin", "admin_layer": {}},
+            ]
+        },
+        "dynamic_resources": _dynamic_resources(delta),
+        "static_resources": {"clusters": [_xds_cluster(xds_address, xds_connect_timeout_s)]},
+    }
+
+
+def _dynamic_resources(delta: bool) -> dict[str, Any]:
+    def ads_source() -> dict[str, Any]:
+        return {"ads": {}, "initial_fetch_timeout": "0s", "resource_api_version": "V3"}
+
+    return {
+        "lds_config": ads_source(),
+        "cds_config": ads_source(),
+        "ads_config": {
+            "api_type": "DELTA_GRPC" if delta else "GRPC",
+            "transport_api_version": "V3",
+            "set_node_on_first_message_only": True,
+            "grpc_services": [{"envoy_grpc": {"cluster_name": XDS_CLUSTER}}],
+        },
+    }
+
+
+def _xds_cluster(address: XdsAddress, connect_timeout_s: float) -> dict[str, Any]:
+    if isinstance(address, UnixAddress):
+        endpoint_address: dict[str, Any] = {"pipe": {"path": address.path}}
+    else:
+        endpoint_address = _socket_address(address.host, address.port)
+    return {
+        "name": XDS_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": f"{connect_timeout_s:g}s",
+        "lb_policy": "ROUND_ROBIN",
+        "load_assignment": {
+            "cluster_name": XDS_CLUSTER,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": endpoint_address}}]}],
+        },
+        "circuit_breakers": {
+            "thresholds": [
+                _thresholds("DEFAULT"),
+                _thresholds("HIGH"),
+            ]
+        },
+        "upstream_connection_options": {"tcp_keepalive": {"keepalive_time": 300}},
+        "typed_extension_protocol_options": {
+            HTTP_PROTOCOL_OPTIONS: {
+                "@type": f"type.googleapis.com/{HTTP_PROTOCOL_OPTIONS}",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        },
+    }
+
+
+def _thresholds(priority: str) -> dict[str, Any]:
+    limit = 100000
+    return {
+        "priority": priority,
+        "max_connections": limit,
+        "max_pending_requests": limit,
+        "max_requests": limit,
+    }
+
+
+def _socket_address(host: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+def _file_access_log(path: str) -> dict[str, Any]:
+    return {
+        "name": "envoy.access_loggers.file",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": path,
+        },
+    }

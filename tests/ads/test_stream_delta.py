@@ -1,0 +1,135 @@
+"""Sans-I/O playbook for the delta (incremental) ADS stream."""
+
+from __future__ import annotations
+
+from ads_playbook import delta_req, snapshot, tracker
+
+from sailmesh.ads.delta import DeltaStream
+from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
+from sailmesh.ads.status import SyncState
+
+
+def names(resp) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(r.name for r in resp.resources)
+
+
+def ack(resp, subscribe=(), unsubscribe=()):  # type: ignore[no-untyped-def]
+    return delta_req(resp.type_url, subscribe, unsubscribe, nonce=resp.nonce)
+
+
+def synced_stream(snap=None):  # type: ignore[no-untyped-def]
+    s = DeltaStream(tracker("delta"), "d")
+    s.on_snapshot(snap or snapshot())
+    [cds] = s.on_request(delta_req(CLUSTER))
+    assert s.on_request(delta_req(LISTENER)) == []  # held until clusters + endpoints ACKed
+    [eds] = s.on_request(delta_req(ENDPOINT, ("c1",)))
+    assert s.on_request(ack(cds)) == []
+    [lds] = s.on_request(ack(eds))
+    [rds] = s.on_request(delta_req(ROUTE, ("80",)))
+    assert s.on_request(ack(lds)) == []
+    assert s.on_request(ack(rds)) == []
+    return s, {"CDS": cds, "EDS": eds, "LDS": lds, "RDS": rds}
+
+
+def test_initial_subscriptions_reach_synced() -> None:
+    s, sent = synced_stream()
+    assert names(sent["CDS"]) == ["c1"]
+    assert names(sent["EDS"]) == ["c1"]
+    assert names(sent["LDS"]) == ["0.0.0.0_80"]
+    assert names(sent["RDS"]) == ["80"]
+    assert sent["CDS"].resources[0].version  # per-resource content hash
+    view = s.status.view(s.snapshot)
+    assert {t.state for t in view.types.values()} == {SyncState.SYNCED}
+
+
+def test_only_changed_resources_are_sent_and_removed_ones_named() -> None:
+    s, _ = synced_stream(snapshot(clusters={"c1": 1, "c2": 1}, endpoints={"c1": 1}))
+    change = snapshot(clusters={"c1": 1, "c3": 1}, endpoints={"c1": 1, "c3": 1})
+    [cds, eds] = s.on_snapshot(change)
+    assert names(cds) == ["c3"] and list(cds.removed_resources) == ["c2"]
+    assert names(eds) == []  # c3's endpoints come once Envoy subscribes to them
+    [eds2] = s.on_request(ack(eds, subscribe=("c3",), unsubscribe=("c2",)))
+    assert names(eds2) == ["c3"]
+    assert s.on_request(ack(cds)) == []
+
+
+def test_unsubscribe_stops_updates_for_that_name() -> None:
+    s, sent = synced_stream(snapshot(clusters={"c1": 1, "c2": 1}))
+    [eds] = s.on_request(delta_req(ENDPOINT, ("c2",), nonce=sent["EDS"].nonce))
+    assert names(eds) == ["c2"]
+    assert s.on_request(ack(eds, unsubscribe=("c2",))) == []
+    change = snapshot(clusters={"c1": 1, "c2": 1}, endpoints={"c1": 8000, "c2": 9999})
+    assert s.on_snapshot(change) == []  # c2 changed but nobody listens to it
+
+
+def test_resubscribing_asks_again() -> None:
+    s, sent = synced_stream()
+    [eds] = s.on_request(delta_req(ENDPOINT, ("c1",), nonce=sent["EDS"].nonce))
+    assert names(eds) == ["c1"]
+
+
+def test_nack_records_error_and_does_not_resend() -> None:
+    s, _ = synced_stream()
+    broken = snapshot(listeners=("0.0.0.0_80", "bad"))
+    [lds] = s.on_snapshot(broken)
+    assert names(lds) == ["bad"]
+    nack = delta_req(LISTENER, nonce=lds.nonce, error="bad listener 'bad': nope")
+    assert s.on_request(nack) == []
+    status = s.status.view(broken).types[LISTENER]
+    assert status.state == SyncState.NACKED
+    assert status.nack is not None and "nope" in status.nack.message
+    assert s.on_snapshot(broken) == []
+    [fixed] = s.on_snapshot(snapshot(listeners=("0.0.0.0_80", "good")))
+    assert names(fixed) == ["good"]
+    # "bad" was never accepted, so Envoy does not have it: nothing to remove.
+    assert list(fixed.removed_resources) == []
+
+
+def test_stale_nonce_is_ignored_but_subscriptions_apply() -> None:
+    s, sent = synced_stream(snapshot(clusters={"c1": 1, "c2": 1}))
+    [_cds, eds] = s.on_snapshot(snapshot(clusters={"c1": 2, "c2": 1}))
+    stale = delta_req(ENDPOINT, ("c2",), nonce=sent["EDS"].nonce)
+    assert s.on_request(stale) == []  # in flight: wait for its answer
+    assert s.status.view(s.snapshot).types[ENDPOINT].state == SyncState.STALE
+    [eds2] = s.on_request(ack(eds))
+    assert names(eds2) == ["c2"]
+
+
+def test_reconnect_with_initial_versions_sends_nothing() -> None:
+    snap = snapshot()
+    s = DeltaStream(tracker("delta"), "e")
+    s.on_snapshot(snap)
+    for type_url, name in ((CLUSTER, "c1"), (LISTENER, "0.0.0.0_80")):
+        have = {name: snap.of(type_url).versions[name]}
+        assert s.on_request(delta_req(type_url, initial=have)) == []
+    have = {"c1": snap.of(ENDPOINT).versions["c1"]}
+    assert s.on_request(delta_req(ENDPOINT, ("c1",), initial=have)) == []
+    have = {"80": snap.of(ROUTE).versions["80"]}
+    assert s.on_request(delta_req(ROUTE, ("80",), initial=have)) == []
+    assert {t.state for t in s.status.view(snap).types.values()} == {SyncState.SYNCED}
+
+
+def test_cluster_change_pushes_its_endpoints() -> None:
+    s, sent = synced_stream()
+    [cds, eds] = s.on_snapshot(snapshot(clusters={"c1": 4}))
+    assert names(cds) == ["c1"] and names(eds) == ["c1"]
+    assert eds.resources[0].version == sent["EDS"].resources[0].version
+
+
+def test_make_before_break_in_delta() -> None:
+    s, _ = synced_stream()
+    change = snapshot(clusters={"c1": 1, "c2": 1}, routes={"80": "c2"})
+    [cds, eds] = s.on_snapshot(change)
+    assert names(cds) == ["c2"]
+    assert s.on_request(ack(cds)) == []
+    [eds2] = s.on_request(ack(eds, subscribe=("c2",)))
+    assert names(eds2) == ["c2"]
+    [rds] = s.on_request(ack(eds2))
+    assert rds.type_url == ROUTE and names(rds) == ["80"]
+
+
+def test_empty_wildcard_type_is_answered() -> None:
+    s = DeltaStream(tracker("delta"), "d")
+    s.on_snapshot(snapshot(clusters={}, endpoints={}, listeners=(), routes={}))
+    [cds] = s.on_request(delta_req(CLUSTER))
+    assert names(cds) == []

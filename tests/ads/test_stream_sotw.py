@@ -1,0 +1,147 @@
+"""Sans-I/O playbook for the state-of-the-world ADS stream."""
+
+from __future__ import annotations
+
+from ads_playbook import ack, names_of, req, snapshot, tracker, types_of
+
+from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
+from sailmesh.ads.status import SyncState
+from sailmesh.ads.stream import SotwStream
+
+
+def synced_stream(snap=None):  # type: ignore[no-untyped-def]
+    """A stream taken through Envoy's start-up sequence to SYNCED on every type."""
+    s = SotwStream(tracker(), "n")
+    s.on_snapshot(snap or snapshot())
+    [cds] = s.on_request(req(CLUSTER))
+    assert s.on_request(req(LISTENER)) == []  # held: clusters not acknowledged
+    [eds] = s.on_request(req(ENDPOINT, ("c1",)))
+    assert s.on_request(ack(cds)) == []  # held: endpoints not acknowledged
+    [lds] = s.on_request(ack(eds, ("c1",)))
+    assert s.on_request(ack(lds)) == []
+    [rds] = s.on_request(req(ROUTE, ("80",)))
+    assert s.on_request(ack(rds, ("80",))) == []
+    return s, {"CDS": cds, "EDS": eds, "LDS": lds, "RDS": rds}
+
+
+def test_initial_request_response_ack_reaches_synced() -> None:
+    s, sent = synced_stream()
+    assert names_of(sent["CDS"]) == ["c1"]
+    assert names_of(sent["EDS"]) == ["c1"]
+    assert names_of(sent["RDS"]) == ["80"]
+    view = s.status.view(s.snapshot)
+    assert {t.state for t in view.types.values()} == {SyncState.SYNCED}
+    assert view.types[CLUSTER].acked_version == s.snapshot.version(CLUSTER)  # type: ignore[union-attr]
+
+
+def test_response_versions_are_content_hashes() -> None:
+    _, first = synced_stream(snapshot())
+    _, second = synced_stream(snapshot())
+    assert first["CDS"].version_info == second["CDS"].version_info
+    assert first["CDS"].nonce == second["CDS"].nonce  # same prefix and counter in tests
+
+
+def test_nack_records_error_and_does_not_resend_same_version() -> None:
+    s, _ = synced_stream()
+    broken = snapshot(listeners=("0.0.0.0_80", "bad"))
+    [lds] = s.on_snapshot(broken)
+    assert types_of([lds]) == ["LDS"]
+    old = s.status.view().types[LISTENER].acked_version
+    nack = req(LISTENER, version=old or "", nonce=lds.nonce, error="bad listener: oops")
+    assert s.on_request(nack) == []
+    view = s.status.view(s.snapshot)
+    assert view.types[LISTENER].state == SyncState.NACKED
+    assert view.types[LISTENER].nack is not None
+    assert view.types[LISTENER].nack.message == "bad listener: oops"
+    assert view.types[LISTENER].nack.version == lds.version_info
+    assert view.types[LISTENER].acked_version == old
+    assert s.on_snapshot(broken) == []  # same version again: not resent
+    assert s.on_request(req(LISTENER, version=old or "", nonce=lds.nonce)) == []
+    [fixed] = s.on_snapshot(snapshot(listeners=("0.0.0.0_80", "good")))
+    assert fixed.type_url == LISTENER and fixed.version_info != lds.version_info
+    s.on_request(ack(fixed))
+    assert s.status.view(s.snapshot).types[LISTENER].state == SyncState.SYNCED
+
+
+def test_stale_nonce_is_ignored() -> None:
+    s, sent = synced_stream()
+    [cds, eds] = s.on_snapshot(snapshot(clusters={"c1": 2}))
+    assert types_of([cds, eds]) == ["CDS", "EDS"]
+    stale = req(CLUSTER, version=sent["CDS"].version_info, nonce=sent["CDS"].nonce)
+    assert s.on_request(stale) == []
+    assert s.status.view(s.snapshot).types[CLUSTER].state == SyncState.STALE
+    s.on_request(ack(cds))
+    assert s.status.view(s.snapshot).types[CLUSTER].state == SyncState.SYNCED
+
+
+def test_reconnect_with_known_versions_sends_nothing() -> None:
+    snap = snapshot()
+    _, sent = synced_stream(snap)
+    s = SotwStream(tracker(), "m")
+    s.on_snapshot(snap)
+    assert s.on_request(req(CLUSTER, version=sent["CDS"].version_info)) == []
+    assert s.on_request(req(LISTENER, version=sent["LDS"].version_info)) == []
+    assert s.on_request(req(ENDPOINT, ("c1",), version=sent["EDS"].version_info)) == []
+    assert s.on_request(req(ROUTE, ("80",), version=sent["RDS"].version_info)) == []
+    view = s.status.view(snap)
+    assert {t.state for t in view.types.values()} == {SyncState.SYNCED}
+
+
+def test_reconnect_with_old_versions_sends_the_new_ones() -> None:
+    _, sent = synced_stream(snapshot())
+    s = SotwStream(tracker(), "m")
+    s.on_snapshot(snapshot(clusters={"c1": 5}))
+    [cds] = s.on_request(req(CLUSTER, version=sent["CDS"].version_info))
+    assert cds.version_info != sent["CDS"].version_info
+
+
+def test_eds_re_request_is_answered_even_if_nothing_changed() -> None:
+    s, sent = synced_stream()
+    again = req(ENDPOINT, ("c1",), version=sent["EDS"].version_info, nonce=sent["EDS"].nonce)
+    [eds] = s.on_request(again)
+    assert eds.version_info == sent["EDS"].version_info and eds.nonce != sent["EDS"].nonce
+    assert s.on_request(ack(eds, ("c1",))) == []  # its ACK is an ACK, not another re-request
+
+
+def test_changed_eds_names_are_answered() -> None:
+    s, sent = synced_stream(snapshot(clusters={"c1": 1, "c2": 1}))
+    assert names_of(sent["CDS"]) == ["c1", "c2"]
+    more = req(ENDPOINT, ("c1", "c2"), version=sent["EDS"].version_info, nonce=sent["EDS"].nonce)
+    [eds] = s.on_request(more)
+    assert names_of(eds) == ["c1", "c2"]
+
+
+def test_make_before_break_holds_routes_until_clusters_and_endpoints_are_acked() -> None:
+    s, _ = synced_stream()
+    change = snapshot(clusters={"c1": 1, "c2": 1}, routes={"80": "c2"})
+    [cds, eds] = s.on_snapshot(change)
+    assert types_of([cds, eds]) == ["CDS", "EDS"]
+    assert s.status.view(change).types[ROUTE].state == SyncState.STALE  # held
+    # Envoy adds c2, asks for its endpoints with the nonce it has seen (stale: ignored) ...
+    assert s.on_request(req(ENDPOINT, ("c1", "c2"), nonce="old")) == []
+    assert s.on_request(ack(cds)) == []
+    # ... and acknowledges the in-flight endpoints with its new subscription: answered.
+    [eds2] = s.on_request(ack(eds, ("c1", "c2")))
+    assert names_of(eds2) == ["c1", "c2"]
+    [rds] = s.on_request(ack(eds2, ("c1", "c2")))
+    assert rds.type_url == ROUTE
+
+
+def test_endpoints_are_resent_after_a_cluster_change() -> None:
+    s, sent = synced_stream()
+    [cds, eds] = s.on_snapshot(snapshot(clusters={"c1": 3}, endpoints={"c1": 8000}))
+    assert cds.type_url == CLUSTER and eds.type_url == ENDPOINT
+    assert eds.version_info == sent["EDS"].version_info  # endpoints unchanged, sent anyway
+
+
+def test_unchanged_snapshot_sends_nothing() -> None:
+    s, _ = synced_stream()
+    assert s.on_snapshot(snapshot()) == []
+
+
+def test_nothing_is_sent_before_a_snapshot_exists() -> None:
+    s = SotwStream(tracker(), "n")
+    assert s.on_request(req(CLUSTER)) == []
+    assert s.status.view().types[CLUSTER].state == SyncState.NOT_SENT
+    [cds] = s.on_snapshot(snapshot())
+    assert cds.type_url == CLUSTER
