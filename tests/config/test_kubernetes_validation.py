@@ -370,7 +370,7 @@ INVALID: list[tuple[str, str, str, str]] = [
         "unknown container field",
         deployment(lambda s: container(s).update(workdir="/app")),
         f"{C0}.workdir",
-        "unknown field 'workdir'; valid fields here: args",
+        "unknown field 'workdir'; did you mean 'workingDir'?",
     ),
     (
         "volume mount undefined",

@@ -173,7 +173,7 @@ INVALID = [
         "endpoint port field",
         _se(endpoints=[{"address": "a.com", "port": 80}]),
         "spec.endpoints[0].port",
-        "did you mean 'ports'",
+        "unknown field 'port'",
     ),
     (
         "ServiceEntry",

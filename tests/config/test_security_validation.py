@@ -482,7 +482,7 @@ INVALID: list[tuple[str, str, str, str]] = [
         "mtls misspelt",
         doc(PA, {"mTLS": {"mode": "STRICT"}}),
         "spec.mTLS",
-        "valid fields here: mtls, portLevelMtls, selector",
+        "unknown field 'mTLS'; did you mean 'mtls'?",
     ),
     (
         "PeerAuthentication has no targetRefs",

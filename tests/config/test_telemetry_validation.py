@@ -216,7 +216,7 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "overrides under tracing",
         {"tracing": [{"overrides": []}]},
         "spec.tracing[0].overrides",
-        "unknown field 'overrides' here; 'overrides' belongs under spec.metrics.overrides",
+        "tracing has no overrides: use `customTags` for span tags; metric overrides belong under spec.metrics[].overrides",
     ),
     (
         "sampling under tracing",
@@ -541,12 +541,12 @@ def test_seed_mistakes_are_rejected_at_their_field(text: str, paths: list[str]) 
 
 def test_seed_tracing_overrides_hint_points_to_metrics() -> None:
     [problem] = load_text(SEED_MY_APP_TELEMETRY).problems
-    assert "spec.metrics.overrides" in problem.message
+    assert "spec.metrics[].overrides" in problem.message
 
 
 def test_seed_tagged_fields_hint() -> None:
     [problem] = load_text(SEED_TAGGED_FIELDS).problems
-    assert "valid fields here: disabled, match, tagOverrides" in problem.message
+    assert "tagOverrides: {<tag>: {value: <expression>}}" in problem.message
 
 
 def test_defaults_and_both_versions() -> None:

@@ -107,7 +107,12 @@ def parse_document(
         ]
     api_version, kind = data.get("apiVersion"), data.get("kind")
     raw_meta: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
-    ref = ObjectRef(str(kind or "?"), str(raw_meta.get("name") or "?"), raw_meta.get("namespace"))
+    raw_ns = raw_meta.get("namespace")
+    ref = ObjectRef(
+        str(kind or "?"),
+        str(raw_meta.get("name") or "?"),
+        raw_ns if isinstance(raw_ns, str) else None,
+    )
     if not isinstance(api_version, str) or not api_version:
         return None, [_at(doc, ref, "apiVersion", "required field is missing")]
     if not isinstance(kind, str) or not kind:
@@ -134,17 +139,19 @@ def parse_document(
         body = info.body.model_validate(body_data)
     except ValidationError as exc:
         report.extend(pydantic_problems(exc, info.body))
-    if meta is None or body is None:
+    if body is None:
         return None, _locate(report.problems, doc, ref)
 
-    resource = Resource(api_version, kind, meta, body, doc.source, doc)
+    # Validate the body even when metadata is broken, so one pass reports everything.
+    placeholder = ObjectMeta(name=ref.name, namespace=ref.namespace or default_namespace)
+    resource = Resource(api_version, kind, meta or placeholder, body, doc.source, doc)
     if info.validate is not None:
         try:
             info.validate(resource, report)
         except Exception as exc:  # a validator bug must not hide the object's location
             report.error("", f"internal validation error ({type(exc).__name__}: {exc})")
     problems = _locate(report.problems, doc, ref)
-    if report.has_errors:
+    if report.has_errors or meta is None:
         return None, problems
     return resource, problems
 
@@ -153,7 +160,10 @@ def _parse_meta(
     raw: Any, info: kind_table.KindInfo, default_ns: str, report: Report
 ) -> ObjectMeta | None:
     if raw is None:
-        report.error("metadata", "required field is missing (metadata.name is required)")
+        report.error(
+            "metadata.name",
+            "required field is missing: every object needs a name (add `metadata: {name: ...}`)",
+        )
         return None
     try:
         meta = ObjectMeta.model_validate(raw)
@@ -161,7 +171,7 @@ def _parse_meta(
         report.extend(pydantic_problems(exc, ObjectMeta, prefix=("metadata",)))
         return None
     if not meta.name:
-        report.error("metadata.name", "required field is missing")
+        report.error("metadata.name", "required field is missing: every object needs a name")
     elif not _DNS1123_SUBDOMAIN.match(meta.name) or len(meta.name) > 253:
         report.error(
             "metadata.name",
@@ -210,18 +220,26 @@ def loc_to_path(loc: Iterable[int | str]) -> str:
 def pydantic_problems(
     exc: ValidationError, root: type[BaseModel], prefix: tuple[str, ...] = ()
 ) -> list[Problem]:
+    errors = exc.errors(include_url=False)
+    unknown: dict[tuple[Any, ...], set[str]] = {}
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            unknown.setdefault(tuple(err["loc"])[:-1], set()).add(str(err["loc"][-1]))
     problems = []
-    for err in exc.errors(include_url=False):
+    for err in errors:
         loc = tuple(err["loc"])
+        siblings = frozenset(unknown.get(loc[:-1], set()) - {str(loc[-1]) if loc else ""})
         path = loc_to_path(prefix + loc)
-        problems.append(Problem(Level.ERROR, _message(err, root, loc), path))
+        problems.append(Problem(Level.ERROR, _message(err, root, loc, siblings), path))
     return problems
 
 
-def _message(err: Any, root: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def _message(
+    err: Any, root: type[BaseModel], loc: tuple[Any, ...], siblings: frozenset[str] = frozenset()
+) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return _unknown_field_message(root, loc)
+        return _unknown_field_message(root, loc, siblings)
     if kind == "missing":
         return "required field is missing"
     if kind == "literal_error":
@@ -237,20 +255,62 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _unknown_field_message(root: type[BaseModel], loc: tuple[Any, ...]) -> str:
+# Fields people write from older Istio APIs or other tools, and what Istio wants instead,
+# keyed by (model class name, field name).
+_FIELD_HINTS: dict[tuple[str, str], str] = {
+    (
+        "Server",
+        "redirect",
+    ): "to redirect HTTP to HTTPS set `tls: {httpsRedirect: true}` on this server",
+    ("Tracing", "sampling"): "set the sampling rate with `randomSamplingPercentage: <0-100>`",
+    ("Tracing", "overrides"): "tracing has no overrides: use `customTags` for span tags; "
+    "metric overrides belong under spec.metrics[].overrides",
+    (
+        "MetricsOverrides",
+        "dimensions",
+    ): "metric labels are set with `tagOverrides: {<tag>: {value: <expression>}}`",
+    (
+        "MetricsOverrides",
+        "tagged_fields",
+    ): "metric labels are set with `tagOverrides: {<tag>: {value: <expression>}}`",
+    ("WorkloadEntrySpec", "port"): "endpoint ports are a map from service port name to number, "
+    "e.g. `ports: {http: 8080}`",
+    (
+        "TCPSettings",
+        "keepAlive",
+    ): "TCP keepalive is `tcpKeepalive: {time: 7200s, interval: 75s, probes: 9}`",
+}
+
+
+def _unknown_field_message(
+    root: type[BaseModel], loc: tuple[Any, ...], siblings: frozenset[str] = frozenset()
+) -> str:
     name = str(loc[-1])
     parent = model_at(root, loc[:-1])
     msg = f"unknown field {name!r}"
-    if parent is not None:
-        allowed = sorted(_aliases(parent))
-        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.75)
-        if close:
-            return f"{msg}; did you mean {close[0]!r}?"
-        elsewhere = [p for p in field_index(root).get(name, ()) if p != loc_to_path(loc)]
-        if elsewhere:
-            return f"{msg} here; {name!r} belongs under {_or_list(elsewhere)}"
-        if allowed:
-            return f"{msg}; valid fields here: {', '.join(allowed)}"
+    if parent is None:
+        return msg
+    hint = _FIELD_HINTS.get((parent.__name__, name))
+    if hint:
+        return f"{msg}; {hint}"
+    allowed = sorted(_aliases(parent))
+    by_lower = {a.lower(): a for a in allowed}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
+    if close:
+        return f"{msg}; did you mean {by_lower[close[0]]!r}?"
+    index = field_index(root)
+    elsewhere = [p for p in index.get(name, ()) if p != loc_to_path(loc)]
+    if elsewhere:
+        # Prefer the place where this object's other misplaced fields also belong.
+        def fit(path: str) -> tuple[int, int]:
+            parent_path = path.rpartition(".")[0]
+            shared = sum(f"{parent_path}.{s}" in index.get(s, ()) for s in siblings)
+            return (-shared, path.count("."))
+
+        elsewhere.sort(key=fit)
+        return f"{msg} here; {name!r} belongs under {_or_list(elsewhere)}"
+    if allowed:
+        return f"{msg}; valid fields here: {', '.join(allowed)}"
     return msg
 
 

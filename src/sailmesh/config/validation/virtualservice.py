@@ -24,14 +24,13 @@ from sailmesh.config.validation.common import (
     is_ip_or_cidr,
     wildcard_host_problem,
 )
+from sailmesh.config.validation.resilience import check_fault, check_retries
 from sailmesh.config.validation.routing import (
     check_cors,
     check_destination,
     check_direct_response,
-    check_fault,
     check_header_operations,
     check_redirect,
-    check_retries,
     check_rewrite,
     check_string_match,
     check_string_match_map,
@@ -89,18 +88,29 @@ def _check_hosts(report: Report, spec: VirtualServiceSpec) -> None:
 
 def _check_delegate_virtual_service(report: Report, spec: VirtualServiceSpec) -> None:
     """Istio treats a VirtualService without hosts as a delegate (only reachable via delegate)."""
-    report.warn(join_path(SPEC, "hosts"), "no hosts: this VirtualService only takes effect as the "
-                "delegate of another VirtualService's http route; add hosts (e.g. 'reviews') to "
-                "route traffic with it directly")
-    for field, present, what in (("gateways", spec.gateways, "gateways"),
-                                 ("tls", spec.tls, "tls routes"), ("tcp", spec.tcp, "tcp routes")):
+    report.warn(
+        join_path(SPEC, "hosts"),
+        "no hosts: this VirtualService only takes effect as the "
+        "delegate of another VirtualService's http route; add hosts (e.g. 'reviews') to "
+        "route traffic with it directly",
+    )
+    for field, present, what in (
+        ("gateways", spec.gateways, "gateways"),
+        ("tls", spec.tls, "tls routes"),
+        ("tcp", spec.tcp, "tcp routes"),
+    ):
         if present:
-            report.error(join_path(SPEC, field), f"a delegate VirtualService (one without hosts) "
-                         f"cannot have {what}; add hosts or remove {field}")
+            report.error(
+                join_path(SPEC, field),
+                f"a delegate VirtualService (one without hosts) "
+                f"cannot have {what}; add hosts or remove {field}",
+            )
     for i, route in enumerate(spec.http):
         if route.delegate is not None:
-            report.error(join_path(join_path(join_path(SPEC, "http"), i), "delegate"),
-                         "a delegate VirtualService cannot delegate again (one level only)")
+            report.error(
+                join_path(join_path(join_path(SPEC, "http"), i), "delegate"),
+                "a delegate VirtualService cannot delegate again (one level only)",
+            )
 
 
 def _check_http_route(report: Report, path: str, route: HTTPRoute) -> None:

@@ -1,0 +1,23 @@
+"""The sandbox's exception tree."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class SandboxError(Exception):
+    """Base class of every error raised by the sandbox package."""
+
+
+class CommandFailed(SandboxError):
+    """A system command (``ip``, ``iptables-restore``, ...) exited with a non-zero status."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str) -> None:
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        super().__init__(f"{' '.join(self.argv)!s} exited {returncode}: {stderr.strip()}")
+
+
+class ModeUnavailable(SandboxError):
+    """The requested sandbox mode cannot run on this machine (the message says why)."""
