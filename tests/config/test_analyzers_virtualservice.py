@@ -91,8 +91,7 @@ def run(extra: str) -> tuple[str, list[Problem]]:
 @pytest.fixture
 def unvalidated_vs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Load VirtualServices without the semantic validator, to reach the analyzers with
-    constructs validation rejects (RE2-incompatible regexes) or rejects today by mistake
-    (``@request.auth.claims.*`` header matches, which Istio accepts on gateway routes)."""
+    constructs validation rejects (RE2-incompatible regexes)."""
     lookup = kinds.lookup
 
     def patched(api_version: str, kind: str) -> kinds.KindInfo | None:
@@ -375,7 +374,6 @@ spec:
 """
 
 
-@pytest.mark.usefixtures("unvalidated_vs")
 def test_jwt_claim_routing_without_request_authentication() -> None:
     text, found = run(VS_JWT)
     (p,) = of(found, "IST0149")
@@ -386,7 +384,6 @@ def test_jwt_claim_routing_without_request_authentication() -> None:
     assert at_line(p) == line(text, "- headers:")
 
 
-@pytest.mark.usefixtures("unvalidated_vs")
 def test_jwt_claim_routing_with_request_authentication() -> None:
     _, found = run(VS_JWT + REQUEST_AUTHN)
     assert of(found, "IST0149") == []

@@ -38,10 +38,22 @@ class _Machine(Protocol):
     def on_snapshot(self, snapshot: Any) -> list[Any]: ...
 
 
+NodeHook = Callable[[Any], None]
+"""Called with Envoy's ``Node`` message when a stream opens or closes."""
+
+
 class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignore[misc]
-    def __init__(self, cache: SnapshotCache, clock: Clock) -> None:
+    def __init__(
+        self,
+        cache: SnapshotCache,
+        clock: Clock,
+        on_connect: NodeHook | None = None,
+        on_disconnect: NodeHook | None = None,
+    ) -> None:
         self._cache = cache
         self._clock = clock
+        self._on_connect = on_connect
+        self._on_disconnect = on_disconnect
         self.trackers: dict[str, StatusTracker] = {}
 
     async def StreamAggregatedResources(
@@ -74,6 +86,9 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
                     responses = machine.on_snapshot(snapshot) if snapshot else []
                 else:
                     if machine is None:
+                        node = item.node
+                        if self._on_connect is not None:
+                            self._on_connect(node)
                         machine = self._open(item.node.id, mode, factory)
                         cancel_watch = self._watch(item.node.id, queue)
                     responses = machine.on_request(item)
@@ -85,6 +100,8 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
             reader.cancel()
             if machine is not None:
                 self.trackers.pop(machine.status.stream_id, None)
+                if self._on_disconnect is not None:
+                    self._on_disconnect(node)
 
     def _open(
         self, node_id: str, mode: str, factory: Callable[[StatusTracker, str], _Machine]
@@ -121,9 +138,18 @@ async def _read(requests: AsyncIterator[Any], queue: asyncio.Queue[Any]) -> None
 class AdsServer:
     """A grpc.aio ADS server serving the snapshots of a :class:`SnapshotCache`."""
 
-    def __init__(self, cache: SnapshotCache, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        cache: SnapshotCache,
+        *,
+        clock: Clock | None = None,
+        on_connect: NodeHook | None = None,
+        on_disconnect: NodeHook | None = None,
+    ) -> None:
+        """``on_connect(node)`` runs when a stream opens, before its first request is answered:
+        the place to compute and set the node's snapshot."""
         self.cache = cache
-        self._servicer = _Servicer(cache, clock or SystemClock())
+        self._servicer = _Servicer(cache, clock or SystemClock(), on_connect, on_disconnect)
         self._server: Any = None
         self.port: int | None = None
         self.unix_path: str | None = None

@@ -67,6 +67,10 @@ def check_string_match(
     check_regex(report, join_path(path, "regex"), match.regex)
 
 
+JWT_CLAIM_PREFIX = "@request.auth.claims."
+"""Header-match keys that match a validated JWT claim (gateways with RequestAuthentication)."""
+
+
 def check_string_match_map(
     report: Report, path: str, matches: Mapping[str, StringMatch], *, what: str
 ) -> None:
@@ -76,7 +80,10 @@ def check_string_match_map(
         if not name:
             report.error(path, f"{what} name must not be empty")
             continue
-        if what == "header":
+        if what == "header" and name.startswith(JWT_CLAIM_PREFIX):
+            if len(name) == len(JWT_CLAIM_PREFIX):
+                report.error(at, f"name the claim to match, e.g. '{JWT_CLAIM_PREFIX}groups'")
+        elif what == "header":
             problem = header_name_problem(name)
             if problem:
                 report.error(at, problem)
