@@ -16,22 +16,56 @@ LEVELS = click.Choice(["Info", "Warning", "Error"], case_sensitive=False)
 @click.command()
 @filename_option
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option("-n", "--namespace", default="default", show_default=True,
-              help="Namespace for objects that do not set metadata.namespace.")
-@click.option("--failure-threshold", type=LEVELS, default="Error", show_default=True,
-              help="Exit with code 79 when a message at or above this level is reported.")
-@click.option("--output-threshold", type=LEVELS, default="Info", show_default=True,
-              help="Print messages at or above this level.")
-@click.option("-o", "--output", type=click.Choice(["log", "json", "yaml"]), default="log",
-              show_default=True, help="Output format.")
-@click.option("-S", "--suppress", "suppressions", multiple=True, metavar="CODE=Kind name[.ns]",
-              help="Suppress a message, e.g. 'IST0102=Namespace default' ('*' globs). Repeatable.")
+@click.option(
+    "-n",
+    "--namespace",
+    default="default",
+    show_default=True,
+    help="Namespace for objects that do not set metadata.namespace.",
+)
+@click.option(
+    "--failure-threshold",
+    type=LEVELS,
+    default="Error",
+    show_default=True,
+    help="Exit with code 79 when a message at or above this level is reported.",
+)
+@click.option(
+    "--output-threshold",
+    type=LEVELS,
+    default="Info",
+    show_default=True,
+    help="Print messages at or above this level.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["log", "json", "yaml"]),
+    default="log",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-S",
+    "--suppress",
+    "suppressions",
+    multiple=True,
+    metavar="CODE=Kind name[.ns]",
+    help="Suppress a message, e.g. 'IST0102=Namespace default' ('*' globs). Repeatable.",
+)
 @click.option("-L", "--list-analyzers", is_flag=True, help="List the analyzers and exit.")
-@click.option("--analyzer", "only", default=None, metavar="NAME",
-              help="Run only this analyzer (see -L).")
+@click.option(
+    "--analyzer", "only", default=None, metavar="NAME", help="Run only this analyzer (see -L)."
+)
 def analyze(
-    filenames: tuple[str, ...], paths: tuple[str, ...], namespace: str, failure_threshold: str,
-    output_threshold: str, output: str, suppressions: tuple[str, ...], list_analyzers: bool,
+    filenames: tuple[str, ...],
+    paths: tuple[str, ...],
+    namespace: str,
+    failure_threshold: str,
+    output_threshold: str,
+    output: str,
+    suppressions: tuple[str, ...],
+    list_analyzers: bool,
     only: str | None,
 ) -> None:
     """Analyze configuration offline (like `istioctl analyze --use-kube=false`).
@@ -49,8 +83,9 @@ def analyze(
             click.echo(f"{a.name.ljust(width)}  {a.description}")
         return
     if only is not None and only not in {a.name for a in ALL_ANALYZERS}:
-        raise click.BadParameter(f"unknown analyzer {only!r}; see `sailctl analyze -L`",
-                                 param_hint="--analyzer")
+        raise click.BadParameter(
+            f"unknown analyzer {only!r}; see `sailctl analyze -L`", param_hint="--analyzer"
+        )
     try:
         parsed_suppressions = [framework.Suppression.parse(s) for s in suppressions]
     except ValueError as exc:

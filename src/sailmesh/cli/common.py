@@ -18,7 +18,11 @@ _COLOURS = {Level.ERROR: "red", Level.WARNING: "yellow", Level.INFO: "cyan"}
 def filename_option(func: F) -> F:
     """``-f/--filename PATH`` (repeatable; files, directories, or ``-`` for stdin)."""
     return click.option(
-        "-f", "--filename", "filenames", multiple=True, metavar="PATH",
+        "-f",
+        "--filename",
+        "filenames",
+        multiple=True,
+        metavar="PATH",
         help="File, directory (read recursively) or '-' for stdin. Repeatable.",
     )(func)
 
@@ -26,7 +30,9 @@ def filename_option(func: F) -> F:
 def gather_paths(filenames: tuple[str, ...], args: tuple[str, ...]) -> list[str]:
     paths = [*filenames, *args]
     if not paths:
-        raise click.UsageError("no input: pass files or directories with -f PATH (or '-' for stdin)")
+        raise click.UsageError(
+            "no input: pass files or directories with -f PATH (or '-' for stdin)"
+        )
     return paths
 
 

@@ -12,10 +12,17 @@ from sailmesh.config.load import load_paths
 @click.command()
 @filename_option
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option("-n", "--namespace", default="default", show_default=True,
-              help="Namespace for objects that do not set metadata.namespace.")
+@click.option(
+    "-n",
+    "--namespace",
+    default="default",
+    show_default=True,
+    help="Namespace for objects that do not set metadata.namespace.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only, no summary.")
-def validate(filenames: tuple[str, ...], paths: tuple[str, ...], namespace: str, quiet: bool) -> None:
+def validate(
+    filenames: tuple[str, ...], paths: tuple[str, ...], namespace: str, quiet: bool
+) -> None:
     """Validate configuration files; print every problem with file, line, object and field.
 
     Exits 0 when every document is valid (warnings allowed), 1 otherwise.
@@ -28,8 +35,11 @@ def validate(filenames: tuple[str, ...], paths: tuple[str, ...], namespace: str,
     if not quiet:
         total = len(result.resources) + result.rejected
         if errors:
-            click.echo(f"✘ {errors} error(s), {warnings} warning(s) in {total} object(s); "
-                       f"{result.rejected} object(s) invalid", err=True)
+            click.echo(
+                f"✘ {errors} error(s), {warnings} warning(s) in {total} object(s); "
+                f"{result.rejected} object(s) invalid",
+                err=True,
+            )
         else:
             suffix = f" ({warnings} warning(s))" if warnings else ""
             click.echo(f"✔ {total} object(s) valid{suffix}", err=True)

@@ -26,11 +26,13 @@ class MeshConfig:
         """Read Istio's MeshConfig YAML shape (``outboundTrafficPolicy: {mode: ...}``, ...)."""
         data = data or {}
         policy = (data.get("outboundTrafficPolicy") or {}).get("mode", "ALLOW_ANY")
-        retry = (data.get("defaultHttpRetryPolicy") or {})
+        retry = data.get("defaultHttpRetryPolicy") or {}
         return cls(
             root_namespace=data.get("rootNamespace", "istio-system"),
             trust_domain=data.get("trustDomain", "cluster.local"),
-            outbound_traffic_policy=policy if policy in ("ALLOW_ANY", "REGISTRY_ONLY") else "ALLOW_ANY",
+            outbound_traffic_policy=policy
+            if policy in ("ALLOW_ANY", "REGISTRY_ONLY")
+            else "ALLOW_ANY",
             access_log_file=data.get("accessLogFile", ""),
             enable_tracing=bool(data.get("enableTracing", True)),
             default_retry_attempts=int(retry.get("attempts", 2)),

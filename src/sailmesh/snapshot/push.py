@@ -30,8 +30,15 @@ _TYPES_BY_KIND: dict[str, frozenset[XdsType]] = {
     "Secret": frozenset({"SDS"}),
     "Service": ALL_TYPES - {"SDS"},
 }
-_WORKLOAD_SCOPED = {"Sidecar", "PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication",
-                    "Telemetry", "WasmPlugin", "EnvoyFilter"}
+_WORKLOAD_SCOPED = {
+    "Sidecar",
+    "PeerAuthentication",
+    "AuthorizationPolicy",
+    "RequestAuthentication",
+    "Telemetry",
+    "WasmPlugin",
+    "EnvoyFilter",
+}
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,11 @@ class MeshSnapshot:
 
     @classmethod
     def build(
-        cls, resources: Iterable[Resource], registry: RegistryView,
-        mesh: MeshConfig | None = None, revision: int = 0,
+        cls,
+        resources: Iterable[Resource],
+        registry: RegistryView,
+        mesh: MeshConfig | None = None,
+        revision: int = 0,
     ) -> MeshSnapshot:
         by_kind: dict[str, list[Resource]] = {}
         for r in resources:
@@ -60,22 +63,30 @@ class MeshSnapshot:
             if not visible(svc.export_to, svc.namespace, proxy.namespace):
                 continue
             current = seen.get(svc.hostname)
-            if current is None or (svc.namespace == proxy.namespace and current.namespace != proxy.namespace):
+            if current is None or (
+                svc.namespace == proxy.namespace and current.namespace != proxy.namespace
+            ):
                 seen[svc.hostname] = svc
         return list(seen.values())
 
     def service(self, hostname: str, viewer_namespace: str) -> Service | None:
-        candidates = [s for s in self.registry.services_named(hostname)
-                      if visible(s.export_to, s.namespace, viewer_namespace)]
+        candidates = [
+            s
+            for s in self.registry.services_named(hostname)
+            if visible(s.export_to, s.namespace, viewer_namespace)
+        ]
         local = [s for s in candidates if s.namespace == viewer_namespace]
         found = local or candidates
         return found[0] if found else None
 
     # --- VirtualServices -----------------------------------------------------------------
-    def virtual_services(self, viewer_namespace: str, gateway: str = MESH_GATEWAY) -> list[Resource]:
+    def virtual_services(
+        self, viewer_namespace: str, gateway: str = MESH_GATEWAY
+    ) -> list[Resource]:
         """VirtualServices visible from ``viewer_namespace`` and bound to ``gateway`` (``ns/name`` or mesh)."""
         return [
-            vs for vs in self.of_kind("VirtualService")
+            vs
+            for vs in self.of_kind("VirtualService")
             if visible(vs.spec.export_to, vs.namespace, viewer_namespace)
             and gateway in self.gateways_of(vs)
         ]
@@ -136,9 +147,9 @@ class MeshSnapshot:
             if r.namespace not in (proxy.namespace, self.mesh.root_namespace):
                 continue
             labels = _selector_labels(r)
-            if labels is None:
-                out.append(r)
-            elif r.namespace == proxy.namespace and selector_matches(labels, proxy.labels):
+            if labels is None or (
+                r.namespace == proxy.namespace and selector_matches(labels, proxy.labels)
+            ):
                 out.append(r)
         return out
 
