@@ -98,6 +98,10 @@ class _TypeRecord:
 
     def state(self, desired_version: str | None) -> SyncState:
         if self.nack is not None and self.nack.nonce == self.sent_nonce:
+            if desired_version is not None and desired_version == self.acked_version:
+                return (
+                    SyncState.SYNCED
+                )  # the rejected version was withdrawn: Envoy has the wanted one
             return SyncState.NACKED
         if self.sent_nonce is not None and self.acked_nonce != self.sent_nonce:
             return SyncState.STALE

@@ -6,6 +6,7 @@ import click
 
 from sailmesh import __version__
 from sailmesh.cli.analyze import analyze
+from sailmesh.cli.mesh import apply, delete, get, proxy_status
 from sailmesh.cli.validate import validate
 
 
@@ -21,6 +22,8 @@ def cli() -> None:
 
 cli.add_command(validate)
 cli.add_command(analyze)
+for command in (apply, delete, get, proxy_status):
+    cli.add_command(command)
 
 
 def main() -> None:

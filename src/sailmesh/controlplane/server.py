@@ -1,0 +1,273 @@
+"""The control plane: config store + registry + ADS, wired with debounce and push.
+
+Changes (config applied through the API, registry updates from the runtime) become
+:class:`~sailmesh.snapshot.push.PushRequest` values, are debounced, and each affected proxy
+gets a freshly translated resource snapshot. Versions are content hashes, so a type whose
+resources did not change is not resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sailmesh import __version__
+from sailmesh.ads.cache import SnapshotCache
+from sailmesh.ads.resources import ResourceSnapshot
+from sailmesh.ads.server import AdsServer
+from sailmesh.config.diagnostics import Level
+from sailmesh.config.load import load_text
+from sailmesh.config.resource import Resource
+from sailmesh.config.store import ChangeEvent, ConfigStore, NotFoundError, StoreError
+from sailmesh.controlplane.api import ApiError, ApiServer
+from sailmesh.controlplane.clock import Clock, RealClock
+from sailmesh.controlplane.debounce import Debouncer
+from sailmesh.controlplane.proxies import options_from_node, proxy_from_node
+from sailmesh.controlplane.status import proxy_status_records
+from sailmesh.controlplane.vips import VipAllocator
+from sailmesh.registry.registry import ServiceRegistry
+from sailmesh.snapshot.mesh import MeshConfig
+from sailmesh.snapshot.proxy import Proxy
+from sailmesh.snapshot.push import PushRequest, ScopedChange
+from sailmesh.snapshot.snapshot import MeshSnapshot
+from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.translate import translate
+
+log = logging.getLogger("sailmesh.controlplane")
+
+ResourceHook = Callable[[Proxy, dict[str, dict[str, Any]]], dict[str, dict[str, Any]]]
+"""Test-only: rewrites a proxy's translated resources before they are served."""
+
+
+@dataclass(frozen=True)
+class ControlPlaneSettings:
+    state_dir: Path | None = None
+    ads_address: str = "127.0.0.1:0"
+    ads_unix_path: str | None = None
+    api_socket: Path | None = None
+    debounce_quiet: float = 0.1
+    debounce_max: float = 10.0
+    mesh: MeshConfig = field(default_factory=MeshConfig)
+
+
+@dataclass
+class _Connected:
+    proxy: Proxy
+    options: TranslateOptions
+    streams: int = 1
+
+
+class ControlPlane:
+    """One control plane instance. Start and stop it on an asyncio loop."""
+
+    def __init__(self, settings: ControlPlaneSettings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or RealClock()
+        self.store = ConfigStore(settings.state_dir)
+        self.registry = ServiceRegistry()
+        self.vips = VipAllocator()
+        self.cache = SnapshotCache()
+        self.ads = AdsServer(
+            self.cache, on_connect=self._on_connect, on_disconnect=self._on_disconnect
+        )
+        self.resource_hook: ResourceHook | None = None
+        self.pushes = 0
+        self._proxies: dict[str, _Connected] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._debouncer: Debouncer | None = None
+        self._api: ApiServer | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> int:
+        """Start serving; returns the ADS TCP port."""
+        self._loop = asyncio.get_running_loop()
+        self._debouncer = Debouncer(
+            self._push, self.clock, self.settings.debounce_quiet, self.settings.debounce_max
+        )
+        self._debouncer.start()
+        self._sync_registry(self.store.list())
+        self._unsubscribe = self.store.subscribe(self._on_store_events)
+        self.registry.subscribe(self._on_registry_change)
+        port = await self.ads.start(self.settings.ads_address, self.settings.ads_unix_path)
+        if self.settings.api_socket is not None:
+            self._api = ApiServer(self, self.settings.api_socket)
+            self._api.start()
+        return port
+
+    async def stop(self) -> None:
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.ads.stop()
+        if self._debouncer is not None:
+            await self._debouncer.stop()
+
+    # --- snapshots and pushes ------------------------------------------------------------
+    def mesh_config(self) -> MeshConfig:
+        """The settings' mesh config, overridden by an applied IstioOperator's meshConfig."""
+        for op in self.store.list(kind="IstioOperator"):
+            if op.spec.mesh_config:
+                return MeshConfig.from_dict(op.spec.mesh_config)
+        return self.settings.mesh
+
+    def snapshot(self) -> MeshSnapshot:
+        return MeshSnapshot.build(
+            self.store.list(), self.registry.view(), self.mesh_config(), self.store.revision
+        )
+
+    def _serve(self, node_id: str, conn: _Connected, snapshot: MeshSnapshot) -> None:
+        resources = translate(conn.proxy, snapshot, options=conn.options)
+        if self.resource_hook is not None:
+            resources = self.resource_hook(conn.proxy, resources)
+        self.cache.set_snapshot(node_id, ResourceSnapshot.build(resources))
+
+    async def _push(self, request: PushRequest) -> None:
+        snapshot = self.snapshot()
+        for node_id, conn in list(self._proxies.items()):
+            if request.affected_types(conn.proxy):
+                self._serve(node_id, conn, snapshot)
+        self.pushes += 1
+
+    def request_push(self, request: PushRequest) -> None:
+        """Queue a push (thread-safe)."""
+        if self._loop is None or self._debouncer is None:
+            return
+        debouncer = self._debouncer
+        self._loop.call_soon_threadsafe(debouncer.submit, request)
+
+    def refresh(self) -> None:
+        """Re-translate every connected proxy now (after a test hook changed)."""
+        snapshot = self.snapshot()
+        for node_id, conn in list(self._proxies.items()):
+            self._serve(node_id, conn, snapshot)
+
+    def _on_connect(self, node: Any) -> None:
+        conn = self._proxies.get(node.id)
+        if conn is not None:
+            conn.streams += 1
+        else:
+            try:
+                conn = _Connected(proxy_from_node(node), options_from_node(node))
+            except ValueError as exc:
+                log.warning("ignoring proxy with unusable node id: %s", exc)
+                return
+            self._proxies[node.id] = conn
+        self._serve(node.id, conn, self.snapshot())
+
+    def _on_disconnect(self, node: Any) -> None:
+        conn = self._proxies.get(node.id)
+        if conn is not None:
+            conn.streams -= 1
+            if conn.streams <= 0:
+                del self._proxies[node.id]
+
+    @property
+    def connected(self) -> dict[str, Proxy]:
+        """Connected proxies by node id."""
+        return {k: v.proxy for k, v in self._proxies.items()}
+
+    # --- change feeds --------------------------------------------------------------------
+    def _on_store_events(self, events: Sequence[ChangeEvent]) -> None:
+        self._sync_registry(
+            [e.resource for e in events],
+            deleted=[e.old for e in events if e.type == "DELETED" and e.old],
+        )
+        changes = tuple(
+            ScopedChange(e.resource.key, (_selector(e.old), _selector(e.resource))) for e in events
+        )
+        self.request_push(
+            PushRequest(
+                changes=changes, reason="config", root_namespace=self.mesh_config().root_namespace
+            )
+        )
+
+    def _on_registry_change(self) -> None:
+        self.request_push(PushRequest(full=True, reason="registry"))
+
+    def _sync_registry(self, changed: Sequence[Resource], deleted: Sequence[Resource] = ()) -> None:
+        kinds = {r.kind for r in changed}
+        for r in deleted:
+            if r.kind == "Service":
+                self.registry.remove_kubernetes_service(r.namespace, r.name)
+                self.vips.release(r.namespace, r.name)
+        deleted_keys = {r.key for r in deleted}
+        for r in changed:
+            if r.kind == "Service" and r.key not in deleted_keys:
+                vip = self.vips.allocate(r.namespace, r.name, r.body.spec.cluster_ip)  # type: ignore[attr-defined]
+                self.registry.set_kubernetes_service(r, vip)
+        if kinds & {"ServiceEntry", "WorkloadEntry"}:
+            self.registry.set_mesh_config(
+                self.store.list(kind="ServiceEntry"), self.store.list(kind="WorkloadEntry")
+            )
+
+    # --- the API backend ---------------------------------------------------------------------
+    def version(self) -> dict[str, Any]:
+        return {"version": __version__, "revision": self.store.revision}
+
+    def apply_yaml(self, text: str, file: str, namespace: str) -> dict[str, Any]:
+        result = load_text(text, file, namespace)
+        problems = [str(p) for p in result.problems]
+        if not result.ok:
+            raise ApiError(
+                422, {"error": "invalid configuration; nothing was applied", "problems": problems}
+            )
+        try:
+            outcomes = self.store.apply(result.resources)
+        except StoreError as exc:
+            raise ApiError(409, {"error": str(exc)}) from exc
+        return {
+            "outcomes": [str(o) for o in outcomes],
+            "warnings": [str(p) for p in result.problems if p.level is Level.WARNING],
+        }
+
+    def delete_yaml(
+        self, text: str, file: str, namespace: str, ignore_not_found: bool
+    ) -> dict[str, Any]:
+        result = load_text(text, file, namespace)
+        keys = [r.key for r in result.resources]
+        if not result.ok and not keys:
+            raise ApiError(
+                422,
+                {
+                    "error": "cannot read objects to delete",
+                    "problems": [str(p) for p in result.problems],
+                },
+            )
+        try:
+            outcomes = self.store.delete(keys, ignore_not_found=ignore_not_found)
+        except NotFoundError as exc:
+            raise ApiError(404, {"error": str(exc)}) from exc
+        return {"outcomes": [str(o) for o in outcomes]}
+
+    def get_config(
+        self, kind: str | None, namespace: str | None, name: str | None
+    ) -> dict[str, Any]:
+        items = [
+            r
+            for r in self.store.list(kind=kind, namespace=namespace)
+            if name is None or r.name == name
+        ]
+        return {"items": [r.to_dict() for r in items]}
+
+    def proxies(self) -> dict[str, Any]:
+        """Sync status of every connected proxy (``sailctl proxy-status``)."""
+        return {"proxies": proxy_status_records(self.ads.proxy_status()), "version": __version__}
+
+
+def _selector(resource: Resource | None) -> dict[str, str] | None:
+    if resource is None:
+        return None
+    spec = resource.spec
+    for attr in ("selector", "workload_selector"):
+        sel = getattr(spec, attr, None)
+        if sel is not None:
+            labels = getattr(sel, "match_labels", None) or getattr(sel, "labels", None)
+            return dict(labels) if labels else None
+    return None

@@ -1,0 +1,112 @@
+"""A sailmesh :class:`ControlPlane` on its own event-loop thread, for synchronous tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sailmesh.controlplane.proxies import node_metadata_for
+from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
+from sailmesh.runtime.envoy import EnvoyProcess
+from sailmesh.xds.bootstrap import TcpAddress, render_bootstrap, sidecar_node_id
+
+T = TypeVar("T")
+
+
+class ControlPlaneThread:
+    """Start/stop (restartable on the same ADS port and state dir) a control plane."""
+
+    def __init__(self, state_dir: Path, api_socket: Path | None = None) -> None:
+        self.state_dir = state_dir
+        self.api_socket = api_socket
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="controlplane-loop")
+        self._thread.start()
+        self.cp: ControlPlane | None = None
+        self.port = 0
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def start(self) -> ControlPlane:
+        settings = ControlPlaneSettings(
+            state_dir=self.state_dir,
+            ads_address=f"127.0.0.1:{self.port}",
+            api_socket=self.api_socket,
+            debounce_quiet=0.05,
+            debounce_max=1.0,
+        )
+        self.cp = ControlPlane(settings)
+        self.port = self.call(self.cp.start())
+        return self.cp
+
+    def stop(self) -> None:
+        if self.cp is not None:
+            self.call(self.cp.stop())
+            self.cp = None
+
+    def apply(self, text: str) -> dict[str, Any]:
+        assert self.cp is not None
+        return self.cp.apply_yaml(text, "test.yaml", "default")
+
+    def delete(self, text: str) -> dict[str, Any]:
+        assert self.cp is not None
+        return self.cp.delete_yaml(text, "test.yaml", "default", ignore_not_found=True)
+
+    def on_loop(self, fn: Any) -> Any:
+        """Run ``fn()`` on the control plane's loop and return its result."""
+
+        async def run() -> Any:
+            return fn()
+
+        return self.call(run())
+
+    def close(self) -> None:
+        self.stop()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        self.loop.close()
+
+
+def start_sidecar(
+    workdir: Path,
+    ads_port: int,
+    *,
+    name: str,
+    namespace: str = "default",
+    labels: dict[str, str] | None = None,
+    explicit_port: int,
+    ip: str = "127.0.0.1",
+    delta: bool = False,
+) -> EnvoyProcess:
+    """A real Envoy sidecar in explicit mode: an http_proxy listener on 127.0.0.1:explicit_port."""
+    node_id = sidecar_node_id(ip, name, namespace)
+    bootstrap = render_bootstrap(
+        node_id=node_id,
+        cluster=f"{name}.{namespace}",
+        xds_address=TcpAddress("127.0.0.1", ads_port),
+        metadata=node_metadata_for(
+            namespace,
+            labels or {"app": name},
+            "default",
+            "NONE",
+            explicit_port,
+            access_log=str(workdir / f"{name}-access.log"),
+        ),
+        delta=delta,
+        admin_port=0,
+    )
+    config = workdir / f"{name}-envoy.json"
+    config.write_text(json.dumps(bootstrap))
+    envoy = EnvoyProcess(
+        config,
+        log_path=workdir / f"{name}-envoy.log",
+        log_level="warning",
+        extra_args=["--concurrency", "1"],
+    )
+    envoy.start()
+    return envoy
