@@ -13,14 +13,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
+
 from e2e_support.backend import Backend
 from e2e_support.controlplane import ControlPlaneThread, start_sidecar
 from e2e_support.proxy import free_port, wait_for
-
 from sailmesh.ads.resources import ROUTE
 from sailmesh.runtime.envoy import EnvoyProcess
 

@@ -140,7 +140,7 @@ def proxy_status(socket_path: Path | None) -> None:
     rows = []
     nacks = []
     for rec in body["proxies"]:
-        kind, _ip, pod_ns, _ = (rec["node"].split("~") + ["", "", "", ""])[:4]
+        kind, _ip, pod_ns, _ = [*rec["node"].split("~"), "", "", "", ""][:4]
         name = pod_ns if kind == "sidecar" else f"{pod_ns} (gateway)"
         states = [rec["types"][c]["state"] for c in STATUS_COLUMNS]
         rows.append((name, *states, rec["mode"], f"sailmesh-{body.get('version', '')}"))
