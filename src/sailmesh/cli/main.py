@@ -6,7 +6,9 @@ import click
 
 from sailmesh import __version__
 from sailmesh.cli.analyze import analyze
+from sailmesh.cli.local import COMMANDS as LOCAL_COMMANDS
 from sailmesh.cli.mesh import apply, delete, get, proxy_status
+from sailmesh.cli.proxyconfig import proxy_config
 from sailmesh.cli.validate import validate
 
 
@@ -15,16 +17,21 @@ from sailmesh.cli.validate import validate
 def cli() -> None:
     """sailctl: run Istio configuration on real Envoy, locally.
 
-    Verbs mirror istioctl/kubectl: validate and analyze configuration offline today; the
-    local mesh verbs (up, demo, apply, get, proxy-status, proxy-config) arrive with the runtime.
+    Verbs mirror istioctl/kubectl: validate and analyze configuration offline; run a local
+    mesh (demo, up, down, status, exec, logs); change and inspect it (apply, delete, get,
+    proxy-status, proxy-config).
     """
 
 
 cli.add_command(validate)
 cli.add_command(analyze)
-for command in (apply, delete, get, proxy_status):
+for command in (apply, delete, get, proxy_status, proxy_config, *LOCAL_COMMANDS):
     cli.add_command(command)
 
 
 def main() -> None:
     cli(prog_name="sailctl")
+
+
+if __name__ == "__main__":
+    main()

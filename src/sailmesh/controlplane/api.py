@@ -6,6 +6,8 @@ Routes (all JSON):
   POST /v1/delete  {"yaml", "file", "namespace", "ignoreNotFound"} -> 200 {"outcomes"} | 404
   GET  /v1/config?kind=&namespace=&name=  -> {"items": [...]}
   GET  /v1/proxies                      -> {"proxies": [...]} (sync status per xDS type)
+  GET  /v1/runtime/<what>?...           -> answered by the local runtime, when one runs
+  POST /v1/shutdown                     -> stops the process serving the API
 Requests are served on a thread; the backend methods must be thread-safe.
 """
 
@@ -41,6 +43,8 @@ class Backend(Protocol):
         self, kind: str | None, namespace: str | None, name: str | None
     ) -> dict[str, Any]: ...
     def proxies(self) -> dict[str, Any]: ...
+    def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]: ...
+    def shutdown(self) -> dict[str, Any]: ...
 
 
 class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -88,6 +92,11 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             elif method == "GET" and url.path == "/v1/proxies":
                 self._send(200, backend.proxies())
+            elif method == "GET" and url.path.startswith("/v1/runtime/"):
+                q = {k: v[0] for k, v in parse_qs(url.query).items()}
+                self._send(200, backend.runtime_call(url.path.removeprefix("/v1/runtime/"), q))
+            elif method == "POST" and url.path == "/v1/shutdown":
+                self._send(200, backend.shutdown())
             elif method == "POST" and url.path == "/v1/apply":
                 b = self._body()
                 self._send(

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sailmesh import __version__
 from sailmesh.ads.cache import SnapshotCache
@@ -38,6 +38,13 @@ from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.translate import translate
 
 log = logging.getLogger("sailmesh.controlplane")
+
+
+class RuntimeBackend(Protocol):
+    """What a local runtime answers through the API (``/v1/runtime/<what>``)."""
+
+    def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]: ...
+
 
 ResourceHook = Callable[[Proxy, dict[str, dict[str, Any]]], dict[str, dict[str, Any]]]
 """Test-only: rewrites a proxy's translated resources before they are served."""
@@ -75,6 +82,8 @@ class ControlPlane:
             self.cache, on_connect=self._on_connect, on_disconnect=self._on_disconnect
         )
         self.resource_hook: ResourceHook | None = None
+        self.runtime: RuntimeBackend | None = None
+        self.on_shutdown: Callable[[], None] | None = None
         self.pushes = 0
         self._proxies: dict[str, _Connected] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -255,6 +264,19 @@ class ControlPlane:
             if name is None or r.name == name
         ]
         return {"items": [r.to_dict() for r in items]}
+
+    def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
+        if self.runtime is None:
+            raise ApiError(
+                404, {"error": "no local runtime in this control plane (sailctl up runs one)"}
+            )
+        return self.runtime.runtime_call(what, query)
+
+    def shutdown(self) -> dict[str, Any]:
+        if self.on_shutdown is None:
+            raise ApiError(400, {"error": "this control plane cannot be shut down through the API"})
+        self.on_shutdown()
+        return {"status": "shutting down"}
 
     def proxies(self) -> dict[str, Any]:
         """Sync status of every connected proxy (``sailctl proxy-status``)."""

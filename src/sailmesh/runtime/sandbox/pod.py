@@ -150,6 +150,7 @@ class PodSandbox:
         as_proxy: bool = False,
         env: Mapping[str, str] | None = None,
         stdout: Path | None = None,
+        cwd: Path | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start a long-running process in the pod; it is killed (by pid) on :meth:`destroy`."""
         out = open(stdout, "ab") if stdout else subprocess.DEVNULL  # noqa: SIM115
@@ -160,8 +161,8 @@ class PodSandbox:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                cwd=self.workdir,
                 start_new_session=True,
+                cwd=cwd or self.workdir,
             )
         finally:
             if stdout:

@@ -1,0 +1,173 @@
+"""Summaries of an Envoy ``/config_dump`` in ``istioctl proxy-config``'s columns (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+Row = tuple[str, ...]
+
+
+def _sections(dump: dict[str, Any], suffix: str) -> Iterator[dict[str, Any]]:
+    for config in dump.get("configs", []):
+        if str(config.get("@type", "")).endswith(suffix):
+            yield config
+
+
+def _istio_config(resource: dict[str, Any]) -> str:
+    meta = resource.get("metadata", {}).get("filter_metadata", {}).get("istio", {})
+    path = str(meta.get("config", ""))
+    if not path:
+        return "-"
+    parts = path.strip("/").split("/")
+    return f"{parts[-1]}.{parts[-3]}" if len(parts) >= 3 else path
+
+
+def clusters(dump: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for section in _sections(dump, "ClustersConfigDump"):
+        found = [c.get("cluster", {}) for c in section.get("static_clusters", [])]
+        found += [c.get("cluster", {}) for c in section.get("dynamic_active_clusters", [])]
+        for c in found:
+            name = str(c.get("name", ""))
+            ctype = str(c.get("type", "EDS" if "eds_cluster_config" in c else "STATIC"))
+            parts = name.split("|")
+            if len(parts) == 4:
+                direction, port, subset, fqdn = parts
+                rows.append((fqdn or "-", port, subset or "-", direction, ctype, _istio_config(c)))
+            else:
+                rows.append((name, "-", "-", "-", ctype, "-"))
+    return sorted(rows)
+
+
+def _address(listener: dict[str, Any]) -> tuple[str, str]:
+    sock = listener.get("address", {}).get("socket_address", {})
+    return str(sock.get("address", "")), str(sock.get("port_value", ""))
+
+
+def listeners(dump: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for section in _sections(dump, "ListenersConfigDump"):
+        items = [
+            x.get("active_state", {}).get("listener", {})
+            for x in section.get("dynamic_listeners", [])
+        ]
+        items += [x.get("listener", {}) for x in section.get("static_listeners", [])]
+        for lst in items:
+            address, port = _address(lst)
+            for chain in lst.get("filter_chains", []) or [{}]:
+                rows.append((address, port, _chain_match(chain), _chain_destination(chain)))
+            default = lst.get("default_filter_chain")
+            if default:
+                rows.append((address, port, "ALL", _chain_destination(default)))
+    return rows
+
+
+def _chain_match(chain: dict[str, Any]) -> str:
+    match = chain.get("filter_chain_match", {})
+    parts = []
+    if "destination_port" in match:
+        parts.append(f"Port: {match['destination_port']}")
+    if match.get("transport_protocol"):
+        parts.append(f"Trans: {match['transport_protocol']}")
+    if match.get("application_protocols"):
+        parts.append(f"App: {','.join(match['application_protocols'])}")
+    if match.get("server_names"):
+        parts.append(f"SNI: {','.join(match['server_names'])}")
+    return "; ".join(parts) or "ALL"
+
+
+def _chain_destination(chain: dict[str, Any]) -> str:
+    for f in chain.get("filters", []):
+        cfg = f.get("typed_config", {})
+        if "rds" in cfg:
+            return f"Route: {cfg['rds'].get('route_config_name', '')}"
+        if "route_config" in cfg:
+            return f"Inline Route: {cfg['route_config'].get('name', '')}"
+        if "cluster" in cfg:
+            return f"Cluster: {cfg['cluster']}"
+        if "weighted_clusters" in cfg:
+            names = [c.get("name", "") for c in cfg["weighted_clusters"].get("clusters", [])]
+            return "Clusters: " + ",".join(names)
+    return "-"
+
+
+def routes(dump: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for section in _sections(dump, "RoutesConfigDump"):
+        configs = [x.get("route_config", {}) for x in section.get("dynamic_route_configs", [])]
+        configs += [x.get("route_config", {}) for x in section.get("static_route_configs", [])]
+        for rc in configs:
+            for vh in rc.get("virtual_hosts", []):
+                domains = vh.get("domains", [])
+                shown = (
+                    domains[0]
+                    if len(domains) == 1
+                    else f"{domains[0]} + {len(domains) - 1} more"
+                    if domains
+                    else "-"
+                )
+                for route in vh.get("routes", []):
+                    rows.append(
+                        (
+                            str(rc.get("name", "")),
+                            str(vh.get("name", "")),
+                            shown,
+                            _route_match(route.get("match", {})),
+                            _istio_config(route),
+                        )
+                    )
+    return rows
+
+
+def _route_match(match: dict[str, Any]) -> str:
+    for key in ("path", "prefix", "path_separated_prefix"):
+        if key in match:
+            base = f"{match[key]}" + ("*" if key != "path" else "")
+            break
+    else:
+        base = f"~{match['safe_regex'].get('regex', '')}" if "safe_regex" in match else "/*"
+    if match.get("headers"):
+        base += " (+headers)"
+    return base
+
+
+def endpoints(dump: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    for section in _sections(dump, "EndpointsConfigDump"):
+        configs = [
+            x.get("endpoint_config", {}) for x in section.get("dynamic_endpoint_configs", [])
+        ]
+        configs += [
+            x.get("endpoint_config", {}) for x in section.get("static_endpoint_configs", [])
+        ]
+        for cla in configs:
+            for group in cla.get("endpoints", []):
+                for ep in group.get("lb_endpoints", []):
+                    sock = ep.get("endpoint", {}).get("address", {}).get("socket_address", {})
+                    address = f"{sock.get('address', '')}:{sock.get('port_value', '')}"
+                    rows.append(
+                        (
+                            address,
+                            str(ep.get("health_status", "HEALTHY")),
+                            "OK",
+                            str(cla.get("cluster_name", "")),
+                        )
+                    )
+    return sorted(rows, key=lambda r: (r[3], r[0]))
+
+
+def bootstrap(dump: dict[str, Any]) -> dict[str, Any]:
+    for section in _sections(dump, "BootstrapConfigDump"):
+        found: dict[str, Any] = section.get("bootstrap", {})
+        return found
+    return {}
+
+
+HEADERS: dict[str, tuple[str, ...]] = {
+    "cluster": ("SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "DESTINATION RULE"),
+    "listener": ("ADDRESSES", "PORT", "MATCH", "DESTINATION"),
+    "route": ("NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"),
+    "endpoint": ("ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER"),
+}
+SUMMARIES = {"cluster": clusters, "listener": listeners, "route": routes, "endpoint": endpoints}

@@ -1,0 +1,313 @@
+"""Local-mesh verbs: up, down, status, demo, exec, logs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sailmesh.cli.client import call, default_home, fail_on_error, socket_option
+from sailmesh.cli.tables import print_table
+from sailmesh.config.load import load_paths
+
+MODES = click.Choice(["netns", "userns", "explicit"])
+
+
+def samples_dir() -> Path:
+    """The bundled samples (the repository's ``samples/`` next to ``src/``)."""
+    import sailmesh
+
+    found = Path(sailmesh.__file__).resolve().parents[2] / "samples"
+    if not found.is_dir():
+        raise click.ClickException(f"bundled samples not found at {found}")
+    return found
+
+
+def demo_paths() -> list[str]:
+    root = samples_dir() / "bookinfo"
+    return [
+        str(root / "platform"),
+        str(root / "networking" / "bookinfo-gateway.yaml"),
+        str(root / "networking" / "destination-rule-all.yaml"),
+    ]
+
+
+def _mesh_running(socket_path: Path) -> bool:
+    try:
+        status, _ = call(socket_path, "GET", "/v1/version")
+    except click.ClickException:
+        return False
+    return status == 200
+
+
+async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
+    from sailmesh.runtime.mesh import LocalMesh
+
+    result = load_paths(paths)
+    for p in result.problems:
+        click.echo(str(p), err=True)
+    if not result.ok:
+        click.echo("✘ the manifests have errors; nothing was started", err=True)
+        return 1
+    shutil.rmtree(home / "state", ignore_errors=True)  # every `up` starts from its manifests
+    mesh = LocalMesh(home, mode)
+    click.echo(mesh.mode_report.describe())
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    pidfile = home / "run" / "mesh.pid"
+    pidfile.write_text(f"{os.getpid()} {mesh.names.run_id}\n")
+    started = time.monotonic()
+    try:
+        await mesh.start(result.resources)
+        assert mesh.cp is not None
+
+        def request_stop() -> None:
+            loop.call_soon_threadsafe(stop.set)
+
+        mesh.cp.on_shutdown = request_stop
+        _print_ready(mesh.status(), time.monotonic() - started)
+        await stop.wait()
+        click.echo("stopping the mesh ...")
+    finally:
+        await mesh.stop()
+        pidfile.unlink(missing_ok=True)
+    click.echo("mesh stopped; every pod, namespace and rule removed")
+    return 0
+
+
+def _print_ready(status: dict[str, Any], seconds: float) -> None:
+    pods = status["pods"]
+    ready = sum(1 for p in pods if p["ready"])
+    click.echo(f"✔ {ready}/{len(pods)} pods ready in {seconds:.1f}s (run {status['runId']})")
+    for g in status["gatewayPorts"]:
+        click.echo(
+            f"  gateway {g['namespace']}/{g['pod']} port {g['port']} -> "
+            f"http://127.0.0.1:{g['local']}/"
+        )
+
+
+def _up(paths: list[str], mode: str | None, detach: bool, socket_path: Path | None) -> None:
+    home = default_home()
+    sock = socket_path or home / "run" / "api.sock"
+    if _mesh_running(sock):
+        raise click.ClickException("a mesh is already running; stop it with `sailctl down`")
+    if not detach:
+        raise SystemExit(asyncio.run(_serve(paths, mode, home)))
+    (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+    logfile = home / "run" / "mesh.log"
+    argv = [sys.executable, "-m", "sailmesh.cli.main", "up", *paths]
+    if mode:
+        argv += ["--mode", mode]
+    with open(logfile, "wb") as out:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 120
+    with click.progressbar(length=100, label="starting the mesh", file=sys.stderr) as bar:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise click.ClickException(
+                    f"the mesh exited ({proc.returncode}):\n"
+                    + logfile.read_text(errors="replace")[-3000:]
+                )
+            if "pods ready" in logfile.read_text(errors="replace"):
+                bar.update(100)
+                break
+            time.sleep(0.2)
+            bar.update(1)
+        else:
+            raise click.ClickException(f"the mesh did not become ready; see {logfile}")
+    click.echo(logfile.read_text(errors="replace").strip())
+    click.echo(f"running in the background (pid {proc.pid}); logs: {logfile}; stop: sailctl down")
+
+
+@click.command()
+@click.argument("directory", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--mode", type=MODES, default=None, help="Sandbox mode (default: the best available)."
+)
+@click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@socket_option
+def up(
+    directory: tuple[str, ...], mode: str | None, detach: bool, socket_path: Path | None
+) -> None:
+    """Start the control plane and run every manifest in DIRECTORY (Ctrl-C stops everything)."""
+    _up(list(directory), mode, detach, socket_path)
+
+
+@click.command()
+@click.option(
+    "--mode", type=MODES, default=None, help="Sandbox mode (default: the best available)."
+)
+@click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@socket_option
+def demo(mode: str | None, detach: bool, socket_path: Path | None) -> None:
+    """Run the bundled bookinfo mesh with its ingress gateway on http://127.0.0.1:8080."""
+    click.echo("bookinfo: productpage, details, reviews v1/v2/v3, ratings, and an ingress gateway")
+    click.echo("open  http://127.0.0.1:8080/productpage")
+    click.echo("try   sailctl apply -f samples/bookinfo/networking/virtual-service-all-v1.yaml")
+    click.echo(
+        "      sailctl apply -f samples/bookinfo/networking/virtual-service-reviews-test-v2.yaml"
+        "   (log in as jason)"
+    )
+    click.echo(
+        "      sailctl proxy-status; sailctl status; sailctl logs deploy/productpage-v1 -c istio-proxy"
+    )
+    _up(demo_paths(), mode, detach, socket_path)
+
+
+@click.command()
+@socket_option
+def down(socket_path: Path | None) -> None:
+    """Stop the running mesh (every pod, namespace, rule and forwarder goes away)."""
+    home = default_home()
+    pidfile = home / "run" / "mesh.pid"
+    try:
+        status, body = call(socket_path, "POST", "/v1/shutdown")
+    except click.ClickException:
+        click.echo("no mesh is running")
+        return
+    fail_on_error(status, body)
+    pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
+    deadline = time.monotonic() + 60
+    while pid is not None and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    click.echo("mesh stopped")
+
+
+@click.command()
+@socket_option
+def status(socket_path: Path | None) -> None:
+    """Pods, their readiness and restarts, the sandbox mode, and each sidecar's sync state."""
+    code, body = call(socket_path, "GET", "/v1/runtime/status")
+    fail_on_error(code, body)
+    _, proxies = call(socket_path, "GET", "/v1/proxies")
+    sync: dict[str, str] = {}
+    for rec in proxies.get("proxies", []):
+        pod_ns = rec["node"].split("~")[2]
+        states = {t["state"] for k, t in rec["types"].items() if k != "SDS"}
+        sync[pod_ns] = "SYNCED" if states == {"SYNCED"} else ",".join(sorted(states))
+    click.echo(f"mode: {body['modeReason']}")
+    rows = []
+    for p in body["pods"]:
+        ready = sum(1 for c in p["containers"] if c["ready"])
+        restarts = sum(c["restarts"] for c in p["containers"])
+        proxy = (
+            sync.get(f"{p['name']}.{p['namespace']}", "-")
+            if p["sidecar"] or p["gateway"]
+            else "none"
+        )
+        rows.append(
+            (
+                p["namespace"],
+                p["name"],
+                f"{ready}/{len(p['containers'])}",
+                p["phase"],
+                restarts,
+                p["ip"],
+                proxy,
+            )
+        )
+    print_table(("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "IP", "PROXY"), rows)
+    for g in body["gatewayPorts"]:
+        click.echo(
+            f"gateway {g['namespace']}/{g['pod']}:{g['port']} -> http://127.0.0.1:{g['local']}/"
+        )
+
+
+def _pod_info(socket_path: Path | None, pod: str) -> dict[str, Any]:
+    code, body = call(socket_path, "GET", f"/v1/runtime/pod?pod={pod}")
+    fail_on_error(code, body)
+    return body
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("pod")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.option(
+    "-c", "--container", default=None, help="Run as this container's user (istio-proxy: uid 1337)."
+)
+@socket_option
+def exec_(
+    pod: str, command: tuple[str, ...], container: str | None, socket_path: Path | None
+) -> None:
+    """Run COMMAND inside POD's sandbox (POD, ns/POD or deploy/NAME), like kubectl exec."""
+    from sailmesh.runtime.local import APP_PATH
+    from sailmesh.runtime.sandbox.capture import PROXY_GID, PROXY_UID
+    from sailmesh.runtime.sandbox.netns import exec_argv
+
+    info = _pod_info(socket_path, pod)
+    uid, gid = (
+        (PROXY_UID, PROXY_GID) if container == "istio-proxy" else (info["appUid"], info["appGid"])
+    )
+    if info["netns"] is None:
+        raise click.ClickException("exec needs a netns-mode pod")
+    argv = exec_argv(info["netns"], list(command), uid, gid)
+    env = {"PATH": APP_PATH, "HOME": info["workdir"], "POD_NAME": info["name"]}
+    raise SystemExit(subprocess.call(argv, env=env, cwd=info["workdir"]))
+
+
+exec_.name = "exec"
+
+
+@click.command()
+@click.argument("pod")
+@click.option(
+    "-c",
+    "--container",
+    default=None,
+    help="Container (default: the first app container; istio-proxy for the sidecar).",
+)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+@click.option("--tail", "lines", type=int, default=-1, help="Only the last N lines.")
+@socket_option
+def logs(
+    pod: str, container: str | None, follow: bool, lines: int, socket_path: Path | None
+) -> None:
+    """Print a container's log (POD, ns/POD or deploy/NAME)."""
+    info = _pod_info(socket_path, pod)
+    containers: dict[str, str] = info["containers"]
+    name = container or next((c for c in containers if c != "istio-proxy"), "istio-proxy")
+    if name not in containers:
+        raise click.ClickException(
+            f"no container {name!r} in {pod}; containers: {', '.join(containers)}"
+        )
+    path = Path(containers[name])
+    text = path.read_text(errors="replace") if path.exists() else ""
+    chunk = text.splitlines()[-lines:] if lines >= 0 else text.splitlines()
+    for line in chunk:
+        click.echo(line)
+    if follow:
+        with open(path, errors="replace") as f:
+            f.seek(0, os.SEEK_END)
+            try:
+                while True:
+                    line = f.readline()
+                    if line:
+                        click.echo(line, nl=False)
+                    else:
+                        time.sleep(0.2)
+            except KeyboardInterrupt:
+                pass
+
+
+COMMANDS = (up, down, status, demo, exec_, logs)

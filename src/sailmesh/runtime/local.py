@@ -1,0 +1,275 @@
+"""The local runtime: pods as processes in sandboxes, with Envoy sidecars and gateways.
+
+In: the Deployments/Pods/Services/Namespaces of the config store (``reconcile``). Out: running
+pods (sandbox + supervised containers), workloads with their addresses in the registry, hosts
+files mapping service names to virtual IPs, and 127.0.0.1 forwarders for gateway ports.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sailmesh.config.resource import Resource
+from sailmesh.registry.model import FrozenMap, Workload, frozen_map
+from sailmesh.runtime import proxy as envoy_proxy
+from sailmesh.runtime.envoy import find_envoy
+from sailmesh.runtime.sandbox.capture import PROXY_GID, PROXY_UID, CaptureConfig
+from sailmesh.runtime.sandbox.hosts import ServiceName
+from sailmesh.runtime.sandbox.modes import Mode
+from sailmesh.runtime.sandbox.netns import RunNames, Subnet, setup_node
+from sailmesh.runtime.sandbox.pod import PodSandbox, PodSpec
+from sailmesh.runtime.supervisor import ContainerSpec, PodSupervisor
+from sailmesh.runtime.workloads import PodPlan, plan_pods
+
+log = logging.getLogger("sailmesh.runtime")
+
+APP_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+VipLookup = Callable[[str, str], str | None]
+WorkloadSink = Callable[[Workload | None, str, str], None]  # (workload or None=remove, ns, name)
+
+
+@dataclass
+class RunningPod:
+    plan: PodPlan
+    sandbox: PodSandbox
+    supervisor: PodSupervisor
+    index: int
+    ip: str
+    ready: bool = False
+
+    @property
+    def netns_file(self) -> Path | None:
+        return self.sandbox.netns_file
+
+    def workload(self) -> Workload:
+        return Workload(
+            name=self.plan.name,
+            namespace=self.plan.namespace,
+            address=self.ip,
+            labels=frozen_map(self.plan.label_map),
+            service_account=self.plan.service_account,
+            ports=FrozenMap(self.plan.named_ports),
+        )
+
+
+@dataclass
+class LocalRuntime:
+    """Runs pods for one mesh instance. Thread-safe ``reconcile``; ``stop`` ends everything."""
+
+    names: RunNames
+    mode: Mode
+    xds_socket: Path
+    vip_of: VipLookup
+    publish: WorkloadSink
+    subnet: Subnet = field(default_factory=Subnet)
+    pods: dict[tuple[str, str], RunningPod] = field(default_factory=dict)
+    services: list[ServiceName] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._free_indexes = list(range(250))
+        self._envoy = find_envoy()
+        self.pylib = self._stage_pylib()
+
+    # --- reconcile ---------------------------------------------------------------------------
+    def reconcile(self, resources: Iterable[Resource]) -> None:
+        items = list(resources)
+        services = sorted(
+            (
+                ServiceName(r.name, r.namespace, vip)
+                for r in items
+                if r.kind == "Service"
+                if (vip := self.vip_of(r.namespace, r.name)) is not None
+            ),
+            key=lambda s: (s.namespace, s.name),
+        )
+        desired = {p.key: p for p in plan_pods(items)}
+        with self._lock:
+            hosts_changed = services != self.services
+            self.services = services
+            stale = [
+                k
+                for k, pod in self.pods.items()
+                if k not in desired or desired[k].template_hash != pod.plan.template_hash
+            ]
+            for key in stale:
+                self._stop_pod(self.pods.pop(key))
+            if hosts_changed:
+                for pod in self.pods.values():
+                    pod.sandbox.update_hosts(self.services)
+            new = [p for k, p in desired.items() if k not in self.pods]
+        if new and self.mode is Mode.NETNS:
+            setup_node(self.names, self.subnet)  # once, before pods start in parallel
+        if new:
+            with ThreadPoolExecutor(max_workers=min(8, len(new))) as pool:
+                for running in pool.map(self._start_pod, new):
+                    if running is not None:
+                        with self._lock:
+                            self.pods[running.plan.key] = running
+
+    def stop(self) -> None:
+        with self._lock:
+            pods = list(self.pods.values())
+            self.pods.clear()
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(pods)))) as pool:
+            list(pool.map(self._stop_pod, pods))
+
+    # --- pods --------------------------------------------------------------------------------
+    def _start_pod(self, plan: PodPlan) -> RunningPod | None:
+        with self._lock:
+            index = self._free_indexes.pop(0)
+        # A gateway is not a sidecar: traffic to its ports must reach Envoy directly.
+        capture = CaptureConfig(capture_inbound=not plan.gateway)
+        spec = PodSpec(name=plan.name, namespace=plan.namespace, index=index, capture=capture)
+        sandbox = PodSandbox(self.names, spec, self.mode, self.subnet)
+        try:
+            sandbox.create(self.services)
+            ip = sandbox.ip or "127.0.0.1"
+            containers = self._containers(plan, sandbox, ip)
+            supervisor = PodSupervisor(
+                f"{plan.namespace}/{plan.name}",
+                containers,
+                spawner=lambda spec, log_path: _spawn(sandbox, spec, log_path),
+                log_dir=sandbox.workdir / "logs",
+                on_event=self._on_event,
+            )
+            running = RunningPod(plan, sandbox, supervisor, index, ip)
+            with self._lock:
+                self.pods[plan.key] = running
+            supervisor.start()
+            running.ready = True
+            if not plan.gateway:
+                self.publish(running.workload(), plan.namespace, plan.name)
+            return running
+        except Exception:
+            log.exception("pod %s/%s failed to start", plan.namespace, plan.name)
+            with self._lock:
+                self.pods.pop(plan.key, None)
+            sandbox.destroy()
+            with self._lock:
+                self._free_indexes.insert(0, index)
+            raise
+
+    def _containers(self, plan: PodPlan, sandbox: PodSandbox, ip: str) -> list[ContainerSpec]:
+        specs: list[ContainerSpec] = []
+        if plan.inject:
+            config = sandbox.workdir / "proxy" / "envoy.json"
+            config.write_text(json.dumps(envoy_proxy.bootstrap(plan, ip, self.xds_socket)))
+            os.chmod(config, 0o644)
+            netns_file = sandbox.netns_file
+            specs.append(
+                ContainerSpec(
+                    name="istio-proxy",
+                    argv=tuple(envoy_proxy.envoy_argv(self._envoy, config)),
+                    role="proxy",
+                    restart_policy="Always",
+                    readiness_probe=lambda: envoy_proxy.envoy_ready(netns_file),
+                    grace_seconds=5.0,
+                )
+            )
+        if plan.gateway:
+            return specs
+        base_env = {
+            "PATH": APP_PATH,
+            "PYTHONPATH": str(self.pylib),
+            "PYTHONUNBUFFERED": "1",
+            "POD_NAME": plan.name,
+            "POD_NAMESPACE": plan.namespace,
+            "POD_IP": ip,
+            "SERVICE_ACCOUNT": plan.service_account,
+            "HOSTNAME": plan.name,
+        }
+        for c in plan.containers:
+            if not c.argv:
+                log.warning("container %s of pod %s has no command; skipped", c.name, plan.name)
+                continue
+            specs.append(
+                ContainerSpec(
+                    name=c.name,
+                    argv=c.argv,
+                    env={**base_env, **dict(c.env)},
+                    working_dir=Path(c.working_dir) if c.working_dir else None,
+                    role="app",
+                    restart_policy=plan.restart_policy,
+                    grace_seconds=5.0,
+                )
+            )
+        return specs
+
+    def _stop_pod(self, pod: RunningPod) -> None:
+        if not pod.plan.gateway:
+            self.publish(None, pod.plan.namespace, pod.plan.name)
+        try:
+            pod.supervisor.stop()
+        finally:
+            pod.sandbox.destroy()
+            with self._lock:
+                self._free_indexes.insert(0, pod.index)
+
+    def _on_event(self, pod_name: str, container: str, event: str, detail: str) -> None:
+        namespace, _, name = pod_name.partition("/")
+        with self._lock:
+            pod = self.pods.get((namespace, name))
+        if pod is None or pod.plan.gateway or not pod.ready:
+            return
+        if event == "exited":
+            self.publish(None, namespace, name)  # endpoints drop while the pod is down
+        elif event == "started" and container != "istio-proxy":
+            self.publish(pod.workload(), namespace, name)
+
+    def _stage_pylib(self) -> Path:
+        """A copy of sailmesh's sample apps readable by the pods' unprivileged users."""
+        import sailmesh
+
+        target = self.names.workdir / "pylib" / "sailmesh"
+        source = Path(sailmesh.__file__).parent
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        shutil.copy2(source / "__init__.py", target / "__init__.py")
+        if (source / "samples").is_dir():
+            shutil.copytree(
+                source / "samples", target / "samples", ignore=shutil.ignore_patterns("__pycache__")
+            )
+        for path in [target.parent, *target.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        return target.parent
+
+    def find_pod(self, ref: str) -> RunningPod | None:
+        """A pod by ``name``, ``ns/name``, ``name.ns`` or ``deploy/<deployment>``."""
+        with self._lock:
+            pods = list(self.pods.values())
+        if ref.startswith("deploy/") or ref.startswith("deployment/"):
+            owner = "Deployment/" + ref.split("/", 1)[1]
+            return next((p for p in pods if p.plan.owner == owner), None)
+        for p in pods:
+            if ref in (
+                p.plan.name,
+                f"{p.plan.namespace}/{p.plan.name}",
+                f"{p.plan.name}.{p.plan.namespace}",
+            ):
+                return p
+        return None
+
+
+def _spawn(sandbox: PodSandbox, spec: ContainerSpec, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a container in its sandbox. The log file belongs to the container's user, so that
+    a process writing to ``/dev/stdout`` by path (Envoy's access log) can reopen it."""
+    proxy = spec.role == "proxy"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.touch()
+    if os.geteuid() == 0:
+        uid, gid = (PROXY_UID, PROXY_GID) if proxy else (sandbox.spec.app_uid, sandbox.spec.app_gid)
+        os.chown(log_path, uid, gid)
+    return sandbox.spawn(
+        spec.argv, as_proxy=proxy, env=dict(spec.env), stdout=log_path, cwd=spec.working_dir
+    )

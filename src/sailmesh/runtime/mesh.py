@@ -1,0 +1,265 @@
+"""A local mesh: the control plane, the pod runtime and the 127.0.0.1 forwarders, together.
+
+``LocalMesh.start(resources)`` picks the sandbox mode, starts the control plane (ADS on a Unix
+socket the pods can reach, the API on ``$SAILMESH_HOME/run/api.sock``), applies the manifests
+and runs their pods; later applies reconcile pods and gateway forwarders. ``stop`` ends every
+process and removes every namespace, link, rule and file of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sailmesh.config.resource import Resource
+from sailmesh.config.store import ChangeEvent
+from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
+from sailmesh.registry.model import Workload, selector_matches
+from sailmesh.runtime.local import LocalRuntime, RunningPod
+from sailmesh.runtime.sandbox import netns
+from sailmesh.runtime.sandbox.capture import PROXY_GID
+from sailmesh.runtime.sandbox.forward import Forwarder
+from sailmesh.runtime.sandbox.modes import Mode, ModeReport, detect_mode
+
+log = logging.getLogger("sailmesh.runtime")
+WORKLOAD_KINDS = {"Deployment", "Pod", "Service", "Namespace"}
+
+
+@dataclass(frozen=True)
+class GatewayPort:
+    namespace: str
+    pod: str
+    port: int  # the Gateway server port (inside the gateway pod)
+    local_port: int  # bound on 127.0.0.1
+
+
+class LocalMesh:
+    def __init__(self, home: Path, mode: str | None = None, run_id: str | None = None) -> None:
+        self.home = home
+        self.mode_report: ModeReport = detect_mode(mode)
+        self.names = netns.RunNames(run_id or netns.new_run_id())
+        self.cp: ControlPlane | None = None
+        self.runtime: LocalRuntime | None = None
+        self.forwarders: dict[tuple[str, str, int], tuple[Forwarder, GatewayPort]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._reconcile_wanted = threading.Event()
+        self._reconcile_done = threading.Condition()
+        self._generation = 0
+        self._reconciled = 0
+        self._stopping = False
+        self._worker: threading.Thread | None = None
+
+    @property
+    def mode(self) -> Mode:
+        return self.mode_report.mode
+
+    @property
+    def api_socket(self) -> Path:
+        return self.home / "run" / "api.sock"
+
+    async def start(self, resources: Sequence[Resource] = ()) -> None:
+        if self.mode is not Mode.NETNS:
+            raise RuntimeError(
+                f"the local runtime needs netns mode (root with ip and iptables); "
+                f"detected: {self.mode_report.describe()}"
+            )
+        self._loop = asyncio.get_running_loop()
+        workdir = self.names.workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        os.chmod(workdir, 0o755)
+        xds_socket = workdir / "xds.sock"
+        settings = ControlPlaneSettings(
+            state_dir=self.home / "state",
+            ads_address="127.0.0.1:0",
+            ads_unix_path=str(xds_socket),
+            api_socket=self.api_socket,
+        )
+        self.cp = ControlPlane(settings)
+        self.cp.runtime = self
+        await self.cp.start()
+        os.chown(xds_socket, 0, PROXY_GID)
+        os.chmod(xds_socket, 0o660)
+        cp = self.cp
+        self.runtime = LocalRuntime(
+            self.names,
+            self.mode,
+            xds_socket,
+            vip_of=lambda ns, name: cp.vips.allocate(ns, name),
+            publish=self._publish,
+        )
+        self.cp.store.subscribe(self._on_store_events)
+        self._worker = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
+        self._worker.start()
+        if resources:
+            await asyncio.to_thread(self.cp.store.apply, list(resources))
+        self.request_reconcile()
+        await asyncio.to_thread(self.wait_reconciled)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._reconcile_wanted.set()
+        if self._worker is not None:
+            await asyncio.to_thread(self._worker.join, 30)
+        for forwarder, _ in list(self.forwarders.values()):
+            await forwarder.stop()
+        self.forwarders.clear()
+        if self.runtime is not None:
+            await asyncio.to_thread(self.runtime.stop)
+        if self.cp is not None:
+            await self.cp.stop()
+        await asyncio.to_thread(netns.cleanup, self.names.run_id)
+
+    # --- reconcile -----------------------------------------------------------------------
+    def _on_store_events(self, events: Sequence[ChangeEvent]) -> None:
+        if any(e.resource.kind in WORKLOAD_KINDS | {"Gateway"} for e in events):
+            self.request_reconcile()
+
+    def request_reconcile(self) -> None:
+        with self._reconcile_done:
+            self._generation += 1
+        self._reconcile_wanted.set()
+
+    def wait_reconciled(self, timeout: float = 60.0) -> None:
+        with self._reconcile_done:
+            target = self._generation
+            self._reconcile_done.wait_for(lambda: self._reconciled >= target, timeout)
+
+    def _reconcile_loop(self) -> None:
+        while True:
+            self._reconcile_wanted.wait()
+            self._reconcile_wanted.clear()
+            if self._stopping:
+                return
+            with self._reconcile_done:
+                generation = self._generation
+            try:
+                assert self.cp is not None and self.runtime is not None
+                self.runtime.reconcile(self.cp.store.list())
+                if self._loop is not None:
+                    asyncio.run_coroutine_threadsafe(self._sync_forwarders(), self._loop).result(30)
+            except Exception:
+                log.exception("reconcile failed")
+            with self._reconcile_done:
+                self._reconciled = generation
+                self._reconcile_done.notify_all()
+
+    def _publish(self, workload: Workload | None, namespace: str, name: str) -> None:
+        assert self.cp is not None
+        if workload is None:
+            self.cp.registry.remove_workload(namespace, name)
+        else:
+            self.cp.registry.set_workload(workload)
+
+    # --- gateway ports -------------------------------------------------------------------
+    def gateway_ports(self) -> list[tuple[RunningPod, int]]:
+        assert self.cp is not None and self.runtime is not None
+        gateways = self.cp.store.list(kind="Gateway")
+        out = []
+        for pod in list(self.runtime.pods.values()):
+            if not pod.plan.gateway:
+                continue
+            ports = {
+                server.port.number
+                for gw in gateways
+                if selector_matches(gw.spec.selector or {}, pod.plan.label_map)
+                for server in (gw.spec.servers or [])
+                if server.port is not None and server.port.number
+            }
+            out += [(pod, p) for p in sorted(ports)]
+        return out
+
+    async def _sync_forwarders(self) -> None:
+        wanted = {
+            (p.plan.namespace, p.plan.name, port): (p, port) for p, port in self.gateway_ports()
+        }
+        for key in [k for k in self.forwarders if k not in wanted]:
+            forwarder, _ = self.forwarders.pop(key)
+            await forwarder.stop()
+        for key, (pod, port) in wanted.items():
+            if key in self.forwarders:
+                continue
+            local = port if port >= 1024 or os.geteuid() == 0 else port + 8000
+            forwarder = Forwarder(pod.netns_file, "127.0.0.1", port, "127.0.0.1", local)
+            try:
+                bound = await forwarder.start()
+            except OSError as exc:
+                log.warning("cannot forward 127.0.0.1:%d to gateway port %d: %s", local, port, exc)
+                forwarder = Forwarder(pod.netns_file, "127.0.0.1", port, "127.0.0.1", 0)
+                bound = await forwarder.start()
+            self.forwarders[key] = (
+                forwarder,
+                GatewayPort(pod.plan.namespace, pod.plan.name, port, bound),
+            )
+
+    # --- the runtime's API (status, pods, admin) ------------------------------------------
+    def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
+        from sailmesh.controlplane.api import ApiError
+        from sailmesh.runtime import proxy as envoy_proxy
+
+        if what == "status":
+            return self.status()
+        assert self.runtime is not None
+        pod = self.runtime.find_pod(query.get("pod", ""))
+        if pod is None:
+            raise ApiError(404, {"error": f"pod {query.get('pod')!r} not found"})
+        if what == "pod":
+            return self.pod_info(pod)
+        if what == "admin":
+            status, body = envoy_proxy.admin_request(
+                pod.netns_file, query.get("path", "/config_dump"), timeout=10
+            )
+            return {"status": status, "body": body}
+        raise ApiError(404, {"error": f"unknown runtime call {what!r}"})
+
+    def pod_info(self, pod: RunningPod) -> dict[str, Any]:
+        logs = pod.sandbox.workdir / "logs"
+        return {
+            "namespace": pod.plan.namespace,
+            "name": pod.plan.name,
+            "ip": pod.ip,
+            "netns": pod.sandbox.ns if pod.netns_file else None,
+            "appUid": pod.sandbox.spec.app_uid,
+            "appGid": pod.sandbox.spec.app_gid,
+            "workdir": str(pod.sandbox.workdir),
+            "containers": {
+                c.name: str(logs / f"{c.name}.log") for c in pod.supervisor.status().containers
+            },
+        }
+
+    def status(self) -> dict[str, Any]:
+        assert self.runtime is not None
+        pods = []
+        for pod in sorted(self.runtime.pods.values(), key=lambda p: p.plan.key):
+            st = pod.supervisor.status()
+            pods.append(
+                {
+                    "namespace": pod.plan.namespace,
+                    "name": pod.plan.name,
+                    "ip": pod.ip,
+                    "phase": st.phase,
+                    "ready": pod.ready,
+                    "gateway": pod.plan.gateway,
+                    "sidecar": pod.plan.inject and not pod.plan.gateway,
+                    "containers": [
+                        {"name": c.name, "state": c.state, "restarts": c.restarts, "ready": c.ready}
+                        for c in st.containers
+                    ],
+                }
+            )
+        ports = [
+            {"namespace": g.namespace, "pod": g.pod, "port": g.port, "local": g.local_port}
+            for _, g in self.forwarders.values()
+        ]
+        return {
+            "mode": str(self.mode),
+            "modeReason": self.mode_report.describe(),
+            "runId": self.names.run_id,
+            "pods": pods,
+            "gatewayPorts": ports,
+        }
