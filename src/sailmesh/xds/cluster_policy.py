@@ -1,0 +1,182 @@
+"""Applying a DestinationRule traffic policy to an Envoy cluster, the way Istio does.
+
+- load balancer: ``ROUND_ROBIN``, ``LEAST_REQUEST`` (also ``LEAST_CONN``; Istio's default),
+  ``RANDOM``; ``consistentHash`` -> ``RING_HASH`` (default, ``minimumRingSize``) or ``MAGLEV``
+  (the hash key itself goes on the route, see :mod:`sailmesh.xds.route_actions`);
+- connection pool -> circuit breaker thresholds (defaults 2^32-1 everywhere, like Istio),
+  ``connect_timeout``, TCP keepalive, and HTTP protocol options (idle timeout, max requests per
+  connection, HTTP/2 for HTTP2/GRPC ports or ``h2UpgradePolicy: UPGRADE``);
+- outlier detection with Istio's enforcement values (success-rate ejection disabled, the
+  panic threshold set to ``minHealthPercent`` (0 when unset)).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envoy.config.cluster.v3 import circuit_breaker_pb2, cluster_pb2, outlier_detection_pb2
+from envoy.config.core.v3 import address_pb2, protocol_pb2
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as hpo_pb2
+from envoy.type.v3 import percent_pb2
+from google.protobuf import wrappers_pb2
+
+from sailmesh.xds import pb
+from sailmesh.xds.policy import EffectivePolicy
+
+HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+DEFAULT_CONNECT_TIMEOUT_NANOS = 10 * 1_000_000_000
+HTTP2_PROTOCOLS = frozenset({"HTTP2", "GRPC", "GRPC-WEB"})
+
+_SIMPLE_LB = {
+    "ROUND_ROBIN": cluster_pb2.Cluster.ROUND_ROBIN,
+    "LEAST_REQUEST": cluster_pb2.Cluster.LEAST_REQUEST,
+    "LEAST_CONN": cluster_pb2.Cluster.LEAST_REQUEST,
+    "RANDOM": cluster_pb2.Cluster.RANDOM,
+}
+
+
+def apply_load_balancer(cluster: cluster_pb2.Cluster, lb: Any) -> None:
+    """Set ``lb_policy`` (and ring hash / maglev parameters) from ``loadBalancer``."""
+    if cluster.type == cluster_pb2.Cluster.ORIGINAL_DST:
+        cluster.lb_policy = cluster_pb2.Cluster.CLUSTER_PROVIDED
+        return
+    cluster.lb_policy = cluster_pb2.Cluster.LEAST_REQUEST
+    if lb is None:
+        return
+    hashing = lb.consistent_hash
+    if hashing is not None:
+        if hashing.maglev is not None:
+            cluster.lb_policy = cluster_pb2.Cluster.MAGLEV
+            if hashing.maglev.table_size:
+                cluster.maglev_lb_config.table_size.value = hashing.maglev.table_size
+            return
+        cluster.lb_policy = cluster_pb2.Cluster.RING_HASH
+        size = hashing.ring_hash.minimum_ring_size if hashing.ring_hash is not None else None
+        cluster.ring_hash_lb_config.minimum_ring_size.value = (
+            size or hashing.minimum_ring_size or 1024
+        )
+        return
+    if lb.simple in _SIMPLE_LB:
+        cluster.lb_policy = _SIMPLE_LB[lb.simple]
+
+
+def default_thresholds() -> circuit_breaker_pb2.CircuitBreakers.Thresholds:
+    """Istio's defaults: effectively unlimited, with remaining-capacity gauges."""
+    return circuit_breaker_pb2.CircuitBreakers.Thresholds(
+        max_connections=pb.u32(pb.MAX_UINT32),
+        max_pending_requests=pb.u32(pb.MAX_UINT32),
+        max_requests=pb.u32(pb.MAX_UINT32),
+        max_retries=pb.u32(pb.MAX_UINT32),
+        track_remaining=True,
+    )
+
+
+_DEFAULT_THRESHOLDS = default_thresholds()
+
+
+def apply_connection_pool(cluster: cluster_pb2.Cluster, pool: Any) -> None:
+    """Circuit breakers, connect timeout and TCP keepalive from ``connectionPool``."""
+    thresholds = cluster.circuit_breakers.thresholds.add()
+    thresholds.CopyFrom(_DEFAULT_THRESHOLDS)
+    http = pool.http if pool is not None else None
+    tcp = pool.tcp if pool is not None else None
+    if http is not None:
+        if http.http2_max_requests:
+            thresholds.max_requests.value = http.http2_max_requests
+        if http.http1_max_pending_requests:
+            thresholds.max_pending_requests.value = http.http1_max_pending_requests
+        if http.max_retries:
+            thresholds.max_retries.value = http.max_retries
+    if tcp is not None:
+        if tcp.max_connections:
+            thresholds.max_connections.value = tcp.max_connections
+        if tcp.connect_timeout is not None and tcp.connect_timeout.nanos > 0:
+            cluster.connect_timeout.CopyFrom(pb.duration(tcp.connect_timeout.nanos))
+        keepalive = tcp.tcp_keepalive
+        if keepalive is not None:
+            ka = address_pb2.TcpKeepalive()
+            if keepalive.probes:
+                ka.keepalive_probes.value = keepalive.probes
+            if keepalive.time is not None:
+                ka.keepalive_time.value = keepalive.time.nanos // 1_000_000_000
+            if keepalive.interval is not None:
+                ka.keepalive_interval.value = keepalive.interval.nanos // 1_000_000_000
+            cluster.upstream_connection_options.tcp_keepalive.CopyFrom(ka)
+
+
+def http_protocol_options(protocol: str, pool: Any) -> hpo_pb2.HttpProtocolOptions | None:
+    """Typed HTTP protocol options for an HTTP-ish port (None when Envoy's defaults do)."""
+    http = pool.http if pool is not None else None
+    common = protocol_pb2.HttpProtocolOptions()
+    h2 = protocol in HTTP2_PROTOCOLS or (http is not None and http.h2_upgrade_policy == "UPGRADE")
+    if http is not None:
+        if http.idle_timeout is not None:
+            common.idle_timeout.CopyFrom(pb.duration(http.idle_timeout.nanos))
+        if http.max_requests_per_connection:
+            common.max_requests_per_connection.value = http.max_requests_per_connection
+    h2_options = protocol_pb2.Http2ProtocolOptions()
+    if http is not None and http.max_concurrent_streams:
+        h2_options.max_concurrent_streams.value = http.max_concurrent_streams
+    out = hpo_pb2.HttpProtocolOptions()
+    if common.ByteSize():
+        out.common_http_protocol_options.CopyFrom(common)
+    if (http is not None and http.use_client_protocol) or protocol == "AUTO":
+        out.use_downstream_protocol_config.CopyFrom(
+            hpo_pb2.HttpProtocolOptions.UseDownstreamHttpConfig(
+                http_protocol_options=protocol_pb2.Http1ProtocolOptions(),
+                http2_protocol_options=h2_options,
+            )
+        )
+    elif h2:
+        out.explicit_http_config.http2_protocol_options.CopyFrom(h2_options)
+    elif out.ByteSize():
+        out.explicit_http_config.http_protocol_options.SetInParent()
+    return out if out.ByteSize() else None
+
+
+def apply_outlier_detection(cluster: cluster_pb2.Cluster, outlier: Any) -> None:
+    """Outlier detection and the panic threshold, as Istio's ``applyOutlierDetection``."""
+    if outlier is None:
+        return
+    out = outlier_detection_pb2.OutlierDetection(
+        enforcing_success_rate=wrappers_pb2.UInt32Value(value=0)
+    )
+    five_xx = outlier.consecutive_5xx_errors
+    if five_xx is None:
+        five_xx = outlier.consecutive_errors
+    if five_xx is not None:
+        out.consecutive_5xx.value = five_xx
+        out.enforcing_consecutive_5xx.value = 100 if five_xx > 0 else 0
+    gateway = outlier.consecutive_gateway_errors
+    if gateway is not None:
+        out.consecutive_gateway_failure.value = gateway
+        out.enforcing_consecutive_gateway_failure.value = 100 if gateway > 0 else 0
+    if outlier.interval is not None:
+        out.interval.CopyFrom(pb.duration(outlier.interval.nanos))
+    if outlier.base_ejection_time is not None:
+        out.base_ejection_time.CopyFrom(pb.duration(outlier.base_ejection_time.nanos))
+    if outlier.max_ejection_percent:
+        out.max_ejection_percent.value = outlier.max_ejection_percent
+    if outlier.split_external_local_origin_errors:
+        out.split_external_local_origin_errors = True
+        if outlier.consecutive_local_origin_failures:
+            out.consecutive_local_origin_failure.value = outlier.consecutive_local_origin_failures
+            out.enforcing_consecutive_local_origin_failure.value = 100
+        out.enforcing_local_origin_success_rate.value = 0
+    cluster.outlier_detection.CopyFrom(out)
+    cluster.common_lb_config.healthy_panic_threshold.CopyFrom(
+        percent_pb2.Percent(value=float(outlier.min_health_percent or 0))
+    )
+
+
+def apply_policy(
+    cluster: cluster_pb2.Cluster, policy: EffectivePolicy, protocol: str | None
+) -> None:
+    """Apply every part of ``policy``; ``protocol`` is the port's (None for non-HTTP clusters)."""
+    apply_load_balancer(cluster, policy.load_balancer)
+    apply_connection_pool(cluster, policy.connection_pool)
+    apply_outlier_detection(cluster, policy.outlier_detection)
+    if protocol is not None:
+        options = http_protocol_options(protocol, policy.connection_pool)
+        if options is not None:
+            cluster.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS].Pack(options)

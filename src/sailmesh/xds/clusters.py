@@ -1,0 +1,157 @@
+"""CDS: outbound service clusters, the special clusters, and inbound clusters of a sidecar.
+
+- ``outbound|<port>|<subset>|<host>`` per visible service port and DestinationRule subset
+  (EDS over ADS with ``service_name`` = the cluster name; DNS and ORIGINAL_DST per
+  :mod:`sailmesh.xds.plan`), with the DestinationRule's policy applied and
+  ``filter_metadata.istio`` naming the rule (``config``) and the service (``services``);
+- ``PassthroughCluster`` (ORIGINAL_DST) and ``BlackHoleCluster`` (STATIC, no endpoints);
+- ``inbound|<targetPort>||`` (STATIC to 127.0.0.1:<targetPort>, source 127.0.0.6 in REDIRECT
+  mode so the capture rules let it through) and ``InboundPassthroughCluster`` (ORIGINAL_DST,
+  source 127.0.0.6).
+
+Connect timeout defaults to 10 s like Istio. Stats rely on the bootstrap's ``cluster_name`` tag
+extraction (no ``alt_stat_name``). Client TLS (``trafficPolicy.tls``) is not translated here.
+"""
+
+from __future__ import annotations
+
+from envoy.config.cluster.v3 import cluster_pb2
+from envoy.config.core.v3 import address_pb2, base_pb2
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as hpo_pb2
+
+from sailmesh.config.resource import Resource
+from sailmesh.registry.model import Endpoint, Service, ServicePort
+from sailmesh.xds import names, pb
+from sailmesh.xds.cluster_policy import (
+    DEFAULT_CONNECT_TIMEOUT_NANOS,
+    HTTP2_PROTOCOLS,
+    HTTP_PROTOCOL_OPTIONS,
+    apply_connection_pool,
+    apply_policy,
+    default_thresholds,
+)
+from sailmesh.xds.endpoints import dns_load_assignment, load_assignment
+from sailmesh.xds.plan import ClusterSpec, InboundPort, cluster_specs, inbound_ports
+from sailmesh.xds.scope import ProxyScope, port_kind
+
+_TYPES = {
+    "EDS": cluster_pb2.Cluster.EDS,
+    "STRICT_DNS": cluster_pb2.Cluster.STRICT_DNS,
+    "LOGICAL_DNS": cluster_pb2.Cluster.LOGICAL_DNS,
+    "ORIGINAL_DST": cluster_pb2.Cluster.ORIGINAL_DST,
+}
+
+
+def _base(name: str, kind: cluster_pb2.Cluster.DiscoveryType.ValueType) -> cluster_pb2.Cluster:
+    return cluster_pb2.Cluster(
+        name=name, type=kind, connect_timeout=pb.duration(DEFAULT_CONNECT_TIMEOUT_NANOS)
+    )
+
+
+def _metadata(service: Service, rule: Resource | None) -> base_pb2.Metadata:
+    meta: dict[str, object] = {
+        "services": [
+            {"host": service.hostname, "name": service.name, "namespace": service.namespace}
+        ]
+    }
+    if rule is not None:
+        meta["config"] = names.config_path(rule)
+    return pb.istio_metadata(meta)
+
+
+def _cached_metadata(scope: ProxyScope, spec: ClusterSpec) -> base_pb2.Metadata:
+    """Cluster metadata, shared by a service's clusters (memoized on the scope)."""
+    cache: dict[tuple[str, str, int], base_pb2.Metadata] = scope.memo.setdefault("cluster_meta", {})
+    key = (spec.service.hostname, spec.service.namespace, id(spec.rule))
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _metadata(spec.service, spec.rule)
+    return found
+
+
+def outbound_cluster(scope: ProxyScope, spec: ClusterSpec) -> cluster_pb2.Cluster:
+    """The cluster for one spec (service port, optional subset)."""
+    cluster = _base(spec.name, _TYPES[spec.discovery])
+    if spec.discovery == "EDS":
+        cluster.eds_cluster_config.eds_config.CopyFrom(pb.ads_source())
+        cluster.eds_cluster_config.service_name = spec.name
+    elif spec.discovery in ("STRICT_DNS", "LOGICAL_DNS"):
+        cluster.dns_lookup_family = cluster_pb2.Cluster.V4_ONLY
+        cluster.respect_dns_ttl = True
+        cluster.load_assignment.CopyFrom(dns_load_assignment(scope, spec))
+    kind = port_kind(spec.port)
+    protocol = spec.port.protocol if kind in ("http", "auto") else None
+    apply_policy(cluster, spec.policy, protocol)
+    cluster.metadata.CopyFrom(_cached_metadata(scope, spec))
+    return cluster
+
+
+def passthrough_cluster() -> cluster_pb2.Cluster:
+    """``PassthroughCluster``: to the original destination, speaking the client's protocol."""
+    cluster = _base(names.PASSTHROUGH_CLUSTER, cluster_pb2.Cluster.ORIGINAL_DST)
+    cluster.lb_policy = cluster_pb2.Cluster.CLUSTER_PROVIDED
+    cluster.circuit_breakers.thresholds.append(default_thresholds())
+    options = hpo_pb2.HttpProtocolOptions()
+    options.use_downstream_protocol_config.http_protocol_options.SetInParent()
+    options.use_downstream_protocol_config.http2_protocol_options.SetInParent()
+    cluster.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS].Pack(options)
+    return cluster
+
+
+def blackhole_cluster() -> cluster_pb2.Cluster:
+    """``BlackHoleCluster``: STATIC without endpoints (connections fail, requests get 503)."""
+    return _base(names.BLACKHOLE_CLUSTER, cluster_pb2.Cluster.STATIC)
+
+
+def _bind_inbound(cluster: cluster_pb2.Cluster) -> None:
+    cluster.upstream_bind_config.source_address.CopyFrom(
+        address_pb2.SocketAddress(address=names.INBOUND_PASSTHROUGH_BIND_IP, port_value=0)
+    )
+
+
+def inbound_passthrough_cluster(scope: ProxyScope) -> cluster_pb2.Cluster:
+    """``InboundPassthroughCluster``: undeclared inbound ports, to the original destination."""
+    cluster = _base(names.INBOUND_PASSTHROUGH_CLUSTER, cluster_pb2.Cluster.ORIGINAL_DST)
+    cluster.lb_policy = cluster_pb2.Cluster.CLUSTER_PROVIDED
+    cluster.circuit_breakers.thresholds.append(default_thresholds())
+    if scope.proxy.interception == "REDIRECT":
+        _bind_inbound(cluster)
+    return cluster
+
+
+def inbound_cluster(scope: ProxyScope, port: InboundPort) -> cluster_pb2.Cluster:
+    """``inbound|<port>||``: STATIC to the app on 127.0.0.1:<port>."""
+    name = names.inbound_cluster(port.port)
+    cluster = _base(name, cluster_pb2.Cluster.STATIC)
+    cluster.lb_policy = cluster_pb2.Cluster.LEAST_REQUEST
+    local = Endpoint(
+        hostname=port.service.hostname,
+        service_port=ServicePort(port.name, port.port, "TCP"),
+        address=names.LOCALHOST,
+        port=port.port,
+    )
+    cluster.load_assignment.CopyFrom(load_assignment(name, [local]))
+    sidecar = scope.snapshot.sidecar_for(scope.proxy)
+    apply_connection_pool(cluster, sidecar.spec.inbound_connection_pool if sidecar else None)
+    if port.protocol in HTTP2_PROTOCOLS:
+        options = hpo_pb2.HttpProtocolOptions()
+        options.explicit_http_config.http2_protocol_options.SetInParent()
+        cluster.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS].Pack(options)
+    if scope.proxy.interception == "REDIRECT":
+        _bind_inbound(cluster)
+    cluster.metadata.CopyFrom(_metadata(port.service, None))
+    return cluster
+
+
+def build_clusters(scope: ProxyScope) -> dict[str, cluster_pb2.Cluster]:
+    """CDS resources of a sidecar, keyed by cluster name."""
+    out: dict[str, cluster_pb2.Cluster] = {}
+    for spec in cluster_specs(scope):
+        out[spec.name] = outbound_cluster(scope, spec)
+    out[names.PASSTHROUGH_CLUSTER] = passthrough_cluster()
+    out[names.BLACKHOLE_CLUSTER] = blackhole_cluster()
+    if scope.proxy.interception == "REDIRECT":
+        out[names.INBOUND_PASSTHROUGH_CLUSTER] = inbound_passthrough_cluster(scope)
+    for port in inbound_ports(scope):
+        out[names.inbound_cluster(port.port)] = inbound_cluster(scope, port)
+    return out

@@ -1,0 +1,217 @@
+"""LDS: the listeners of a sidecar.
+
+Capturing sidecars (interception ``REDIRECT``):
+
+- ``virtualOutbound`` on 0.0.0.0:15001 with ``use_original_dst``: captured connections are handed
+  to the listener matching their original destination; the rest take its passthrough chain to
+  ``PassthroughCluster`` (ALLOW_ANY) or ``BlackHoleCluster`` (REGISTRY_ONLY);
+- ``0.0.0.0_<port>`` per outbound HTTP port (``bind_to_port: false``): an HTTP connection
+  manager using RDS ``"<port>"``; when a service on the port is ``AUTO`` (no declared protocol)
+  the HTTP inspector sniffs and non-HTTP traffic passes through;
+- ``<vip>_<port>`` per TCP/TLS service with a VIP: ``tcp_proxy`` to its cluster (or the weighted
+  clusters of a VirtualService ``tcp``/``tls`` route); ``AUTO`` services with a VIP sniff and send
+  HTTP to RDS ``"<port>"``, the rest to their cluster;
+- ``0.0.0.0_<port>`` for TCP/TLS services without a VIP on ports no HTTP service uses: TLS
+  services by SNI (TLS inspector), the first plain TCP service (or passthrough) otherwise;
+- ``virtualInbound`` (see :mod:`sailmesh.xds.inbound`).
+
+Explicit sidecars (interception ``NONE``): one HTTP listener ``127.0.0.1_<explicit_port>`` (the
+``http_proxy`` the app is given) using RDS ``http_proxy``, where the Host header picks the
+service (:mod:`sailmesh.xds.routes`); there is no capture, so no virtual listeners.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from envoy.config.accesslog.v3 import accesslog_pb2
+from envoy.config.core.v3 import base_pb2
+from envoy.config.listener.v3 import listener_components_pb2 as lc_pb2
+from envoy.config.listener.v3 import listener_pb2
+
+from sailmesh.registry.model import Service, ServicePort
+from sailmesh.xds import filters, names, pb
+from sailmesh.xds.inbound import virtual_inbound
+from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.routes import http_ports
+from sailmesh.xds.scope import ProxyScope, port_kind
+from sailmesh.xds.tcp_routes import tcp_destinations
+
+
+@dataclass
+class _Ctx:
+    scope: ProxyScope
+    options: TranslateOptions
+    logs: list[accesslog_pb2.AccessLog] = field(default_factory=list)
+
+    @property
+    def fallback_cluster(self) -> str:
+        if self.scope.outbound_policy == "REGISTRY_ONLY":
+            return names.BLACKHOLE_CLUSTER
+        return names.PASSTHROUGH_CLUSTER
+
+
+def _listener(name: str, address: str, port: int, bind: bool) -> listener_pb2.Listener:
+    listener = listener_pb2.Listener(
+        name=name,
+        address=pb.socket_address(address, port),
+        traffic_direction=base_pb2.TrafficDirection.OUTBOUND,
+    )
+    if not bind:
+        listener.bind_to_port.value = False
+    return listener
+
+
+def _passthrough_chain(ctx: _Ctx) -> lc_pb2.FilterChain:
+    cluster = ctx.fallback_cluster
+    return lc_pb2.FilterChain(
+        name=names.PASSTHROUGH_FILTER_CHAIN,
+        filters=[filters.tcp_proxy(cluster, cluster=cluster, logs=ctx.logs)],
+    )
+
+
+def _sniff(ctx: _Ctx, listener: listener_pb2.Listener) -> None:
+    listener.listener_filters.append(filters.http_inspector())
+    listener.continue_on_listener_filters_timeout = True
+    listener.listener_filters_timeout.CopyFrom(
+        pb.duration(ctx.options.protocol_detection_timeout_nanos)
+    )
+
+
+def _hcm(ctx: _Ctx, address: str, port: int, rds: str) -> lc_pb2.Filter:
+    return filters.http_connection_manager(
+        names.outbound_stat_prefix(address, port),
+        rds_name=rds,
+        outbound=True,
+        logs=ctx.logs,
+    )
+
+
+def virtual_outbound(ctx: _Ctx) -> listener_pb2.Listener:
+    """``virtualOutbound``: the capture listener on 15001."""
+    listener = _listener(
+        names.VIRTUAL_OUTBOUND_LISTENER, names.WILDCARD_ADDRESS, names.OUTBOUND_CAPTURE_PORT, True
+    )
+    listener.use_original_dst.value = True
+    listener.filter_chains.append(_passthrough_chain(ctx))
+    return listener
+
+
+def http_listener(ctx: _Ctx, port: int, sniff: bool) -> listener_pb2.Listener:
+    """``0.0.0.0_<port>`` for HTTP services on ``port``."""
+    address = names.WILDCARD_ADDRESS
+    listener = _listener(names.listener_name(address, port), address, port, False)
+    hcm = _hcm(ctx, address, port, names.outbound_route_config(port))
+    chain = lc_pb2.FilterChain(name=names.listener_name(address, port), filters=[hcm])
+    if sniff:
+        _sniff(ctx, listener)
+        chain.filter_chain_match.application_protocols.extend(filters.SNIFFED_HTTP_PROTOCOLS)
+        listener.default_filter_chain.CopyFrom(_passthrough_chain(ctx))
+    listener.filter_chains.append(chain)
+    return listener
+
+
+def _tcp_filter(ctx: _Ctx, service: Service, port: ServicePort) -> lc_pb2.Filter:
+    weighted = tcp_destinations(ctx.scope, service, port)
+    stat = (
+        weighted[0][0]
+        if len(weighted) == 1
+        else names.outbound_cluster(port.port, "", service.hostname)
+    )
+    return filters.tcp_proxy(stat, weighted=weighted, logs=ctx.logs)
+
+
+def vip_listener(ctx: _Ctx, service: Service, port: ServicePort) -> listener_pb2.Listener:
+    """``<vip>_<port>`` for a TCP, TLS or sniffed service with a VIP."""
+    vip = service.vip or ""
+    name = names.listener_name(vip, port.port)
+    listener = _listener(name, vip, port.port, False)
+    tcp_chain = lc_pb2.FilterChain(name=name, filters=[_tcp_filter(ctx, service, port)])
+    if port_kind(port) == "auto":
+        _sniff(ctx, listener)
+        http_chain = lc_pb2.FilterChain(
+            name=f"{name}_http", filters=[_hcm(ctx, vip, port.port, str(port.port))]
+        )
+        http_chain.filter_chain_match.application_protocols.extend(filters.SNIFFED_HTTP_PROTOCOLS)
+        listener.filter_chains.append(http_chain)
+        listener.default_filter_chain.CopyFrom(tcp_chain)
+    else:
+        listener.filter_chains.append(tcp_chain)
+    return listener
+
+
+def wildcard_tcp_listener(
+    ctx: _Ctx, port: int, members: list[tuple[Service, ServicePort]]
+) -> listener_pb2.Listener:
+    """``0.0.0.0_<port>`` for TCP/TLS services without a VIP."""
+    address = names.WILDCARD_ADDRESS
+    name = names.listener_name(address, port)
+    listener = _listener(name, address, port, False)
+    default: lc_pb2.FilterChain | None = None
+    for service, sp in members:
+        if port_kind(sp) == "tls":
+            chain = lc_pb2.FilterChain(
+                name=names.outbound_cluster(port, "", service.hostname),
+                filters=[_tcp_filter(ctx, service, sp)],
+            )
+            chain.filter_chain_match.server_names.append(service.hostname)
+            listener.filter_chains.append(chain)
+        elif default is None:
+            default = lc_pb2.FilterChain(name=name, filters=[_tcp_filter(ctx, service, sp)])
+    if listener.filter_chains:
+        listener.listener_filters.append(filters.tls_inspector())
+        listener.default_filter_chain.CopyFrom(default or _passthrough_chain(ctx))
+    else:
+        listener.filter_chains.append(default or _passthrough_chain(ctx))
+    return listener
+
+
+def outbound_port_listeners(ctx: _Ctx) -> list[listener_pb2.Listener]:
+    """The per-port outbound listeners of a capturing sidecar."""
+    http = set(http_ports(ctx.scope))
+    sniffed: set[int] = set()
+    vips: dict[str, tuple[Service, ServicePort]] = {}
+    wildcard: dict[int, list[tuple[Service, ServicePort]]] = {}
+    for service in ctx.scope.services:
+        for sp in service.ports:
+            kind = port_kind(sp)
+            if kind == "auto":
+                sniffed.add(sp.port)
+            if kind in ("http", "udp") or (kind == "auto" and not service.vip):
+                continue
+            if service.vip:
+                vips.setdefault(names.listener_name(service.vip, sp.port), (service, sp))
+            elif sp.port not in http:
+                wildcard.setdefault(sp.port, []).append((service, sp))
+    out = [http_listener(ctx, port, port in sniffed) for port in sorted(http)]
+    out += [vip_listener(ctx, *vips[name]) for name in sorted(vips)]
+    out += [wildcard_tcp_listener(ctx, port, wildcard[port]) for port in sorted(wildcard)]
+    return out
+
+
+def explicit_listener(ctx: _Ctx) -> listener_pb2.Listener:
+    """The ``http_proxy`` listener of an explicit (interception NONE) sidecar."""
+    port = ctx.options.explicit_port
+    listener = _listener(names.listener_name(names.LOCALHOST, port), names.LOCALHOST, port, True)
+    hcm = _hcm(ctx, names.LOCALHOST, port, names.EXPLICIT_PROXY_ROUTE)
+    listener.filter_chains.append(lc_pb2.FilterChain(name=listener.name, filters=[hcm]))
+    return listener
+
+
+def build_listeners(
+    scope: ProxyScope, options: TranslateOptions
+) -> dict[str, listener_pb2.Listener]:
+    """LDS resources of a sidecar, keyed by listener name."""
+    ctx = _Ctx(scope, options)
+    ctx.logs = list(
+        filters.access_logs(options.log_path(scope.snapshot.mesh), options.access_log_format)
+    )
+    if scope.proxy.interception == "NONE":
+        found = [explicit_listener(ctx)]
+    else:
+        found = [
+            virtual_outbound(ctx),
+            *outbound_port_listeners(ctx),
+            virtual_inbound(scope, options),
+        ]
+    return {listener.name: listener for listener in found}

@@ -1,0 +1,118 @@
+"""VirtualService ``HTTPMatchRequest`` -> Envoy ``RouteMatch``, and whether a match applies.
+
+- ``uri`` exact/prefix/regex -> ``path``/``prefix``/``safe_regex`` (``ignoreUriCase`` ->
+  ``case_sensitive: false``); no uri -> ``prefix: /``;
+- ``scheme``/``method``/``authority`` -> header matchers on ``:scheme``/``:method``/``:authority``;
+- ``headers`` exact/prefix/regex, and presence when the StringMatch is empty (or an empty
+  prefix), like Istio; ``withoutHeaders`` -> the same with ``invert_match``;
+- ``queryParams`` exact/prefix/regex, presence when empty.
+
+``port``, ``sourceLabels``, ``sourceNamespace`` and ``gateways`` are decided while translating
+for one proxy and one listener port (:func:`match_applies`): a match block that does not apply
+is dropped, and a route whose every block was dropped is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envoy.config.route.v3 import route_components_pb2 as route_pb2
+from envoy.type.matcher.v3 import regex_pb2, string_pb2
+
+from sailmesh.registry.model import selector_matches
+from sailmesh.snapshot.proxy import Proxy
+from sailmesh.snapshot.snapshot import MESH_GATEWAY, resolve_gateway_name
+
+
+def string_matcher(match: Any, ignore_case: bool = False) -> string_pb2.StringMatcher | None:
+    """exact/prefix/regex -> StringMatcher; None for an empty match (presence)."""
+    if match is None:
+        return None
+    if match.exact is not None:
+        return string_pb2.StringMatcher(exact=match.exact, ignore_case=ignore_case)
+    if match.prefix:
+        return string_pb2.StringMatcher(prefix=match.prefix, ignore_case=ignore_case)
+    if match.regex is not None:
+        return string_pb2.StringMatcher(safe_regex=regex_pb2.RegexMatcher(regex=match.regex))
+    return None
+
+
+def header_matcher(name: str, match: Any, invert: bool = False) -> route_pb2.HeaderMatcher:
+    """A header condition; an empty StringMatch means "the header is present"."""
+    out = route_pb2.HeaderMatcher(name=name.lower(), invert_match=invert)
+    matcher = string_matcher(match)
+    if matcher is None:
+        out.present_match = True
+    else:
+        out.string_match.CopyFrom(matcher)
+    return out
+
+
+def query_matcher(name: str, match: Any) -> route_pb2.QueryParameterMatcher:
+    out = route_pb2.QueryParameterMatcher(name=name)
+    matcher = string_matcher(match)
+    if matcher is None:
+        out.present_match = True
+    else:
+        out.string_match.CopyFrom(matcher)
+    return out
+
+
+def route_match(match: Any) -> route_pb2.RouteMatch:
+    """The Envoy match for one HTTPMatchRequest (None: match everything)."""
+    out = route_pb2.RouteMatch()
+    uri = match.uri if match is not None else None
+    if uri is not None and uri.exact is not None:
+        out.path = uri.exact
+    elif uri is not None and uri.regex is not None:
+        out.safe_regex.CopyFrom(regex_pb2.RegexMatcher(regex=uri.regex))
+    else:
+        out.prefix = uri.prefix if uri is not None and uri.prefix else "/"
+    if match is None:
+        return out
+    if match.ignore_uri_case:
+        out.case_sensitive.value = False
+    for pseudo, value in (
+        (":scheme", match.scheme),
+        (":method", match.method),
+        (":authority", match.authority),
+    ):
+        if value is not None:
+            out.headers.append(header_matcher(pseudo, value))
+    for name in sorted(match.headers or {}):
+        out.headers.append(header_matcher(name, match.headers[name]))
+    for name in sorted(match.without_headers or {}):
+        out.headers.append(header_matcher(name, match.without_headers[name], invert=True))
+    for name in sorted(match.query_params or {}):
+        out.query_parameters.append(query_matcher(name, match.query_params[name]))
+    return out
+
+
+def match_applies(match: Any, proxy: Proxy, listener_port: int | None, vs_namespace: str) -> bool:
+    """Whether a match block can apply to traffic from ``proxy`` on ``listener_port``.
+
+    ``listener_port`` None means "any port" (the explicit-proxy route table).
+    """
+    if match is None:
+        return True
+    if match.port and listener_port is not None and match.port != listener_port:
+        return False
+    if match.source_labels and not selector_matches(match.source_labels, proxy.labels):
+        return False
+    if match.source_namespace and match.source_namespace != proxy.namespace:
+        return False
+    if match.gateways:
+        resolved = {resolve_gateway_name(g, vs_namespace) for g in match.gateways}
+        if MESH_GATEWAY not in resolved:
+            return False
+    return True
+
+
+def applicable_matches(
+    matches: list[Any], proxy: Proxy, listener_port: int | None, vs_namespace: str
+) -> list[Any] | None:
+    """The blocks of a route that apply (``[None]`` when the route has none); None: drop."""
+    if not matches:
+        return [None]
+    kept = [m for m in matches if match_applies(m, proxy, listener_port, vs_namespace)]
+    return kept or None

@@ -1,0 +1,202 @@
+"""What one sidecar sees: services, VirtualServices bound to the mesh, and who owns which host.
+
+A :class:`ProxyScope` is computed once per translation and shared by the per-type translators.
+It applies the proxy's Sidecar resource (``egress[].hosts`` as ``namespace/dnsName``, its
+``outboundTrafficPolicy``) on top of exportTo visibility (done by the snapshot).
+
+Host ownership follows Istio: a service host is routed by the oldest VirtualService naming it
+exactly; hosts no exact VirtualService names go to the oldest VirtualService with a matching
+wildcard host. VirtualService hosts that name no service still get virtual hosts of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sailmesh.config.resource import Resource
+from sailmesh.registry.model import HTTP_PROTOCOLS, Service, ServicePort, selector_matches
+from sailmesh.snapshot.hosts import fqdn, host_matches, visible
+from sailmesh.snapshot.proxy import Proxy
+from sailmesh.snapshot.snapshot import MESH_GATEWAY, MeshSnapshot
+
+PortKind = Literal["http", "auto", "tcp", "tls", "udp"]
+TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
+
+
+def port_kind(port: ServicePort) -> PortKind:
+    """How a service port is proxied: HTTP (HCM), sniffed (AUTO), opaque TCP, TLS (SNI) or UDP."""
+    if port.protocol in HTTP_PROTOCOLS:
+        return "http"
+    if port.protocol == "AUTO":
+        return "auto"
+    if port.protocol in TLS_PROTOCOLS:
+        return "tls"
+    if port.protocol == "UDP":
+        return "udp"
+    return "tcp"
+
+
+def _egress_allows(patterns: list[tuple[str, str]], namespace: str, host: str, own_ns: str) -> bool:
+    for ns, dns in patterns:
+        ns_ok = ns == "*" or ns == namespace or (ns == "." and namespace == own_ns)
+        if ns_ok and (host_matches(dns, host) or host_matches(host, dns)):
+            return True
+    return False
+
+
+def _egress_patterns(sidecar: Resource | None) -> list[tuple[str, str]] | None:
+    if sidecar is None or not sidecar.spec.egress:
+        return None
+    patterns: list[tuple[str, str]] = []
+    for listener in sidecar.spec.egress:
+        for entry in listener.hosts or []:
+            ns, sep, dns = entry.partition("/")
+            if sep and ns != "~":
+                patterns.append((ns, dns or "*"))
+    return patterns
+
+
+class _RuleIndex:
+    """DestinationRules visible from one namespace, by FQDN host (wildcards kept apart)."""
+
+    def __init__(self, snapshot: MeshSnapshot, viewer_namespace: str) -> None:
+        self.exact: dict[str, list[tuple[int, str, Resource]]] = {}
+        self.wildcard: list[tuple[int, str, Resource]] = []
+        for index, dr in enumerate(snapshot.of_kind("DestinationRule")):
+            if not visible(dr.spec.export_to, dr.namespace, viewer_namespace):
+                continue
+            host = fqdn(dr.spec.host or "", dr.namespace)
+            entry = (index, host, dr)
+            if "*" in host:
+                self.wildcard.append(entry)
+            else:
+                self.exact.setdefault(host, []).append(entry)
+
+
+@dataclass
+class ProxyScope:
+    """The services and routing objects one sidecar proxy is configured with."""
+
+    proxy: Proxy
+    snapshot: MeshSnapshot
+    services: list[Service]
+    virtual_services: list[Resource]
+    outbound_policy: str
+    owner: dict[str, Resource] = field(default_factory=dict)
+    vs_only_hosts: list[tuple[str, Resource]] = field(default_factory=list)
+    _rules: dict[str, Resource | None] = field(default_factory=dict)
+    _rule_index: _RuleIndex | None = None
+    _by_host: dict[str, list[Service]] | None = None
+    #: Memo for values derived from the scope (e.g. the cluster plan), keyed by their producer.
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def destination_rule(self, hostname: str) -> Resource | None:
+        """The DestinationRule for ``hostname`` as seen from the proxy's namespace (cached).
+
+        An indexed equivalent of :meth:`MeshSnapshot.destination_rule` (same precedence: the
+        viewer's namespace, the service's, the root namespace; exact host before wildcard;
+        oldest first), so a proxy seeing N services does not scan N rules N times.
+        """
+        if hostname not in self._rules:
+            self._rules[hostname] = self._find_rule(hostname)
+        return self._rules[hostname]
+
+    def _find_rule(self, hostname: str) -> Resource | None:
+        if self._rule_index is None:
+            self._rule_index = _RuleIndex(self.snapshot, self.proxy.namespace)
+        svc = self.service(hostname)
+        order = [
+            self.proxy.namespace,
+            svc.namespace if svc else None,
+            self.snapshot.mesh.root_namespace,
+        ]
+        best: tuple[int, int, int] | None = None
+        chosen: Resource | None = None
+        candidates = [*self._rule_index.exact.get(hostname, []), *self._rule_index.wildcard]
+        for index, host, dr in candidates:
+            if host != hostname and not host_matches(host, hostname):
+                continue
+            rank = order.index(dr.namespace) if dr.namespace in order else len(order)
+            key = (rank, 0 if host == hostname else len(hostname) - len(host), index)
+            if best is None or key < best:
+                best, chosen = key, dr
+        return chosen
+
+    def virtual_service_for(self, hostname: str) -> Resource | None:
+        return self.owner.get(hostname)
+
+    def service(self, hostname: str) -> Service | None:
+        """The service called ``hostname`` the proxy sees (its own namespace's first)."""
+        if self._by_host is None:
+            self._by_host = {}
+            ns = self.proxy.namespace
+            for svc in self.snapshot.registry.services:
+                if visible(svc.export_to, svc.namespace, ns):
+                    self._by_host.setdefault(svc.hostname, []).append(svc)
+        found = self._by_host.get(hostname)
+        if not found:
+            return None
+        local = [s for s in found if s.namespace == self.proxy.namespace]
+        return (local or found)[0]
+
+    def inbound_services(self) -> list[Service]:
+        """Services in the proxy's namespace whose selector matches its labels."""
+        return [
+            s
+            for s in self.snapshot.registry.services
+            if s.namespace == self.proxy.namespace
+            and s.selector is not None
+            and selector_matches(s.selector, self.proxy.labels)
+        ]
+
+
+def build_scope(proxy: Proxy, snapshot: MeshSnapshot) -> ProxyScope:
+    """Compute the scope of ``proxy`` (pure; cheap compared with translation)."""
+    sidecar = snapshot.sidecar_for(proxy)
+    patterns = _egress_patterns(sidecar)
+    services = sorted(snapshot.services_for(proxy), key=lambda s: s.hostname)
+    vss = snapshot.virtual_services(proxy.namespace, MESH_GATEWAY)
+    if patterns is not None:
+        services = [
+            s
+            for s in services
+            if _egress_allows(patterns, s.namespace, s.hostname, proxy.namespace)
+        ]
+        vss = [
+            vs
+            for vs in vss
+            if any(
+                _egress_allows(patterns, vs.namespace, h, proxy.namespace)
+                for h in snapshot.vs_hosts(vs)
+            )
+        ]
+    policy = snapshot.mesh.outbound_traffic_policy
+    if sidecar is not None and sidecar.spec.outbound_traffic_policy is not None:
+        policy = sidecar.spec.outbound_traffic_policy.mode or policy
+    scope = ProxyScope(proxy, snapshot, services, vss, policy)
+    _assign_owners(scope)
+    return scope
+
+
+def _assign_owners(scope: ProxyScope) -> None:
+    names = {s.hostname for s in scope.services}
+    for vs in scope.virtual_services:
+        for host in scope.snapshot.vs_hosts(vs):
+            if "*" in host:
+                continue
+            if host not in scope.owner:
+                scope.owner[host] = vs
+                if host not in names:
+                    scope.vs_only_hosts.append((host, vs))
+    for vs in scope.virtual_services:
+        wildcards = [h for h in scope.snapshot.vs_hosts(vs) if "*" in h]
+        for pattern in wildcards:
+            for name in sorted(names):
+                if name not in scope.owner and host_matches(pattern, name):
+                    scope.owner[name] = vs
+
+
+def destination_host(host: str | None, vs: Resource) -> str:
+    """A route destination's host as a FQDN (short names resolve in the VirtualService's ns)."""
+    return fqdn(host or "", vs.namespace)

@@ -1,0 +1,136 @@
+"""Real Envoy accepts the translated configuration (``envoy --mode validate``)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import xds_fixtures as fx
+from xds_envoy_static import envoy_binary, write_bootstrap
+
+from sailmesh.snapshot.mesh import MeshConfig
+from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.translate import translate
+
+EVERYTHING = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings}
+spec:
+  hosts: [ratings]
+  http:
+  - match:
+    - uri: {regex: "/ratings/[0-9]+"}
+      ignoreUriCase: true
+      method: {exact: GET}
+      queryParams: {debug: {exact: "1"}}
+      withoutHeaders: {x-skip: {}}
+    fault:
+      delay: {fixedDelay: 2s, percentage: {value: 50}}
+      abort: {httpStatus: 500, percentage: {value: 10}}
+    corsPolicy:
+      allowOrigins: [{exact: "https://example.com"}]
+      allowMethods: [GET, POST]
+      maxAge: 24h
+      allowCredentials: true
+    mirror: {host: details}
+    mirrorPercentage: {value: 25}
+    rewrite: {uri: /v2/, authority: ratings.internal}
+    headers:
+      request: {set: {x-a: "1"}, add: {x-b: "2"}, remove: [x-c]}
+      response: {set: {x-d: "1"}}
+    retries: {attempts: 3, perTryTimeout: 2s, retryOn: "5xx,gateway-error,503"}
+    timeout: 10s
+    route:
+    - destination: {host: ratings, subset: v1}
+  - match: [{uri: {exact: /old}}]
+    redirect: {uri: /new, redirectCode: 302}
+  - match: [{uri: {prefix: /static}}]
+    directResponse: {status: 200, body: {string: "hello"}}
+  - route:
+    - destination: {host: ratings, subset: v1}
+      weight: 80
+    - destination: {host: ratings, subset: v2}
+      weight: 20
+      headers: {request: {set: {x-canary: "true"}}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ratings}
+spec:
+  host: ratings
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: {httpHeaderName: x-user}
+    connectionPool:
+      tcp: {maxConnections: 10, connectTimeout: 2s, tcpKeepalive: {time: 60s, interval: 10s}}
+      http: {http1MaxPendingRequests: 5, maxRequestsPerConnection: 1, idleTimeout: 30s}
+    outlierDetection: {consecutive5xxErrors: 3, interval: 5s, baseEjectionTime: 30s}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      loadBalancer: {simple: ROUND_ROBIN}
+  - name: v2
+    labels: {version: v2}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: external}
+spec:
+  hosts: [api.example.com]
+  ports:
+  - {number: 443, name: tls, protocol: TLS}
+  - {number: 80, name: http, protocol: HTTP}
+  resolution: DNS
+"""
+
+
+def _validate(resources: dict[str, dict[str, object]], tmp_path: Path) -> None:
+    binary = envoy_binary()
+    if binary is None:
+        pytest.skip("envoy binary not installed")
+    config = tmp_path / "envoy.json"
+    write_bootstrap(resources, config)  # type: ignore[arg-type]
+    done = subprocess.run(
+        [
+            str(binary),
+            "--mode",
+            "validate",
+            "-c",
+            str(config),
+            "--disable-hot-restart",
+            "-l",
+            "error",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_envoy_accepts_bookinfo(tmp_path: Path) -> None:
+    snap = fx.snapshot(
+        fx.config(files=("destination-rule-all.yaml", "virtual-service-reviews-test-v2.yaml"))
+    )
+    options = TranslateOptions(access_log_path="/dev/stdout")
+    _validate(translate(fx.productpage_proxy(), snap, options=options), tmp_path)
+
+
+def test_envoy_accepts_every_feature(tmp_path: Path) -> None:
+    from sailmesh.registry.convert import service_entry_services
+
+    resources = fx.config(EVERYTHING)
+    entries = [s for r in resources if r.kind == "ServiceEntry" for s in service_entry_services(r)]
+    extra = [fx.tcp_service("mysql", 3306, "10.96.0.30"), fx.tcp_service("redis", 6379)]
+    snap = fx.snapshot(
+        resources,
+        extra_services=[*entries, *extra],
+        mesh=MeshConfig(outbound_traffic_policy="REGISTRY_ONLY"),
+    )
+    _validate(translate(fx.productpage_proxy(), snap), tmp_path)
+    explicit = fx.productpage_proxy(interception="NONE")
+    _validate(translate(explicit, snap), tmp_path)

@@ -1,0 +1,111 @@
+"""Named input configurations shared by golden, simulation and Envoy validation tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import xds_fixtures as fx
+
+from sailmesh.registry.convert import service_entry_inline_workloads, service_entry_services
+from sailmesh.snapshot.mesh import MeshConfig
+from sailmesh.snapshot.snapshot import MeshSnapshot
+
+FAULT = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings}
+spec:
+  hosts: [ratings]
+  http:
+  - match:
+    - headers:
+        end-user: {exact: jason}
+    fault:
+      delay:
+        percentage: {value: 100.0}
+        fixedDelay: 7s
+      abort:
+        percentage: {value: 10}
+        httpStatus: 500
+    route:
+    - destination: {host: ratings, subset: v1}
+  - route:
+    - destination: {host: ratings, subset: v1}
+"""
+
+CIRCUIT_BREAKER = """
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews-cb}
+spec:
+  host: reviews.default.svc.cluster.local
+  trafficPolicy:
+    loadBalancer: {simple: RANDOM}
+    connectionPool:
+      tcp: {maxConnections: 1}
+      http: {http1MaxPendingRequests: 1, maxRequestsPerConnection: 1}
+    outlierDetection:
+      consecutive5xxErrors: 1
+      interval: 1s
+      baseEjectionTime: 3m
+      maxEjectionPercent: 100
+    portLevelSettings:
+    - port: {number: 9080}
+      loadBalancer: {simple: LEAST_REQUEST}
+  subsets:
+  - name: v1
+    labels: {version: v1}
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      loadBalancer:
+        consistentHash: {httpCookie: {name: user, ttl: 0s}}
+"""
+
+SERVICE_ENTRY = """
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin-ext}
+spec:
+  hosts: [httpbin.org]
+  ports:
+  - {number: 80, name: http, protocol: HTTP}
+  - {number: 443, name: https, protocol: TLS}
+  resolution: DNS
+  location: MESH_EXTERNAL
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: httpbin-ext}
+spec:
+  hosts: [httpbin.org]
+  http:
+  - timeout: 3s
+    route:
+    - destination: {host: httpbin.org}
+"""
+
+
+def _with_entries(
+    texts: tuple[str, ...], files: tuple[str, ...] = (), mesh: MeshConfig | None = None
+) -> MeshSnapshot:
+    resources = fx.config(*texts, files=files)
+    entries = [r for r in resources if r.kind == "ServiceEntry"]
+    services = [s for r in entries for s in service_entry_services(r)]
+    workloads = [w for r in entries for w in service_entry_inline_workloads(r)]
+    return fx.snapshot(resources, services, workloads, mesh)
+
+
+DR_ALL = "destination-rule-all.yaml"
+
+CASES: dict[str, Callable[[], MeshSnapshot]] = {
+    "bookinfo_all_v1": lambda: _with_entries((), (DR_ALL, "virtual-service-all-v1.yaml")),
+    "reviews_50_v3": lambda: _with_entries((), (DR_ALL, "virtual-service-reviews-50-v3.yaml")),
+    "reviews_jason_v2": lambda: _with_entries((), (DR_ALL, "virtual-service-reviews-test-v2.yaml")),
+    "ratings_fault": lambda: _with_entries((FAULT,), (DR_ALL,)),
+    "reviews_circuit_breaker": lambda: _with_entries((CIRCUIT_BREAKER,)),
+    "service_entry_dns": lambda: _with_entries((SERVICE_ENTRY,)),
+    "registry_only": lambda: _with_entries(
+        (SERVICE_ENTRY,), mesh=MeshConfig(outbound_traffic_policy="REGISTRY_ONLY")
+    ),
+}
