@@ -206,7 +206,7 @@ def status(socket_path: Path | None) -> None:
         pod_ns = rec["node"].split("~")[2]
         states = {t["state"] for k, t in rec["types"].items() if k != "SDS"}
         sync[pod_ns] = "SYNCED" if states == {"SYNCED"} else ",".join(sorted(states))
-    click.echo(f"mode: {body['modeReason']}")
+    click.echo(body["modeReason"])
     rows = []
     for p in body["pods"]:
         ready = sum(1 for c in p["containers"] if c["ready"])

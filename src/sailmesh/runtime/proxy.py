@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +89,7 @@ def admin_request(
 def envoy_ready(netns_file: Path | None, port: int = ADMIN_PORT) -> bool:
     try:
         status, body = admin_request(netns_file, "/ready", port, timeout=0.5)
-    except (OSError, socket.timeout):
+    except (TimeoutError, OSError):
         return False
     return status == 200 and body.strip() == "LIVE"
 

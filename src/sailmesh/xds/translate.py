@@ -5,7 +5,7 @@ Each per-type function takes the proxy and the snapshot (or a precomputed
 can rebuild only the types a change affects. Results are ``{name: message}``; ``translate``
 keys them by the type URLs of :mod:`sailmesh.ads.resources`.
 
-Only sidecars are translated here; gateway (``router``) proxies get nothing from this module.
+Gateway (``router``) proxies are translated by :mod:`sailmesh.xds.gateway`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.clusters import build_clusters
 from sailmesh.xds.endpoints import build_endpoints
+from sailmesh.xds.gateway import translate_gateway
 from sailmesh.xds.listeners import build_listeners
 from sailmesh.xds.options import DEFAULT_OPTIONS, TranslateOptions
 from sailmesh.xds.routes import build_routes
@@ -65,8 +66,11 @@ def translate(
     options: TranslateOptions = DEFAULT_OPTIONS,
 ) -> dict[str, Resources]:
     """Envoy resources for ``proxy`` keyed by type URL (only ``types`` when given)."""
-    if proxy.type != "sidecar":
-        return {}
+    if proxy.type == "router":
+        resources = translate_gateway(proxy, snapshot, options)
+        return {
+            t: resources[t] for t in (SIDECAR_TYPES if types is None else types) if t in resources
+        }
     wanted = list(SIDECAR_TYPES if types is None else types)
     scope = build_scope(proxy, snapshot)
     builders: dict[str, Callable[[], Resources]] = {

@@ -1,0 +1,1 @@
+"""Sample applications that run inside a sailmesh mesh (for example ``bookinfo``)."""
