@@ -57,6 +57,8 @@ def envoy_argv(binary: Path, config: Path, concurrency: int = 1) -> list[str]:
         "warning",
         "--concurrency",
         str(concurrency),
+        "--file-flush-interval-msec",
+        "500",  # access logs reach `sailctl logs` within half a second
         "--drain-time-s",
         "2",
         "--parent-shutdown-time-s",

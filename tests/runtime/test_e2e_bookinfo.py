@@ -1,0 +1,189 @@
+"""The demo mesh end to end: bookinfo pods with sidecars and transparent capture, the ingress
+gateway on 127.0.0.1, and Istio's bookinfo task YAML applied unchanged.
+
+One mesh (netns mode) is shared by the tests of this module; its teardown checks that nothing
+of the run is left behind.
+"""
+
+from __future__ import annotations
+
+import http.client
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from e2e_support.localmesh import LocalMeshThread
+from e2e_support.proxy import wait_for
+from sailmesh.runtime.sandbox import netns
+from sailmesh.runtime.sandbox.modes import Mode, detect_mode
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOKINFO = ROOT / "samples" / "bookinfo"
+NETWORKING = BOOKINFO / "networking"
+
+if detect_mode().mode is not Mode.NETNS:  # pragma: no cover - CI runs as root
+    pytest.skip(f"needs netns mode: {detect_mode().describe()}", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
+    home = tmp_path_factory.mktemp("sailmesh-home")
+    m = LocalMeshThread(home)
+    run_id = m.mesh.names.run_id
+    try:
+        m.start(
+            [
+                str(BOOKINFO / "platform"),
+                str(NETWORKING / "bookinfo-gateway.yaml"),
+                str(NETWORKING / "destination-rule-all.yaml"),
+            ]
+        )
+        yield m
+    finally:
+        m.close()
+        assert_nothing_left(run_id)
+
+
+def assert_nothing_left(run_id: str) -> None:
+    prefix = netns.RunNames(run_id).prefix
+    assert netns.list_netns(prefix) == [], "network namespaces left behind"
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    assert prefix not in links, "veth links left behind in the host namespace"
+    assert netns.mounts_with(prefix) == [], "mounts left behind"
+    ps = subprocess.run(
+        ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"{prefix}work" not in ps, "processes of the run still running"
+    assert not netns.RunNames(run_id).workdir.exists(), "work directory left behind"
+    assert not Path(f"/etc/netns/{prefix}").exists()
+
+
+def page(port: int, cookie: str | None = None) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/productpage", headers={"Cookie": cookie} if cookie else {})
+        resp = conn.getresponse()
+        body = resp.read().decode()
+        assert resp.status == 200, (resp.status, body[:300])
+        return body
+    finally:
+        conn.close()
+
+
+def stars(body: str) -> str:
+    """'red', 'black' or 'none' for a productpage body."""
+    red, black = "color:red" in body, "color:black" in body
+    assert not (red and black), "a page mixes star colours"
+    return "red" if red else "black" if black else "none"
+
+
+def login(port: int, user: str) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(
+            "POST",
+            "/login",
+            body=urlencode({"username": user, "passwd": "x"}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        resp = conn.getresponse()
+        resp.read()
+        cookie = resp.getheader("Set-Cookie") or ""
+        assert resp.status in (200, 302) and "session=" in cookie, (resp.status, cookie)
+        return cookie.split(";", 1)[0]
+    finally:
+        conn.close()
+
+
+def apply(mesh: LocalMeshThread, name: str) -> None:
+    mesh.apply((NETWORKING / name).read_text())
+
+
+def converge(port: int, want: str, cookie: str | None = None, timeout: float = 20.0) -> None:
+    """Wait until pages show ``want`` stars (the new routes reached the proxies)."""
+    deadline = time.monotonic() + timeout
+    while stars(page(port, cookie)) != want:
+        assert time.monotonic() < deadline, f"routing never produced {want} stars"
+        time.sleep(0.1)
+
+
+def gateway(mesh: LocalMeshThread) -> int:
+    return mesh.gateway_port(8080)
+
+
+def test_app_dialing_a_service_name_is_captured_by_both_sidecars(mesh: LocalMeshThread) -> None:
+    runtime = mesh.mesh.runtime
+    assert runtime is not None
+    client = runtime.find_pod("deploy/productpage-v1")
+    assert client is not None
+    request_id = str(uuid.uuid4())
+    code = (
+        "import urllib.request; req = urllib.request.Request('http://reviews:9080/reviews/0', "
+        f"headers={{'x-request-id': '{request_id}'}}); "
+        "print(urllib.request.urlopen(req, timeout=5).status)"
+    )
+    # No proxy settings: only PATH. The connection is captured by iptables.
+    result = client.sandbox.run(["python3", "-c", code], env={"PATH": "/usr/bin:/bin"})
+    assert result.stdout.strip() == "200", result.stderr
+
+    def logged(pod_ref: str) -> list[str]:
+        pod = runtime.find_pod(pod_ref)
+        assert pod is not None
+        text = pod.supervisor.log_path("istio-proxy").read_text(errors="replace")
+        return [line for line in text.splitlines() if request_id in line]
+
+    wait_for(lambda: bool(logged("deploy/productpage-v1")), 10, "the client sidecar's access log")
+    (outbound,) = logged("deploy/productpage-v1")
+    assert "outbound|9080||reviews.default.svc.cluster.local" in outbound
+
+    def inbound() -> list[str]:
+        refs = ("deploy/reviews-v1", "deploy/reviews-v2", "deploy/reviews-v3")
+        return [ln for ref in refs for ln in logged(ref) if "inbound|9080||" in ln]
+
+    wait_for(lambda: bool(inbound()), 10, "a reviews sidecar's inbound access log")
+    (server,) = inbound()
+    assert "127.0.0.6" in server, "the inbound passthrough connects to the app from 127.0.0.6"
+
+
+def test_all_v1_shows_no_stars(mesh: LocalMeshThread) -> None:
+    port = gateway(mesh)
+    apply(mesh, "virtual-service-all-v1.yaml")
+    wait_for(lambda: all(stars(page(port)) == "none" for _ in range(10)), 20, "all-v1 routing")
+    assert [stars(page(port)) for _ in range(100)] == ["none"] * 100
+
+
+def test_reviews_50_50_v1_v3(mesh: LocalMeshThread) -> None:
+    port = gateway(mesh)
+    apply(mesh, "virtual-service-all-v1.yaml")
+    apply(mesh, "virtual-service-reviews-50-v3.yaml")
+    converge(port, "red")
+    seen = [stars(page(port)) for _ in range(200)]
+    assert set(seen) <= {"red", "none"}
+    assert 80 <= seen.count("red") <= 120, seen.count("red")
+
+
+def test_jason_gets_black_stars_others_none(mesh: LocalMeshThread) -> None:
+    port = gateway(mesh)
+    apply(mesh, "virtual-service-all-v1.yaml")
+    apply(mesh, "virtual-service-reviews-test-v2.yaml")
+    jason = login(port, "jason")
+    converge(port, "black", cookie=jason)
+    assert [stars(page(port, jason)) for _ in range(30)] == ["black"] * 30
+    assert [stars(page(port)) for _ in range(30)] == ["none"] * 30
+    someone = login(port, "alice")
+    assert [stars(page(port, someone)) for _ in range(10)] == ["none"] * 10
+
+
+def test_shift_to_v3_is_all_red(mesh: LocalMeshThread) -> None:
+    port = gateway(mesh)
+    apply(mesh, "virtual-service-all-v1.yaml")
+    apply(mesh, "virtual-service-reviews-v3.yaml")
+    converge(port, "red")
+    assert [stars(page(port)) for _ in range(100)] == ["red"] * 100
