@@ -8,8 +8,7 @@ setup:
 	@scripts/setup.sh
 
 demo: setup
-	$(VENV)/sailctl analyze samples/bookinfo/platform samples/bookinfo/networking/bookinfo-gateway.yaml \
-		samples/bookinfo/networking/destination-rule-all.yaml samples/bookinfo/networking/virtual-service-all-v1.yaml
+	$(VENV)/sailctl demo
 
 test: setup lint typecheck
 	$(VENV)/python -m pytest -q

@@ -185,13 +185,18 @@ def down(socket_path: Path | None) -> None:
     fail_on_error(status, body)
     pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
     deadline = time.monotonic() + 60
-    while pid is not None and time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
+    while pid is not None and time.monotonic() < deadline and _alive(pid):
         time.sleep(0.1)
     click.echo("mesh stopped")
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (an exited child not yet reaped by its parent does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 @click.command()

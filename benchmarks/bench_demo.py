@@ -1,0 +1,103 @@
+"""Cold `sailctl demo` until http://127.0.0.1:<gateway>/productpage answers 200 (target < 10 s),
+and the memory of the whole demo mesh (control plane + every pod process)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+TARGET_S = 10.0
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: shared pages split between the processes sharing them."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return _rss_kib(pid)
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def _wait_200(url: str, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def run() -> list[tuple[str, str, str, str]]:
+    if os.geteuid() != 0:
+        return [("sailctl demo", "cold start", "skipped: needs root (netns mode)", f"< {TARGET_S:.0f} s")]
+    sailctl = str(Path(sys.executable).parent / "sailctl")
+    with tempfile.TemporaryDirectory(prefix="sailmesh-bench-home-") as home:
+        env = {**os.environ, "SAILMESH_HOME": home}
+        log = Path(home) / "demo.log"
+        start = time.monotonic()
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([sailctl, "demo"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            port = None
+            deadline = start + 60
+            while port is None and time.monotonic() < deadline and proc.poll() is None:
+                for line in log.read_text(errors="replace").splitlines():
+                    if "port 8080 -> http://127.0.0.1:" in line:
+                        port = int(line.rsplit(":", 1)[1].strip("/"))
+                time.sleep(0.02)
+            ok = port is not None and _wait_200(f"http://127.0.0.1:{port}/productpage", deadline)
+            elapsed = time.monotonic() - start
+            time.sleep(1.0)
+            pids = _descendants(proc.pid)
+            pss = sum(_pss_kib(p) for p in pids) / 1024
+            rss = sum(_rss_kib(p) for p in pids) / 1024
+        finally:
+            subprocess.run([sailctl, "down"], env=env, capture_output=True, timeout=60, check=False)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    result = f"{elapsed:.2f} s" if ok else f"failed after {elapsed:.1f} s (see log)"
+    return [
+        ("sailctl demo", "cold start to productpage 200", result, f"< {TARGET_S:.0f} s"),
+        ("sailctl demo", f"memory, {len(pids)} processes (PSS)", f"{pss:.0f} MiB", "report"),
+        ("sailctl demo", "memory, sum of RSS", f"{rss:.0f} MiB", "report"),
+    ]
