@@ -8,6 +8,8 @@ of the run is left behind.
 from __future__ import annotations
 
 import http.client
+import os
+import signal
 import subprocess
 import time
 import uuid
@@ -148,8 +150,9 @@ def test_app_dialing_a_service_name_is_captured_by_both_sidecars(mesh: LocalMesh
         return [ln for ref in refs for ln in logged(ref) if "inbound|9080||" in ln]
 
     wait_for(lambda: bool(inbound()), 10, "a reviews sidecar's inbound access log")
-    (server,) = inbound()
-    assert "127.0.0.6" in server, "the inbound passthrough connects to the app from 127.0.0.6"
+    served = [line for line in inbound() if '" 200 ' in line]
+    assert len(served) == 1, inbound()
+    assert "127.0.0.6" in served[0], "the inbound passthrough connects to the app from 127.0.0.6"
 
 
 def test_all_v1_shows_no_stars(mesh: LocalMeshThread) -> None:
@@ -187,3 +190,36 @@ def test_shift_to_v3_is_all_red(mesh: LocalMeshThread) -> None:
     apply(mesh, "virtual-service-reviews-v3.yaml")
     converge(port, "red")
     assert [stars(page(port)) for _ in range(100)] == ["red"] * 100
+
+
+def workloads(mesh: LocalMeshThread, prefix: str) -> list[str]:
+    assert mesh.mesh.cp is not None
+    return sorted(
+        w.name for w in mesh.mesh.cp.registry.view().workloads if w.name.startswith(prefix)
+    )
+
+
+def test_crashing_app_leaves_and_rejoins_the_endpoints(mesh: LocalMeshThread) -> None:
+    runtime = mesh.mesh.runtime
+    assert runtime is not None
+    pod = runtime.find_pod("deploy/details-v1")
+    assert pod is not None and workloads(mesh, "details-v1") == [pod.plan.name]
+    pid = pod.supervisor.status().container("details").pid
+    assert pid is not None
+    killed_at = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: workloads(mesh, "details-v1") == [], 1.0, "the endpoint to be withdrawn")
+    assert time.monotonic() - killed_at < 1.0
+    wait_for(lambda: workloads(mesh, "details-v1") == [pod.plan.name], 10, "the restarted app")
+    assert pod.supervisor.status().container("details").restarts == 1
+
+
+def test_scaling_a_deployment_updates_endpoints(mesh: LocalMeshThread) -> None:
+    text = (BOOKINFO / "platform" / "bookinfo.yaml").read_text()
+    ratings = next(doc for doc in text.split("---") if "name: ratings-v1" in doc)
+    mesh.apply(ratings.replace("replicas: 1", "replicas: 2"))
+    wait_for(lambda: len(workloads(mesh, "ratings-v1")) == 2, 10, "a second ratings pod")
+    started = time.monotonic()
+    mesh.apply(ratings)
+    assert len(workloads(mesh, "ratings-v1")) == 1
+    assert time.monotonic() - started < 10

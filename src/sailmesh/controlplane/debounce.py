@@ -59,6 +59,7 @@ class Debouncer:
         self._state = DebounceState(quiet, max_delay)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._pushing = False
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="debouncer")
@@ -69,6 +70,11 @@ class Debouncer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    @property
+    def idle(self) -> bool:
+        """No change is waiting to be pushed."""
+        return self._state.pending is None and not self._pushing
 
     def submit(self, request: PushRequest) -> None:
         self._state.add(self._clock.now(), request)
@@ -94,4 +100,8 @@ class Debouncer:
                 continue
             request = self._state.take_if_due(self._clock.now())
             if request is not None:
-                await self._push(request)
+                self._pushing = True
+                try:
+                    await self._push(request)
+                finally:
+                    self._pushing = False

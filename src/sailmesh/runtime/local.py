@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from sailmesh.registry.model import FrozenMap, Workload, frozen_map
 from sailmesh.runtime import proxy as envoy_proxy
 from sailmesh.runtime.envoy import find_envoy
 from sailmesh.runtime.sandbox.capture import PROXY_GID, PROXY_UID, CaptureConfig
+from sailmesh.runtime.sandbox.forward import socket_in_netns
 from sailmesh.runtime.sandbox.hosts import ServiceName
 from sailmesh.runtime.sandbox.modes import Mode
 from sailmesh.runtime.sandbox.netns import RunNames, Subnet, setup_node
@@ -32,6 +34,7 @@ from sailmesh.runtime.workloads import PodPlan, plan_pods
 
 log = logging.getLogger("sailmesh.runtime")
 
+APP_READY_TIMEOUT = 30.0
 APP_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 VipLookup = Callable[[str, str], str | None]
 WorkloadSink = Callable[[Workload | None, str, str], None]  # (workload or None=remove, ns, name)
@@ -146,9 +149,8 @@ class LocalRuntime:
             with self._lock:
                 self.pods[plan.key] = running
             supervisor.start()
+            _wait_apps_ready(supervisor, APP_READY_TIMEOUT)
             running.ready = True
-            if not plan.gateway:
-                self.publish(running.workload(), plan.namespace, plan.name)
             return running
         except Exception:
             log.exception("pod %s/%s failed to start", plan.namespace, plan.name)
@@ -188,6 +190,7 @@ class LocalRuntime:
             "SERVICE_ACCOUNT": plan.service_account,
             "HOSTNAME": plan.name,
         }
+        netns_file = sandbox.netns_file
         for c in plan.containers:
             if not c.argv:
                 log.warning("container %s of pod %s has no command; skipped", c.name, plan.name)
@@ -200,6 +203,7 @@ class LocalRuntime:
                     working_dir=Path(c.working_dir) if c.working_dir else None,
                     role="app",
                     restart_policy=plan.restart_policy,
+                    readiness_probe=_tcp_probe(netns_file, [p for _, p in c.ports]),
                     grace_seconds=5.0,
                 )
             )
@@ -219,12 +223,15 @@ class LocalRuntime:
         namespace, _, name = pod_name.partition("/")
         with self._lock:
             pod = self.pods.get((namespace, name))
-        if pod is None or pod.plan.gateway or not pod.ready:
+        if pod is None or pod.plan.gateway or container in ("", "istio-proxy"):
             return
-        if event == "exited":
-            self.publish(None, namespace, name)  # endpoints drop while the pod is down
-        elif event == "started" and container != "istio-proxy":
-            self.publish(pod.workload(), namespace, name)
+        if event in ("exited", "stopped", "stopping"):
+            self.publish(None, namespace, name)  # endpoints drop while the app is down
+        elif event == "ready":
+            apps = [c for c in pod.supervisor.status().containers if c.role == "app"]
+            others_ready = all(c.ready or c.name == container for c in apps)
+            if others_ready:
+                self.publish(pod.workload(), namespace, name)
 
     def _stage_pylib(self) -> Path:
         """A copy of sailmesh's sample apps readable by the pods' unprivileged users."""
@@ -273,3 +280,36 @@ def _spawn(sandbox: PodSandbox, spec: ContainerSpec, log_path: Path) -> subproce
     return sandbox.spawn(
         spec.argv, as_proxy=proxy, env=dict(spec.env), stdout=log_path, cwd=spec.working_dir
     )
+
+
+def _tcp_probe(netns_file: Path | None, ports: list[int]) -> Callable[[], bool] | None:
+    """Ready once every declared container port accepts connections (None: no ports declared)."""
+    if not ports:
+        return None
+
+    def probe() -> bool:
+        for port in ports:
+            sock = socket_in_netns(netns_file)
+            sock.setblocking(True)
+            sock.settimeout(0.3)
+            try:
+                sock.connect(("127.0.0.1", port))
+            except OSError:
+                return False
+            finally:
+                sock.close()
+        return True
+
+    return probe
+
+
+def _wait_apps_ready(supervisor: PodSupervisor, timeout: float) -> None:
+    """Wait (bounded) until the pod's app containers pass their readiness probes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = supervisor.status()
+        apps = [c for c in status.containers if c.role == "app"]
+        if all(c.ready for c in apps) or status.phase in ("Succeeded", "Failed"):
+            return
+        time.sleep(0.02)
+    log.warning("pod %s: apps not ready after %.0fs; continuing", supervisor.status().name, timeout)

@@ -100,6 +100,8 @@ class LocalMesh:
             await asyncio.to_thread(self.cp.store.apply, list(resources))
         self.request_reconcile()
         await asyncio.to_thread(self.wait_reconciled)
+        if not await self.cp.wait_synced(timeout=15):
+            log.warning("not every proxy acknowledged its configuration yet")
 
     async def stop(self) -> None:
         self._stopping = True
