@@ -7,6 +7,7 @@ control plane restarted with the same config hands Envoy the versions it already
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -102,5 +103,6 @@ class ResourceSnapshot:
         return iter(self.types)
 
 
+@functools.cache
 def _empty(type_url: str) -> TypeResources:
     return TypeResources.build(type_url, {})

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sailmesh import __version__
 from sailmesh.ads.cache import SnapshotCache
-from sailmesh.ads.resources import ResourceSnapshot
+from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, ResourceSnapshot
 from sailmesh.ads.server import AdsServer
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
@@ -27,6 +27,7 @@ from sailmesh.controlplane.api import ApiError, ApiServer
 from sailmesh.controlplane.clock import Clock, RealClock
 from sailmesh.controlplane.debounce import Debouncer
 from sailmesh.controlplane.proxies import options_from_node, proxy_from_node
+from sailmesh.controlplane.pushcache import PushContext
 from sailmesh.controlplane.status import proxy_status_records
 from sailmesh.controlplane.vips import VipAllocator
 from sailmesh.registry.registry import ServiceRegistry
@@ -86,6 +87,7 @@ class ControlPlane:
         self.on_shutdown: Callable[[], None] | None = None
         self.pushes = 0
         self._proxies: dict[str, _Connected] = {}
+        self._context: PushContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._debouncer: Debouncer | None = None
         self._api: ApiServer | None = None
@@ -131,17 +133,31 @@ class ControlPlane:
             self.store.list(), self.registry.view(), self.mesh_config(), self.store.revision
         )
 
-    def _serve(self, node_id: str, conn: _Connected, snapshot: MeshSnapshot) -> None:
-        resources = translate(conn.proxy, snapshot, options=conn.options)
+    def _push_context(self) -> PushContext:
+        """The shared translation context of the current config and registry (reused until
+        either changes, so proxies connecting in a burst share one snapshot)."""
+        view = self.registry.view()
+        revision = self.store.revision
+        ctx = self._context
+        if ctx is None or ctx.snapshot.revision != revision or ctx.snapshot.registry is not view:
+            snapshot = MeshSnapshot.build(self.store.list(), view, self.mesh_config(), revision)
+            ctx = self._context = PushContext(snapshot)
+        return ctx
+
+    def _serve(self, node_id: str, conn: _Connected, ctx: PushContext) -> None:
+        if self.resource_hook is None and conn.proxy.type == "sidecar":
+            self.cache.set_snapshot(node_id, ctx.resources(conn.proxy, conn.options))
+            return
+        resources = translate(conn.proxy, ctx.snapshot, options=conn.options)
         if self.resource_hook is not None:
             resources = self.resource_hook(conn.proxy, resources)
         self.cache.set_snapshot(node_id, ResourceSnapshot.build(resources))
 
     async def _push(self, request: PushRequest) -> None:
-        snapshot = self.snapshot()
+        ctx = self._push_context()
         for node_id, conn in list(self._proxies.items()):
             if request.affected_types(conn.proxy):
-                self._serve(node_id, conn, snapshot)
+                self._serve(node_id, conn, ctx)
         self.pushes += 1
 
     def request_push(self, request: PushRequest) -> None:
@@ -153,9 +169,10 @@ class ControlPlane:
 
     def refresh(self) -> None:
         """Re-translate every connected proxy now (after a test hook changed)."""
-        snapshot = self.snapshot()
+        self._context = None
+        ctx = self._push_context()
         for node_id, conn in list(self._proxies.items()):
-            self._serve(node_id, conn, snapshot)
+            self._serve(node_id, conn, ctx)
 
     def _on_connect(self, node: Any) -> None:
         conn = self._proxies.get(node.id)
@@ -168,7 +185,7 @@ class ControlPlane:
                 log.warning("ignoring proxy with unusable node id: %s", exc)
                 return
             self._proxies[node.id] = conn
-        self._serve(node.id, conn, self.snapshot())
+        self._serve(node.id, conn, self._push_context())
 
     def _on_disconnect(self, node: Any) -> None:
         conn = self._proxies.get(node.id)
@@ -176,6 +193,23 @@ class ControlPlane:
             conn.streams -= 1
             if conn.streams <= 0:
                 del self._proxies[node.id]
+
+    async def wait_synced(self, timeout: float = 10.0) -> bool:
+        """Wait until no push is pending and every connected proxy has acknowledged its current
+        config (CDS, EDS, LDS, RDS); ``False`` on timeout."""
+        deadline = self.clock.now() + timeout
+        while self.clock.now() < deadline:
+            idle = self._debouncer is None or self._debouncer.idle
+            statuses = self.ads.proxy_status()
+            synced = all(
+                str(st.state(t)) == "SYNCED"
+                for st in statuses
+                for t in (CLUSTER, ENDPOINT, LISTENER, ROUTE)
+            )
+            if idle and synced and len(statuses) >= len(self._proxies):
+                return True
+            await self.clock.sleep(0.02)
+        return False
 
     @property
     def connected(self) -> dict[str, Proxy]:

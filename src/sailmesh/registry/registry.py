@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 
 from sailmesh.config.resource import Resource
@@ -34,15 +35,24 @@ class RegistryView:
         return self.endpoints.get((hostname, port), ())
 
     def workload_at(self, address: str) -> Workload | None:
-        return next((w for w in self.workloads if w.address == address), None)
+        return self._by_address.get(address)
+
+    @cached_property
+    def _by_address(self) -> dict[str, Workload]:
+        """The first workload at each address (what a linear scan would find)."""
+        found: dict[str, Workload] = {}
+        for w in self.workloads:
+            found.setdefault(w.address, w)
+        return found
 
 
 def compute_view(services: Iterable[Service], workloads: Iterable[Workload]) -> RegistryView:
     services = tuple(sorted(services, key=lambda s: (s.hostname, s.namespace)))
     workloads = tuple(sorted(workloads, key=lambda w: (w.namespace, w.name)))
+    index = _WorkloadIndex(workloads)
     endpoints: dict[tuple[str, int], list[Endpoint]] = {}
     for svc in services:
-        members = [w for w in workloads if _serves(svc, w)]
+        members = index.members(svc)
         for port in svc.ports:
             found = endpoints.setdefault((svc.hostname, port.port), [])
             for w in members:
@@ -52,6 +62,34 @@ def compute_view(services: Iterable[Service], workloads: Iterable[Workload]) -> 
     return RegistryView(
         services, workloads, MappingProxyType({k: tuple(v) for k, v in endpoints.items()})
     )
+
+
+class _WorkloadIndex:
+    """Workloads by ServiceEntry origin and by (namespace, label, value), in their order, so
+    finding a service's members does not test every workload (same result as :func:`_serves`)."""
+
+    def __init__(self, workloads: tuple[Workload, ...]) -> None:
+        self._by_entry: dict[str, list[tuple[int, Workload]]] = {}
+        self._by_label: dict[tuple[str, str, str], list[tuple[int, Workload]]] = {}
+        for i, w in enumerate(workloads):
+            if w.service_entry:
+                self._by_entry.setdefault(w.service_entry, []).append((i, w))
+                continue
+            for k, v in w.labels.items():
+                self._by_label.setdefault((w.namespace, k, v), []).append((i, w))
+
+    def members(self, svc: Service) -> list[Workload]:
+        """The workloads ``svc`` selects, in workload order."""
+        found = list(self._by_entry.get(svc.origin, ()))
+        if svc.selector:
+            k, v = min(
+                svc.selector.items(),
+                key=lambda kv: len(self._by_label.get((svc.namespace, kv[0], kv[1]), ())),
+            )
+            candidates = self._by_label.get((svc.namespace, k, v), ())
+            found += [(i, w) for i, w in candidates if _serves(svc, w)]
+        found.sort(key=lambda iw: iw[0])
+        return [w for _, w in found]
 
 
 def _serves(service: Service, workload: Workload) -> bool:
