@@ -6,6 +6,7 @@ import click
 
 from sailmesh import __version__
 from sailmesh.cli.analyze import analyze
+from sailmesh.cli.create import create
 from sailmesh.cli.local import COMMANDS as LOCAL_COMMANDS
 from sailmesh.cli.mesh import apply, delete, get, proxy_status
 from sailmesh.cli.proxyconfig import proxy_config
@@ -25,7 +26,7 @@ def cli() -> None:
 
 cli.add_command(validate)
 cli.add_command(analyze)
-for command in (apply, delete, get, proxy_status, proxy_config, *LOCAL_COMMANDS):
+for command in (apply, delete, get, create, proxy_status, proxy_config, *LOCAL_COMMANDS):
     cli.add_command(command)
 
 
