@@ -67,14 +67,23 @@ def _wait_200(url: str, deadline: float) -> bool:
 
 def run() -> list[tuple[str, str, str, str]]:
     if os.geteuid() != 0:
-        return [("sailctl demo", "cold start", "skipped: needs root (netns mode)", f"< {TARGET_S:.0f} s")]
+        return [
+            (
+                "sailctl demo",
+                "cold start",
+                "skipped: needs root (netns mode)",
+                f"< {TARGET_S:.0f} s",
+            )
+        ]
     sailctl = str(Path(sys.executable).parent / "sailctl")
     with tempfile.TemporaryDirectory(prefix="sailmesh-bench-home-") as home:
         env = {**os.environ, "SAILMESH_HOME": home}
         log = Path(home) / "demo.log"
         start = time.monotonic()
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sailctl, "demo"], env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sailctl, "demo"], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         try:
             port = None
             deadline = start + 60
