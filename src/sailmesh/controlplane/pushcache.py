@@ -36,7 +36,7 @@ from google.protobuf import any_pb2
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ResourceSnapshot, TypeResources
 from sailmesh.config.resource import Resource
 from sailmesh.snapshot.proxy import Proxy
-from sailmesh.snapshot.snapshot import MeshSnapshot
+from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
 from sailmesh.xds import names
 from sailmesh.xds.clusters import inbound_cluster
 from sailmesh.xds.options import TranslateOptions
@@ -65,21 +65,7 @@ _INBOUND_PREFIX = names.inbound_cluster(0).split("|", 1)[0] + "|"
 
 
 def _has_selector(resource: Resource) -> bool:
-    spec = resource.spec
-    if spec is None:
-        return False
-    for attr in ("selector", "workload_selector"):
-        sel = getattr(spec, attr, None)
-        if sel is None:
-            continue
-        labels = getattr(sel, "match_labels", None)
-        if labels is None:
-            labels = getattr(sel, "labels", None)
-        if labels is None and isinstance(sel, dict):
-            labels = sel
-        if labels:
-            return True
-    return False
+    return selector_labels(resource) is not None
 
 
 def _matches_source_labels(vs: Resource) -> bool:

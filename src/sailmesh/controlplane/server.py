@@ -34,7 +34,7 @@ from sailmesh.registry.registry import ServiceRegistry
 from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.push import PushRequest, ScopedChange
-from sailmesh.snapshot.snapshot import MeshSnapshot
+from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.translate import translate
 
@@ -223,7 +223,8 @@ class ControlPlane:
             deleted=[e.old for e in events if e.type == "DELETED" and e.old],
         )
         changes = tuple(
-            ScopedChange(e.resource.key, (_selector(e.old), _selector(e.resource))) for e in events
+            ScopedChange(e.resource.key, (selector_labels(e.old), selector_labels(e.resource)))
+            for e in events
         )
         self.request_push(
             PushRequest(
@@ -315,15 +316,3 @@ class ControlPlane:
     def proxies(self) -> dict[str, Any]:
         """Sync status of every connected proxy (``sailctl proxy-status``)."""
         return {"proxies": proxy_status_records(self.ads.proxy_status()), "version": __version__}
-
-
-def _selector(resource: Resource | None) -> dict[str, str] | None:
-    if resource is None:
-        return None
-    spec = resource.spec
-    for attr in ("selector", "workload_selector"):
-        sel = getattr(spec, attr, None)
-        if sel is not None:
-            labels = getattr(sel, "match_labels", None) or getattr(sel, "labels", None)
-            return dict(labels) if labels else None
-    return None

@@ -146,7 +146,7 @@ class MeshSnapshot:
         for r in self.of_kind(kind):
             if r.namespace not in (proxy.namespace, self.mesh.root_namespace):
                 continue
-            labels = _selector_labels(r)
+            labels = selector_labels(r)
             if labels is None or (
                 r.namespace == proxy.namespace and selector_matches(labels, proxy.labels)
             ):
@@ -164,12 +164,17 @@ def resolve_gateway_name(name: str, vs_namespace: str) -> str:
     return f"{vs_namespace}/{name}"
 
 
-def _selector_labels(resource: Resource) -> dict[str, str] | None:
-    spec = resource.spec
+def selector_labels(resource: Resource | None) -> dict[str, str] | None:
+    """The workload labels an object selects by (``selector.matchLabels``,
+    ``workloadSelector.labels``, or a Gateway's plain ``selector`` map); None when it has no
+    selector or an empty one (it then applies namespace-wide)."""
+    spec = resource.spec if resource is not None else None
     for attr in ("selector", "workload_selector"):
         sel = getattr(spec, attr, None)
         if sel is None:
             continue
+        if isinstance(sel, dict):
+            return dict(sel) or None
         labels = getattr(sel, "match_labels", None)
         if labels is None:
             labels = getattr(sel, "labels", None)
