@@ -313,6 +313,3 @@ def logs(
                         time.sleep(0.2)
             except KeyboardInterrupt:
                 pass
-
-
-COMMANDS = (up, down, status, demo, exec_, logs)

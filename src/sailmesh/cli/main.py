@@ -1,33 +1,57 @@
-"""The ``sailctl`` command group; each verb lives in its own module."""
+"""The ``sailctl`` command group; each verb lives in its own module, imported when used."""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from sailmesh import __version__
-from sailmesh.cli.analyze import analyze
-from sailmesh.cli.create import create
-from sailmesh.cli.local import COMMANDS as LOCAL_COMMANDS
-from sailmesh.cli.mesh import apply, delete, get, proxy_status
-from sailmesh.cli.proxyconfig import proxy_config
-from sailmesh.cli.validate import validate
+
+# verb -> "module:attribute"; modules load only when their verb runs (fast startup).
+VERBS: dict[str, str] = {
+    "validate": "sailmesh.cli.validate:validate",
+    "analyze": "sailmesh.cli.analyze:analyze",
+    "demo": "sailmesh.cli.local:demo",
+    "up": "sailmesh.cli.local:up",
+    "down": "sailmesh.cli.local:down",
+    "status": "sailmesh.cli.local:status",
+    "exec": "sailmesh.cli.local:exec_",
+    "logs": "sailmesh.cli.local:logs",
+    "apply": "sailmesh.cli.mesh:apply",
+    "delete": "sailmesh.cli.mesh:delete",
+    "get": "sailmesh.cli.mesh:get",
+    "create": "sailmesh.cli.create:create",
+    "proxy-status": "sailmesh.cli.mesh:proxy_status",
+    "proxy-config": "sailmesh.cli.proxyconfig:proxy_config",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(VERBS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = VERBS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="sailctl")
 def cli() -> None:
     """sailctl: run Istio configuration on real Envoy, locally.
 
     Verbs mirror istioctl/kubectl: validate and analyze configuration offline; run a local
     mesh (demo, up, down, status, exec, logs); change and inspect it (apply, delete, get,
-    proxy-status, proxy-config).
+    create, proxy-status, proxy-config).
     """
-
-
-cli.add_command(validate)
-cli.add_command(analyze)
-for command in (apply, delete, get, create, proxy_status, proxy_config, *LOCAL_COMMANDS):
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -127,6 +127,10 @@ class AnalysisContext:
         self.namespaces.add(self.root_namespace)
         self.services = [*self._kube_services(), *self._service_entry_services()]
         self.workloads = [*self._deployment_workloads(), *self._pod_workloads(), *self._wle()]
+        self._workloads_by_ns: dict[str, list[Workload]] = defaultdict(list)
+        for w in self.workloads:
+            self._workloads_by_ns[w.namespace].append(w)
+        self.memo: dict[str, Any] = {}  # analyzers' per-run indexes
 
     # --- lookups -----------------------------------------------------------------------------
 
@@ -176,12 +180,8 @@ class AnalysisContext:
         self, selector: Mapping[str, str] | None, namespace: str | None = None
     ) -> list[Workload]:
         """Workloads in ``namespace`` (any when None) whose labels satisfy ``selector``."""
-        return [
-            w
-            for w in self.workloads
-            if (namespace is None or w.namespace == namespace)
-            and selector_matches(selector, w.labels)
-        ]
+        pool = self.workloads if namespace is None else self._workloads_by_ns.get(namespace, [])
+        return [w for w in pool if selector_matches(selector, w.labels)]
 
     def workloads_of(self, service: MeshService) -> list[Workload]:
         """The workloads a service selects (none when it has no selector)."""

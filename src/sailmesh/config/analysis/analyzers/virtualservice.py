@@ -58,8 +58,25 @@ DESTINATION_HOST = Analyzer(
 )
 
 
+def _rules_by_host(ctx: AnalysisContext) -> tuple[dict[str, list[Resource]], list[Resource]]:
+    """DestinationRules indexed by their resolved host; wildcard-host rules listed apart."""
+    found: tuple[dict[str, list[Resource]], list[Resource]] | None = ctx.memo.get("dr-hosts")
+    if found is None:
+        exact: dict[str, list[Resource]] = {}
+        wildcard: list[Resource] = []
+        for dr in ctx.of_kind("DestinationRule"):
+            host = fqdn(dr.spec.host or "", dr.namespace)
+            if host.startswith("*"):
+                wildcard.append(dr)
+            else:
+                exact.setdefault(host, []).append(dr)
+        found = ctx.memo["dr-hosts"] = (exact, wildcard)
+    return found
+
+
 def _subset_defined(ctx: AnalysisContext, host: str, namespace: str, subset: str) -> bool:
-    for dr in ctx.of_kind("DestinationRule"):
+    exact, wildcard = _rules_by_host(ctx)
+    for dr in [*exact.get(host, []), *wildcard]:
         spec: Any = dr.spec
         export = spec.export_to or ["*"]
         if "*" not in export and namespace not in {dr.namespace if e == "." else e for e in export}:
