@@ -58,8 +58,16 @@ async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
         click.echo("✘ the manifests have errors; nothing was started", err=True)
         return 1
     shutil.rmtree(home / "state", ignore_errors=True)  # every `up` starts from its manifests
-    mesh = LocalMesh(home, mode)
+    from sailmesh.runtime.sandbox.errors import ModeUnavailable
+
+    try:
+        mesh = LocalMesh(home, mode)
+    except ModeUnavailable as exc:
+        click.echo(f"✘ {exc}", err=True)
+        return 1
     click.echo(mesh.mode_report.describe())
+    for limit in mesh.limits:
+        click.echo(f"  limit: {limit}")
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -212,6 +220,8 @@ def status(socket_path: Path | None) -> None:
         states = {t["state"] for k, t in rec["types"].items() if k != "SDS"}
         sync[pod_ns] = "SYNCED" if states == {"SYNCED"} else ",".join(sorted(states))
     click.echo(body["modeReason"])
+    for limit in body.get("limits", []):
+        click.echo(f"  limit: {limit}")
     rows = []
     for p in body["pods"]:
         ready = sum(1 for c in p["containers"] if c["ready"])
@@ -264,10 +274,14 @@ def exec_(
     uid, gid = (
         (PROXY_UID, PROXY_GID) if container == "istio-proxy" else (info["appUid"], info["appGid"])
     )
-    if info["netns"] is None:
-        raise click.ClickException("exec needs a netns-mode pod")
-    argv = exec_argv(info["netns"], list(command), uid, gid)
     env = {"PATH": APP_PATH, "HOME": info["workdir"], "POD_NAME": info["name"]}
+    if info["netns"] is None:  # explicit mode: the host namespace, with the pod's http_proxy
+        argv = list(command)
+        if os.geteuid() == 0:
+            argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *argv]
+        env |= {k: v for k, v in info.get("env", {}).items() if k != "PATH"}
+        raise SystemExit(subprocess.call(argv, env=env, cwd=info["workdir"]))
+    argv = exec_argv(info["netns"], list(command), uid, gid)
     raise SystemExit(subprocess.call(argv, env=env, cwd=info["workdir"]))
 
 

@@ -3,7 +3,9 @@
 Node metadata follows Istio's keys where Istio has one: ``LABELS`` (map), ``NAMESPACE``,
 ``SERVICE_ACCOUNT``, ``INTERCEPTION_MODE`` (``REDIRECT`` or ``NONE``); sailmesh adds
 ``SAILMESH_EXPLICIT_PORT`` (the http_proxy listener port of an explicit-mode proxy) and
-``SAILMESH_ACCESS_LOG`` (access log path, ``""`` for none).
+``SAILMESH_ACCESS_LOG`` (access log path, ``""`` for none), ``SAILMESH_GATEWAY_BIND`` and
+``SAILMESH_GATEWAY_PORTS`` (``"8080=18080,80=8081"``: where a gateway binds its server ports;
+the local runtime's explicit mode, where gateways share the host's loopback).
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ def options_from_node(node: Any) -> TranslateOptions:
         kwargs["explicit_port"] = int(meta["SAILMESH_EXPLICIT_PORT"])
     if "SAILMESH_ACCESS_LOG" in meta:
         kwargs["access_log_path"] = str(meta["SAILMESH_ACCESS_LOG"])
+    if meta.get("SAILMESH_GATEWAY_BIND"):
+        kwargs["gateway_bind"] = str(meta["SAILMESH_GATEWAY_BIND"])
+    if meta.get("SAILMESH_GATEWAY_PORTS"):
+        pairs = (item.split("=", 1) for item in str(meta["SAILMESH_GATEWAY_PORTS"]).split(","))
+        kwargs["gateway_ports"] = tuple(sorted((int(a), int(b)) for a, b in pairs))
     return TranslateOptions(**kwargs)
 
 
@@ -52,6 +59,8 @@ def node_metadata_for(
     interception: InterceptionMode = "REDIRECT",
     explicit_port: int | None = None,
     access_log: str | None = None,
+    gateway_bind: str | None = None,
+    gateway_ports: dict[int, int] | None = None,
 ) -> dict[str, Any]:
     """The metadata a sailmesh-rendered bootstrap carries (the inverse of the functions above)."""
     meta: dict[str, Any] = {
@@ -64,4 +73,10 @@ def node_metadata_for(
         meta["SAILMESH_EXPLICIT_PORT"] = str(explicit_port)
     if access_log is not None:
         meta["SAILMESH_ACCESS_LOG"] = access_log
+    if gateway_bind is not None:
+        meta["SAILMESH_GATEWAY_BIND"] = gateway_bind
+    if gateway_ports:
+        meta["SAILMESH_GATEWAY_PORTS"] = ",".join(
+            f"{a}={b}" for a, b in sorted(gateway_ports.items())
+        )
     return meta

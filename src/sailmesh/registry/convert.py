@@ -141,6 +141,7 @@ def endpoint_for(service: Service, port: ServicePort, workload: Workload) -> End
         target = int(named)
     else:
         target = port.port
+    target = workload.port_map.get(target, target)
     return Endpoint(
         hostname=service.hostname,
         service_port=port,

@@ -104,6 +104,9 @@ class Workload:
     labels: FrozenMap[str, str] = EMPTY
     service_account: str = "default"
     ports: FrozenMap[str, int] = field(default_factory=FrozenMap)  # named container ports
+    # containerPort -> the port actually listening at ``address`` (the local runtime's explicit
+    # mode gives each pod its own host ports); empty: container ports are reachable as they are.
+    port_map: FrozenMap[int, int] = field(default_factory=FrozenMap)
     locality: str = ""
     weight: int = 1
     healthy: bool = True

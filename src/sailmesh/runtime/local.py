@@ -3,6 +3,14 @@
 In: the Deployments/Pods/Services/Namespaces of the config store (``reconcile``). Out: running
 pods (sandbox + supervised containers), workloads with their addresses in the registry, hosts
 files mapping service names to virtual IPs, and 127.0.0.1 forwarders for gateway ports.
+
+Explicit mode (no namespaces, no capture): every pod runs in the host namespace. Each declared
+containerPort gets a free host port, passed to the app as ``PORT`` (the first port of each
+container; apps must honour it, otherwise only one replica per port can listen); the workload is
+published at 127.0.0.1 with a ``port_map`` containerPort -> host port, so endpoints point at the
+right process. Each sidecar gets its own http_proxy port (interception ``NONE``) and admin port;
+apps get ``http_proxy``/``HTTP_PROXY`` pointing at it. A gateway binds its server ports on
+127.0.0.1 itself (the server port, or a substitute when it is taken or privileged).
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -28,7 +37,7 @@ from sailmesh.runtime.sandbox.forward import socket_in_netns
 from sailmesh.runtime.sandbox.hosts import ServiceName
 from sailmesh.runtime.sandbox.modes import Mode
 from sailmesh.runtime.sandbox.netns import RunNames, Subnet, setup_node
-from sailmesh.runtime.sandbox.pod import PodSandbox, PodSpec
+from sailmesh.runtime.sandbox.pod import EXPLICIT_LIMITS, PodSandbox, PodSpec
 from sailmesh.runtime.supervisor import ContainerSpec, PodSupervisor
 from sailmesh.runtime.workloads import PodPlan, plan_pods
 
@@ -38,6 +47,33 @@ APP_READY_TIMEOUT = 30.0
 APP_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 VipLookup = Callable[[str, str], str | None]
 WorkloadSink = Callable[[Workload | None, str, str], None]  # (workload or None=remove, ns, name)
+GatewayPortsOf = Callable[[PodPlan], list[int]]  # the Gateway server ports a gateway pod serves
+LIMITS: dict[Mode, tuple[str, ...]] = {
+    Mode.NETNS: (),
+    Mode.EXPLICIT: (
+        *EXPLICIT_LIMITS[:2],
+        "no inbound capture: the server's sidecar sees (logs, enforces) nothing; only the "
+        "caller's sidecar handles a call",
+        "pods share the host: each gets host ports for its containerPorts; an app must listen "
+        "on $PORT (its first containerPort's host port), or only one replica per port works",
+        "gateways bind 127.0.0.1 (a substitute port when the server port is taken or "
+        "privileged); ports of Gateways applied after the gateway started bind as they are",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class PodPorts:
+    """Explicit mode: the host ports of one pod (empty in netns mode)."""
+
+    port_map: dict[int, int] = field(default_factory=dict)  # containerPort -> host port
+    proxy: int | None = None  # the sidecar's http_proxy port
+    admin: int = envoy_proxy.ADMIN_PORT
+    gateway: dict[int, int] | None = None  # Gateway server port -> port bound on 127.0.0.1
+
+    def all(self) -> list[int]:
+        proxy = [] if self.proxy is None else [self.proxy]
+        return [*self.port_map.values(), *proxy, self.admin, *(self.gateway or {}).values()]
 
 
 @dataclass
@@ -48,6 +84,11 @@ class RunningPod:
     index: int
     ip: str
     ready: bool = False
+    ports: PodPorts = field(default_factory=PodPorts)
+
+    @property
+    def admin_port(self) -> int:
+        return self.ports.admin
 
     @property
     def netns_file(self) -> Path | None:
@@ -61,6 +102,7 @@ class RunningPod:
             labels=frozen_map(self.plan.label_map),
             service_account=self.plan.service_account,
             ports=FrozenMap(self.plan.named_ports),
+            port_map=FrozenMap(self.ports.port_map),
         )
 
 
@@ -74,12 +116,14 @@ class LocalRuntime:
     vip_of: VipLookup
     publish: WorkloadSink
     subnet: Subnet = field(default_factory=Subnet)
+    gateway_ports_of: GatewayPortsOf = lambda plan: []
     pods: dict[tuple[str, str], RunningPod] = field(default_factory=dict)
     services: list[ServiceName] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
         self._free_indexes = list(range(250))
+        self._host_ports: set[int] = set()  # explicit mode: ports handed to running pods
         self._envoy = find_envoy()
         self.pylib = self._stage_pylib()
 
@@ -130,14 +174,21 @@ class LocalRuntime:
     def _start_pod(self, plan: PodPlan) -> RunningPod | None:
         with self._lock:
             index = self._free_indexes.pop(0)
+        ports = self._allocate_ports(plan) if self.mode is Mode.EXPLICIT else PodPorts()
         # A gateway is not a sidecar: traffic to its ports must reach Envoy directly.
         capture = CaptureConfig(capture_inbound=not plan.gateway)
-        spec = PodSpec(name=plan.name, namespace=plan.namespace, index=index, capture=capture)
+        spec = PodSpec(
+            name=plan.name,
+            namespace=plan.namespace,
+            index=index,
+            capture=capture,
+            explicit_outbound_port=ports.proxy or 0,
+        )
         sandbox = PodSandbox(self.names, spec, self.mode, self.subnet)
         try:
             sandbox.create(self.services)
             ip = sandbox.ip or "127.0.0.1"
-            containers = self._containers(plan, sandbox, ip)
+            containers = self._containers(plan, sandbox, ip, ports)
             supervisor = PodSupervisor(
                 f"{plan.namespace}/{plan.name}",
                 containers,
@@ -145,7 +196,7 @@ class LocalRuntime:
                 log_dir=sandbox.workdir / "logs",
                 on_event=self._on_event,
             )
-            running = RunningPod(plan, sandbox, supervisor, index, ip)
+            running = RunningPod(plan, sandbox, supervisor, index, ip, ports=ports)
             with self._lock:
                 self.pods[plan.key] = running
             supervisor.start()
@@ -159,22 +210,78 @@ class LocalRuntime:
             sandbox.destroy()
             with self._lock:
                 self._free_indexes.insert(0, index)
+                self._host_ports.difference_update(ports.all())
             raise
 
-    def _containers(self, plan: PodPlan, sandbox: PodSandbox, ip: str) -> list[ContainerSpec]:
+    # --- explicit mode: host ports -----------------------------------------------------------
+    def _allocate_ports(self, plan: PodPlan) -> PodPorts:
+        """Free host ports for the pod's container ports, its sidecar and its gateway ports."""
+        with self._lock:
+            port_map = {
+                port: self._free_port()
+                for c in plan.containers
+                if not plan.gateway
+                for _, port in c.ports
+            }
+            proxy = admin = None
+            if plan.inject:
+                admin = self._free_port()
+                proxy = None if plan.gateway else self._free_port()
+            gateway = None
+            if plan.gateway:
+                gateway = {p: self._gateway_port(p) for p in self.gateway_ports_of(plan)}
+            return PodPorts(
+                port_map=port_map,
+                proxy=proxy,
+                admin=admin if admin is not None else envoy_proxy.ADMIN_PORT,
+                gateway=gateway,
+            )
+
+    def _free_port(self) -> int:
+        """A port free on every address (apps bind 0.0.0.0) and not handed out already."""
+        while True:
+            with socket.socket() as sock:
+                sock.bind(("0.0.0.0", 0))
+                port = int(sock.getsockname()[1])
+            if port not in self._host_ports:
+                self._host_ports.add(port)
+                return port
+
+    def _gateway_port(self, port: int) -> int:
+        """127.0.0.1:``port`` when it is free and unprivileged, else ``port + 8000``, else any."""
+        for candidate in (port, port + 8000):
+            if candidate < _unprivileged_port_start() or candidate in self._host_ports:
+                continue
+            if candidate <= 65535 and _loopback_port_free(candidate):
+                self._host_ports.add(candidate)
+                return candidate
+        return self._free_port()
+
+    def _containers(
+        self, plan: PodPlan, sandbox: PodSandbox, ip: str, ports: PodPorts
+    ) -> list[ContainerSpec]:
         specs: list[ContainerSpec] = []
         if plan.inject:
             config = sandbox.workdir / "proxy" / "envoy.json"
-            config.write_text(json.dumps(envoy_proxy.bootstrap(plan, ip, self.xds_socket)))
+            document = envoy_proxy.bootstrap(
+                plan,
+                ip,
+                self.xds_socket,
+                explicit_port=ports.proxy,
+                admin_port=ports.admin,
+                gateway_ports=ports.gateway,
+            )
+            config.write_text(json.dumps(document))
             os.chmod(config, 0o644)
             netns_file = sandbox.netns_file
+            admin_port = ports.admin
             specs.append(
                 ContainerSpec(
                     name="istio-proxy",
                     argv=tuple(envoy_proxy.envoy_argv(self._envoy, config)),
                     role="proxy",
                     restart_policy="Always",
-                    readiness_probe=lambda: envoy_proxy.envoy_ready(netns_file),
+                    readiness_probe=lambda: envoy_proxy.envoy_ready(netns_file, admin_port),
                     grace_seconds=5.0,
                 )
             )
@@ -195,15 +302,20 @@ class LocalRuntime:
             if not c.argv:
                 log.warning("container %s of pod %s has no command; skipped", c.name, plan.name)
                 continue
+            env = {**base_env, **dict(c.env)}
+            if ports.port_map and c.ports:
+                env["PORT"] = str(ports.port_map[c.ports[0][1]])
             specs.append(
                 ContainerSpec(
                     name=c.name,
                     argv=c.argv,
-                    env={**base_env, **dict(c.env)},
+                    env=env,
                     working_dir=Path(c.working_dir) if c.working_dir else None,
                     role="app",
                     restart_policy=plan.restart_policy,
-                    readiness_probe=_tcp_probe(netns_file, [p for _, p in c.ports]),
+                    readiness_probe=_tcp_probe(
+                        netns_file, [ports.port_map.get(p, p) for _, p in c.ports]
+                    ),
                     grace_seconds=5.0,
                 )
             )
@@ -218,6 +330,7 @@ class LocalRuntime:
             pod.sandbox.destroy()
             with self._lock:
                 self._free_indexes.insert(0, pod.index)
+                self._host_ports.difference_update(pod.ports.all())
 
     def _on_event(self, pod_name: str, container: str, event: str, detail: str) -> None:
         namespace, _, name = pod_name.partition("/")
@@ -266,6 +379,24 @@ class LocalRuntime:
             ):
                 return p
         return None
+
+
+def _unprivileged_port_start() -> int:
+    """The lowest port an unprivileged process (Envoy runs as uid 1337) may bind."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
+    except (OSError, ValueError):
+        return 1024
+
+
+def _loopback_port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Envoy binds listeners
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _spawn(sandbox: PodSandbox, spec: ContainerSpec, log_path: Path) -> subprocess.Popen[bytes]:

@@ -4,6 +4,10 @@
 socket the pods can reach, the API on ``$SAILMESH_HOME/run/api.sock``), applies the manifests
 and runs their pods; later applies reconcile pods and gateway forwarders. ``stop`` ends every
 process and removes every namespace, link, rule and file of the run.
+
+Modes: ``netns`` (root) and ``explicit`` (anywhere) run; ``userns`` is detected by the sandbox
+package but the runtime does not run pods in a user namespace yet: ``--mode userns`` is refused
+with that reason and automatic detection falls back to ``explicit``, saying so.
 """
 
 from __future__ import annotations
@@ -21,14 +25,32 @@ from sailmesh.config.resource import Resource
 from sailmesh.config.store import ChangeEvent
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.registry.model import Workload, selector_matches
-from sailmesh.runtime.local import LocalRuntime, RunningPod
+from sailmesh.runtime.local import LIMITS, LocalRuntime, RunningPod
 from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.capture import PROXY_GID
+from sailmesh.runtime.sandbox.errors import ModeUnavailable
 from sailmesh.runtime.sandbox.forward import Forwarder
-from sailmesh.runtime.sandbox.modes import Mode, ModeReport, detect_mode
+from sailmesh.runtime.sandbox.modes import REASONS, Mode, ModeReport, detect_mode
+from sailmesh.runtime.workloads import PodPlan
 
 log = logging.getLogger("sailmesh.runtime")
 WORKLOAD_KINDS = {"Deployment", "Pod", "Service", "Namespace"}
+USERNS_UNSUPPORTED = (
+    "the local runtime does not run pods in user namespaces yet (the sandbox has the SO_MARK "
+    "capture rules; the runtime itself would have to enter the user namespace and relay the "
+    "gateway ports from inside it)"
+)
+
+
+def runtime_mode(override: str | None = None) -> ModeReport:
+    """:func:`detect_mode`, restricted to the modes the runtime can run (netns, explicit)."""
+    report = detect_mode(override)
+    if report.mode is not Mode.USERNS:
+        return report
+    if override is not None and override.strip().lower() != "auto":
+        raise ModeUnavailable(f"sandbox mode userns is not available: {USERNS_UNSUPPORTED}")
+    unavailable = {**report.unavailable, Mode.USERNS: USERNS_UNSUPPORTED}
+    return ModeReport(Mode.EXPLICIT, REASONS[Mode.EXPLICIT], unavailable)
 
 
 @dataclass(frozen=True)
@@ -36,17 +58,18 @@ class GatewayPort:
     namespace: str
     pod: str
     port: int  # the Gateway server port (inside the gateway pod)
-    local_port: int  # bound on 127.0.0.1
+    local_port: int  # bound on 127.0.0.1 (by a forwarder, or by the gateway in explicit mode)
 
 
 class LocalMesh:
     def __init__(self, home: Path, mode: str | None = None, run_id: str | None = None) -> None:
         self.home = home
-        self.mode_report: ModeReport = detect_mode(mode)
+        self.mode_report: ModeReport = runtime_mode(mode)
         self.names = netns.RunNames(run_id or netns.new_run_id())
         self.cp: ControlPlane | None = None
         self.runtime: LocalRuntime | None = None
-        self.forwarders: dict[tuple[str, str, int], tuple[Forwarder, GatewayPort]] = {}
+        # netns: a forwarder per gateway port; explicit: None (the gateway binds 127.0.0.1)
+        self.forwarders: dict[tuple[str, str, int], tuple[Forwarder | None, GatewayPort]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reconcile_wanted = threading.Event()
         self._reconcile_done = threading.Condition()
@@ -60,15 +83,17 @@ class LocalMesh:
         return self.mode_report.mode
 
     @property
+    def limits(self) -> tuple[str, ...]:
+        """What the chosen mode cannot do (printed at start)."""
+        return LIMITS.get(self.mode, ())
+
+    @property
     def api_socket(self) -> Path:
         return self.home / "run" / "api.sock"
 
     async def start(self, resources: Sequence[Resource] = ()) -> None:
-        if self.mode is not Mode.NETNS:
-            raise RuntimeError(
-                f"the local runtime needs netns mode (root with ip and iptables); "
-                f"detected: {self.mode_report.describe()}"
-            )
+        if self.mode not in (Mode.NETNS, Mode.EXPLICIT):
+            raise ModeUnavailable(f"sandbox mode {self.mode.value}: {USERNS_UNSUPPORTED}")
         self._loop = asyncio.get_running_loop()
         workdir = self.names.workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -83,7 +108,8 @@ class LocalMesh:
         self.cp = ControlPlane(settings)
         self.cp.runtime = self
         await self.cp.start()
-        os.chown(xds_socket, 0, PROXY_GID)
+        if os.geteuid() == 0:  # Envoy runs as uid/gid 1337; otherwise as ourselves
+            os.chown(xds_socket, 0, PROXY_GID)
         os.chmod(xds_socket, 0o660)
         cp = self.cp
         self.runtime = LocalRuntime(
@@ -92,6 +118,7 @@ class LocalMesh:
             xds_socket,
             vip_of=lambda ns, name: cp.vips.allocate(ns, name),
             publish=self._publish,
+            gateway_ports_of=self._server_ports,
         )
         self.cp.store.subscribe(self._on_store_events)
         self._worker = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
@@ -109,7 +136,8 @@ class LocalMesh:
         if self._worker is not None:
             await asyncio.to_thread(self._worker.join, 30)
         for forwarder, _ in list(self.forwarders.values()):
-            await forwarder.stop()
+            if forwarder is not None:
+                await forwarder.stop()
         self.forwarders.clear()
         if self.runtime is not None:
             await asyncio.to_thread(self.runtime.stop)
@@ -159,21 +187,24 @@ class LocalMesh:
             self.cp.registry.set_workload(workload)
 
     # --- gateway ports -------------------------------------------------------------------
+    def _server_ports(self, plan: PodPlan) -> list[int]:
+        """The server ports of the Gateways selecting the gateway pod ``plan``."""
+        assert self.cp is not None
+        ports = {
+            server.port.number
+            for gw in self.cp.store.list(kind="Gateway")
+            if selector_matches(gw.spec.selector or {}, plan.label_map)
+            for server in (gw.spec.servers or [])
+            if server.port is not None and server.port.number
+        }
+        return sorted(ports)
+
     def gateway_ports(self) -> list[tuple[RunningPod, int]]:
         assert self.cp is not None and self.runtime is not None
-        gateways = self.cp.store.list(kind="Gateway")
         out = []
         for pod in list(self.runtime.pods.values()):
-            if not pod.plan.gateway:
-                continue
-            ports = {
-                server.port.number
-                for gw in gateways
-                if selector_matches(gw.spec.selector or {}, pod.plan.label_map)
-                for server in (gw.spec.servers or [])
-                if server.port is not None and server.port.number
-            }
-            out += [(pod, p) for p in sorted(ports)]
+            if pod.plan.gateway:
+                out += [(pod, p) for p in self._server_ports(pod.plan)]
         return out
 
     async def _sync_forwarders(self) -> None:
@@ -182,9 +213,15 @@ class LocalMesh:
         }
         for key in [k for k in self.forwarders if k not in wanted]:
             forwarder, _ = self.forwarders.pop(key)
-            await forwarder.stop()
+            if forwarder is not None:
+                await forwarder.stop()
         for key, (pod, port) in wanted.items():
             if key in self.forwarders:
+                continue
+            if self.mode is Mode.EXPLICIT:  # the gateway itself listens on 127.0.0.1
+                bound = (pod.ports.gateway or {}).get(port, port)
+                gateway = GatewayPort(pod.plan.namespace, pod.plan.name, port, bound)
+                self.forwarders[key] = (None, gateway)
                 continue
             local = port if port >= 1024 or os.geteuid() == 0 else port + 8000
             forwarder = Forwarder(pod.netns_file, "127.0.0.1", port, "127.0.0.1", local)
@@ -214,7 +251,7 @@ class LocalMesh:
             return self.pod_info(pod)
         if what == "admin":
             status, body = envoy_proxy.admin_request(
-                pod.netns_file, query.get("path", "/config_dump"), timeout=10
+                pod.netns_file, query.get("path", "/config_dump"), pod.admin_port, timeout=10
             )
             return {"status": status, "body": body}
         raise ApiError(404, {"error": f"unknown runtime call {what!r}"})
@@ -229,6 +266,10 @@ class LocalMesh:
             "appUid": pod.sandbox.spec.app_uid,
             "appGid": pod.sandbox.spec.app_gid,
             "workdir": str(pod.sandbox.workdir),
+            "mode": str(self.mode),
+            "adminPort": pod.admin_port,
+            "ports": {str(k): v for k, v in pod.ports.port_map.items()},
+            "env": pod.sandbox.environment() if pod.netns_file is None else {},
             "containers": {
                 c.name: str(logs / f"{c.name}.log") for c in pod.supervisor.status().containers
             },
@@ -261,6 +302,7 @@ class LocalMesh:
         return {
             "mode": str(self.mode),
             "modeReason": self.mode_report.describe(),
+            "limits": list(self.limits),
             "runId": self.names.run_id,
             "pods": pods,
             "gatewayPorts": ports,

@@ -3,7 +3,8 @@
 The control plane's ADS listens on a Unix socket: it is reachable from every pod's network
 namespace (Envoy runs as uid 1337, so the socket is group-1337 accessible) without exposing a
 TCP port. A sidecar's admin API listens on 127.0.0.1:15000 inside its pod; the runtime reaches
-it with a socket opened in that namespace.
+it with a socket opened in that namespace. In explicit mode (no namespaces) every proxy gets
+its own admin port on the host's 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -27,8 +28,17 @@ def node_id(plan: PodPlan, ip: str) -> str:
 
 
 def bootstrap(
-    plan: PodPlan, ip: str, xds_socket: Path, *, explicit_port: int | None = None
+    plan: PodPlan,
+    ip: str,
+    xds_socket: Path,
+    *,
+    explicit_port: int | None = None,
+    admin_port: int = ADMIN_PORT,
+    gateway_ports: dict[int, int] | None = None,
 ) -> dict[str, Any]:
+    """The pod's Envoy bootstrap. Explicit mode: ``explicit_port`` (the sidecar's http_proxy
+    listener, interception NONE), a per-pod ``admin_port`` and, for a gateway,
+    ``gateway_ports`` (server port -> port bound on 127.0.0.1)."""
     meta = node_metadata_for(
         plan.namespace,
         plan.label_map,
@@ -36,6 +46,8 @@ def bootstrap(
         "NONE" if explicit_port is not None else "REDIRECT",
         explicit_port,
         access_log="/dev/stdout",
+        gateway_bind="127.0.0.1" if gateway_ports is not None else None,
+        gateway_ports=gateway_ports,
     )
     return render_bootstrap(
         node_id=node_id(plan, ip),
@@ -43,7 +55,7 @@ def bootstrap(
         xds_address=UnixAddress(str(xds_socket)),
         metadata=meta,
         admin_host="127.0.0.1",
-        admin_port=ADMIN_PORT,
+        admin_port=admin_port,
     )
 
 

@@ -6,7 +6,9 @@ Istio's default). Each HTTP server port becomes a listener ``0.0.0.0_<port>`` bo
 port, with RDS ``http.<port>``; its virtual hosts come from VirtualServices listing the
 Gateway in ``gateways``, for the VirtualService hosts the server's ``hosts`` admit
 (``ns/host`` forms, ``*`` and ``.`` namespaces, wildcards). HTTPS/TLS servers are not
-translated yet (their ports get no listener).
+translated yet (their ports get no listener). ``TranslateOptions.gateway_bind``/``gateway_ports``
+move the bound address and ports (the local runtime's explicit mode: 127.0.0.1, substitutes for
+taken ports); the listener keeps its name ``0.0.0.0_<server port>``.
 """
 
 from __future__ import annotations
@@ -139,7 +141,10 @@ def _listener(
     hcm_filter.typed_config.Pack(hcm)
     listener = listener_pb2.Listener(
         name=names.listener_name(names.WILDCARD_ADDRESS, port.number),
-        address=pb.socket_address(names.WILDCARD_ADDRESS, port.number),
+        address=pb.socket_address(
+            options.gateway_bind or names.WILDCARD_ADDRESS,
+            options.gateway_listen_port(port.number),
+        ),
         traffic_direction=base_pb2.TrafficDirection.OUTBOUND,
     )
     listener.filter_chains.add().filters.append(hcm_filter)

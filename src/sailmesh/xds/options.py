@@ -27,12 +27,21 @@ class TranslateOptions:
     ``access_log_format``). ``explicit_port``: the port of the ``http_proxy`` listener of an
     interception ``NONE`` proxy (bound on 127.0.0.1). ``protocol_detection_timeout_nanos``: how
     long sniffing listeners wait for the first bytes (0: no timeout, Istio's default).
+    ``gateway_bind`` / ``gateway_ports``: where a gateway's server listeners bind (default
+    ``0.0.0.0`` and the server port); the local runtime's explicit mode binds them on
+    ``127.0.0.1`` and substitutes ports (``(server port, bound port)`` pairs) that are taken.
     """
 
     access_log_path: str | None = None
     access_log_format: str = ISTIO_ACCESS_LOG_FORMAT
     explicit_port: int = 15001
     protocol_detection_timeout_nanos: int = 0
+    gateway_bind: str | None = None
+    gateway_ports: tuple[tuple[int, int], ...] = ()
+
+    def gateway_listen_port(self, port: int) -> int:
+        """The port a gateway binds for its server ``port``."""
+        return dict(self.gateway_ports).get(port, port)
 
     def log_path(self, mesh: MeshConfig) -> str:
         return mesh.access_log_file if self.access_log_path is None else self.access_log_path

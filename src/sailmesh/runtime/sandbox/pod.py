@@ -66,7 +66,7 @@ class PodSpec:
     app_uid: int = NOBODY
     app_gid: int = NOBODY
     capture: CaptureConfig = field(default_factory=CaptureConfig)
-    explicit_outbound_port: int = 15001
+    explicit_outbound_port: int = 15001  # explicit mode; 0: no sidecar, no proxy variables
 
 
 class PodSandbox:
@@ -139,7 +139,7 @@ class PodSandbox:
     def environment(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment of a process in this pod (explicit mode adds the proxy variables)."""
         base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workdir)}
-        if self.mode is Mode.EXPLICIT:
+        if self.mode is Mode.EXPLICIT and self.spec.explicit_outbound_port:
             base |= explicit_proxy_env(self.spec.explicit_outbound_port)
         return base | dict(env or {})
 

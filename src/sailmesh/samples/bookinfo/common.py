@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 TYPE_CHECKING = False  # typing/dataclasses stay unimported: start-up time matters
 if TYPE_CHECKING:
@@ -317,6 +317,19 @@ def serve(app: App, port: int, host: str = "0.0.0.0") -> int:
     return 0
 
 
+def _http_proxy(host: str) -> SplitResult | None:
+    """The ``http_proxy`` to use for ``host`` (the local mesh's explicit mode sets it), if any."""
+    url = os.environ.get("http_proxy") or os.environ.get("HTTP_PROXY")
+    if not url:
+        return None
+    bypass = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    for entry in (e.strip().lstrip(".") for e in bypass.split(",")):
+        if entry == "*" or (entry and (host == entry or host.endswith("." + entry))):
+            return None
+    parsed = urlsplit(url if "://" in url else f"http://{url}")
+    return parsed if parsed.hostname else None
+
+
 class Upstream:
     """Where a dependency listens: ``<NAME>_HOSTNAME`` / ``<NAME>_SERVICE_PORT`` or defaults."""
 
@@ -338,9 +351,16 @@ class Upstream:
 
     def get_json(self, path: str, headers: Mapping[str, str], timeout: float) -> tuple[int, Any]:
         """GET ``path``: ``(status, parsed JSON or None)``; status 0 when the call failed."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        proxy = _http_proxy(self.host)
+        if proxy is None:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            target = path
+        else:  # absolute-form request through the proxy: Host is "<host>:<port>"
+            host = proxy.hostname or "127.0.0.1"
+            conn = http.client.HTTPConnection(host, proxy.port or 80, timeout=timeout)
+            target = f"http://{self.host}:{self.port}{path}"
         try:
-            conn.request("GET", path, headers=dict(headers))
+            conn.request("GET", target, headers=dict(headers))
             response = conn.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException):
