@@ -121,6 +121,23 @@ def _trimmed_rss_mb() -> float:
 
 
 # --- child: the control plane ----------------------------------------------------------------
+def _watch_gc() -> dict[str, float]:
+    """Seconds spent in the cyclic garbage collector per generation (updated in place)."""
+    import gc
+
+    spent = {"0": 0.0, "1": 0.0, "2": 0.0}
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            spent[str(info["generation"])] += time.perf_counter() - started[0]
+
+    gc.callbacks.append(callback)
+    return spent
+
+
 def serve_control_plane(services: int) -> None:
     from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 
@@ -134,6 +151,7 @@ def serve_control_plane(services: int) -> None:
         return asyncio.run_coroutine_threadsafe(call(), loop).result(timeout)
 
     cp = ControlPlane(ControlPlaneSettings())
+    gc_time = _watch_gc()
     profile = None
     if os.environ.get("BENCH_CP_PROFILE"):  # a cProfile of the control plane's loop thread
         import cProfile
@@ -170,7 +188,8 @@ def serve_control_plane(services: int) -> None:
         elif cmd[0] == "MEM":
             rss, peak = _rss_mb()
             trimmed = _trimmed_rss_mb()
-            print(json.dumps({"rss": rss, "peak": peak, "trimmed": trimmed}), flush=True)
+            stats = {"rss": rss, "peak": peak, "trimmed": trimmed, "gc": gc_time}
+            print(json.dumps(stats), flush=True)
         elif cmd[0] == "QUIT":
             break
     if profile is not None:
@@ -431,6 +450,7 @@ def run_case(services: int, proxies: int) -> list[Row]:
                 f"< {TARGET_MB} MB",
             )
         )
+        print(f"{case}: control plane GC seconds by generation: {mem['gc']}", file=sys.stderr)
         if state.get("errors"):
             print(f"client errors: {state['errors']}", file=sys.stderr)
     except (queue.Empty, RuntimeError) as exc:

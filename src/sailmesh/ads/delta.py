@@ -21,6 +21,7 @@ from envoy.service.discovery.v3 import discovery_pb2
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, WILDCARD_TYPES, ResourceSnapshot
 from sailmesh.ads.status import StatusTracker
 from sailmesh.ads.stream import StreamMachine
+from sailmesh.ads.wire import DeltaResponse
 
 
 @dataclass
@@ -36,16 +37,14 @@ class _DeltaType:
     respond: bool = False
 
 
-class DeltaStream(StreamMachine[discovery_pb2.DeltaDiscoveryResponse]):
+class DeltaStream(StreamMachine[DeltaResponse]):
     """Incremental xDS: responses carry changed resources and removed names."""
 
     def __init__(self, status: StatusTracker, nonce_prefix: str = "") -> None:
         super().__init__(status, nonce_prefix)
         self._types: dict[str, _DeltaType] = {}
 
-    def on_request(
-        self, request: discovery_pb2.DeltaDiscoveryRequest
-    ) -> list[discovery_pb2.DeltaDiscoveryResponse]:
+    def on_request(self, request: discovery_pb2.DeltaDiscoveryRequest) -> list[DeltaResponse]:
         type_url = request.type_url
         st = self._types.get(type_url)
         if st is None:
@@ -112,9 +111,7 @@ class DeltaStream(StreamMachine[discovery_pb2.DeltaDiscoveryResponse]):
         st = self._types.get(type_url)
         return st is not None and st.inflight is not None
 
-    def _respond(
-        self, type_url: str, snapshot: ResourceSnapshot
-    ) -> discovery_pb2.DeltaDiscoveryResponse | None:
+    def _respond(self, type_url: str, snapshot: ResourceSnapshot) -> DeltaResponse | None:
         st = self._types[type_url]
         desired = snapshot.of(type_url)
         wanted = desired.versions
@@ -141,14 +138,11 @@ class DeltaStream(StreamMachine[discovery_pb2.DeltaDiscoveryResponse]):
             eds = self._types[ENDPOINT]
             eds.force.update(name for name in updates if name in eds.names)
             eds.respond = bool(updates or removed)  # its ACK follows Envoy's new subscriptions
-        resources = [
-            discovery_pb2.Resource(name=n, version=wanted[n], resource=desired.packed[n])
-            for n in updates
-        ]
-        return discovery_pb2.DeltaDiscoveryResponse(
-            system_version_info=desired.version,
-            resources=resources,
+        return DeltaResponse(
             type_url=type_url,
-            removed_resources=removed,
+            system_version_info=desired.version,
             nonce=nonce,
+            source=desired,
+            names=tuple(updates),
+            removed_resources=tuple(removed),
         )

@@ -53,6 +53,9 @@ class TypeResources:
     version: str
     packed: Mapping[str, any_pb2.Any]
     versions: Mapping[str, str]
+    #: Encodings derived from these resources, shared by every stream sending them
+    #: (see :mod:`sailmesh.ads.wire`).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, type_url: str, resources: Mapping[str, Any]) -> TypeResources:

@@ -15,12 +15,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 import grpc
-from envoy.service.discovery.v3 import ads_pb2_grpc
+from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
 from sailmesh.ads.cache import SnapshotCache
 from sailmesh.ads.delta import DeltaStream
 from sailmesh.ads.status import Clock, ProxyStatus, StatusTracker, SystemClock
 from sailmesh.ads.stream import SotwStream
+from sailmesh.ads.wire import encode
 
 _EOF = object()
 _WAKE = object()
@@ -92,8 +93,11 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
                         machine = self._open(item.node.id, mode, factory)
                         cancel_watch = self._watch(item.node.id, queue)
                     responses = machine.on_request(item)
-                for response in responses:
-                    yield response
+                # Popped as sent: nothing sent stays referenced while the stream waits.
+                responses.reverse()
+                while responses:
+                    yield responses.pop()
+                item = None
         finally:
             if cancel_watch is not None:
                 cancel_watch()
@@ -129,10 +133,45 @@ async def _read(requests: AsyncIterator[Any], queue: asyncio.Queue[Any]) -> None
     try:
         async for request in requests:
             queue.put_nowait(request)
+            del request  # not kept while waiting for the next one
     except (asyncio.CancelledError, grpc.RpcError):
         pass
     finally:
         queue.put_nowait(_EOF)
+
+
+_SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService"
+
+#: gRPC core queues new streams until the (single-threaded) asyncio server asks for them; past
+#: ``max_pending_requests`` (default 1,000) it refuses them at random (RESOURCE_EXHAUSTED, which
+#: grpc.aio clients then report as INTERNAL "Failed execute_batch: SendMessageOperation" when
+#: their next write fails), and it cancels those waiting more than 30 s. A burst of Envoys
+#: connecting at once (a control-plane restart) must all be served, however late.
+SERVER_OPTIONS: list[tuple[str, int]] = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.server.max_pending_requests", 100_000),
+    ("grpc.server.max_pending_requests_hard_limit", 100_000),
+    ("grpc.server_max_unrequested_time_in_server", 3600),
+]
+
+
+def _add_handlers(servicer: _Servicer, server: Any) -> None:
+    """Register the ADS methods like the generated ``add_..._to_server``, but with a response
+    serializer that sends the state machines' pre-encoded responses (:mod:`sailmesh.ads.wire`)."""
+    handlers = {
+        "StreamAggregatedResources": grpc.stream_stream_rpc_method_handler(
+            servicer.StreamAggregatedResources,
+            request_deserializer=discovery_pb2.DiscoveryRequest.FromString,
+            response_serializer=encode,
+        ),
+        "DeltaAggregatedResources": grpc.stream_stream_rpc_method_handler(
+            servicer.DeltaAggregatedResources,
+            request_deserializer=discovery_pb2.DeltaDiscoveryRequest.FromString,
+            response_serializer=encode,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    server.add_registered_method_handlers(_SERVICE, handlers)
 
 
 class AdsServer:
@@ -156,8 +195,8 @@ class AdsServer:
 
     async def start(self, address: str = "127.0.0.1:0", unix_path: str | None = None) -> int:
         """Listen on ``host:port`` (port 0 picks one) and optionally a Unix socket; the port."""
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-        ads_pb2_grpc.add_AggregatedDiscoveryServiceServicer_to_server(self._servicer, server)
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        _add_handlers(self._servicer, server)
         try:
             port = server.add_insecure_port(address)
             if unix_path is not None:

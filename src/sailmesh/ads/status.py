@@ -124,7 +124,10 @@ class StatusTracker:
         self._types: dict[str, _TypeRecord] = {}
 
     def _record(self, type_url: str) -> _TypeRecord:
-        return self._types.setdefault(type_url, _TypeRecord())
+        found = self._types.get(type_url)
+        if found is None:
+            found = self._types[type_url] = _TypeRecord()
+        return found
 
     def subscribed(self, type_url: str) -> None:
         self._record(type_url).subscribed = True

@@ -1,7 +1,9 @@
 """The per-stream xDS protocol state machine for state of the world (SotW), without I/O.
 
 In: requests Envoy sent (:meth:`SotwStream.on_request`) and new snapshots for the proxy
-(:meth:`SotwStream.on_snapshot`). Out: the responses to send, in order. The delta variant
+(:meth:`SotwStream.on_snapshot`). Out: the responses to send, in order (as
+:class:`~sailmesh.ads.wire.SotwResponse`: a body shared by every stream sending the same
+resources, plus this stream's nonce). The delta variant
 lives in :mod:`sailmesh.ads.delta`; both share the push loop of :class:`StreamMachine`.
 
 Rules (see DESIGN.md, "Envoy facts"):
@@ -35,6 +37,7 @@ from sailmesh.ads.resources import (
     ResourceSnapshot,
 )
 from sailmesh.ads.status import StatusTracker
+from sailmesh.ads.wire import SotwResponse, sotw_body
 
 Response = TypeVar("Response")
 
@@ -104,16 +107,14 @@ class _SotwType:
     respond: bool = False
 
 
-class SotwStream(StreamMachine[discovery_pb2.DiscoveryResponse]):
+class SotwStream(StreamMachine[SotwResponse]):
     """State of the world: each response carries every (requested) resource of its type."""
 
     def __init__(self, status: StatusTracker, nonce_prefix: str = "") -> None:
         super().__init__(status, nonce_prefix)
         self._types: dict[str, _SotwType] = {}
 
-    def on_request(
-        self, request: discovery_pb2.DiscoveryRequest
-    ) -> list[discovery_pb2.DiscoveryResponse]:
+    def on_request(self, request: discovery_pb2.DiscoveryRequest) -> list[SotwResponse]:
         """A request from Envoy (initial, ACK, NACK, re-request or stale)."""
         type_url = request.type_url
         names = frozenset(request.resource_names)
@@ -166,9 +167,7 @@ class SotwStream(StreamMachine[discovery_pb2.DiscoveryResponse]):
         st = self._types.get(type_url)
         return st is not None and st.inflight
 
-    def _respond(
-        self, type_url: str, snapshot: ResourceSnapshot
-    ) -> discovery_pb2.DiscoveryResponse | None:
+    def _respond(self, type_url: str, snapshot: ResourceSnapshot) -> SotwResponse | None:
         st = self._types[type_url]
         desired = snapshot.of(type_url)
         version = desired.version
@@ -178,15 +177,10 @@ class SotwStream(StreamMachine[discovery_pb2.DiscoveryResponse]):
                 self.status.in_sync(type_url, version)
             return None
         st.respond = False
-        if st.wildcard:
-            resources = list(desired.packed.values())
-        else:
-            resources = [desired.packed[n] for n in sorted(st.names) if n in desired.packed]
+        body = sotw_body(desired, None if st.wildcard else st.names)
         nonce = self._next_nonce()
         st.nonce, st.inflight, st.sent_version, st.sent_names = nonce, True, version, st.names
         self.status.sent(type_url, version, nonce)
         if type_url == CLUSTER and ENDPOINT in self._types:
             self._types[ENDPOINT].respond = True  # re-warming clusters wait for endpoints
-        return discovery_pb2.DiscoveryResponse(
-            version_info=version, resources=resources, type_url=type_url, nonce=nonce
-        )
+        return SotwResponse(type_url=type_url, version_info=version, nonce=nonce, body=body)

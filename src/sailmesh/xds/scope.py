@@ -11,11 +11,13 @@ wildcard host. VirtualService hosts that name no service still get virtual hosts
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sailmesh.config.resource import Resource
 from sailmesh.registry.model import HTTP_PROTOCOLS, Service, ServicePort, selector_matches
+from sailmesh.registry.registry import RegistryView
 from sailmesh.snapshot.hosts import fqdn, host_matches, visible
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MESH_GATEWAY, MeshSnapshot
@@ -142,13 +144,44 @@ class ProxyScope:
 
     def inbound_services(self) -> list[Service]:
         """Services in the proxy's namespace whose selector matches its labels."""
-        return [
-            s
-            for s in self.snapshot.registry.services
-            if s.namespace == self.proxy.namespace
-            and s.selector is not None
-            and selector_matches(s.selector, self.proxy.labels)
+        by_label = _selecting_services(self.snapshot.registry).get(self.proxy.namespace)
+        if not by_label:
+            return []
+        labels = self.proxy.labels
+        found = [
+            entry
+            for item in labels.items()
+            for entry in by_label.get(item, ())
+            if selector_matches(entry[1].selector, labels)
         ]
+        return [svc for _, svc in sorted(found, key=lambda e: e[0])]
+
+
+_SelectorIndex = dict[str, dict[tuple[str, str], list[tuple[int, Service]]]]
+_SELECTOR_INDEXES: dict[int, tuple[weakref.ref[Any], _SelectorIndex]] = {}
+
+
+def _selecting_services(registry: RegistryView) -> _SelectorIndex:
+    """Services with a selector, by namespace and by one ``(key, value)`` of their selector
+    (a selector matches only labels that contain each of its items), with their position in
+    ``registry.services``; built once per (immutable) registry view."""
+    key = id(registry)
+    entry = _SELECTOR_INDEXES.get(key)
+    if entry is not None and entry[0]() is registry:
+        return entry[1]
+    index: _SelectorIndex = {}
+    for position, svc in enumerate(registry.services):
+        if svc.selector:
+            item = min(svc.selector.items())
+            index.setdefault(svc.namespace, {}).setdefault(item, []).append((position, svc))
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        current = _SELECTOR_INDEXES.get(key)
+        if current is not None and current[0] is ref:
+            del _SELECTOR_INDEXES[key]
+
+    _SELECTOR_INDEXES[key] = (weakref.ref(registry, forget), index)
+    return index
 
 
 def build_scope(proxy: Proxy, snapshot: MeshSnapshot) -> ProxyScope:

@@ -1,0 +1,153 @@
+"""xDS responses as the state machines return them, encoded once and shared between streams.
+
+Proxies with the same configuration hold the very same :class:`TypeResources` objects (see
+:mod:`sailmesh.controlplane.pushcache`), so what differs between their responses is only the
+nonce. A :class:`SotwResponse` is a shared, pre-serialized body (``version_info``, ``resources``,
+``type_url`` of a ``DiscoveryResponse``, cached on the :class:`TypeResources` per subscribed name
+set) plus the stream's nonce, appended as one more protobuf field (a message is a concatenation
+of its fields, in any order). A :class:`DeltaResponse` is assembled from ``Resource`` entries
+encoded once per resource. :func:`encode` turns either (or a plain protobuf message) into the
+bytes the gRPC server sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from envoy.service.discovery.v3 import discovery_pb2
+from google.protobuf import any_pb2
+
+from sailmesh.ads.resources import TypeResources
+
+#: Bodies kept per TypeResources for distinct subscribed name sets (wildcard included).
+MAX_BODIES = 16
+
+# Field numbers of envoy.service.discovery.v3 (checked by the tests against the descriptors).
+SOTW_NONCE = 5
+DELTA_SYSTEM_VERSION = 1
+DELTA_RESOURCES = 2
+DELTA_TYPE_URL = 4
+DELTA_NONCE = 5
+DELTA_REMOVED = 6
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def length_delimited(number: int, data: bytes) -> bytes:
+    """One length-delimited protobuf field (string, bytes or message)."""
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _string(number: int, text: str) -> bytes:
+    return length_delimited(number, text.encode()) if text else b""
+
+
+@dataclass(frozen=True, slots=True)
+class SotwBody:
+    """A ``DiscoveryResponse`` without nonce, serialized once."""
+
+    resources: tuple[any_pb2.Any, ...]
+    data: bytes
+
+
+def sotw_body(desired: TypeResources, names: frozenset[str] | None) -> SotwBody:
+    """The shared body for all of ``desired`` (``names`` None) or the named subset."""
+    bodies: dict[frozenset[str] | None, SotwBody] = desired.memo.setdefault("sotw", {})
+    found = bodies.get(names)
+    if found is None:
+        packed = desired.packed
+        if names is None:
+            resources = tuple(packed.values())
+        else:
+            resources = tuple(packed[n] for n in sorted(names) if n in packed)
+        message = discovery_pb2.DiscoveryResponse(
+            version_info=desired.version, resources=resources, type_url=desired.type_url
+        )
+        found = SotwBody(resources, message.SerializeToString())
+        if len(bodies) >= MAX_BODIES:
+            bodies.pop(next(iter(bodies)))
+        bodies[names] = found
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class SotwResponse:
+    """A state-of-the-world response to one stream: a shared body and the stream's nonce."""
+
+    type_url: str
+    version_info: str
+    nonce: str
+    body: SotwBody
+
+    @property
+    def resources(self) -> Sequence[any_pb2.Any]:
+        return self.body.resources
+
+    def encode(self) -> bytes:
+        return self.body.data + _string(SOTW_NONCE, self.nonce)
+
+    def message(self) -> discovery_pb2.DiscoveryResponse:
+        return discovery_pb2.DiscoveryResponse.FromString(self.encode())
+
+
+def _delta_entry(desired: TypeResources, name: str) -> bytes:
+    """``resources`` field entry (a ``Resource``) of ``name``, encoded once per resource."""
+    entries: dict[str, bytes] = desired.memo.setdefault("delta", {})
+    found = entries.get(name)
+    if found is None:
+        resource = discovery_pb2.Resource(
+            name=name, version=desired.versions[name], resource=desired.packed[name]
+        )
+        found = entries[name] = length_delimited(DELTA_RESOURCES, resource.SerializeToString())
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaResponse:
+    """A delta response: the named resources of ``source`` and the removed names."""
+
+    type_url: str
+    system_version_info: str
+    nonce: str
+    source: TypeResources
+    names: tuple[str, ...]
+    removed_resources: tuple[str, ...]
+
+    @property
+    def resources(self) -> list[discovery_pb2.Resource]:
+        return [
+            discovery_pb2.Resource(
+                name=n, version=self.source.versions[n], resource=self.source.packed[n]
+            )
+            for n in self.names
+        ]
+
+    def encode(self) -> bytes:
+        parts = [_string(DELTA_SYSTEM_VERSION, self.system_version_info)]
+        parts += [_delta_entry(self.source, n) for n in self.names]
+        parts.append(_string(DELTA_TYPE_URL, self.type_url))
+        parts += [length_delimited(DELTA_REMOVED, n.encode()) for n in self.removed_resources]
+        parts.append(_string(DELTA_NONCE, self.nonce))
+        return b"".join(parts)
+
+    def message(self) -> discovery_pb2.DeltaDiscoveryResponse:
+        return discovery_pb2.DeltaDiscoveryResponse.FromString(self.encode())
+
+
+def encode(response: Any) -> bytes:
+    """The wire bytes of a response object, pre-encoded bytes or a protobuf message."""
+    if isinstance(response, bytes):
+        return response
+    if isinstance(response, SotwResponse | DeltaResponse):
+        return response.encode()
+    data: bytes = response.SerializeToString()
+    return data
