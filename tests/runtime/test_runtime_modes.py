@@ -1,34 +1,55 @@
-"""Which modes the local runtime runs: userns is refused (not supported yet) with the reason,
-automatic detection falls back to explicit and says why."""
+"""Which modes the local runtime runs: netns, userns (when the kernel allows it and the tools
+are present) and explicit; a userns that cannot run is refused with the reason, and automatic
+detection then falls back to explicit and says why."""
 
 from __future__ import annotations
 
 import pytest
 
+from sailmesh.runtime import mesh
 from sailmesh.runtime.local import LIMITS
-from sailmesh.runtime.mesh import USERNS_UNSUPPORTED, runtime_mode
+from sailmesh.runtime.mesh import runtime_mode
 from sailmesh.runtime.sandbox import modes
 from sailmesh.runtime.sandbox.errors import ModeUnavailable
 from sailmesh.runtime.sandbox.modes import Mode
 
+MISSING = "missing commands: nsenter (Debian packages util-linux, iproute2, iptables)"
+
+
+def test_userns_requested_runs_when_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
+    monkeypatch.setattr(mesh, "probe_runtime", lambda: None)
+    assert runtime_mode("userns").mode is Mode.USERNS
+
 
 def test_userns_requested_is_refused_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    with pytest.raises(ModeUnavailable, match="does not run pods in user namespaces yet"):
+    monkeypatch.setattr(mesh, "probe_runtime", lambda: MISSING)
+    with pytest.raises(ModeUnavailable, match="userns is not available: missing commands: nsenter"):
         runtime_mode("userns")
 
 
-def test_auto_skips_userns_for_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_picks_userns_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(modes.PROBES, Mode.NETNS, lambda: "needs root")
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
+    monkeypatch.setattr(mesh, "probe_runtime", lambda: None)
+    report = runtime_mode(None)
+    assert report.mode is Mode.USERNS
+    assert report.unavailable == {Mode.NETNS: "needs root"}
+
+
+def test_auto_skips_an_unusable_userns_for_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(modes.PROBES, Mode.NETNS, lambda: "needs root")
+    monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
+    monkeypatch.setattr(mesh, "probe_runtime", lambda: MISSING)
     report = runtime_mode(None)
     assert report.mode is Mode.EXPLICIT
-    assert report.unavailable == {Mode.NETNS: "needs root", Mode.USERNS: USERNS_UNSUPPORTED}
-    assert "userns: the local runtime does not run pods" in report.describe()
+    assert report.unavailable == {Mode.NETNS: "needs root", Mode.USERNS: MISSING}
+    assert "userns: missing commands: nsenter" in report.describe()
 
 
 def test_netns_and_explicit_pass_through(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(modes.PROBES, Mode.NETNS, lambda: None)
     assert runtime_mode(None).mode is Mode.NETNS
     assert runtime_mode("explicit").mode is Mode.EXPLICIT
-    assert LIMITS[Mode.NETNS] == () and LIMITS[Mode.EXPLICIT]
+    assert LIMITS[Mode.NETNS] == () and LIMITS[Mode.EXPLICIT] and LIMITS[Mode.USERNS]

@@ -281,7 +281,10 @@ def exec_(
             argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *argv]
         env |= {k: v for k, v in info.get("env", {}).items() if k != "PATH"}
         raise SystemExit(subprocess.call(argv, env=env, cwd=info["workdir"]))
-    argv = exec_argv(info["netns"], list(command), uid, gid)
+    if info.get("execPrefix"):  # userns mode: one uid per pod, entered through the agent
+        argv = [*info["execPrefix"], *command]
+    else:
+        argv = exec_argv(info["netns"], list(command), uid, gid)
     raise SystemExit(subprocess.call(argv, env=env, cwd=info["workdir"]))
 
 

@@ -38,11 +38,13 @@ from sailmesh.runtime.sandbox.hosts import ServiceName
 from sailmesh.runtime.sandbox.modes import Mode
 from sailmesh.runtime.sandbox.netns import RunNames, Subnet, setup_node
 from sailmesh.runtime.sandbox.pod import EXPLICIT_LIMITS, PodSandbox, PodSpec
+from sailmesh.runtime.sandbox.userns import UsernsNode
 from sailmesh.runtime.supervisor import ContainerSpec, PodSupervisor
 from sailmesh.runtime.workloads import PodPlan, plan_pods
 
 log = logging.getLogger("sailmesh.runtime")
 
+PROXY_MARK = CaptureConfig().proxy_mark  # userns: Envoy's SO_MARK, skipped by the rules
 APP_READY_TIMEOUT = 30.0
 APP_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 VipLookup = Callable[[str, str], str | None]
@@ -50,6 +52,11 @@ WorkloadSink = Callable[[Workload | None, str, str], None]  # (workload or None=
 GatewayPortsOf = Callable[[PodPlan], list[int]]  # the Gateway server ports a gateway pod serves
 LIMITS: dict[Mode, tuple[str, ...]] = {
     Mode.NETNS: (),
+    Mode.USERNS: (
+        "every process of a pod runs as one uid (root of the user namespace; outside, the "
+        "invoking user, or nobody under root): apps are not isolated from their sidecar",
+        "gateway ports below 1024 are forwarded from 127.0.0.1:<port + 8000> when not root",
+    ),
     Mode.EXPLICIT: (
         *EXPLICIT_LIMITS[:2],
         "no inbound capture: the server's sidecar sees (logs, enforces) nothing; only the "
@@ -117,6 +124,7 @@ class LocalRuntime:
     publish: WorkloadSink
     subnet: Subnet = field(default_factory=Subnet)
     gateway_ports_of: GatewayPortsOf = lambda plan: []
+    node: UsernsNode | None = None  # userns mode: the run's namespace agent
     pods: dict[tuple[str, str], RunningPod] = field(default_factory=dict)
     services: list[ServiceName] = field(default_factory=list)
 
@@ -156,6 +164,8 @@ class LocalRuntime:
             new = [p for k, p in desired.items() if k not in self.pods]
         if new and self.mode is Mode.NETNS:
             setup_node(self.names, self.subnet)  # once, before pods start in parallel
+        if new and self.node is not None:
+            self.node.setup_node(self.subnet)
         if new:
             with ThreadPoolExecutor(max_workers=min(8, len(new))) as pool:
                 for running in pool.map(self._start_pod, new):
@@ -184,7 +194,7 @@ class LocalRuntime:
             capture=capture,
             explicit_outbound_port=ports.proxy or 0,
         )
-        sandbox = PodSandbox(self.names, spec, self.mode, self.subnet)
+        sandbox = PodSandbox(self.names, spec, self.mode, self.subnet, self.node)
         try:
             sandbox.create(self.services)
             ip = sandbox.ip or "127.0.0.1"
@@ -270,6 +280,7 @@ class LocalRuntime:
                 explicit_port=ports.proxy,
                 admin_port=ports.admin,
                 gateway_ports=ports.gateway,
+                socket_mark=PROXY_MARK if self.mode is Mode.USERNS else None,
             )
             config.write_text(json.dumps(document))
             os.chmod(config, 0o644)
@@ -407,7 +418,7 @@ def _spawn(sandbox: PodSandbox, spec: ContainerSpec, log_path: Path) -> subproce
     log_path.touch()
     if os.geteuid() == 0:
         uid, gid = (PROXY_UID, PROXY_GID) if proxy else (sandbox.spec.app_uid, sandbox.spec.app_gid)
-        os.chown(log_path, uid, gid)
+        os.chown(log_path, *(sandbox.owner or (uid, gid)))
     return sandbox.spawn(
         spec.argv, as_proxy=proxy, env=dict(spec.env), stdout=log_path, cwd=spec.working_dir
     )

@@ -5,9 +5,13 @@ socket the pods can reach, the API on ``$SAILMESH_HOME/run/api.sock``), applies 
 and runs their pods; later applies reconcile pods and gateway forwarders. ``stop`` ends every
 process and removes every namespace, link, rule and file of the run.
 
-Modes: ``netns`` (root) and ``explicit`` (anywhere) run; ``userns`` is detected by the sandbox
-package but the runtime does not run pods in a user namespace yet: ``--mode userns`` is refused
-with that reason and automatic detection falls back to ``explicit``, saying so.
+Modes: ``netns`` (root), ``userns`` (unprivileged user namespaces; see
+:mod:`sailmesh.runtime.sandbox.userns`: one agent process owns the run's user namespace, the
+pods' Envoys mark their upstream sockets) and ``explicit`` (anywhere). ``userns`` needs, besides
+the kernel check of the sandbox package, the commands the runtime drives it with; when they are
+missing ``--mode userns`` is refused with that reason and automatic detection falls back to
+``explicit``, saying so. The ADS Unix socket stays reachable from inside (same filesystem); the
+gateway's 127.0.0.1 forwarders connect through sockets the agent makes inside the gateway pod.
 """
 
 from __future__ import annotations
@@ -31,25 +35,24 @@ from sailmesh.runtime.sandbox.capture import PROXY_GID
 from sailmesh.runtime.sandbox.errors import ModeUnavailable
 from sailmesh.runtime.sandbox.forward import Forwarder
 from sailmesh.runtime.sandbox.modes import REASONS, Mode, ModeReport, detect_mode
+from sailmesh.runtime.sandbox.userns import UsernsNode, probe_runtime
 from sailmesh.runtime.workloads import PodPlan
 
 log = logging.getLogger("sailmesh.runtime")
 WORKLOAD_KINDS = {"Deployment", "Pod", "Service", "Namespace"}
-USERNS_UNSUPPORTED = (
-    "the local runtime does not run pods in user namespaces yet (the sandbox has the SO_MARK "
-    "capture rules; the runtime itself would have to enter the user namespace and relay the "
-    "gateway ports from inside it)"
-)
 
 
 def runtime_mode(override: str | None = None) -> ModeReport:
-    """:func:`detect_mode`, restricted to the modes the runtime can run (netns, explicit)."""
+    """:func:`detect_mode`, plus the runtime's own requirements of userns mode."""
     report = detect_mode(override)
     if report.mode is not Mode.USERNS:
         return report
+    why = probe_runtime()
+    if why is None:
+        return report
     if override is not None and override.strip().lower() != "auto":
-        raise ModeUnavailable(f"sandbox mode userns is not available: {USERNS_UNSUPPORTED}")
-    unavailable = {**report.unavailable, Mode.USERNS: USERNS_UNSUPPORTED}
+        raise ModeUnavailable(f"sandbox mode userns is not available: {why}")
+    unavailable = {**report.unavailable, Mode.USERNS: why}
     return ModeReport(Mode.EXPLICIT, REASONS[Mode.EXPLICIT], unavailable)
 
 
@@ -68,6 +71,7 @@ class LocalMesh:
         self.names = netns.RunNames(run_id or netns.new_run_id())
         self.cp: ControlPlane | None = None
         self.runtime: LocalRuntime | None = None
+        self.node: UsernsNode | None = None  # userns mode: the agent owning the namespaces
         # netns: a forwarder per gateway port; explicit: None (the gateway binds 127.0.0.1)
         self.forwarders: dict[tuple[str, str, int], tuple[Forwarder | None, GatewayPort]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -92,8 +96,6 @@ class LocalMesh:
         return self.home / "run" / "api.sock"
 
     async def start(self, resources: Sequence[Resource] = ()) -> None:
-        if self.mode not in (Mode.NETNS, Mode.EXPLICIT):
-            raise ModeUnavailable(f"sandbox mode {self.mode.value}: {USERNS_UNSUPPORTED}")
         self._loop = asyncio.get_running_loop()
         workdir = self.names.workdir
         workdir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +110,12 @@ class LocalMesh:
         self.cp = ControlPlane(settings)
         self.cp.runtime = self
         await self.cp.start()
-        if os.geteuid() == 0:  # Envoy runs as uid/gid 1337; otherwise as ourselves
+        if self.mode is Mode.USERNS:
+            self.node = UsernsNode(self.names)
+            await asyncio.to_thread(self.node.start)
+        if os.geteuid() == 0 and self.node is not None:  # Envoy runs as the agent's user
+            os.chown(xds_socket, self.node.uid, self.node.gid)
+        elif os.geteuid() == 0:  # Envoy runs as uid/gid 1337; otherwise as ourselves
             os.chown(xds_socket, 0, PROXY_GID)
         os.chmod(xds_socket, 0o660)
         cp = self.cp
@@ -119,6 +126,7 @@ class LocalMesh:
             vip_of=lambda ns, name: cp.vips.allocate(ns, name),
             publish=self._publish,
             gateway_ports_of=self._server_ports,
+            node=self.node,
         )
         self.cp.store.subscribe(self._on_store_events)
         self._worker = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
@@ -141,6 +149,8 @@ class LocalMesh:
         self.forwarders.clear()
         if self.runtime is not None:
             await asyncio.to_thread(self.runtime.stop)
+        if self.node is not None:
+            await asyncio.to_thread(self.node.stop)
         if self.cp is not None:
             await self.cp.stop()
         await asyncio.to_thread(netns.cleanup, self.names.run_id)
@@ -263,6 +273,8 @@ class LocalMesh:
             "name": pod.plan.name,
             "ip": pod.ip,
             "netns": pod.sandbox.ns if pod.netns_file else None,
+            # userns: `sailctl exec` appends its command to this (nsenter into the pod)
+            "execPrefix": pod.sandbox.command([]) if pod.sandbox.node is not None else None,
             "appUid": pod.sandbox.spec.app_uid,
             "appGid": pod.sandbox.spec.app_gid,
             "workdir": str(pod.sandbox.workdir),

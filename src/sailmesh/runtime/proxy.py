@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sailmesh.controlplane.proxies import node_metadata_for
+from sailmesh.runtime.sandbox.capture import envoy_mark_socket_options
 from sailmesh.runtime.sandbox.forward import socket_in_netns
 from sailmesh.runtime.workloads import PodPlan
 from sailmesh.xds.bootstrap import UnixAddress, render_bootstrap
@@ -35,10 +36,12 @@ def bootstrap(
     explicit_port: int | None = None,
     admin_port: int = ADMIN_PORT,
     gateway_ports: dict[int, int] | None = None,
+    socket_mark: int | None = None,
 ) -> dict[str, Any]:
     """The pod's Envoy bootstrap. Explicit mode: ``explicit_port`` (the sidecar's http_proxy
     listener, interception NONE), a per-pod ``admin_port`` and, for a gateway,
-    ``gateway_ports`` (server port -> port bound on 127.0.0.1)."""
+    ``gateway_ports`` (server port -> port bound on 127.0.0.1). Userns mode: ``socket_mark``,
+    set (SO_MARK) on every upstream socket so the capture rules let Envoy's traffic out."""
     meta = node_metadata_for(
         plan.namespace,
         plan.label_map,
@@ -56,6 +59,9 @@ def bootstrap(
         metadata=meta,
         admin_host="127.0.0.1",
         admin_port=admin_port,
+        upstream_socket_options=(
+            envoy_mark_socket_options(socket_mark) if socket_mark is not None else ()
+        ),
     )
 
 

@@ -78,9 +78,15 @@ def render_bootstrap(
     admin_port: int = 15000,
     extra_stat_tags: Sequence[str] = (),
     xds_connect_timeout_s: float = 1.0,
+    upstream_socket_options: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The bootstrap for one proxy; ``delta`` selects incremental xDS (``DELTA_GRPC``)."""
-    return {
+    """The bootstrap for one proxy; ``delta`` selects incremental xDS (``DELTA_GRPC``).
+
+    ``upstream_socket_options`` go to ``cluster_manager.upstream_bind_config``: they apply to
+    every upstream socket of a cluster without its own bind config (the local runtime's userns
+    mode sets ``SO_MARK`` there; inbound clusters bind 127.0.0.6 and are exempt by source).
+    """
+    document: dict[str, Any] = {
         "node": {"id": node_id, "cluster": cluster, "metadata": dict(metadata or {})},
         "admin": {
             "address": _socket_address(admin_host, admin_port),
@@ -96,6 +102,10 @@ def render_bootstrap(
         "dynamic_resources": _dynamic_resources(delta),
         "static_resources": {"clusters": [_xds_cluster(xds_address, xds_connect_timeout_s)]},
     }
+    if upstream_socket_options:
+        bind = {"socket_options": [dict(option) for option in upstream_socket_options]}
+        document["cluster_manager"] = {"upstream_bind_config": bind}
+    return document
 
 
 def _dynamic_resources(delta: bool) -> dict[str, Any]:

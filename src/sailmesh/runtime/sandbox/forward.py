@@ -9,6 +9,9 @@ pumped by the asyncio loop in the host namespace like any other. No helper proce
 hop, no change to the rest of the process (the loop thread never leaves the host namespace;
 executor threads are not used because they are reused). Needs ``CAP_SYS_ADMIN`` (root): the
 ``netns`` mode. Without a namespace (``netns_file=None``) it is a plain loopback TCP proxy.
+In ``userns`` mode the runtime cannot enter the namespaces: the namespace files of a run live
+in a directory registered with :func:`register_netns_dir`, whose factory (the run's agent)
+makes the socket inside the namespace and passes it back.
 """
 
 from __future__ import annotations
@@ -20,12 +23,24 @@ import ipaddress
 import os
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from sailmesh.runtime.sandbox.errors import SandboxError
 
 CLONE_NEWNET = 0x40000000
 _BUFFER = 64 * 1024
+SocketFactory = Callable[[str, int], socket.socket]  # (namespace name, family) -> socket
+_FACTORIES: dict[Path, SocketFactory] = {}
+
+
+def register_netns_dir(directory: Path, factory: SocketFactory) -> None:
+    """Sockets for namespace files in ``directory`` are made by ``factory`` (userns mode)."""
+    _FACTORIES[directory] = factory
+
+
+def unregister_netns_dir(directory: Path) -> None:
+    _FACTORIES.pop(directory, None)
 
 
 def socket_in_netns(netns_file: Path | None, family: int = socket.AF_INET) -> socket.socket:
@@ -34,6 +49,11 @@ def socket_in_netns(netns_file: Path | None, family: int = socket.AF_INET) -> so
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setblocking(False)
         return sock
+    factory = _FACTORIES.get(netns_file.parent)
+    if factory is not None:
+        made_by_agent = factory(netns_file.name, family)  # OSError when it cannot
+        made_by_agent.setblocking(False)
+        return made_by_agent
     result: list[socket.socket | BaseException] = []
 
     def make() -> None:

@@ -5,6 +5,12 @@ writes its hosts file and applies the capture rules; :meth:`PodSandbox.spawn` st
 inside it as the app uid or as the proxy (uid/gid 1337); :meth:`PodSandbox.destroy` kills them
 by pid and removes everything.
 
+``userns`` mode: the same, inside the run's user namespace (see ``userns``): the namespace,
+links and rules are made through the run's :class:`~sailmesh.runtime.sandbox.userns.UsernsNode`,
+the rules are the ``mark`` variant, every process runs as the namespace's root (the node's
+unprivileged uid outside), and the hosts/resolv.conf files live in the pod's work directory
+(``etc/``), bind-mounted over ``/etc`` in each process's own mount namespace.
+
 ``explicit`` mode: no namespace and no capture. The app's environment points ``http_proxy`` at
 its sidecar's outbound listener on 127.0.0.1 (see :func:`explicit_proxy_env`). Limits: only
 HTTP/1.1 clients that honour the proxy variables are meshed (no raw TCP, no HTTPS beyond
@@ -32,8 +38,15 @@ from sailmesh.runtime.sandbox.capture import (
     render_rules,
 )
 from sailmesh.runtime.sandbox.errors import SandboxError
-from sailmesh.runtime.sandbox.hosts import ServiceName, render_hosts, write_netns_files
+from sailmesh.runtime.sandbox.hosts import (
+    RESOLV_CONF,
+    ServiceName,
+    render_hosts,
+    write_in_place,
+    write_netns_files,
+)
 from sailmesh.runtime.sandbox.modes import Mode
+from sailmesh.runtime.sandbox.userns import UsernsNode
 
 NOBODY = 65534
 EXPLICIT_LIMITS = (
@@ -70,7 +83,7 @@ class PodSpec:
 
 
 class PodSandbox:
-    """One pod's sandbox in a run (``netns`` or ``explicit`` mode)."""
+    """One pod's sandbox in a run (``netns``, ``userns`` with its node, or ``explicit``)."""
 
     def __init__(
         self,
@@ -78,9 +91,11 @@ class PodSandbox:
         spec: PodSpec,
         mode: Mode = Mode.NETNS,
         subnet: netns.Subnet | None = None,
+        node: UsernsNode | None = None,
     ) -> None:
-        if mode is Mode.USERNS:
-            raise SandboxError("PodSandbox does not implement userns mode yet (see capture.py)")
+        if mode is Mode.USERNS and node is None:
+            raise SandboxError("a userns pod sandbox needs the run's UsernsNode")
+        self.node = node if mode is Mode.USERNS else None
         self.names = names
         self.spec = spec
         self.mode = mode
@@ -93,12 +108,24 @@ class PodSandbox:
     @property
     def netns_file(self) -> Path | None:
         """The namespace file (for forwarders), None in explicit mode."""
+        if self.node is not None:
+            return self.node.netns_file(self.ns)
         return netns.netns_path(self.ns) if self.mode is Mode.NETNS else None
+
+    @property
+    def owner(self) -> tuple[int, int] | None:
+        """userns: the (uid, gid) every process of the pod runs as, outside the namespace."""
+        return (self.node.uid, self.node.gid) if self.node is not None else None
 
     def create(self, services: Iterable[ServiceName] = ()) -> None:
         """Create the sandbox (idempotent); in netns mode also the run's node namespace."""
         self._make_workdirs()
         if self.mode is Mode.EXPLICIT:
+            return
+        if self.node is not None:
+            self.ip = self.node.add_pod(self.ns, self.spec.index, self.subnet)
+            self.update_hosts(services)
+            self.node.apply_rules(self.ns, render_rules(self.spec.capture, "mark"))
             return
         netns.setup_node(self.names, self.subnet)
         netns.add(self.ns)
@@ -117,23 +144,37 @@ class PodSandbox:
             path = self.workdir / sub
             path.mkdir(exist_ok=True)
             if os.geteuid() == 0:
-                os.chown(path, uid, gid)
+                os.chown(path, *(self.owner or (uid, gid)))
+        if self.node is not None:
+            (self.workdir / "etc").mkdir(exist_ok=True)
+            os.chmod(self.workdir / "etc", 0o755)
 
     def update_hosts(self, services: Iterable[ServiceName]) -> Path | None:
         """Rewrite the pod's hosts file in place (running processes see the change)."""
         if self.mode is Mode.EXPLICIT:
             return None
         text = render_hosts(self.spec.name, self.ip, self.spec.namespace, services)
+        if self.node is not None:
+            write_in_place(self.workdir / "etc" / "resolv.conf", RESOLV_CONF)
+            write_in_place(self.workdir / "etc" / "hosts", text)
+            return self.workdir / "etc" / "hosts"
         return write_netns_files(self.ns, text)
 
-    def command(self, argv: Sequence[str], *, as_proxy: bool = False) -> list[str]:
-        """The command line running ``argv`` in the pod as the app (default) or the proxy."""
+    def command(
+        self, argv: Sequence[str], *, as_proxy: bool = False, cwd: Path | None = None
+    ) -> list[str]:
+        """The command line running ``argv`` in the pod as the app (default) or the proxy
+        (``cwd``: the working directory, which userns mode must enter itself)."""
         uid, gid = (PROXY_UID, PROXY_GID) if as_proxy else (self.spec.app_uid, self.spec.app_gid)
         if self.mode is Mode.EXPLICIT:
             if os.geteuid() != 0:
                 return list(argv)
             setpriv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
             return setpriv + list(argv)
+        if self.node is not None:  # one uid for all: Envoy is told apart by SO_MARK
+            etc = self.workdir / "etc"
+            workdir = cwd or self.workdir
+            return self.node.pod_argv(self.ns, argv, etc / "hosts", etc / "resolv.conf", workdir)
         return netns.exec_argv(self.ns, argv, uid, gid)
 
     def environment(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -156,7 +197,7 @@ class PodSandbox:
         out = open(stdout, "ab") if stdout else subprocess.DEVNULL  # noqa: SIM115
         try:
             proc = subprocess.Popen(
-                self.command(argv, as_proxy=as_proxy),
+                self.command(argv, as_proxy=as_proxy, cwd=cwd),
                 env=self.environment(env),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -199,6 +240,8 @@ class PodSandbox:
                 proc.kill()
                 proc.wait(timeout=5)
         self.processes.clear()
-        if self.mode is Mode.NETNS:
+        if self.node is not None:
+            self.node.delete_pod(self.ns)
+        elif self.mode is Mode.NETNS:
             netns.delete(self.ns)
         shutil.rmtree(self.workdir, ignore_errors=True)
