@@ -10,9 +10,21 @@ version and nonce, like Envoy. Proxies are all in namespace ``default`` with eig
 sets (``app: svc-0`` .. ``svc-7``), so some are selected by services (inbound listeners).
 
 Measured: the time until every proxy has ACKed the configuration it was given after connecting
-(initial sync), and the time from ``apply`` of a one-service change (a new VirtualService
-with a retry policy for ``svc-500``) to every proxy having ACKed the versions the control
-plane computed for it. Times use ``CLOCK_MONOTONIC``, which is shared by the processes.
+(initial sync), and the time from ``apply`` of a one-service change to every proxy having ACKed
+the versions the control plane computed for it, for two changes:
+
+- ``VirtualService``: a new VirtualService with a retry policy for ``svc-501``. It changes the
+  route config ``"9080"`` (one virtual host per service, ~620 KB for 1,000 services), which
+  every proxy gets again as a whole (in SotW and in delta alike);
+- ``DestinationRule``: a connection pool added to the DestinationRule of one service. Only that
+  service's clusters change; with delta xDS a proxy gets just those clusters and their
+  endpoints, with SotW every cluster again.
+
+First with SotW clients (initial sync, VirtualService change, DestinationRule change), then
+the SotW clients leave and as many delta (``DeltaAggregatedResources``) clients connect
+(initial sync, another DestinationRule change). Times use ``CLOCK_MONOTONIC``, which is shared
+by the processes. ``BENCH_CP_PROFILE=<file>`` writes a cProfile of the control plane's loop
+thread during the changes (from each apply until all ACKed).
 Memory is the control plane process's RSS (peak RSS in brackets); the simulated clients live
 in the other process, so their memory and CPU are not counted (on this 2-core machine the
 clients have one core and the control plane the other).
@@ -99,6 +111,25 @@ spec:
 """
 
 
+def dr_change_yaml(name: str) -> str:
+    """The DestinationRule of ``name`` (one the mesh has) with a connection pool added."""
+    return (
+        f"apiVersion: networking.istio.io/v1\nkind: DestinationRule\n"
+        f"metadata: {{name: {name}, namespace: default}}\n"
+        f"spec:\n  host: {name}\n"
+        f"  trafficPolicy: {{connectionPool: {{tcp: {{maxConnections: 100}}}}}}\n"
+        f"  subsets: [{{name: v1, labels: {{version: v1}}}}]\n"
+    )
+
+
+#: The changes, by the name the parent sends: (label, YAML).
+CHANGES: dict[str, tuple[str, str]] = {
+    "vs": ("VirtualService (routes of all services resent)", CHANGE_YAML),
+    "dr": ("DestinationRule (one service's clusters)", dr_change_yaml("svc-510")),
+    "dr2": ("DestinationRule (one service's clusters)", dr_change_yaml("svc-520")),
+}
+
+
 def _rss_mb() -> tuple[float, float]:
     """(VmRSS, VmHWM) of this process in MB."""
     values = {}
@@ -157,7 +188,6 @@ def serve_control_plane(services: int) -> None:
         import cProfile
 
         profile = cProfile.Profile()
-        on_loop(profile.enable)
     started = time.monotonic()
     cp.apply_yaml(mesh_yaml(services), "mesh.yaml", "default")
     port = asyncio.run_coroutine_threadsafe(cp.start(), loop).result(60)
@@ -177,10 +207,15 @@ def serve_control_plane(services: int) -> None:
             continue
         if cmd[0] == "EXPECT":
             print(json.dumps(on_loop(expected)), flush=True)
+        elif cmd[0] == "PROFILE":
+            if profile is not None:
+                on_loop(profile.enable if cmd[1] == "on" else profile.disable)
+            print("OK", flush=True)
         elif cmd[0] == "APPLY":
+            change = CHANGES[cmd[1]][1]
             before = on_loop(lambda: cp.pushes)
             t0 = time.monotonic()
-            on_loop(lambda: cp.apply_yaml(CHANGE_YAML, "change.yaml", "default"))
+            on_loop(lambda change=change: cp.apply_yaml(change, "change.yaml", "default"))
             deadline = t0 + CHANGE_LIMIT_S
             while on_loop(lambda: cp.pushes) == before and time.monotonic() < deadline:
                 time.sleep(0.005)
@@ -193,17 +228,26 @@ def serve_control_plane(services: int) -> None:
         elif cmd[0] == "QUIT":
             break
     if profile is not None:
-        on_loop(profile.disable)
         profile.dump_stats(os.environ["BENCH_CP_PROFILE"])
     os._exit(0)
 
 
 # --- child: the simulated proxies ------------------------------------------------------------
 class _Names:
-    """Resource names referenced by a CDS/LDS response, parsed once per version."""
+    """Resource names referenced by a CDS/LDS response, parsed once per version (SotW) or
+    once per resource version (delta)."""
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._one: dict[tuple[str, str, str], tuple[str, ...]] = {}
+
+    def of_resource(self, type_url: str, resource: Any) -> tuple[str, ...]:
+        """Names referenced by one delta ``Resource`` (EDS names of a cluster, RDS of a listener)."""
+        key = (type_url, resource.name, resource.version)
+        found = self._one.get(key)
+        if found is None:
+            found = self._one[key] = self._parse_one(type_url, resource.resource)
+        return found
 
     def of(self, response: Any) -> tuple[str, ...]:
         key = (response.type_url, response.version_info)
@@ -212,8 +256,15 @@ class _Names:
             found = self._cache[key] = self._parse(response)
         return found
 
+    @classmethod
+    def _parse(cls, response: Any) -> tuple[str, ...]:
+        names: set[str] = set()
+        for res in response.resources:
+            names.update(cls._parse_one(response.type_url, res))
+        return tuple(sorted(names))
+
     @staticmethod
-    def _parse(response: Any) -> tuple[str, ...]:
+    def _parse_one(type_url: str, packed: Any) -> tuple[str, ...]:
         from envoy.config.cluster.v3 import cluster_pb2
         from envoy.config.listener.v3 import listener_pb2
         from envoy.extensions.filters.network.http_connection_manager.v3 import (
@@ -221,23 +272,21 @@ class _Names:
         )
 
         names: set[str] = set()
-        if response.type_url == CLUSTER:
-            for res in response.resources:
-                cluster = cluster_pb2.Cluster.FromString(res.value)
-                if cluster.type == cluster_pb2.Cluster.EDS:
-                    names.add(cluster.eds_cluster_config.service_name or cluster.name)
-        else:
-            for res in response.resources:
-                listener = listener_pb2.Listener.FromString(res.value)
-                chains = [*listener.filter_chains]
-                if listener.HasField("default_filter_chain"):
-                    chains.append(listener.default_filter_chain)
-                for chain in chains:
-                    for f in chain.filters:
-                        if f.typed_config.type_url == HCM:
-                            hcm = hcm_pb2.HttpConnectionManager.FromString(f.typed_config.value)
-                            if hcm.HasField("rds"):
-                                names.add(hcm.rds.route_config_name)
+        if type_url == CLUSTER:
+            cluster = cluster_pb2.Cluster.FromString(packed.value)
+            if cluster.type == cluster_pb2.Cluster.EDS:
+                names.add(cluster.eds_cluster_config.service_name or cluster.name)
+            return tuple(names)
+        listener = listener_pb2.Listener.FromString(packed.value)
+        chains = [*listener.filter_chains]
+        if listener.HasField("default_filter_chain"):
+            chains.append(listener.default_filter_chain)
+        for chain in chains:
+            for f in chain.filters:
+                if f.typed_config.type_url == HCM:
+                    hcm = hcm_pb2.HttpConnectionManager.FromString(f.typed_config.value)
+                    if hcm.HasField("rds"):
+                        names.add(hcm.rds.route_config_name)
         return tuple(sorted(names))
 
 
@@ -296,6 +345,69 @@ class SimEnvoy:
             self.error = repr(exc)
 
 
+class DeltaSimEnvoy:
+    """One simulated Envoy on a delta (incremental) ADS stream: CDS and LDS as wildcards, EDS
+    and RDS by the names the clusters and listeners it holds reference, ACK by nonce."""
+
+    def __init__(self, node: Any, stub: Any, names: _Names) -> None:
+        self.node = node
+        self.stub = stub
+        self.names = names
+        self.out: asyncio.Queue[Any] = asyncio.Queue()
+        self.acked: dict[str, tuple[str, float]] = {}
+        self.refs: dict[str, dict[str, tuple[str, ...]]] = {CLUSTER: {}, LISTENER: {}}
+        self.subscribed: dict[str, set[str]] = {ENDPOINT: set(), ROUTE: set()}
+        self.error: str | None = None
+
+    async def _requests(self) -> AsyncIterator[Any]:
+        while (item := await self.out.get()) is not None:
+            yield item
+
+    def _send(self, type_url: str, nonce: str = "", sub: Any = (), unsub: Any = ()) -> None:
+        from envoy.service.discovery.v3 import discovery_pb2
+
+        request = discovery_pb2.DeltaDiscoveryRequest(
+            type_url=type_url,
+            response_nonce=nonce,
+            resource_names_subscribe=sorted(sub),
+            resource_names_unsubscribe=sorted(unsub),
+        )
+        if not nonce and type_url == CLUSTER:
+            request.node.CopyFrom(self.node)
+        self.out.put_nowait(request)
+
+    def _follow(self, source: str, target: str) -> None:
+        wanted = {n for names in self.refs[source].values() for n in names}
+        have = self.subscribed[target]
+        sub, unsub = wanted - have, have - wanted
+        if not (sub or unsub):
+            return
+        self.subscribed[target] = wanted
+        self._send(target, sub=sub, unsub=unsub)
+
+    async def run(self) -> None:
+        try:
+            call = self.stub.DeltaAggregatedResources(self._requests())
+            self._send(CLUSTER)
+            self._send(LISTENER)
+            async for response in call:
+                t = response.type_url
+                if t in self.refs:
+                    refs = self.refs[t]
+                    for res in response.resources:
+                        refs[res.name] = self.names.of_resource(t, res)
+                    for name in response.removed_resources:
+                        refs.pop(name, None)
+                if t == CLUSTER:
+                    self._follow(CLUSTER, ENDPOINT)  # before the ACK, as Envoy does
+                self._send(t, nonce=response.nonce)
+                self.acked[t] = (response.system_version_info, time.monotonic())
+                if t == LISTENER:
+                    self._follow(LISTENER, ROUTE)
+        except Exception as exc:  # reported, not raised: one broken stream must not hang others
+            self.error = repr(exc)
+
+
 def _node(i: int) -> Any:
     from envoy.config.core.v3 import base_pb2
 
@@ -315,14 +427,15 @@ def _node(i: int) -> Any:
     return node
 
 
-def run_clients(port: int, count: int) -> None:
+def run_clients(port: int, count: int, mode: str = "sotw") -> None:
     import grpc
     from envoy.service.discovery.v3 import ads_pb2_grpc
 
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     names = _Names()
-    envoys: list[SimEnvoy] = []
+    envoys: list[SimEnvoy | DeltaSimEnvoy] = []
+    factory = DeltaSimEnvoy if mode == "delta" else SimEnvoy
     tasks: list[asyncio.Task[None]] = []
 
     async def start() -> None:
@@ -332,7 +445,7 @@ def run_clients(port: int, count: int) -> None:
         ]
         for i in range(count):
             stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channels[i // CLIENTS_PER_CHANNEL])
-            envoy = SimEnvoy(_node(i), stub, names)
+            envoy = factory(_node(i), stub, names)
             envoys.append(envoy)
             tasks.append(loop.create_task(envoy.run()))
 
@@ -417,6 +530,53 @@ def _wait_synced(
         time.sleep(0.05)
 
 
+def _sync_row(
+    cp: _Child, clients: _Child, proxies: int, case: str, t_connect: float, label: str
+) -> tuple[bool, Row]:
+    ok, state = _wait_synced(cp, clients, proxies, SYNC_LIMIT_S)
+    if ok:
+        result = f"{state['last'] - t_connect:.2f} s"
+    else:
+        result = f"timeout ({state['synced']}/{proxies} after {SYNC_LIMIT_S:.0f} s)"
+    if state.get("errors"):
+        print(f"client errors: {state['errors']}", file=sys.stderr)
+    return ok, (f"initial sync, {label} (connect to all ACKed)", case, result, "-")
+
+
+def _change_row(
+    cp: _Child, clients: _Child, proxies: int, case: str, change: str, mode: str
+) -> tuple[bool, Row]:
+    cp.ask("PROFILE on", 30)
+    applied = json.loads(cp.ask(f"APPLY {change}", CHANGE_LIMIT_S + 10))
+    ok, state = _wait_synced(cp, clients, proxies, CHANGE_LIMIT_S)
+    cp.ask("PROFILE off", 30)
+    if ok:
+        result = f"{state['last'] - applied['t0']:.2f} s (push {applied['pushed']:.2f} s)"
+    else:
+        result = f"timeout ({state['synced']}/{proxies} after {CHANGE_LIMIT_S:.0f} s)"
+    if state.get("errors"):
+        print(f"client errors: {state['errors']}", file=sys.stderr)
+    label = f"apply one-service change -> all ACKed: {CHANGES[change][0]}, {mode}"
+    return ok, (label, case, result, f"< {TARGET_S} s")
+
+
+def _memory_row(cp: _Child, case: str, label: str) -> Row:
+    mem = json.loads(cp.ask("MEM", 30))
+    print(f"{case}, {label}: control plane GC seconds by generation: {mem['gc']}", file=sys.stderr)
+    return (
+        f"control plane memory, {label}: RSS [peak] (live after trim)",
+        case,
+        f"{mem['rss']:.0f} MB [{mem['peak']:.0f} MB] ({mem['trimmed']:.0f} MB)",
+        f"< {TARGET_MB} MB",
+    )
+
+
+def _wait_disconnected(cp: _Child, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while json.loads(cp.ask("EXPECT", limit)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def run_case(services: int, proxies: int) -> list[Row]:
     case = f"{services} services, {proxies} proxies"
     rows: list[Row] = []
@@ -424,35 +584,19 @@ def run_case(services: int, proxies: int) -> list[Row]:
     clients: _Child | None = None
     try:
         port = int(cp.ask(None, 120).split()[1])
-        t_connect = time.monotonic()
-        clients = _Child("--clients", str(port), str(proxies))
-        clients.ask(None, 60)
-        ok, state = _wait_synced(cp, clients, proxies, SYNC_LIMIT_S)
-        if ok:
-            result = f"{state['last'] - t_connect:.2f} s"
-        else:
-            result = f"timeout ({state['synced']}/{proxies} after {SYNC_LIMIT_S:.0f} s)"
-        rows.append(("initial sync (connect to all ACKed)", case, result, "-"))
-        if ok:
-            applied = json.loads(cp.ask("APPLY", CHANGE_LIMIT_S + 10))
-            ok2, state = _wait_synced(cp, clients, proxies, CHANGE_LIMIT_S)
-            if ok2:
-                result = f"{state['last'] - applied['t0']:.2f} s (push {applied['pushed']:.2f} s)"
-            else:
-                result = f"timeout ({state['synced']}/{proxies} after {CHANGE_LIMIT_S:.0f} s)"
-            rows.append(("apply one-service change -> all ACKed", case, result, f"< {TARGET_S} s"))
-        mem = json.loads(cp.ask("MEM", 30))
-        rows.append(
-            (
-                "control plane memory: RSS [peak] (live after trim)",
-                case,
-                f"{mem['rss']:.0f} MB [{mem['peak']:.0f} MB] ({mem['trimmed']:.0f} MB)",
-                f"< {TARGET_MB} MB",
-            )
-        )
-        print(f"{case}: control plane GC seconds by generation: {mem['gc']}", file=sys.stderr)
-        if state.get("errors"):
-            print(f"client errors: {state['errors']}", file=sys.stderr)
+        for mode, changes in (("sotw", ("vs", "dr")), ("delta", ("dr2",))):
+            t_connect = time.monotonic()
+            clients = _Child("--clients", str(port), str(proxies), mode)
+            clients.ask(None, 60)
+            ok, row = _sync_row(cp, clients, proxies, case, t_connect, mode)
+            rows.append(row)
+            for change in changes if ok else ():
+                ok, row = _change_row(cp, clients, proxies, case, change, mode)
+                rows.append(row)
+            rows.append(_memory_row(cp, case, mode))
+            clients.close()
+            clients = None
+            _wait_disconnected(cp, 60)
     except (queue.Empty, RuntimeError) as exc:
         rows.append(("control plane benchmark", case, f"failed: {exc!r}", "-"))
     finally:
@@ -477,7 +621,9 @@ if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--control-plane":
         serve_control_plane(int(sys.argv[2]))
     elif len(sys.argv) >= 4 and sys.argv[1] == "--clients":
-        run_clients(int(sys.argv[2]), int(sys.argv[3]))
+        run_clients(
+            int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "sotw"
+        )
     else:
         for row in run():
             print("  ".join(row))

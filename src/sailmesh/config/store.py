@@ -105,6 +105,12 @@ class ConfigStore:
             key=lambda r: r.key,
         )
 
+    def snapshot(self) -> tuple[int, builtins.list[Resource]]:
+        """The revision and every object at that revision (read together), sorted by key."""
+        with self._lock:
+            revision, items = self._revision, list(self._objects.values())
+        return revision, sorted(items, key=lambda r: r.key)
+
     def __len__(self) -> int:
         return len(self._objects)
 
@@ -190,7 +196,10 @@ class ConfigStore:
                 else res.meta.creation_timestamp,
             }
         )
-        return replace(res, meta=meta)
+        # The YAML node tree (for line lookups while validating) is not kept: analysis and
+        # validation read freshly loaded objects, and the tree is most of a stored object's
+        # memory (and of the garbage collector's work). ``source`` keeps the file and line.
+        return replace(res, meta=meta, document=None)
 
     def _commit(
         self, staged: dict[Key, Resource], revision: int, events: builtins.list[ChangeEvent]
@@ -232,5 +241,5 @@ class ConfigStore:
         docs = [YamlDocument(obj, str(self._state_file), 1) for obj in payload.get("objects", [])]
         result = parse_documents(docs)
         self.load_problems = result.problems
-        self._objects = {r.key: r for r in result.resources}
+        self._objects = {r.key: replace(r, document=None) for r in result.resources}
         self._revision = int(payload.get("revision", 0))

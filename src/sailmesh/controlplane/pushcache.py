@@ -23,24 +23,41 @@ uses); the tests compare every shared result with a translation of the proxy alo
 
 Gateways (``router`` proxies) and proxies served while a test ``resource_hook`` is set are not
 shared: they are translated on their own, exactly as before.
+
+A push after a config change starts from the previous context (:class:`Carry`): the packed
+results of the types the change cannot alter (:func:`sailmesh.snapshot.push.types_of_kind`) are
+reused as they are (a key names the same inputs in both snapshots); when the only changes to
+clusters and endpoints are DestinationRules of exact hosts, the CDS and EDS results are rebuilt
+for those hosts only and the other hosts' packed resources are reused. The registry view and the
+mesh settings must be the very same, else nothing is carried. The tests compare every carried
+result with a translation from scratch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from google.protobuf import any_pb2
-
-from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ResourceSnapshot, TypeResources
+from sailmesh.ads.resources import (
+    CLUSTER,
+    ENDPOINT,
+    LISTENER,
+    ROUTE,
+    SECRET,
+    ResourceSnapshot,
+    TypeResources,
+)
 from sailmesh.config.resource import Resource
+from sailmesh.snapshot.hosts import fqdn
 from sailmesh.snapshot.proxy import Proxy
+from sailmesh.snapshot.push import XdsType, types_of_kind
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
 from sailmesh.xds import names
-from sailmesh.xds.clusters import inbound_cluster
+from sailmesh.xds.clusters import inbound_cluster, outbound_cluster
+from sailmesh.xds.endpoints import load_assignment, spec_endpoints
 from sailmesh.xds.options import TranslateOptions
-from sailmesh.xds.plan import inbound_ports
+from sailmesh.xds.plan import cluster_specs, inbound_ports
 from sailmesh.xds.scope import build_scope
 from sailmesh.xds.translate import SIDECAR_TYPES, translate
 
@@ -102,19 +119,94 @@ class LabelDependence:
         return self.everywhere or proxy.namespace in self.namespaces
 
 
-class PushContext:
-    """One snapshot and the translations made from it, shared by proxies with equal keys."""
+_TYPE_URLS: Mapping[XdsType, str] = MappingProxyType(
+    {"CDS": CLUSTER, "EDS": ENDPOINT, "LDS": LISTENER, "RDS": ROUTE, "SDS": SECRET}
+)
+#: Types whose resources are named after one service host (``outbound|port|subset|host``).
+_PER_HOST = frozenset({CLUSTER, ENDPOINT})
 
-    def __init__(self, snapshot: MeshSnapshot) -> None:
+
+def _rule_hosts(*rules: Resource | None) -> frozenset[str] | None:
+    """The FQDN hosts of DestinationRule versions (None when one is a wildcard or missing)."""
+    hosts: set[str] = set()
+    for rule in rules:
+        if rule is None:
+            continue
+        host = getattr(rule.spec, "host", None)
+        if not host or "*" in host:
+            return None
+        hosts.add(fqdn(host, rule.namespace))
+    return frozenset(hosts)
+
+
+@dataclass(frozen=True)
+class Carry:
+    """What a config change leaves valid of the previous push context.
+
+    ``stale``: the type URLs to translate again (the others are reused whole). ``hosts``: when
+    not None, clusters and endpoints changed only for these service hosts (DestinationRules of
+    exact hosts), so only their resources are rebuilt.
+    """
+
+    stale: frozenset[str]
+    hosts: frozenset[str] | None = frozenset()
+
+    @classmethod
+    def of(cls, changes: Iterable[tuple[Resource | None, Resource | None]]) -> Carry:
+        """From (old, new) versions of each changed object (either may be None)."""
+        carry = cls(frozenset())
+        for old, new in changes:
+            current = new if new is not None else old
+            if current is None:
+                continue
+            stale = frozenset(_TYPE_URLS[t] for t in types_of_kind(current.kind))
+            hosts: frozenset[str] | None = frozenset()
+            if stale & _PER_HOST:
+                hosts = _rule_hosts(old, new) if current.kind == "DestinationRule" else None
+            carry = carry.merge(cls(stale, hosts))
+        return carry
+
+    def merge(self, other: Carry) -> Carry:
+        hosts = None if self.hosts is None or other.hosts is None else self.hosts | other.hosts
+        return Carry(self.stale | other.stale, hosts)
+
+
+class PushContext:
+    """One snapshot and the translations made from it, shared by proxies with equal keys.
+
+    With ``previous`` and ``carry``, translations of ``previous`` that the change (``carry``)
+    leaves valid are taken over on first use instead of being translated again (until
+    :meth:`release`).
+    """
+
+    def __init__(
+        self,
+        snapshot: MeshSnapshot,
+        previous: PushContext | None = None,
+        carry: Carry | None = None,
+    ) -> None:
         self.snapshot = snapshot
         self.labels = LabelDependence.scan(snapshot)
         self._types: dict[tuple[str, Hashable], TypeResources] = {}
         #: Packed clusters other than ``inbound|...`` by outbound key (the EDS key).
-        self._outbound: dict[Hashable, dict[str, any_pb2.Any]] = {}
+        self._outbound: dict[Hashable, TypeResources] = {}
+        self._previous = previous if carry is not None else None
+        self._carry = carry
+        if previous is not None:
+            previous.release()  # carried results come from one context back only
         #: How many CDS sets were composed from shared clusters plus inbound ones.
         self.composed = 0
         #: How many times translation ran (for tests and metrics).
         self.translations = 0
+        #: How many per-type results were taken over from the previous context.
+        self.reused = 0
+        #: How many times clusters/endpoints were rebuilt for the changed hosts only.
+        self.partial = 0
+
+    def release(self) -> None:
+        """Stop taking results over from the previous context (and let it be freed)."""
+        self._previous = None
+        self._carry = None
 
     def keys(self, proxy: Proxy, options: TranslateOptions) -> dict[str, Hashable]:
         """The sharing key of each sidecar xDS type for ``proxy``."""
@@ -140,6 +232,8 @@ class PushContext:
         """The resource snapshot of a sidecar, built from shared per-type translations."""
         keys = self.keys(proxy, options)
         missing = [t for t in SIDECAR_TYPES if (t, keys[t]) not in self._types]
+        if missing and self._previous is not None:
+            missing = self._take_over(proxy, keys, missing)
         if CLUSTER in missing:
             outbound = self._outbound.get(keys[ENDPOINT])
             if outbound is not None:
@@ -151,22 +245,99 @@ class PushContext:
             for t in missing:
                 self._types[(t, keys[t])] = TypeResources.build(t, translated.get(t, {}))
             if CLUSTER in missing:
-                packed = self._types[(CLUSTER, keys[CLUSTER])].packed
-                self._outbound[keys[ENDPOINT]] = {
-                    name: value for name, value in packed.items() if not _is_inbound(name)
-                }
+                built = self._types[(CLUSTER, keys[CLUSTER])]
+                self._outbound[keys[ENDPOINT]] = _without_inbound(built)
         return ResourceSnapshot(
             types=MappingProxyType({t: self._types[(t, keys[t])] for t in SIDECAR_TYPES})
         )
+
+    def _take_over(self, proxy: Proxy, keys: dict[str, Hashable], missing: list[str]) -> list[str]:
+        """Fill what the previous context has and the change left valid; the types left."""
+        previous, carry = self._previous, self._carry
+        assert previous is not None and carry is not None
+        left = []
+        for t in missing:
+            found = previous._types.get((t, keys[t]))
+            if found is not None and t not in carry.stale:
+                self._types[(t, keys[t])] = found
+                self.reused += 1
+            else:
+                left.append(t)
+        outbound_key = keys[ENDPOINT]
+        if outbound_key not in self._outbound and CLUSTER not in carry.stale:
+            outbound = previous._outbound.get(outbound_key)
+            if outbound is not None:
+                self._outbound[outbound_key] = outbound
+        if carry.hosts is not None and carry.stale & _PER_HOST:
+            self._rebuild_hosts(proxy, keys, previous, carry.hosts, left)
+        return [t for t in left if (t, keys[t]) not in self._types]
+
+    def _rebuild_hosts(
+        self,
+        proxy: Proxy,
+        keys: dict[str, Hashable],
+        previous: PushContext,
+        hosts: frozenset[str],
+        left: list[str],
+    ) -> None:
+        """Clusters and endpoints from the previous context's, with ``hosts`` rebuilt."""
+        outbound_key, eds_key = keys[ENDPOINT], (ENDPOINT, keys[ENDPOINT])
+        old_outbound = previous._outbound.get(outbound_key)
+        old_endpoints = previous._types.get(eds_key)
+        want_clusters = CLUSTER in left and outbound_key not in self._outbound
+        want_endpoints = ENDPOINT in left and eds_key not in self._types
+        if not (want_clusters or want_endpoints) or old_outbound is None or old_endpoints is None:
+            return
+        scope = build_scope(proxy, self.snapshot)
+        specs = [spec for spec in cluster_specs(scope) if spec.service.hostname in hosts]
+        if want_clusters:
+            fresh = TypeResources.build(
+                CLUSTER, {spec.name: outbound_cluster(scope, spec) for spec in specs}
+            )
+            kept = _other_hosts(old_outbound, hosts)
+            self._outbound[outbound_key] = TypeResources.merge(CLUSTER, kept, fresh)
+        if want_endpoints:
+            endpoints = {
+                spec.name: load_assignment(spec.name, spec_endpoints(scope, spec))
+                for spec in specs
+                if spec.discovery == "EDS"
+            }
+            kept = _other_hosts(old_endpoints, hosts)
+            fresh = TypeResources.build(ENDPOINT, endpoints)
+            self._types[eds_key] = TypeResources.merge(ENDPOINT, kept, fresh)
+        self.partial += 1
+
+
+def _other_hosts(built: TypeResources, hosts: frozenset[str]) -> TypeResources:
+    """The resources of ``built`` not named after one of ``hosts``."""
+
+    def keep(name: str) -> bool:
+        parsed = names.parse_cluster(name)
+        return parsed is None or parsed[3] not in hosts
+
+    return _subset(built, keep)
+
+
+def _without_inbound(built: TypeResources) -> TypeResources:
+    """The clusters of ``built`` other than ``inbound|...``."""
+    return _subset(built, lambda name: not _is_inbound(name))
+
+
+def _subset(built: TypeResources, keep: Callable[[str], bool]) -> TypeResources:
+    kept = [name for name in built.packed if keep(name)]
+    return TypeResources(
+        type_url=built.type_url,
+        version="",  # a part, only merged into full sets (see TypeResources.merge)
+        packed=MappingProxyType({n: built.packed[n] for n in kept}),
+        versions=MappingProxyType({n: built.versions[n] for n in kept}),
+    )
 
 
 def _is_inbound(cluster_name: str) -> bool:
     return cluster_name.startswith(_INBOUND_PREFIX)
 
 
-def _with_inbound(
-    outbound: Mapping[str, any_pb2.Any], proxy: Proxy, ctx: PushContext
-) -> TypeResources:
+def _with_inbound(outbound: TypeResources, proxy: Proxy, ctx: PushContext) -> TypeResources:
     """CDS of ``proxy`` from the shared clusters of its outbound key plus its own
     ``inbound|<port>||`` clusters (the only clusters that depend on the proxy's workload)."""
     scope = build_scope(proxy, ctx.snapshot)
@@ -175,4 +346,4 @@ def _with_inbound(
         for port in inbound_ports(scope)
     }
     ctx.composed += 1
-    return TypeResources.build(CLUSTER, {**outbound, **own})
+    return TypeResources.merge(CLUSTER, outbound, TypeResources.build(CLUSTER, own))

@@ -9,7 +9,9 @@ resources did not change is not resent.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from sailmesh.controlplane.api import ApiError, ApiServer
 from sailmesh.controlplane.clock import Clock, RealClock
 from sailmesh.controlplane.debounce import Debouncer
 from sailmesh.controlplane.proxies import options_from_node, proxy_from_node
-from sailmesh.controlplane.pushcache import PushContext
+from sailmesh.controlplane.pushcache import Carry, PushContext
 from sailmesh.controlplane.status import proxy_status_records
 from sailmesh.controlplane.vips import VipAllocator
 from sailmesh.registry.registry import ServiceRegistry
@@ -88,6 +90,9 @@ class ControlPlane:
         self.pushes = 0
         self._proxies: dict[str, _Connected] = {}
         self._context: PushContext | None = None
+        #: What each store revision changed, until a push context covers it (see _push_context).
+        self._carries: dict[int, Carry] = {}
+        self._carries_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._debouncer: Debouncer | None = None
         self._api: ApiServer | None = None
@@ -102,6 +107,11 @@ class ControlPlane:
         )
         self._debouncer.start()
         self._sync_registry(self.store.list())
+        # What is loaded by now (modules, the initial config) lives as long as the process:
+        # keep it out of the collector's full scans (a stored object replaced later is freed by
+        # reference counting; stored objects hold no reference cycles).
+        gc.collect()
+        gc.freeze()
         self._unsubscribe = self.store.subscribe(self._on_store_events)
         self.registry.subscribe(self._on_registry_change)
         port = await self.ads.start(self.settings.ads_address, self.settings.ads_unix_path)
@@ -135,14 +145,36 @@ class ControlPlane:
 
     def _push_context(self) -> PushContext:
         """The shared translation context of the current config and registry (reused until
-        either changes, so proxies connecting in a burst share one snapshot)."""
+        either changes, so proxies connecting in a burst share one snapshot).
+
+        A new context takes over what the config changes since the previous one left valid
+        (:class:`~sailmesh.controlplane.pushcache.Carry`), provided the registry view and the
+        mesh settings are the same and every store revision in between was recorded."""
         view = self.registry.view()
-        revision = self.store.revision
+        revision, resources = self.store.snapshot()
         ctx = self._context
         if ctx is None or ctx.snapshot.revision != revision or ctx.snapshot.registry is not view:
-            snapshot = MeshSnapshot.build(self.store.list(), view, self.mesh_config(), revision)
-            ctx = self._context = PushContext(snapshot)
+            mesh = self.mesh_config()
+            snapshot = MeshSnapshot.build(resources, view, mesh, revision)
+            carry = None
+            if ctx is not None and ctx.snapshot.registry is view and ctx.snapshot.mesh == mesh:
+                carry = self._carry_between(ctx.snapshot.revision, revision)
+            ctx = self._context = PushContext(snapshot, ctx if carry else None, carry)
         return ctx
+
+    def _carry_between(self, old: int, new: int) -> Carry | None:
+        """The changes of store revisions ``old`` (exclusive) to ``new`` (None: not all known)."""
+        with self._carries_lock:
+            for rev in [r for r in self._carries if r <= old]:
+                del self._carries[rev]
+            found = [self._carries.get(rev) for rev in range(old + 1, new + 1)]
+        if new <= old or any(c is None for c in found):
+            return None
+        carry = Carry(frozenset())
+        for c in found:
+            assert c is not None
+            carry = carry.merge(c)
+        return carry
 
     def _serve(self, node_id: str, conn: _Connected, ctx: PushContext) -> None:
         if self.resource_hook is None and conn.proxy.type == "sidecar":
@@ -158,6 +190,7 @@ class ControlPlane:
         for node_id, conn in list(self._proxies.items()):
             if request.affected_types(conn.proxy):
                 self._serve(node_id, conn, ctx)
+        ctx.release()
         self.pushes += 1
 
     def request_push(self, request: PushRequest) -> None:
@@ -205,6 +238,8 @@ class ControlPlane:
                 str(st.state(t)) == "SYNCED"
                 for st in statuses
                 for t in (CLUSTER, ENDPOINT, LISTENER, ROUTE)
+                # a type the proxy never asked for (a gateway without routes) is not waited on
+                if t in (CLUSTER, LISTENER) or (t in st.types and st.types[t].subscribed)
             )
             if idle and synced and len(statuses) >= len(self._proxies):
                 return True
@@ -218,6 +253,10 @@ class ControlPlane:
 
     # --- change feeds --------------------------------------------------------------------
     def _on_store_events(self, events: Sequence[ChangeEvent]) -> None:
+        carry = Carry.of((e.old, None if e.type == "DELETED" else e.resource) for e in events)
+        with self._carries_lock:
+            for revision in {e.revision for e in events}:
+                self._carries[revision] = carry
         self._sync_registry(
             [e.resource for e in events],
             deleted=[e.old for e in events if e.type == "DELETED" and e.old],

@@ -1,0 +1,353 @@
+"""A push context takes over what a config change leaves valid (``pushcache.Carry``).
+
+Every test compares the carried results with a translation from scratch of the changed
+snapshot, and checks which types were taken over (the very same objects) and which rebuilt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, ResourceSnapshot
+from sailmesh.config.load import load_text
+from sailmesh.config.resource import Resource
+from sailmesh.controlplane.pushcache import Carry, PushContext
+from sailmesh.registry.model import Service, ServicePort, Workload, frozen_map
+from sailmesh.registry.registry import compute_view
+from sailmesh.snapshot.proxy import Proxy
+from sailmesh.snapshot.push import ALL_TYPES, types_of_kind
+from sailmesh.snapshot.snapshot import MeshSnapshot
+from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.translate import translate
+
+TYPES = (CLUSTER, ENDPOINT, LISTENER, ROUTE)
+APPS = ("productpage", "reviews", "ratings", "details")
+OPTIONS = TranslateOptions()
+
+REVIEWS_DR = """
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+"""
+REVIEWS_VS = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews, subset: v1}}]}]
+"""
+REVIEWS_DR_HASH = """
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user}}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+"""
+BASE = REVIEWS_DR + "---" + REVIEWS_VS
+RATINGS_DR_POOL = """
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ratings, namespace: default}
+spec:
+  host: ratings.default.svc.cluster.local
+  trafficPolicy: {connectionPool: {tcp: {maxConnections: 7}}}
+  subsets: [{name: v2, labels: {version: v2}}]
+"""
+WILDCARD_DR = """
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: everything, namespace: default}
+spec:
+  host: "*.default.svc.cluster.local"
+  trafficPolicy: {connectionPool: {tcp: {maxConnections: 9}}}
+"""
+RATINGS_VS = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings, namespace: default}
+spec:
+  hosts: [ratings]
+  http: [{timeout: 3s, retries: {attempts: 2}, route: [{destination: {host: ratings}}]}]
+"""
+DETAILS_TCP_VS = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: details, namespace: default}
+spec:
+  hosts: [details]
+  tcp: [{route: [{destination: {host: details, port: {number: 9000}}}]}]
+"""
+SIDECAR = """
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: default}
+spec:
+  egress: [{hosts: [./reviews.default.svc.cluster.local]}]
+"""
+POLICY = """
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-ratings, namespace: default}
+spec:
+  selector: {matchLabels: {app: ratings}}
+  action: DENY
+  rules: [{}]
+"""
+
+
+def _services() -> list[Service]:
+    out = [
+        Service(
+            hostname=f"{app}.default.svc.cluster.local",
+            name=app,
+            namespace="default",
+            ports=(ServicePort("http", 9080, "HTTP"),),
+            vip=f"10.96.0.{i + 10}",
+            selector=frozen_map({"app": app}),
+        )
+        for i, app in enumerate(APPS)
+    ]
+    out.append(
+        Service(
+            hostname="db.default.svc.cluster.local",
+            name="db",
+            namespace="default",
+            ports=(ServicePort("tcp", 9000, "TCP"),),
+            vip="10.96.0.99",
+            selector=frozen_map({"app": "db"}),
+        )
+    )
+    return out
+
+
+def _workloads() -> list[Workload]:
+    return [
+        Workload(
+            name=f"{app}-{version}",
+            namespace="default",
+            address=f"10.244.{i}.{n}",
+            labels=frozen_map({"app": app, "version": version}),
+        )
+        for i, app in enumerate(APPS)
+        for n, version in ((1, "v1"), (2, "v2"))
+    ]
+
+
+VIEW = compute_view(_services(), _workloads())
+
+
+def _load(*texts: str) -> list[Resource]:
+    out: list[Resource] = []
+    for text in texts:
+        loaded = load_text(text)
+        assert loaded.ok, loaded.problems
+        out += loaded.resources
+    return out
+
+
+def _proxies() -> list[Proxy]:
+    return [
+        Proxy(
+            type="sidecar",
+            ip=f"10.250.{i}.{n}",
+            pod_name=f"{app}-{n}",
+            namespace="default",
+            labels=frozen_map({"app": app, "version": "v1"}),
+        )
+        for i, app in enumerate(APPS)
+        for n in (1, 2)
+    ]
+
+
+def _changed(
+    before: list[Resource], after: list[Resource]
+) -> list[tuple[Resource | None, Resource | None]]:
+    old = {r.key: r for r in before}
+    new = {r.key: r for r in after}
+    return [
+        (old.get(k), new.get(k))
+        for k in sorted(old.keys() | new.keys())
+        if k not in old or k not in new or old[k].to_dict() != new[k].to_dict()
+    ]
+
+
+def _carried(
+    before: list[Resource], after: list[Resource]
+) -> tuple[PushContext, PushContext, dict[str, ResourceSnapshot], dict[str, ResourceSnapshot]]:
+    """Serve every proxy from ``before``, then from ``after`` with the carry; both results."""
+    first = PushContext(MeshSnapshot.build(before, VIEW))
+    old = {p.pod_name: first.resources(p, OPTIONS) for p in _proxies()}
+    carry = Carry.of(_changed(before, after))
+    second = PushContext(MeshSnapshot.build(after, VIEW), first, carry)
+    new = {p.pod_name: second.resources(p, OPTIONS) for p in _proxies()}
+    for proxy in _proxies():
+        alone = ResourceSnapshot.build(translate(proxy, second.snapshot, options=OPTIONS))
+        got = new[proxy.pod_name]
+        for t in TYPES:
+            assert dict(got.of(t).versions) == dict(alone.of(t).versions), (proxy.pod_name, t)
+            assert got.version(t) == alone.version(t)
+    return first, second, old, new
+
+
+def _taken_over(old: dict[str, ResourceSnapshot], new: dict[str, ResourceSnapshot]) -> set[str]:
+    """Types every proxy got as the very same objects as before."""
+    return {t for t in TYPES if all(new[n].of(t) is old[n].of(t) for n in old)}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "reused"),
+    [
+        pytest.param([BASE], [BASE, RATINGS_VS], {CLUSTER, ENDPOINT}, id="add-vs"),
+        pytest.param([BASE, RATINGS_VS], [BASE], {CLUSTER, ENDPOINT}, id="delete-vs"),
+        pytest.param([BASE], [BASE, DETAILS_TCP_VS], {CLUSTER, ENDPOINT}, id="tcp-vs"),
+        pytest.param([BASE], [BASE, RATINGS_DR_POOL], {LISTENER}, id="add-dr"),
+        pytest.param([BASE], [REVIEWS_DR_HASH, REVIEWS_VS], {LISTENER}, id="dr-hash"),
+        pytest.param([BASE], [BASE, WILDCARD_DR], {LISTENER}, id="wildcard-dr"),
+        pytest.param([BASE, RATINGS_DR_POOL], [BASE], {LISTENER}, id="delete-dr"),
+        pytest.param([BASE], [BASE, SIDECAR], set(), id="sidecar"),
+        pytest.param([BASE], [BASE, POLICY], set(), id="selector-policy"),
+    ],
+)
+def test_a_change_rebuilds_exactly_the_types_it_can_alter(
+    before: list[str], after: list[str], reused: set[str]
+) -> None:
+    _, _, old, new = _carried(_load(*before), _load(*after))
+    assert _taken_over(old, new) == reused
+
+
+def test_destination_rule_consistent_hash_changes_routes() -> None:
+    assert "RDS" in types_of_kind("DestinationRule")
+    _, _, old, new = _carried(_load(BASE), _load(REVIEWS_DR_HASH, REVIEWS_VS))
+    for name in old:
+        assert new[name].version(ROUTE) != old[name].version(ROUTE)
+        assert new[name].of(LISTENER) is old[name].of(LISTENER)
+
+
+def test_destination_rule_of_one_host_rebuilds_only_that_hosts_clusters() -> None:
+    _, second, old, new = _carried(_load(BASE), _load(BASE, RATINGS_DR_POOL))
+    assert second.partial == 1  # one outbound key: clusters and endpoints rebuilt once
+    assert second.translations == 1  # routes of that key; clusters/endpoints not translated
+    sample = next(iter(old))
+    before, after = old[sample].of(CLUSTER).packed, new[sample].of(CLUSTER).packed
+    ratings = [n for n in after if n.endswith("|ratings.default.svc.cluster.local")]
+    assert sorted(ratings) == [
+        "outbound|9080|v2|ratings.default.svc.cluster.local",
+        "outbound|9080||ratings.default.svc.cluster.local",
+    ]
+    for name, value in after.items():
+        if name.startswith("outbound|") and name not in ratings:
+            assert value is before[name]  # the other hosts' packed clusters are reused
+    assert before["outbound|9080||ratings.default.svc.cluster.local"] != after[ratings[1]]
+
+
+def test_wildcard_destination_rule_rebuilds_whole_types() -> None:
+    _, second, _, _ = _carried(_load(BASE), _load(BASE, WILDCARD_DR))
+    assert second.partial == 0
+    assert Carry.of([(None, _load(WILDCARD_DR)[0])]).hosts is None
+
+
+def test_carry_of_kinds() -> None:
+    vs = _load(RATINGS_VS)[0]
+    dr = _load(RATINGS_DR_POOL)[0]
+    assert Carry.of([(None, vs)]) == Carry(frozenset({LISTENER, ROUTE}), frozenset())
+    assert Carry.of([(dr, dr)]) == Carry(
+        frozenset({CLUSTER, ENDPOINT, ROUTE}), frozenset({"ratings.default.svc.cluster.local"})
+    )
+    assert Carry.of([(None, vs), (None, dr)]).hosts == frozenset(
+        {"ratings.default.svc.cluster.local"}
+    )
+    service = _load(MESH)[0]
+    assert Carry.of([(None, service)]).hosts is None
+    assert types_of_kind("SomethingNew") == ALL_TYPES
+
+
+def test_released_context_takes_nothing_over() -> None:
+    first = PushContext(MeshSnapshot.build(_load(BASE), VIEW))
+    proxy = _proxies()[0]
+    first.resources(proxy, OPTIONS)
+    second = PushContext(
+        MeshSnapshot.build(_load(BASE, RATINGS_VS), VIEW), first, Carry(frozenset({ROUTE}))
+    )
+    second.release()
+    second.resources(proxy, OPTIONS)
+    assert second.reused == 0 and second.translations == 1
+
+
+# --- through the control plane ------------------------------------------------------------
+MESH = """
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec:
+  selector: {app: reviews}
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ratings, namespace: default}
+spec:
+  selector: {app: ratings}
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: reviews-1, namespace: default}
+spec: {address: 10.0.0.1, labels: {app: reviews, version: v1}}
+"""
+
+
+def _node(app: str, n: int) -> Any:
+    from envoy.config.core.v3 import base_pb2
+
+    node = base_pb2.Node(id=f"sidecar~10.250.0.{n}~{app}-{n}.default~default.svc.cluster.local")
+    node.metadata.update({"LABELS": {"app": app}, "NAMESPACE": "default"})
+    return node
+
+
+def test_control_plane_carries_across_pushes() -> None:
+    from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
+
+    async def scenario() -> None:
+        cp = ControlPlane(ControlPlaneSettings(debounce_quiet=0.01, debounce_max=0.1))
+        cp.apply_yaml(MESH, "mesh.yaml", "default")
+        await cp.start()
+        try:
+            nodes = [_node("reviews", n) for n in range(1, 4)] + [_node("ratings", 4)]
+            for node in nodes:
+                cp._on_connect(node)
+            for change in (RATINGS_DR_POOL, RATINGS_VS, REVIEWS_DR_HASH):
+                before = {n.id: cp.cache.get(n.id) for n in nodes}
+                pushes = cp.pushes
+                cp.apply_yaml(change, "change.yaml", "default")
+                for _ in range(200):
+                    if cp.pushes > pushes:
+                        break
+                    await asyncio.sleep(0.01)
+                assert cp.pushes > pushes
+                ctx = cp._context
+                assert ctx is not None and ctx.reused > 0
+                snapshot = cp.snapshot()
+                for node in nodes:
+                    now, old = cp.cache.get(node.id), before[node.id]
+                    assert now is not None and old is not None and now is not old
+                    alone = ResourceSnapshot.build(
+                        translate(cp.connected[node.id], snapshot, options=OPTIONS)
+                    )
+                    assert all(now.version(t) == alone.version(t) for t in TYPES)
+        finally:
+            await cp.stop()
+
+    asyncio.run(scenario())
