@@ -84,14 +84,6 @@ class Resource:
         """Identity in the store: (kind, namespace, name); API versions share one identity."""
         return (self.kind, self.namespace, self.name)
 
-    @property
-    def config_path(self) -> str:
-        """Istio's ``istio.config`` metadata value: ``/apis/<group>/<version>/namespaces/<ns>/<kind>/<name>``."""
-        return (
-            f"/apis/{self.group}/{self.version}/namespaces/{self.namespace}/"
-            f"{self.kind.lower()}/{self.name}"
-        )
-
     def line_of(self, path: str) -> int | None:
         """Line of a field path (``spec.http[0].route``) in the source, or the document's line."""
         if self.document is not None:
