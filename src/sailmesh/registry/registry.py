@@ -29,7 +29,14 @@ class RegistryView:
     endpoints: MappingProxyType[tuple[str, int], tuple[Endpoint, ...]]
 
     def services_named(self, hostname: str) -> list[Service]:
-        return [s for s in self.services if s.hostname == hostname]
+        return list(self._by_hostname.get(hostname, ()))
+
+    @cached_property
+    def _by_hostname(self) -> dict[str, list[Service]]:
+        index: dict[str, list[Service]] = {}
+        for service in self.services:
+            index.setdefault(service.hostname, []).append(service)
+        return index
 
     def endpoints_for(self, hostname: str, port: int) -> tuple[Endpoint, ...]:
         return self.endpoints.get((hostname, port), ())

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
 
 from sailmesh.config.resource import Resource
 from sailmesh.registry.model import Service, selector_matches
@@ -105,23 +104,32 @@ class MeshSnapshot:
         """The DestinationRule for ``hostname`` as seen from ``viewer_namespace``.
 
         Istio's precedence: the viewer's namespace, then the service's namespace, then the root
-        namespace; an exact host beats a wildcard; the oldest object wins ties.
+        namespace; an exact host beats a wildcard; the oldest object wins ties. Rules are
+        indexed per viewer namespace by host, so a lookup does not scan every rule.
         """
+        index = self._rule_index(viewer_namespace)
         svc = self.service(hostname, viewer_namespace)
         order = [viewer_namespace, svc.namespace if svc else None, self.mesh.root_namespace]
-        best: tuple[Any, ...] | None = None
+        best: tuple[int, int, int] | None = None
         chosen: Resource | None = None
-        for index, dr in enumerate(self.of_kind("DestinationRule")):
-            host = fqdn(dr.spec.host or "", dr.namespace)
-            if not host_matches(host, hostname):
-                continue
-            if not visible(dr.spec.export_to, dr.namespace, viewer_namespace):
+        for position, host, dr in [*index.exact.get(hostname, []), *index.wildcard]:
+            if host != hostname and not host_matches(host, hostname):
                 continue
             rank = order.index(dr.namespace) if dr.namespace in order else len(order)
-            key = (rank, 0 if host == hostname else len(hostname) - len(host), index)
+            key = (rank, 0 if host == hostname else len(hostname) - len(host), position)
             if best is None or key < best:
                 best, chosen = key, dr
         return chosen
+
+    def _rule_index(self, viewer_namespace: str) -> RuleIndex:
+        found = self._rule_indexes.get(viewer_namespace)
+        if found is None:
+            found = self._rule_indexes[viewer_namespace] = RuleIndex(self, viewer_namespace)
+        return found
+
+    @cached_property
+    def _rule_indexes(self) -> dict[str, RuleIndex]:
+        return {}
 
     # --- workload-scoped objects ---------------------------------------------------------
     def sidecar_for(self, proxy: Proxy) -> Resource | None:
@@ -152,6 +160,24 @@ class MeshSnapshot:
             ):
                 out.append(r)
         return out
+
+
+class RuleIndex:
+    """DestinationRules visible from one namespace, by FQDN host (wildcard hosts kept apart),
+    each with its position in the snapshot's age order."""
+
+    def __init__(self, snapshot: MeshSnapshot, viewer_namespace: str) -> None:
+        self.exact: dict[str, list[tuple[int, str, Resource]]] = {}
+        self.wildcard: list[tuple[int, str, Resource]] = []
+        for position, dr in enumerate(snapshot.of_kind("DestinationRule")):
+            if not visible(dr.spec.export_to, dr.namespace, viewer_namespace):
+                continue
+            host = fqdn(dr.spec.host or "", dr.namespace)
+            entry = (position, host, dr)
+            if "*" in host:
+                self.wildcard.append(entry)
+            else:
+                self.exact.setdefault(host, []).append(entry)
 
 
 def resolve_gateway_name(name: str, vs_namespace: str) -> str:

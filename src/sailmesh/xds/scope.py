@@ -59,23 +59,6 @@ def _egress_patterns(sidecar: Resource | None) -> list[tuple[str, str]] | None:
     return patterns
 
 
-class _RuleIndex:
-    """DestinationRules visible from one namespace, by FQDN host (wildcards kept apart)."""
-
-    def __init__(self, snapshot: MeshSnapshot, viewer_namespace: str) -> None:
-        self.exact: dict[str, list[tuple[int, str, Resource]]] = {}
-        self.wildcard: list[tuple[int, str, Resource]] = []
-        for index, dr in enumerate(snapshot.of_kind("DestinationRule")):
-            if not visible(dr.spec.export_to, dr.namespace, viewer_namespace):
-                continue
-            host = fqdn(dr.spec.host or "", dr.namespace)
-            entry = (index, host, dr)
-            if "*" in host:
-                self.wildcard.append(entry)
-            else:
-                self.exact.setdefault(host, []).append(entry)
-
-
 @dataclass
 class ProxyScope:
     """The services and routing objects one sidecar proxy is configured with."""
@@ -88,42 +71,16 @@ class ProxyScope:
     owner: dict[str, Resource] = field(default_factory=dict)
     vs_only_hosts: list[tuple[str, Resource]] = field(default_factory=list)
     _rules: dict[str, Resource | None] = field(default_factory=dict)
-    _rule_index: _RuleIndex | None = None
     _by_host: dict[str, list[Service]] | None = None
     #: Memo for values derived from the scope (e.g. the cluster plan), keyed by their producer.
     memo: dict[str, Any] = field(default_factory=dict)
 
     def destination_rule(self, hostname: str) -> Resource | None:
-        """The DestinationRule for ``hostname`` as seen from the proxy's namespace (cached).
-
-        An indexed equivalent of :meth:`MeshSnapshot.destination_rule` (same precedence: the
-        viewer's namespace, the service's, the root namespace; exact host before wildcard;
-        oldest first), so a proxy seeing N services does not scan N rules N times.
-        """
+        """The DestinationRule for ``hostname`` as seen from the proxy's namespace (memoized;
+        :meth:`MeshSnapshot.destination_rule` owns the precedence rules and the index)."""
         if hostname not in self._rules:
-            self._rules[hostname] = self._find_rule(hostname)
+            self._rules[hostname] = self.snapshot.destination_rule(self.proxy.namespace, hostname)
         return self._rules[hostname]
-
-    def _find_rule(self, hostname: str) -> Resource | None:
-        if self._rule_index is None:
-            self._rule_index = _RuleIndex(self.snapshot, self.proxy.namespace)
-        svc = self.service(hostname)
-        order = [
-            self.proxy.namespace,
-            svc.namespace if svc else None,
-            self.snapshot.mesh.root_namespace,
-        ]
-        best: tuple[int, int, int] | None = None
-        chosen: Resource | None = None
-        candidates = [*self._rule_index.exact.get(hostname, []), *self._rule_index.wildcard]
-        for index, host, dr in candidates:
-            if host != hostname and not host_matches(host, hostname):
-                continue
-            rank = order.index(dr.namespace) if dr.namespace in order else len(order)
-            key = (rank, 0 if host == hostname else len(hostname) - len(host), index)
-            if best is None or key < best:
-                best, chosen = key, dr
-        return chosen
 
     def virtual_service_for(self, hostname: str) -> Resource | None:
         return self.owner.get(hostname)
