@@ -8,7 +8,7 @@ loop, so setting a snapshot from another thread is safe).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from sailmesh.ads.resources import ResourceSnapshot
 
@@ -27,6 +27,20 @@ class SnapshotCache:
             self._snapshots[node_id] = snapshot
             watchers = list(self._watchers.get(node_id, ()))
         for notify in watchers:
+            notify()
+
+    def set_snapshots(self, snapshots: Iterable[tuple[str, ResourceSnapshot]]) -> None:
+        """:meth:`set_snapshot` for many nodes at once: all are stored before any stream is
+        woken, and streams of a node whose snapshot holds the very same resources as before
+        are not woken."""
+        with self._lock:
+            woken: list[Watcher] = []
+            for node_id, snapshot in snapshots:
+                before = self._snapshots.get(node_id)
+                self._snapshots[node_id] = snapshot
+                if before is None or not _same(before, snapshot):
+                    woken.extend(self._watchers.get(node_id, ()))
+        for notify in woken:
             notify()
 
     def get(self, node_id: str) -> ResourceSnapshot | None:
@@ -56,3 +70,8 @@ class SnapshotCache:
                     self._watchers.pop(node_id, None)
 
         return cancel
+
+
+def _same(a: ResourceSnapshot, b: ResourceSnapshot) -> bool:
+    """Both hold the very same per-type resource objects."""
+    return len(a.types) == len(b.types) and all(a.types.get(t) is r for t, r in b.types.items())

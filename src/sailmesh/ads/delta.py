@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 
 from envoy.service.discovery.v3 import discovery_pb2
 
-from sailmesh.ads.resources import CLUSTER, ENDPOINT, WILDCARD_TYPES, ResourceSnapshot
+from sailmesh.ads.resources import (
+    CLUSTER,
+    ENDPOINT,
+    WILDCARD_TYPES,
+    ResourceSnapshot,
+    TypeResources,
+    changes_between,
+)
 from sailmesh.ads.status import StatusTracker
 from sailmesh.ads.stream import StreamMachine
 from sailmesh.ads.wire import DeltaResponse
@@ -35,6 +42,15 @@ class _DeltaType:
     nonce: str | None = None
     sent_version: str | None = None
     respond: bool = False
+    #: When set: ``known`` is exactly what this set has of the subscribed names and nothing is
+    #: NACKed, so the updates for a new set are the (shared) changes between the two sets.
+    synced: TypeResources | None = None
+    #: The set Envoy will hold exactly (in the same sense) once it ACKs the response in flight.
+    sending: TypeResources | None = None
+
+    def diverge(self) -> None:
+        """``known`` or the subscriptions changed otherwise than by an ACK."""
+        self.synced = self.sending = None
 
 
 class DeltaStream(StreamMachine[DeltaResponse]):
@@ -58,18 +74,22 @@ class DeltaStream(StreamMachine[DeltaResponse]):
             return self._pump()
         if request.response_nonce and request.response_nonce == st.nonce:
             self._answer(type_url, st, request)
-        self._subscribe(st, request.resource_names_subscribe)
-        self._unsubscribe(st, request.resource_names_unsubscribe)
+        if request.resource_names_subscribe or request.resource_names_unsubscribe:
+            st.diverge()
+            self._subscribe(st, request.resource_names_subscribe)
+            self._unsubscribe(st, request.resource_names_unsubscribe)
         return self._pump()
 
     def _answer(
         self, type_url: str, st: _DeltaType, request: discovery_pb2.DeltaDiscoveryRequest
     ) -> None:
         inflight, st.inflight = st.inflight, None
+        sending, st.sending = st.sending, None
         if inflight is None or st.sent_version is None:
             return
         nonce = request.response_nonce
         if request.HasField("error_detail"):
+            st.diverge()
             st.nacked.update({n: v for n, v in inflight.items() if v is not None})
             self.status.nacked(type_url, st.sent_version, nonce, request.error_detail.message)
             return
@@ -79,6 +99,7 @@ class DeltaStream(StreamMachine[DeltaResponse]):
             else:
                 st.known[name] = version
                 st.nacked.pop(name, None)
+        st.synced = sending
         self.status.acked(type_url, st.sent_version, nonce)
 
     @staticmethod
@@ -114,25 +135,24 @@ class DeltaStream(StreamMachine[DeltaResponse]):
     def _respond(self, type_url: str, snapshot: ResourceSnapshot) -> DeltaResponse | None:
         st = self._types[type_url]
         desired = snapshot.of(type_url)
-        wanted = desired.versions
-        if not st.wildcard:
-            wanted = {n: wanted[n] for n in st.names if n in wanted}
-        updates = sorted(
-            name
-            for name, version in wanted.items()
-            if name in st.force
-            or (st.known.get(name) != version and st.nacked.get(name) != version)
-        )
-        removed = sorted(name for name in st.known if name not in desired.versions)
+        if st.synced is not None:
+            updates, removed = self._changes_from_synced(st, st.synced, desired)
+        else:
+            updates, removed = self._changes(st, desired)
         if not (updates or removed or st.respond):
-            if all(st.known.get(n) == v for n, v in wanted.items()):
+            if st.synced is not None:
+                st.synced = desired  # the subscribed names have the same versions in both
+                self.status.in_sync(type_url, desired.version)
+            elif self._in_sync(st, desired):
                 self.status.in_sync(type_url, desired.version)
             return None
         st.respond = False
         st.force.difference_update(updates)
         nonce = self._next_nonce()
         st.nonce, st.sent_version = nonce, desired.version
-        st.inflight = {n: wanted[n] for n in updates} | dict.fromkeys(removed)
+        versions = desired.versions
+        st.inflight = {n: versions[n] for n in updates} | dict.fromkeys(removed)
+        st.sending = desired if st.synced is not None or self._exact(st) else None
         self.status.sent(type_url, desired.version, nonce)
         if type_url == CLUSTER and ENDPOINT in self._types:
             eds = self._types[ENDPOINT]
@@ -146,3 +166,60 @@ class DeltaStream(StreamMachine[DeltaResponse]):
             names=tuple(updates),
             removed_resources=tuple(removed),
         )
+
+    @staticmethod
+    def _changes(st: _DeltaType, desired: TypeResources) -> tuple[list[str], list[str]]:
+        """(updates, removed) from ``known``, name by name."""
+        wanted = desired.versions
+        if not st.wildcard:
+            wanted = {n: wanted[n] for n in st.names if n in wanted}
+        updates = sorted(
+            name
+            for name, version in wanted.items()
+            if name in st.force
+            or (st.known.get(name) != version and st.nacked.get(name) != version)
+        )
+        removed = sorted(name for name in st.known if name not in desired.versions)
+        return updates, removed
+
+    @staticmethod
+    def _changes_from_synced(
+        st: _DeltaType, synced: TypeResources, desired: TypeResources
+    ) -> tuple[list[str], list[str]]:
+        """(updates, removed) when ``known`` is exactly ``synced``'s subscribed names: the
+        changes between the two sets (computed once for all streams), plus forced names."""
+        if desired is synced and not st.force:
+            return [], []
+        all_changed, all_gone = changes_between(synced, desired)
+        names = st.names
+        if st.wildcard:
+            changed, gone = list(all_changed), list(all_gone)
+        else:
+            changed = [n for n in all_changed if n in names]
+            gone = [n for n in all_gone if n in names]
+        if st.force:
+            versions = desired.versions
+            forced = {n for n in st.force if n in versions and (st.wildcard or n in names)}
+            changed = sorted(forced.union(changed))
+        return changed, gone
+
+    @staticmethod
+    def _in_sync(st: _DeltaType, desired: TypeResources) -> bool:
+        """Envoy holds every wanted resource at its version; remembered while it stays so."""
+        versions = desired.versions
+        if st.wildcard:
+            wanted_count = len(versions)
+            in_sync = all(st.known.get(n) == v for n, v in versions.items())
+        else:
+            wanted = [n for n in st.names if n in versions]
+            wanted_count = len(wanted)
+            in_sync = all(st.known.get(n) == versions[n] for n in wanted)
+        if in_sync and not st.nacked and not st.force and len(st.known) == wanted_count:
+            st.synced = desired
+        return in_sync
+
+    @staticmethod
+    def _exact(st: _DeltaType) -> bool:
+        """Whether ``known`` will be exactly the desired set's subscribed names once the
+        response being sent (all differences, none held back by a NACK) is ACKed."""
+        return not st.nacked and (st.wildcard or all(n in st.names for n in st.known))

@@ -98,6 +98,29 @@ class TypeResources:
         )
 
 
+def changes_between(
+    old: TypeResources, new: TypeResources
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(names in ``new`` that ``old`` lacks or has at another version, names only in ``old``),
+    sorted; computed once per pair (kept on ``new``, by ``old``'s content version)."""
+    if old.version == new.version:
+        return (), ()
+    diffs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = new.memo.setdefault("diff", {})
+    found = diffs.get(old.version)
+    if found is None:
+        before, after = old.versions, new.versions
+        changed = tuple(sorted(n for n, v in after.items() if before.get(n) != v))
+        gone = tuple(sorted(n for n in before if n not in after))
+        if len(diffs) >= _MAX_DIFFS:
+            diffs.pop(next(iter(diffs)))
+        found = diffs[old.version] = (changed, gone)
+    return found
+
+
+#: Differences kept per TypeResources (one per earlier set some stream holds).
+_MAX_DIFFS = 16
+
+
 @dataclass(frozen=True)
 class ResourceSnapshot:
     """Everything one proxy should have, per type URL. Types absent here are empty."""

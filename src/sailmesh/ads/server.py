@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
@@ -60,7 +61,7 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
     async def StreamAggregatedResources(
         self, request_iterator: AsyncIterator[Any], context: Any
     ) -> AsyncIterator[Any]:
-        async for response in self._serve(request_iterator, "sotw", SotwStream):
+        async for response in self._serve(request_iterator, "sotw", _sotw_stream):
             yield response
 
     async def DeltaAggregatedResources(
@@ -79,10 +80,12 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
         reader = asyncio.create_task(_read(requests, queue))
         machine: _Machine | None = None
         cancel_watch: Callable[[], None] | None = None
+        waker = _Waker(queue)
         try:
             while (item := await queue.get()) is not _EOF:
                 if item is _WAKE:
                     assert machine is not None
+                    waker.queued = False
                     snapshot = self._cache.get(machine.status.node_id)
                     responses = machine.on_snapshot(snapshot) if snapshot else []
                 else:
@@ -91,7 +94,7 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
                         if self._on_connect is not None:
                             self._on_connect(node)
                         machine = self._open(item.node.id, mode, factory)
-                        cancel_watch = self._watch(item.node.id, queue)
+                        cancel_watch = self._cache.watch(item.node.id, waker.wake)
                     responses = machine.on_request(item)
                 # Popped as sent: nothing sent stays referenced while the stream waits.
                 responses.reverse()
@@ -120,13 +123,33 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
             machine.on_snapshot(snapshot)  # nothing is subscribed yet: no output
         return machine
 
-    def _watch(self, node_id: str, queue: asyncio.Queue[Any]) -> Callable[[], None]:
-        loop = asyncio.get_running_loop()
 
-        def wake() -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, _WAKE)
+def _sotw_stream(status: StatusTracker, nonce_prefix: str) -> SotwStream:
+    return SotwStream(status, nonce_prefix, shared_nonces=True)
 
-        return self._cache.watch(node_id, wake)
+
+class _Waker:
+    """Wakes one stream for a new snapshot: one wake-up queued at most (the stream reads the
+    latest snapshot when it gets to it), put directly when set on the stream's own loop."""
+
+    __slots__ = ("_loop", "_queue", "_thread", "queued")
+
+    def __init__(self, queue: asyncio.Queue[Any]) -> None:
+        self._queue = queue
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        self.queued = False
+
+    def wake(self) -> None:
+        if threading.get_ident() == self._thread:
+            self._deliver()
+        else:
+            self._loop.call_soon_threadsafe(self._deliver)
+
+    def _deliver(self) -> None:
+        if not self.queued:
+            self.queued = True
+            self._queue.put_nowait(_WAKE)
 
 
 async def _read(requests: AsyncIterator[Any], queue: asyncio.Queue[Any]) -> None:

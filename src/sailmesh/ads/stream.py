@@ -37,7 +37,7 @@ from sailmesh.ads.resources import (
     ResourceSnapshot,
 )
 from sailmesh.ads.status import StatusTracker
-from sailmesh.ads.wire import SotwResponse, sotw_body
+from sailmesh.ads.wire import SotwBody, SotwResponse, sotw_body
 
 Response = TypeVar("Response")
 
@@ -98,6 +98,9 @@ class StreamMachine(ABC, Generic[Response]):
 class _SotwType:
     wildcard: bool = False
     names: frozenset[str] = frozenset()
+    #: The names of the last request with names, as a set and encoded (see :func:`_names`).
+    names_seen: frozenset[str] = frozenset()
+    names_key: bytes = b""
     acked_version: str = ""
     sent_version: str | None = None
     sent_names: frozenset[str] = frozenset()
@@ -105,36 +108,49 @@ class _SotwType:
     inflight: bool = False
     nacked_version: str | None = None
     respond: bool = False
+    #: The serial of the newest body sent for this type and how many times it was sent.
+    newest_body: int = 0
+    newest_sends: int = 0
 
 
 class SotwStream(StreamMachine[SotwResponse]):
-    """State of the world: each response carries every (requested) resource of its type."""
+    """State of the world: each response carries every (requested) resource of its type.
 
-    def __init__(self, status: StatusTracker, nonce_prefix: str = "") -> None:
+    With ``shared_nonces``, a response whose body is newer than every body this stream sent
+    before carries the body's shared nonce (see :class:`~sailmesh.ads.wire.SotwBody`), so that
+    its bytes are the same for every stream; otherwise, and for older bodies, the nonce is the
+    stream's own (``<nonce_prefix><n>``).
+    """
+
+    def __init__(
+        self, status: StatusTracker, nonce_prefix: str = "", *, shared_nonces: bool = False
+    ) -> None:
         super().__init__(status, nonce_prefix)
         self._types: dict[str, _SotwType] = {}
+        self._shared_nonces = shared_nonces
 
     def on_request(self, request: discovery_pb2.DiscoveryRequest) -> list[SotwResponse]:
         """A request from Envoy (initial, ACK, NACK, re-request or stale)."""
         type_url = request.type_url
-        names = frozenset(request.resource_names)
         st = self._types.get(type_url)
+        names = _names(request, st)
+        wanted = names - {"*"} if "*" in names else names
         if st is None:
             st = self._types[type_url] = _SotwType()
             st.wildcard = type_url in WILDCARD_TYPES and (not names or "*" in names)
-            st.names = names - {"*"}
+            st.names = wanted
             st.acked_version = request.version_info
             self.status.subscribed(type_url)
             return self._pump()
         if st.nonce is not None and request.response_nonce != st.nonce:
             return []  # stale: Envoy will answer the newer response with its current view
         if st.nonce is None:
-            st.names, st.acked_version = names - {"*"}, request.version_info
+            st.names, st.acked_version = wanted, request.version_info
             return self._pump()
         self._answer(type_url, st, request)
-        if not st.wildcard and names - {"*"} != st.sent_names:
+        if not st.wildcard and wanted is not st.sent_names and wanted != st.sent_names:
             st.respond = True
-        st.names = names - {"*"}
+        st.names = wanted
         return self._pump()
 
     def _answer(
@@ -167,6 +183,18 @@ class SotwStream(StreamMachine[SotwResponse]):
         st = self._types.get(type_url)
         return st is not None and st.inflight
 
+    @staticmethod
+    def _shared_nonce(st: _SotwType, body: SotwBody) -> str | None:
+        """The body's shared nonce for this stream, when the stream never used it for this
+        type: bodies newer than the newest sent start at ``k`` = 0, the newest counts its
+        sends; an older body gets a nonce of the stream's own."""
+        if body.serial > st.newest_body:
+            st.newest_body, st.newest_sends = body.serial, 0
+        elif body.serial < st.newest_body:
+            return None
+        st.newest_sends += 1
+        return body.shared_nonce(st.newest_sends - 1)
+
     def _respond(self, type_url: str, snapshot: ResourceSnapshot) -> SotwResponse | None:
         st = self._types[type_url]
         desired = snapshot.of(type_url)
@@ -178,9 +206,57 @@ class SotwStream(StreamMachine[SotwResponse]):
             return None
         st.respond = False
         body = sotw_body(desired, None if st.wildcard else st.names)
-        nonce = self._next_nonce()
+        nonce = self._shared_nonce(st, body) if self._shared_nonces else None
+        if nonce is None:
+            nonce = self._next_nonce()
         st.nonce, st.inflight, st.sent_version, st.sent_names = nonce, True, version, st.names
         self.status.sent(type_url, version, nonce)
         if type_url == CLUSTER and ENDPOINT in self._types:
             self._types[ENDPOINT].respond = True  # re-warming clusters wait for endpoints
         return SotwResponse(type_url=type_url, version_info=version, nonce=nonce, body=body)
+
+
+#: Name sets as streams hold them: equal sets (proxies with the same configuration subscribe
+#: to the same names) are one object, not one per stream.
+_NAME_SETS: dict[frozenset[str], frozenset[str]] = {}
+_MAX_NAME_SETS = 1024
+
+
+def _names(request: discovery_pb2.DiscoveryRequest, st: _SotwType | None) -> frozenset[str]:
+    """``request.resource_names`` as a (shared) set. A request usually repeats the names of
+    the one before (an ACK): that is recognised on their encoding, without making a Python
+    string per name, and the set made for the earlier request is returned."""
+    count = len(request.resource_names)
+    if count == 0:
+        return frozenset()
+    key = b""
+    if st is not None and count == len(st.names_seen):
+        key = _names_key(request)
+        if key == st.names_key:
+            return st.names_seen
+    names = frozenset(request.resource_names)
+    found = _NAME_SETS.get(names)
+    if found is None:
+        if len(_NAME_SETS) >= _MAX_NAME_SETS:
+            _NAME_SETS.clear()
+        found = _NAME_SETS[names] = names
+    if st is not None:
+        st.names_key, st.names_seen = key or _names_key(request), found
+    return found
+
+
+def _names_key(request: discovery_pb2.DiscoveryRequest) -> bytes:
+    """The encoding of ``resource_names`` and ``type_url`` (in C, no string per name)."""
+    only = discovery_pb2.DiscoveryRequest()
+    only.CopyFrom(request)
+    for name in _NOT_NAMES:
+        only.ClearField(name)
+    key: bytes = only.SerializeToString()
+    return key
+
+
+_NOT_NAMES = tuple(
+    f.name
+    for f in discovery_pb2.DiscoveryRequest.DESCRIPTOR.fields
+    if f.name not in ("resource_names", "type_url")
+)

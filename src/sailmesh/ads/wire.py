@@ -12,8 +12,10 @@ bytes the gRPC server sends.
 
 from __future__ import annotations
 
+import itertools
+import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from envoy.service.discovery.v3 import discovery_pb2
@@ -51,12 +53,47 @@ def _string(number: int, text: str) -> bytes:
     return length_delimited(number, text.encode()) if text else b""
 
 
+#: Shared nonces (see :class:`SotwBody`) carry this process-wide token, so they never look like
+#: a stream's own nonces (``<stream token>-<n>``) nor like those of an earlier control plane.
+_SHARED_PREFIX = f"s{secrets.token_hex(3)}."
+_BODY_SERIALS = itertools.count(1)
+
+
+#: Shared encodings kept per body (the ``k`` of :meth:`SotwBody.shared_nonce`).
+MAX_SHARED = 4
+
+
 @dataclass(frozen=True, slots=True)
 class SotwBody:
-    """A ``DiscoveryResponse`` without nonce, serialized once."""
+    """A ``DiscoveryResponse`` without nonce, serialized once, and its encodings with the
+    nonces streams share.
+
+    A stream sending a body for the ``k``-th time (``k`` from 0; counted per type, among
+    bodies sent in creation order, see :class:`~sailmesh.ads.stream.SotwStream`) can use the
+    nonce :meth:`shared_nonce` gives for ``k``, which it never used before: then the bytes
+    sent are encoded once for every stream doing the same, not copied per stream.
+    """
 
     resources: tuple[any_pb2.Any, ...]
     data: bytes
+    serial: int = field(default_factory=lambda: next(_BODY_SERIALS))
+    _shared: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+
+    def shared_nonce(self, k: int) -> str | None:
+        """The nonce shared by streams sending this body for the ``k``-th time (None: none)."""
+        if k >= MAX_SHARED:
+            return None
+        nonce = f"{_SHARED_PREFIX}{self.serial}.{k}"
+        if nonce not in self._shared:
+            self._shared[nonce] = self.data + _string(SOTW_NONCE, nonce)
+        return nonce
+
+    def with_nonce(self, nonce: str) -> bytes:
+        """The response with ``nonce``."""
+        found = self._shared.get(nonce)
+        if found is None:
+            found = self.data + _string(SOTW_NONCE, nonce)
+        return found
 
 
 def sotw_body(desired: TypeResources, names: frozenset[str] | None) -> SotwBody:
@@ -93,7 +130,7 @@ class SotwResponse:
         return self.body.resources
 
     def encode(self) -> bytes:
-        return self.body.data + _string(SOTW_NONCE, self.nonce)
+        return self.body.with_nonce(self.nonce)
 
     def message(self) -> discovery_pb2.DiscoveryResponse:
         return discovery_pb2.DiscoveryResponse.FromString(self.encode())

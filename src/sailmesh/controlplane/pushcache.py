@@ -188,6 +188,8 @@ class PushContext:
         self.snapshot = snapshot
         self.labels = LabelDependence.scan(snapshot)
         self._types: dict[tuple[str, Hashable], TypeResources] = {}
+        #: The Sidecar resource of proxies by (namespace, labels): all it depends on.
+        self._sidecars: dict[tuple[str, frozenset[tuple[str, str]]], Resource | None] = {}
         #: Packed clusters other than ``inbound|...`` by outbound key (the EDS key).
         self._outbound: dict[Hashable, TypeResources] = {}
         self._previous = previous if carry is not None else None
@@ -210,7 +212,12 @@ class PushContext:
 
     def keys(self, proxy: Proxy, options: TranslateOptions) -> dict[str, Hashable]:
         """The sharing key of each sidecar xDS type for ``proxy``."""
-        sidecar = self.snapshot.sidecar_for(proxy)
+        own = frozenset(proxy.labels.items())
+        sidecar_key = (proxy.namespace, own)
+        if sidecar_key in self._sidecars:
+            sidecar = self._sidecars[sidecar_key]
+        else:
+            sidecar = self._sidecars[sidecar_key] = self.snapshot.sidecar_for(proxy)
         base = (
             proxy.type,
             proxy.namespace,
@@ -219,7 +226,6 @@ class PushContext:
             options,
             sidecar.key if sidecar is not None else None,
         )
-        own = frozenset(proxy.labels.items())
         labels = own if self.labels.applies(proxy) else None
         workload = self.snapshot.registry.workload_at(proxy.ip)
         inbound = (own, frozenset(workload.ports.items()) if workload is not None else None)

@@ -177,19 +177,26 @@ class ControlPlane:
         return carry
 
     def _serve(self, node_id: str, conn: _Connected, ctx: PushContext) -> None:
+        self.cache.set_snapshot(node_id, self._resources(conn, ctx))
+
+    def _resources(self, conn: _Connected, ctx: PushContext) -> ResourceSnapshot:
         if self.resource_hook is None and conn.proxy.type == "sidecar":
-            self.cache.set_snapshot(node_id, ctx.resources(conn.proxy, conn.options))
-            return
+            return ctx.resources(conn.proxy, conn.options)
         resources = translate(conn.proxy, ctx.snapshot, options=conn.options)
         if self.resource_hook is not None:
             resources = self.resource_hook(conn.proxy, resources)
-        self.cache.set_snapshot(node_id, ResourceSnapshot.build(resources))
+        return ResourceSnapshot.build(resources)
 
     async def _push(self, request: PushRequest) -> None:
+        """Compute every affected proxy's snapshot, then set them all at once (streams are
+        woken after the last one is computed, each once)."""
         ctx = self._push_context()
-        for node_id, conn in list(self._proxies.items()):
-            if request.affected_types(conn.proxy):
-                self._serve(node_id, conn, ctx)
+        computed = [
+            (node_id, self._resources(conn, ctx))
+            for node_id, conn in list(self._proxies.items())
+            if request.affected_types(conn.proxy)
+        ]
+        self.cache.set_snapshots(computed)
         ctx.release()
         self.pushes += 1
 
@@ -204,8 +211,9 @@ class ControlPlane:
         """Re-translate every connected proxy now (after a test hook changed)."""
         self._context = None
         ctx = self._push_context()
-        for node_id, conn in list(self._proxies.items()):
-            self._serve(node_id, conn, ctx)
+        self.cache.set_snapshots(
+            [(node_id, self._resources(conn, ctx)) for node_id, conn in list(self._proxies.items())]
+        )
 
     def _on_connect(self, node: Any) -> None:
         conn = self._proxies.get(node.id)
