@@ -7,7 +7,6 @@ of the run is left behind.
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import subprocess
@@ -15,10 +14,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
+from e2e_support.bookinfo import apply_sample, converge, login, page, stars
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.runtime.sandbox import netns
@@ -67,55 +66,6 @@ def assert_nothing_left(run_id: str) -> None:
     assert not Path(f"/etc/netns/{prefix}").exists()
 
 
-def page(port: int, cookie: str | None = None) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", "/productpage", headers={"Cookie": cookie} if cookie else {})
-        resp = conn.getresponse()
-        body = resp.read().decode()
-        assert resp.status == 200, (resp.status, body[:300])
-        return body
-    finally:
-        conn.close()
-
-
-def stars(body: str) -> str:
-    """'red', 'black' or 'none' for a productpage body."""
-    red, black = "color:red" in body, "color:black" in body
-    assert not (red and black), "a page mixes star colours"
-    return "red" if red else "black" if black else "none"
-
-
-def login(port: int, user: str) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(
-            "POST",
-            "/login",
-            body=urlencode({"username": user, "passwd": "x"}),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        resp = conn.getresponse()
-        resp.read()
-        cookie = resp.getheader("Set-Cookie") or ""
-        assert resp.status in (200, 302) and "session=" in cookie, (resp.status, cookie)
-        return cookie.split(";", 1)[0]
-    finally:
-        conn.close()
-
-
-def apply(mesh: LocalMeshThread, name: str) -> None:
-    mesh.apply((NETWORKING / name).read_text())
-
-
-def converge(port: int, want: str, cookie: str | None = None, timeout: float = 20.0) -> None:
-    """Wait until pages show ``want`` stars (the new routes reached the proxies)."""
-    deadline = time.monotonic() + timeout
-    while stars(page(port, cookie)) != want:
-        assert time.monotonic() < deadline, f"routing never produced {want} stars"
-        time.sleep(0.1)
-
-
 def gateway(mesh: LocalMeshThread) -> int:
     return mesh.gateway_port(8080)
 
@@ -157,15 +107,15 @@ def test_app_dialing_a_service_name_is_captured_by_both_sidecars(mesh: LocalMesh
 
 def test_all_v1_shows_no_stars(mesh: LocalMeshThread) -> None:
     port = gateway(mesh)
-    apply(mesh, "virtual-service-all-v1.yaml")
+    apply_sample(mesh, "virtual-service-all-v1.yaml")
     wait_for(lambda: all(stars(page(port)) == "none" for _ in range(10)), 20, "all-v1 routing")
     assert [stars(page(port)) for _ in range(100)] == ["none"] * 100
 
 
 def test_reviews_50_50_v1_v3(mesh: LocalMeshThread) -> None:
     port = gateway(mesh)
-    apply(mesh, "virtual-service-all-v1.yaml")
-    apply(mesh, "virtual-service-reviews-50-v3.yaml")
+    apply_sample(mesh, "virtual-service-all-v1.yaml")
+    apply_sample(mesh, "virtual-service-reviews-50-v3.yaml")
     converge(port, "red")
     seen = [stars(page(port)) for _ in range(200)]
     assert set(seen) <= {"red", "none"}
@@ -174,8 +124,8 @@ def test_reviews_50_50_v1_v3(mesh: LocalMeshThread) -> None:
 
 def test_jason_gets_black_stars_others_none(mesh: LocalMeshThread) -> None:
     port = gateway(mesh)
-    apply(mesh, "virtual-service-all-v1.yaml")
-    apply(mesh, "virtual-service-reviews-test-v2.yaml")
+    apply_sample(mesh, "virtual-service-all-v1.yaml")
+    apply_sample(mesh, "virtual-service-reviews-test-v2.yaml")
     jason = login(port, "jason")
     converge(port, "black", cookie=jason)
     assert [stars(page(port, jason)) for _ in range(30)] == ["black"] * 30
@@ -186,8 +136,8 @@ def test_jason_gets_black_stars_others_none(mesh: LocalMeshThread) -> None:
 
 def test_shift_to_v3_is_all_red(mesh: LocalMeshThread) -> None:
     port = gateway(mesh)
-    apply(mesh, "virtual-service-all-v1.yaml")
-    apply(mesh, "virtual-service-reviews-v3.yaml")
+    apply_sample(mesh, "virtual-service-all-v1.yaml")
+    apply_sample(mesh, "virtual-service-reviews-v3.yaml")
     converge(port, "red")
     assert [stars(page(port)) for _ in range(100)] == ["red"] * 100
 

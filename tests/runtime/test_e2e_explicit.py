@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from e2e_support.bookinfo import page, stars
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
@@ -76,27 +77,6 @@ def assert_nothing_left(run_id: str, ports: list[int]) -> None:
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port))
-
-
-def page(port: int) -> str:
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", "/productpage")
-        resp = conn.getresponse()
-        body = resp.read().decode()
-        assert resp.status == 200, (resp.status, body[:300])
-        return body
-    finally:
-        conn.close()
-
-
-def stars(body: str) -> str:
-    red, black = "color:red" in body, "color:black" in body
-    assert not (red and black), "a page mixes star colours"
-    assert "Error fetching product reviews" not in body, "productpage could not reach reviews"
-    return "red" if red else "black" if black else "none"
 
 
 def gateway(mesh: LocalMeshThread) -> int:

@@ -11,7 +11,6 @@ Skipped, with the reason, where the machine does not allow userns mode.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -19,14 +18,13 @@ import shutil
 import site
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
+from e2e_support.bookinfo import apply_sample, converge, login, page, stars
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.runtime.local import RunningPod
@@ -192,53 +190,6 @@ def pod(mesh: LocalMeshThread, ref: str) -> RunningPod:
     return found
 
 
-def page(port: int, cookie: str | None = None) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", "/productpage", headers={"Cookie": cookie} if cookie else {})
-        resp = conn.getresponse()
-        body = resp.read().decode()
-        assert resp.status == 200, (resp.status, body[:300])
-        return body
-    finally:
-        conn.close()
-
-
-def stars(body: str) -> str:
-    red, black = "color:red" in body, "color:black" in body
-    assert not (red and black), "a page mixes star colours"
-    return "red" if red else "black" if black else "none"
-
-
-def login(port: int, user: str) -> str:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(
-            "POST",
-            "/login",
-            body=urlencode({"username": user, "passwd": "x"}),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        resp = conn.getresponse()
-        resp.read()
-        cookie = resp.getheader("Set-Cookie") or ""
-        assert resp.status in (200, 302) and "session=" in cookie, (resp.status, cookie)
-        return cookie.split(";", 1)[0]
-    finally:
-        conn.close()
-
-
-def converge(port: int, want: str, cookie: str | None = None, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while stars(page(port, cookie)) != want:
-        assert time.monotonic() < deadline, f"routing never produced {want} stars"
-        time.sleep(0.1)
-
-
-def apply(mesh: LocalMeshThread, name: str) -> None:
-    mesh.apply((NETWORKING / name).read_text())
-
-
 def mark_return_packets(mesh: LocalMeshThread, ref: str) -> int:
     """Packets that took the 'marked by the proxy → RETURN' rule in a pod (nat: 1 per conn)."""
     node = mesh.mesh.node
@@ -310,16 +261,16 @@ def test_admin_api_is_reached_through_the_agent(mesh: LocalMeshThread) -> None:
 
 def test_gateway_routes_per_virtual_service(mesh: LocalMeshThread) -> None:
     port = mesh.gateway_port(8080)
-    apply(mesh, "virtual-service-all-v1.yaml")
+    apply_sample(mesh, "virtual-service-all-v1.yaml")
     wait_for(lambda: all(stars(page(port)) == "none" for _ in range(10)), 20, "all-v1 routing")
     assert [stars(page(port)) for _ in range(30)] == ["none"] * 30
 
-    apply(mesh, "virtual-service-reviews-test-v2.yaml")
+    apply_sample(mesh, "virtual-service-reviews-test-v2.yaml")
     jason = login(port, "jason")
     converge(port, "black", cookie=jason)
     assert [stars(page(port, jason)) for _ in range(20)] == ["black"] * 20
     assert [stars(page(port)) for _ in range(20)] == ["none"] * 20
 
-    apply(mesh, "virtual-service-reviews-v3.yaml")
+    apply_sample(mesh, "virtual-service-reviews-v3.yaml")
     converge(port, "red")
     assert [stars(page(port)) for _ in range(30)] == ["red"] * 30
