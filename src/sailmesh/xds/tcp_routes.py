@@ -10,27 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sailmesh.registry.model import Service, ServicePort, selector_matches
+from sailmesh.registry.model import Service, ServicePort
 from sailmesh.snapshot.hosts import host_matches
-from sailmesh.snapshot.snapshot import MESH_GATEWAY, resolve_gateway_name
 from sailmesh.xds import names
+from sailmesh.xds.matches import match_applies
 from sailmesh.xds.route_build import destination_cluster
 from sailmesh.xds.scope import ProxyScope, port_kind
-
-
-def _l4_applies(scope: ProxyScope, match: Any, port: int, vs_namespace: str) -> bool:
-    proxy = scope.proxy
-    if match.port and match.port != port:
-        return False
-    if match.source_labels and not selector_matches(match.source_labels, proxy.labels):
-        return False
-    if match.source_namespace and match.source_namespace != proxy.namespace:
-        return False
-    if match.gateways:
-        resolved = {resolve_gateway_name(g, vs_namespace) for g in match.gateways}
-        if MESH_GATEWAY not in resolved:
-            return False
-    return True
 
 
 def _route_applies(scope: ProxyScope, route: Any, port: int, ns: str, sni: str | None) -> bool:
@@ -39,7 +24,7 @@ def _route_applies(scope: ProxyScope, route: Any, port: int, ns: str, sni: str |
     for match in route.match:
         if sni is not None and not any(host_matches(h, sni) for h in match.sni_hosts or []):
             continue
-        if _l4_applies(scope, match, port, ns):
+        if match_applies(match, scope.proxy, port, ns):
             return True
     return False
 
