@@ -27,6 +27,17 @@ def filename_option(func: F) -> F:
     )(func)
 
 
+def namespace_option(func: F) -> F:
+    """``-n/--namespace`` for objects that do not set ``metadata.namespace``."""
+    return click.option(
+        "-n",
+        "--namespace",
+        default="default",
+        show_default=True,
+        help="Namespace for objects that do not set metadata.namespace.",
+    )(func)
+
+
 def gather_paths(filenames: tuple[str, ...], args: tuple[str, ...]) -> list[str]:
     paths = [*filenames, *args]
     if not paths:

@@ -38,7 +38,9 @@ def _check_pem(cert: bytes, key: bytes) -> None:
 @click.argument("name")
 @click.option("--cert", "cert_path", required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--key", "key_path", required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("-n", "--namespace", default="default", show_default=True)
+@click.option(
+    "-n", "--namespace", default="default", show_default=True, help="The Secret's namespace."
+)
 @click.option("--dry-run", is_flag=True, help="Print the Secret instead of applying it.")
 @socket_option
 def tls(

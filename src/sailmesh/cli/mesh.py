@@ -11,7 +11,7 @@ import click
 import yaml
 
 from sailmesh.cli.client import call, fail_on_error, socket_option
-from sailmesh.cli.common import filename_option, gather_paths
+from sailmesh.cli.common import filename_option, gather_paths, namespace_option
 from sailmesh.cli.tables import print_table
 from sailmesh.config.kinds import find_kind
 from sailmesh.config.yamlsource import iter_files
@@ -34,7 +34,7 @@ def _read_inputs(paths: list[str]) -> list[tuple[str, str]]:
 
 @click.command()
 @filename_option
-@click.option("-n", "--namespace", default="default", show_default=True)
+@namespace_option
 @socket_option
 def apply(filenames: tuple[str, ...], namespace: str, socket_path: Path | None) -> None:
     """Apply configuration to the running mesh; a file applies whole or not at all."""
@@ -51,7 +51,7 @@ def apply(filenames: tuple[str, ...], namespace: str, socket_path: Path | None) 
 
 @click.command()
 @filename_option
-@click.option("-n", "--namespace", default="default", show_default=True)
+@namespace_option
 @click.option("--ignore-not-found", is_flag=True, help="Treat missing objects as deleted.")
 @socket_option
 def delete(

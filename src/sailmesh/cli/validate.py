@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sailmesh.cli.common import echo_problem, filename_option, gather_paths
+from sailmesh.cli.common import echo_problem, filename_option, gather_paths, namespace_option
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_paths
 
@@ -12,13 +12,7 @@ from sailmesh.config.load import load_paths
 @click.command()
 @filename_option
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option(
-    "-n",
-    "--namespace",
-    default="default",
-    show_default=True,
-    help="Namespace for objects that do not set metadata.namespace.",
-)
+@namespace_option
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only, no summary.")
 def validate(
     filenames: tuple[str, ...], paths: tuple[str, ...], namespace: str, quiet: bool
