@@ -141,6 +141,45 @@ def test_sotw_streams_share_nonces_and_bytes_and_never_reuse_a_nonce() -> None:
     assert len(set(nonces)) == len(nonces)
 
 
+def test_delta_streams_share_nonces_and_bytes_and_never_reuse_a_nonce() -> None:
+    first = snapshot(clusters={"c1": 1, "c2": 2})
+    changed = snapshot(clusters={"c1": 1, "c2": 3})
+    streams = [DeltaStream(tracker("delta"), f"d{i}-", shared_nonces=True) for i in range(2)]
+    sent: list[list[Any]] = [[], []]
+    for i, s in enumerate(streams):
+        s.on_snapshot(first)
+        [cds] = s.on_request(delta_req(CLUSTER))
+        [eds] = s.on_request(delta_req(ENDPOINT, subscribe=("c1", "c2")))
+        s.on_request(delta_req(CLUSTER, nonce=cds.nonce))
+        s.on_request(delta_req(ENDPOINT, nonce=eds.nonce))
+        sent[i] += [cds, eds, *s.on_snapshot(changed)]
+    assert [r.nonce for r in sent[0]] == [r.nonce for r in sent[1]]
+    assert all(wire.encode(a) is wire.encode(b) for a, b in zip(*sent, strict=True))
+    parsed = sent[0][2].message()
+    assert parsed.nonce == sent[0][2].nonce and [r.name for r in parsed.resources] == ["c2"]
+
+    # Envoy asks for c2's endpoints again: the same body as the last one, never the same nonce.
+    s = streams[0]
+    s.on_request(delta_req(CLUSTER, nonce=sent[0][2].nonce))
+    s.on_request(delta_req(ENDPOINT, nonce=sent[0][3].nonce))
+    [again] = s.on_request(delta_req(ENDPOINT, subscribe=("c2",)))
+    assert again.body is sent[0][3].body
+    nonces = [r.nonce for r in [*sent[0], again]]
+    assert len(set(nonces)) == len(nonces)
+
+
+def test_delta_equal_name_sets_are_one_object() -> None:
+    held = []
+    for i in range(2):
+        s = DeltaStream(tracker("delta"), f"d{i}-")
+        s.on_snapshot(snapshot(clusters={"c1": 1, "c2": 2}))
+        s.on_request(delta_req(CLUSTER))
+        s.on_request(delta_req(ENDPOINT, subscribe=("c1",)))
+        s.on_request(delta_req(ENDPOINT, subscribe=("c2",)))
+        held.append(s._types[ENDPOINT].names)
+    assert held[0] == frozenset({"c1", "c2"}) and held[0] is held[1]
+
+
 def test_sotw_equal_name_sets_are_one_object() -> None:
     names = ("c1", "c2")
     held = []

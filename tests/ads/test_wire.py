@@ -14,11 +14,11 @@ from sailmesh.ads.stream import SotwStream
 def test_field_numbers_match_the_protos() -> None:
     sotw = discovery_pb2.DiscoveryResponse.DESCRIPTOR.fields_by_name
     delta = discovery_pb2.DeltaDiscoveryResponse.DESCRIPTOR.fields_by_name
-    assert sotw["nonce"].number == wire.SOTW_NONCE
+    assert sotw["nonce"].number == wire.NONCE
     assert delta["system_version_info"].number == wire.DELTA_SYSTEM_VERSION
     assert delta["resources"].number == wire.DELTA_RESOURCES
     assert delta["type_url"].number == wire.DELTA_TYPE_URL
-    assert delta["nonce"].number == wire.DELTA_NONCE
+    assert delta["nonce"].number == wire.NONCE
     assert delta["removed_resources"].number == wire.DELTA_REMOVED
 
 

@@ -14,6 +14,7 @@ re-subscribing to a name asks for it again.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from envoy.service.discovery.v3 import discovery_pb2
@@ -27,14 +28,15 @@ from sailmesh.ads.resources import (
     changes_between,
 )
 from sailmesh.ads.status import StatusTracker
-from sailmesh.ads.stream import StreamMachine
-from sailmesh.ads.wire import DeltaResponse
+from sailmesh.ads.stream import StreamMachine, shared_names
+from sailmesh.ads.wire import DeltaResponse, delta_body
 
 
 @dataclass
 class _DeltaType:
     wildcard: bool = False
-    names: set[str] = field(default_factory=set)
+    #: The subscribed names (shared between streams, see :func:`shared_names`).
+    names: frozenset[str] = frozenset()
     known: dict[str, str] = field(default_factory=dict)
     nacked: dict[str, str] = field(default_factory=dict)
     force: set[str] = field(default_factory=set)
@@ -56,8 +58,10 @@ class _DeltaType:
 class DeltaStream(StreamMachine[DeltaResponse]):
     """Incremental xDS: responses carry changed resources and removed names."""
 
-    def __init__(self, status: StatusTracker, nonce_prefix: str = "") -> None:
-        super().__init__(status, nonce_prefix)
+    def __init__(
+        self, status: StatusTracker, nonce_prefix: str = "", *, shared_nonces: bool = False
+    ) -> None:
+        super().__init__(status, nonce_prefix, shared_nonces=shared_nonces)
         self._types: dict[str, _DeltaType] = {}
 
     def on_request(self, request: discovery_pb2.DeltaDiscoveryRequest) -> list[DeltaResponse]:
@@ -67,7 +71,7 @@ class DeltaStream(StreamMachine[DeltaResponse]):
             st = self._types[type_url] = _DeltaType()
             subscribe = set(request.resource_names_subscribe)
             st.wildcard = type_url in WILDCARD_TYPES and (not subscribe or "*" in subscribe)
-            st.names = subscribe - {"*"}
+            st.names = shared_names(subscribe - {"*"})
             st.known = dict(request.initial_resource_versions)
             st.respond = st.wildcard and not st.known  # Envoy waits for a first answer
             self.status.subscribed(type_url)
@@ -103,24 +107,30 @@ class DeltaStream(StreamMachine[DeltaResponse]):
         self.status.acked(type_url, st.sent_version, nonce)
 
     @staticmethod
-    def _subscribe(st: _DeltaType, names: list[str]) -> None:
+    def _subscribe(st: _DeltaType, names: Iterable[str]) -> None:
+        added = set()
         for name in names:
             if name == "*":
                 st.wildcard = True
                 continue
             if name in st.names:
                 st.known.pop(name, None)  # asked again: Envoy wants it (re)sent
-            st.names.add(name)
+            added.add(name)
+        if not added <= st.names:
+            st.names = shared_names(st.names | added)
 
     @staticmethod
-    def _unsubscribe(st: _DeltaType, names: list[str]) -> None:
+    def _unsubscribe(st: _DeltaType, names: Iterable[str]) -> None:
+        dropped = set()
         for name in names:
             if name == "*":
                 st.wildcard = False
                 continue
-            st.names.discard(name)
+            dropped.add(name)
             st.known.pop(name, None)
             st.force.discard(name)
+        if dropped & st.names:
+            st.names = shared_names(st.names - dropped)
 
     def _known_types(self) -> list[str]:
         return list(self._types)
@@ -148,7 +158,9 @@ class DeltaStream(StreamMachine[DeltaResponse]):
             return None
         st.respond = False
         st.force.difference_update(updates)
-        nonce = self._next_nonce()
+        names, gone = tuple(updates), tuple(removed)
+        body = delta_body(desired, names, gone)
+        nonce = self._nonce_for(type_url, body)
         st.nonce, st.sent_version = nonce, desired.version
         versions = desired.versions
         st.inflight = {n: versions[n] for n in updates} | dict.fromkeys(removed)
@@ -163,8 +175,9 @@ class DeltaStream(StreamMachine[DeltaResponse]):
             system_version_info=desired.version,
             nonce=nonce,
             source=desired,
-            names=tuple(updates),
-            removed_resources=tuple(removed),
+            names=names,
+            removed_resources=gone,
+            body=body,
         )
 
     @staticmethod

@@ -10,6 +10,7 @@ stream's sync status.
 from __future__ import annotations
 
 import asyncio
+import collections
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -22,7 +23,7 @@ from sailmesh.ads.cache import SnapshotCache
 from sailmesh.ads.delta import DeltaStream
 from sailmesh.ads.status import Clock, ProxyStatus, StatusTracker, SystemClock
 from sailmesh.ads.stream import SotwStream
-from sailmesh.ads.wire import encode
+from sailmesh.ads.wire import encode, encoded_size
 
 _EOF = object()
 _WAKE = object()
@@ -51,12 +52,14 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
         clock: Clock,
         on_connect: NodeHook | None = None,
         on_disconnect: NodeHook | None = None,
+        send_budget: int = 0,
     ) -> None:
         self._cache = cache
         self._clock = clock
         self._on_connect = on_connect
         self._on_disconnect = on_disconnect
         self.trackers: dict[str, StatusTracker] = {}
+        self._budget = SendBudget(send_budget)
 
     async def StreamAggregatedResources(
         self, request_iterator: AsyncIterator[Any], context: Any
@@ -67,7 +70,7 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
     async def DeltaAggregatedResources(
         self, request_iterator: AsyncIterator[Any], context: Any
     ) -> AsyncIterator[Any]:
-        async for response in self._serve(request_iterator, "delta", DeltaStream):
+        async for response in self._serve(request_iterator, "delta", _delta_stream):
             yield response
 
     async def _serve(
@@ -99,7 +102,14 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
                 # Popped as sent: nothing sent stays referenced while the stream waits.
                 responses.reverse()
                 while responses:
-                    yield responses.pop()
+                    response = responses.pop()
+                    size = encoded_size(response)
+                    await self._budget.acquire(size)
+                    try:
+                        yield response
+                    finally:
+                        self._budget.release(size)
+                    del response
                 item = None
         finally:
             if cancel_watch is not None:
@@ -126,6 +136,65 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
 
 def _sotw_stream(status: StatusTracker, nonce_prefix: str) -> SotwStream:
     return SotwStream(status, nonce_prefix, shared_nonces=True)
+
+
+def _delta_stream(status: StatusTracker, nonce_prefix: str) -> DeltaStream:
+    return DeltaStream(status, nonce_prefix, shared_nonces=True)
+
+
+#: Default bound on response bytes in flight (see :class:`SendBudget`).
+DEFAULT_SEND_BUDGET = 128 * 1024 * 1024
+
+
+class SendBudget:
+    """Bytes of responses being sent, over all streams, kept under ``limit`` (0: no limit).
+
+    gRPC copies every response into buffers of its own until the proxy has read it, so
+    sending a 600 KB route table to 2,000 proxies at once held over a gigabyte. A stream waits
+    here before a send that would go over the limit (a response larger than the limit is sent
+    alone), in the order the streams asked.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        self._waiters: collections.deque[tuple[int, asyncio.Future[None]]] = collections.deque()
+
+    async def acquire(self, size: int) -> None:
+        if not self.limit:
+            return
+        if self._waiters or not self._fits(size):
+            future = asyncio.get_running_loop().create_future()
+            self._waiters.append((size, future))
+            try:
+                await future
+            except asyncio.CancelledError:
+                if future.done() and not future.cancelled():
+                    self.release(size)  # admitted just as the stream went away
+                else:
+                    self._waiters = collections.deque(
+                        w for w in self._waiters if w[1] is not future
+                    )
+                    self._admit()
+                raise
+            return
+        self.in_flight += size
+
+    def release(self, size: int) -> None:
+        if not self.limit:
+            return
+        self.in_flight -= size
+        self._admit()
+
+    def _fits(self, size: int) -> bool:
+        return self.in_flight == 0 or self.in_flight + size <= self.limit
+
+    def _admit(self) -> None:
+        while self._waiters and self._fits(self._waiters[0][0]):
+            size, future = self._waiters.popleft()
+            if not future.done():
+                self.in_flight += size
+                future.set_result(None)
 
 
 class _Waker:
@@ -207,11 +276,15 @@ class AdsServer:
         clock: Clock | None = None,
         on_connect: NodeHook | None = None,
         on_disconnect: NodeHook | None = None,
+        send_budget: int = DEFAULT_SEND_BUDGET,
     ) -> None:
         """``on_connect(node)`` runs when a stream opens, before its first request is answered:
-        the place to compute and set the node's snapshot."""
+        the place to compute and set the node's snapshot. ``send_budget``: bytes of responses
+        in flight over all streams (see :class:`SendBudget`; 0: no limit)."""
         self.cache = cache
-        self._servicer = _Servicer(cache, clock or SystemClock(), on_connect, on_disconnect)
+        self._servicer = _Servicer(
+            cache, clock or SystemClock(), on_connect, on_disconnect, send_budget
+        )
         self._server: Any = None
         self.port: int | None = None
         self.unix_path: str | None = None
