@@ -213,10 +213,17 @@ def _taken_over(old: dict[str, ResourceSnapshot], new: dict[str, ResourceSnapsho
         pytest.param([BASE], [BASE, RATINGS_VS], {CLUSTER, ENDPOINT}, id="add-vs"),
         pytest.param([BASE, RATINGS_VS], [BASE], {CLUSTER, ENDPOINT}, id="delete-vs"),
         pytest.param([BASE], [BASE, DETAILS_TCP_VS], {CLUSTER, ENDPOINT}, id="tcp-vs"),
-        pytest.param([BASE], [BASE, RATINGS_DR_POOL], {LISTENER}, id="add-dr"),
+        pytest.param([BASE], [BASE, RATINGS_DR_POOL], {LISTENER, ROUTE}, id="add-dr"),
         pytest.param([BASE], [REVIEWS_DR_HASH, REVIEWS_VS], {LISTENER}, id="dr-hash"),
-        pytest.param([BASE], [BASE, WILDCARD_DR], {LISTENER}, id="wildcard-dr"),
-        pytest.param([BASE, RATINGS_DR_POOL], [BASE], {LISTENER}, id="delete-dr"),
+        pytest.param([REVIEWS_DR_HASH, REVIEWS_VS], [BASE], {LISTENER}, id="dr-unhash"),
+        pytest.param(
+            [REVIEWS_DR_HASH, REVIEWS_VS],
+            [REVIEWS_DR_HASH, REVIEWS_VS, RATINGS_DR_POOL],
+            {LISTENER},
+            id="dr-while-hashing",
+        ),
+        pytest.param([BASE], [BASE, WILDCARD_DR], {LISTENER, ROUTE}, id="wildcard-dr"),
+        pytest.param([BASE, RATINGS_DR_POOL], [BASE], {LISTENER, ROUTE}, id="delete-dr"),
         pytest.param([BASE], [BASE, SIDECAR], set(), id="sidecar"),
         pytest.param([BASE], [BASE, POLICY], set(), id="selector-policy"),
     ],
@@ -236,10 +243,23 @@ def test_destination_rule_consistent_hash_changes_routes() -> None:
         assert new[name].of(LISTENER) is old[name].of(LISTENER)
 
 
+def test_shadowing_a_hashing_destination_rule_changes_routes() -> None:
+    """A rule of the service's namespace hides the root namespace's hashing rule: the new rule
+    sets no consistentHash, yet the routes lose their hash policy."""
+    root_hash = REVIEWS_DR_HASH.replace("namespace: default", "namespace: istio-system").replace(
+        "host: reviews", "host: reviews.default.svc.cluster.local"
+    )
+    before = _load(root_hash, REVIEWS_VS)
+    _, _, old, new = _carried(before, [*before, *_load(REVIEWS_DR)])
+    assert _taken_over(old, new) == {LISTENER}
+    sample = next(iter(old))
+    assert new[sample].version(ROUTE) != old[sample].version(ROUTE)
+
+
 def test_destination_rule_of_one_host_rebuilds_only_that_hosts_clusters() -> None:
     _, second, old, new = _carried(_load(BASE), _load(BASE, RATINGS_DR_POOL))
     assert second.partial == 1  # one outbound key: clusters and endpoints rebuilt once
-    assert second.translations == 1  # routes of that key; clusters/endpoints not translated
+    assert second.translations == 0  # routes reused (no consistentHash), clusters rebuilt
     sample = next(iter(old))
     before, after = old[sample].of(CLUSTER).packed, new[sample].of(CLUSTER).packed
     ratings = [n for n in after if n.endswith("|ratings.default.svc.cluster.local")]
@@ -264,8 +284,11 @@ def test_carry_of_kinds() -> None:
     dr = _load(RATINGS_DR_POOL)[0]
     assert Carry.of([(None, vs)]) == Carry(frozenset({LISTENER, ROUTE}), frozenset())
     assert Carry.of([(dr, dr)]) == Carry(
-        frozenset({CLUSTER, ENDPOINT, ROUTE}), frozenset({"ratings.default.svc.cluster.local"})
+        frozenset({CLUSTER, ENDPOINT}),
+        frozenset({"ratings.default.svc.cluster.local"}),
+        if_hashing=frozenset({ROUTE}),
     )
+    assert Carry.of([(None, vs), (dr, dr)]).resolve().stale == {CLUSTER, ENDPOINT, LISTENER, ROUTE}
     assert Carry.of([(None, vs), (None, dr)]).hosts == frozenset(
         {"ratings.default.svc.cluster.local"}
     )
@@ -337,6 +360,9 @@ def test_control_plane_carries_across_pushes() -> None:
                         break
                     await asyncio.sleep(0.01)
                 assert cp.pushes > pushes
+                record = cp.last_push
+                assert record is not None and record.reason == "config"
+                assert record.proxies == len(nodes) and record.finished >= record.started
                 ctx = cp._context
                 assert ctx is not None and ctx.reused > 0
                 snapshot = cp.snapshot()

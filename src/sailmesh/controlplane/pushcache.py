@@ -28,7 +28,9 @@ A push after a config change starts from the previous context (:class:`Carry`): 
 results of the types the change cannot alter (:func:`sailmesh.snapshot.push.types_of_kind`) are
 reused as they are (a key names the same inputs in both snapshots); when the only changes to
 clusters and endpoints are DestinationRules of exact hosts, the CDS and EDS results are rebuilt
-for those hosts only and the other hosts' packed resources are reused. The registry view and the
+for those hosts only and the other hosts' packed resources are reused. DestinationRules change
+routes only through ``consistentHash``, so routes are reused after DestinationRule changes
+while no rule of either snapshot sets one. The registry view and the
 mesh settings must be the very same, else nothing is carried. The tests compare every carried
 result with a translation from scratch.
 """
@@ -58,7 +60,8 @@ from sailmesh.xds.clusters import inbound_cluster, outbound_cluster
 from sailmesh.xds.endpoints import load_assignment, spec_endpoints
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.plan import cluster_specs, inbound_ports
-from sailmesh.xds.scope import build_scope
+from sailmesh.xds.policy import uses_consistent_hash
+from sailmesh.xds.scope import ProxyScope, build_scope
 from sailmesh.xds.translate import SIDECAR_TYPES, translate
 
 #: Kinds whose selectors pick services' endpoints or gateway pods, not sidecar proxies.
@@ -145,11 +148,14 @@ class Carry:
 
     ``stale``: the type URLs to translate again (the others are reused whole). ``hosts``: when
     not None, clusters and endpoints changed only for these service hosts (DestinationRules of
-    exact hosts), so only their resources are rebuilt.
+    exact hosts), so only their resources are rebuilt. ``if_hashing``: types that are stale
+    only if a DestinationRule of the old or new snapshot sets ``consistentHash`` (routes read
+    nothing else of DestinationRules); see :meth:`resolve`.
     """
 
     stale: frozenset[str]
     hosts: frozenset[str] | None = frozenset()
+    if_hashing: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, changes: Iterable[tuple[Resource | None, Resource | None]]) -> Carry:
@@ -161,14 +167,30 @@ class Carry:
                 continue
             stale = frozenset(_TYPE_URLS[t] for t in types_of_kind(current.kind))
             hosts: frozenset[str] | None = frozenset()
+            if_hashing: frozenset[str] = frozenset()
             if stale & _PER_HOST:
                 hosts = _rule_hosts(old, new) if current.kind == "DestinationRule" else None
-            carry = carry.merge(cls(stale, hosts))
+            if current.kind == "DestinationRule":
+                if_hashing, stale = stale & {ROUTE}, stale - {ROUTE}
+            carry = carry.merge(cls(stale, hosts, if_hashing))
         return carry
 
     def merge(self, other: Carry) -> Carry:
         hosts = None if self.hosts is None or other.hosts is None else self.hosts | other.hosts
-        return Carry(self.stale | other.stale, hosts)
+        return Carry(self.stale | other.stale, hosts, self.if_hashing | other.if_hashing)
+
+    def resolve(self, *snapshots: MeshSnapshot) -> Carry:
+        """This carry between ``snapshots`` (old and new): ``if_hashing`` types become stale
+        when a DestinationRule of either sets ``consistentHash``."""
+        if not self.if_hashing - self.stale:
+            return self
+        if any(_hashing(snapshot) for snapshot in snapshots):
+            return Carry(self.stale | self.if_hashing, self.hosts)
+        return Carry(self.stale, self.hosts)
+
+
+def _hashing(snapshot: MeshSnapshot) -> bool:
+    return any(uses_consistent_hash(r) for r in snapshot.of_kind("DestinationRule"))
 
 
 class PushContext:
@@ -193,6 +215,8 @@ class PushContext:
         #: Packed clusters other than ``inbound|...`` by outbound key (the EDS key).
         self._outbound: dict[Hashable, TypeResources] = {}
         self._previous = previous if carry is not None else None
+        if previous is not None and carry is not None:
+            carry = carry.resolve(previous.snapshot, snapshot)
         self._carry = carry
         if previous is not None:
             previous.release()  # carried results come from one context back only
@@ -238,12 +262,14 @@ class PushContext:
         """The resource snapshot of a sidecar, built from shared per-type translations."""
         keys = self.keys(proxy, options)
         missing = [t for t in SIDECAR_TYPES if (t, keys[t]) not in self._types]
+        scope = _Scope(proxy, self.snapshot)
         if missing and self._previous is not None:
-            missing = self._take_over(proxy, keys, missing)
+            missing = self._take_over(scope, keys, missing)
         if CLUSTER in missing:
             outbound = self._outbound.get(keys[ENDPOINT])
             if outbound is not None:
-                self._types[(CLUSTER, keys[CLUSTER])] = _with_inbound(outbound, proxy, self)
+                self._types[(CLUSTER, keys[CLUSTER])] = _with_inbound(outbound, scope.get())
+                self.composed += 1
                 missing.remove(CLUSTER)
         if missing:
             translated = translate(proxy, self.snapshot, types=missing, options=options)
@@ -257,7 +283,7 @@ class PushContext:
             types=MappingProxyType({t: self._types[(t, keys[t])] for t in SIDECAR_TYPES})
         )
 
-    def _take_over(self, proxy: Proxy, keys: dict[str, Hashable], missing: list[str]) -> list[str]:
+    def _take_over(self, scope: _Scope, keys: dict[str, Hashable], missing: list[str]) -> list[str]:
         """Fill what the previous context has and the change left valid; the types left."""
         previous, carry = self._previous, self._carry
         assert previous is not None and carry is not None
@@ -275,12 +301,12 @@ class PushContext:
             if outbound is not None:
                 self._outbound[outbound_key] = outbound
         if carry.hosts is not None and carry.stale & _PER_HOST:
-            self._rebuild_hosts(proxy, keys, previous, carry.hosts, left)
+            self._rebuild_hosts(scope, keys, previous, carry.hosts, left)
         return [t for t in left if (t, keys[t]) not in self._types]
 
     def _rebuild_hosts(
         self,
-        proxy: Proxy,
+        lazy_scope: _Scope,
         keys: dict[str, Hashable],
         previous: PushContext,
         hosts: frozenset[str],
@@ -294,7 +320,7 @@ class PushContext:
         want_endpoints = ENDPOINT in left and eds_key not in self._types
         if not (want_clusters or want_endpoints) or old_outbound is None or old_endpoints is None:
             return
-        scope = build_scope(proxy, self.snapshot)
+        scope = lazy_scope.get()
         specs = [spec for spec in cluster_specs(scope) if spec.service.hostname in hosts]
         if want_clusters:
             fresh = TypeResources.build(
@@ -343,13 +369,26 @@ def _is_inbound(cluster_name: str) -> bool:
     return cluster_name.startswith(_INBOUND_PREFIX)
 
 
-def _with_inbound(outbound: TypeResources, proxy: Proxy, ctx: PushContext) -> TypeResources:
-    """CDS of ``proxy`` from the shared clusters of its outbound key plus its own
+class _Scope:
+    """The proxy's translation scope, built on first use (once per :meth:`PushContext.resources`)."""
+
+    __slots__ = ("_built", "_proxy", "_snapshot")
+
+    def __init__(self, proxy: Proxy, snapshot: MeshSnapshot) -> None:
+        self._proxy, self._snapshot = proxy, snapshot
+        self._built: ProxyScope | None = None
+
+    def get(self) -> ProxyScope:
+        if self._built is None:
+            self._built = build_scope(self._proxy, self._snapshot)
+        return self._built
+
+
+def _with_inbound(outbound: TypeResources, scope: ProxyScope) -> TypeResources:
+    """CDS of the scope's proxy from the shared clusters of its outbound key plus its own
     ``inbound|<port>||`` clusters (the only clusters that depend on the proxy's workload)."""
-    scope = build_scope(proxy, ctx.snapshot)
     own = {
         names.inbound_cluster(port.port): inbound_cluster(scope, port)
         for port in inbound_ports(scope)
     }
-    ctx.composed += 1
     return TypeResources.merge(CLUSTER, outbound, TypeResources.build(CLUSTER, own))

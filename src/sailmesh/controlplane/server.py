@@ -9,7 +9,6 @@ resources did not change is not resent.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from sailmesh.controlplane.debounce import Debouncer
 from sailmesh.controlplane.proxies import options_from_node, proxy_from_node
 from sailmesh.controlplane.pushcache import Carry, PushContext
 from sailmesh.controlplane.status import proxy_status_records
+from sailmesh.controlplane.tuning import tune_for_serving
 from sailmesh.controlplane.vips import VipAllocator
 from sailmesh.registry.registry import ServiceRegistry
 from sailmesh.snapshot.mesh import MeshConfig
@@ -64,6 +64,17 @@ class ControlPlaneSettings:
     mesh: MeshConfig = field(default_factory=MeshConfig)
 
 
+@dataclass(frozen=True)
+class PushRecord:
+    """One push: why, when it started and finished (the clock's monotonic seconds, after the
+    debounce), and how many proxies got a newly computed snapshot."""
+
+    reason: str
+    started: float
+    finished: float
+    proxies: int
+
+
 @dataclass
 class _Connected:
     proxy: Proxy
@@ -88,6 +99,7 @@ class ControlPlane:
         self.runtime: RuntimeBackend | None = None
         self.on_shutdown: Callable[[], None] | None = None
         self.pushes = 0
+        self.last_push: PushRecord | None = None
         self._proxies: dict[str, _Connected] = {}
         self._context: PushContext | None = None
         #: What each store revision changed, until a push context covers it (see _push_context).
@@ -107,11 +119,7 @@ class ControlPlane:
         )
         self._debouncer.start()
         self._sync_registry(self.store.list())
-        # What is loaded by now (modules, the initial config) lives as long as the process:
-        # keep it out of the collector's full scans (a stored object replaced later is freed by
-        # reference counting; stored objects hold no reference cycles).
-        gc.collect()
-        gc.freeze()
+        tune_for_serving()  # after the initial config is loaded: it is frozen out of GC scans
         self._unsubscribe = self.store.subscribe(self._on_store_events)
         self.registry.subscribe(self._on_registry_change)
         port = await self.ads.start(self.settings.ads_address, self.settings.ads_unix_path)
@@ -190,6 +198,7 @@ class ControlPlane:
     async def _push(self, request: PushRequest) -> None:
         """Compute every affected proxy's snapshot, then set them all at once (streams are
         woken after the last one is computed, each once)."""
+        started = self.clock.now()
         ctx = self._push_context()
         computed = [
             (node_id, self._resources(conn, ctx))
@@ -199,6 +208,7 @@ class ControlPlane:
         self.cache.set_snapshots(computed)
         ctx.release()
         self.pushes += 1
+        self.last_push = PushRecord(request.reason, started, self.clock.now(), len(computed))
 
     def request_push(self, request: PushRequest) -> None:
         """Queue a push (thread-safe)."""

@@ -95,3 +95,17 @@ def consistent_hash(policy: EffectivePolicy) -> Any:
     """The ``consistentHash`` settings of the policy's load balancer, or None."""
     lb = policy.load_balancer
     return getattr(lb, "consistent_hash", None) if lb is not None else None
+
+
+def uses_consistent_hash(rule: Resource) -> bool:
+    """Whether any policy of the rule (top, port level, subsets) sets ``consistentHash``: the
+    only part of a DestinationRule that route translation reads (hash policies)."""
+    spec = rule.spec
+    policies = [spec.traffic_policy]
+    policies += [subset.traffic_policy for subset in spec.subsets or []]
+    for policy in [p for p in policies if p is not None]:
+        for part in [policy, *(getattr(policy, "port_level_settings", None) or [])]:
+            lb = getattr(part, "load_balancer", None)
+            if lb is not None and getattr(lb, "consistent_hash", None) is not None:
+                return True
+    return False
