@@ -36,6 +36,13 @@ class LocalMeshThread:
         self.mesh.wait_reconciled()
         return outcomes
 
+    def delete(self, text: str) -> list[str]:
+        assert self.mesh.cp is not None
+        result = self.mesh.cp.delete_yaml(text, "test.yaml", "default", ignore_not_found=True)
+        self.mesh.wait_reconciled()
+        outcomes: list[str] = result["outcomes"]
+        return outcomes
+
     def apply_resources(self, resources: list[Resource]) -> None:
         assert self.mesh.cp is not None
         self.mesh.cp.store.apply(resources)

@@ -173,3 +173,54 @@ def test_scaling_a_deployment_updates_endpoints(mesh: LocalMeshThread) -> None:
     mesh.apply(ratings)
     assert len(workloads(mesh, "ratings-v1")) == 1
     assert time.monotonic() - started < 10
+
+
+def _streams(mesh: LocalMeshThread) -> dict[str, str]:
+    """The xDS protocol of each connected proxy, by pod name."""
+    assert mesh.mesh.cp is not None
+    return {s.node_id.split("~")[2].split(".")[0]: s.mode for s in mesh.mesh.cp.ads.proxy_status()}
+
+
+def test_sidecars_speak_delta_xds_unless_their_proxy_config_says_otherwise(
+    mesh: LocalMeshThread,
+) -> None:
+    """As in Istio since 1.22: delta xDS by default, state of the world for a pod whose
+    ``proxy.istio.io/config`` sets ``proxyMetadata.ISTIO_DELTA_XDS: "false"``; both carry
+    traffic."""
+    modes = _streams(mesh)
+    assert modes and set(modes.values()) == {"delta"}, modes
+    text = (BOOKINFO / "platform" / "bookinfo.yaml").read_text()
+    details = next(
+        doc for doc in text.split("---") if "name: details-v1" in doc and "kind: Deployment" in doc
+    )
+    sotw = details.replace("name: details-v1", "name: details-sotw", 1).replace(
+        "      labels:\n",
+        "      annotations:\n"
+        "        proxy.istio.io/config: '{proxyMetadata: {ISTIO_DELTA_XDS: \"false\"}}'\n"
+        "      labels:\n",
+        1,
+    )
+    assert "details-sotw" in sotw and "ISTIO_DELTA_XDS" in sotw
+    mesh.apply(sotw)
+    try:
+        wait_for(
+            lambda: any(n.startswith("details-sotw") for n in _streams(mesh)), 20, "the SotW pod"
+        )
+        pod_modes = {n: m for n, m in _streams(mesh).items() if n.startswith("details-sotw")}
+        assert set(pod_modes.values()) == {"sotw"}, pod_modes
+        runtime = mesh.mesh.runtime
+        assert runtime is not None
+        client = runtime.find_pod("deploy/details-sotw")
+        assert client is not None
+        code = (
+            "import urllib.request; "
+            "print(urllib.request.urlopen('http://reviews:9080/reviews/0', timeout=5).status)"
+        )
+
+        def served() -> bool:
+            result = client.sandbox.run(["python3", "-c", code], env={"PATH": "/usr/bin:/bin"})
+            return result.stdout.strip() == "200"
+
+        wait_for(served, 20, "a call from the SotW pod through its sidecar")
+    finally:
+        mesh.delete(sotw)

@@ -41,7 +41,8 @@ def bootstrap(
     """The pod's Envoy bootstrap. Explicit mode: ``explicit_port`` (the sidecar's http_proxy
     listener, interception NONE), a per-pod ``admin_port`` and, for a gateway,
     ``gateway_ports`` (server port -> port bound on 127.0.0.1). Userns mode: ``socket_mark``,
-    set (SO_MARK) on every upstream socket so the capture rules let Envoy's traffic out."""
+    set (SO_MARK) on every upstream socket so the capture rules let Envoy's traffic out.
+    The protocol is delta xDS unless the pod's proxy config turns it off (``plan.delta_xds``)."""
     meta = node_metadata_for(
         plan.namespace,
         plan.label_map,
@@ -57,6 +58,7 @@ def bootstrap(
         cluster=f"{plan.label_map.get('app', plan.name)}.{plan.namespace}",
         xds_address=UnixAddress(str(xds_socket)),
         metadata=meta,
+        delta=plan.delta_xds,
         admin_host="127.0.0.1",
         admin_port=admin_port,
         upstream_socket_options=(

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sailmesh.config.resource import Resource
+from sailmesh.runtime.proxyconfig import (
+    delta_xds,
+    mesh_default_config,
+    pod_proxy_config,
+    proxy_metadata,
+)
 
 INJECT_LABEL = "sidecar.istio.io/inject"
 NAMESPACE_INJECTION = "istio-injection"
@@ -45,6 +51,8 @@ class PodPlan:
     gateway: bool
     restart_policy: RestartPolicy
     template_hash: str
+    #: The sidecar speaks delta xDS (see :mod:`sailmesh.runtime.proxyconfig`).
+    delta_xds: bool = True
 
     @property
     def key(self) -> tuple[str, str]:
@@ -77,6 +85,7 @@ def plan_pods(resources: Iterable[Resource]) -> list[PodPlan]:
     """Every pod the given manifests ask for."""
     items = list(resources)
     ns_labels = {r.name: dict(r.labels) for r in items if r.kind == "Namespace"}
+    mesh_proxy = mesh_default_config(items)
     plans: list[PodPlan] = []
     for r in items:
         if r.kind == "Deployment":
@@ -93,7 +102,13 @@ def plan_pods(resources: Iterable[Resource]) -> list[PodPlan]:
                     ns_labels.get(r.namespace, {}),
                 )
             )
-    return sorted(plans, key=lambda p: p.key)
+    return sorted((_with_proxy_config(p, mesh_proxy) for p in plans), key=lambda p: p.key)
+
+
+def _with_proxy_config(plan: PodPlan, mesh_proxy: Mapping[str, Any]) -> PodPlan:
+    own = pod_proxy_config(dict(plan.annotations), f"pod {plan.namespace}/{plan.name}")
+    metadata = proxy_metadata(mesh_proxy, own)
+    return replace(plan, delta_xds=delta_xds(metadata))
 
 
 def _deployment_pods(r: Resource, ns_labels: dict[str, str]) -> list[PodPlan]:

@@ -1,0 +1,68 @@
+"""Per-pod proxy settings from Istio's ProxyConfig sources: the mesh-wide
+``meshConfig.defaultConfig`` (of an applied IstioOperator) and the pod's
+``proxy.istio.io/config`` annotation, the annotation winning field by field.
+
+In: the pod's annotations and the mesh's ``defaultConfig`` mapping. Out: the settings the
+runtime applies when it renders a sidecar's bootstrap; for now the xDS protocol, which, as in
+Istio since 1.22, is delta (incremental) unless ``proxyMetadata.ISTIO_DELTA_XDS`` is false.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from sailmesh.config.resource import Resource
+
+log = logging.getLogger("sailmesh.runtime")
+
+PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
+DELTA_XDS = "ISTIO_DELTA_XDS"
+
+
+def mesh_default_config(resources: Iterable[Resource]) -> Mapping[str, Any]:
+    """``meshConfig.defaultConfig`` of the applied IstioOperator (empty without one)."""
+    for r in resources:
+        if r.kind == "IstioOperator":
+            mesh = getattr(r.spec, "mesh_config", None) or {}
+            found = mesh.get("defaultConfig") if isinstance(mesh, Mapping) else None
+            if isinstance(found, Mapping):
+                return found
+    return {}
+
+
+def pod_proxy_config(annotations: Mapping[str, str], where: str) -> Mapping[str, Any]:
+    """The pod's ``proxy.istio.io/config`` annotation, parsed (empty when absent or unusable,
+    which is logged with ``where``, the pod)."""
+    text = annotations.get(PROXY_CONFIG_ANNOTATION)
+    if not text:
+        return {}
+    try:
+        parsed = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        log.warning(
+            "%s: annotation %s is not YAML (%s); ignored", where, PROXY_CONFIG_ANNOTATION, exc
+        )
+        return {}
+    if not isinstance(parsed, Mapping):
+        log.warning("%s: annotation %s is not a mapping; ignored", where, PROXY_CONFIG_ANNOTATION)
+        return {}
+    return parsed
+
+
+def proxy_metadata(*configs: Mapping[str, Any]) -> dict[str, str]:
+    """``proxyMetadata`` of the configs merged in order (later ones win a key)."""
+    merged: dict[str, str] = {}
+    for config in configs:
+        metadata = config.get("proxyMetadata")
+        if isinstance(metadata, Mapping):
+            merged.update({str(k): str(v) for k, v in metadata.items()})
+    return merged
+
+
+def delta_xds(metadata: Mapping[str, str]) -> bool:
+    """Delta xDS unless ``ISTIO_DELTA_XDS`` says false (Istio's default since 1.22)."""
+    return metadata.get(DELTA_XDS, "true").strip().lower() not in ("false", "0", "no", "off")

@@ -1,0 +1,81 @@
+"""Per-pod proxy config: delta xDS by default, turned off by ``ISTIO_DELTA_XDS`` in the mesh's
+``defaultConfig`` or the pod's ``proxy.istio.io/config`` (the pod winning)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from e2e_support.localmesh import load
+from sailmesh.runtime import proxy
+from sailmesh.runtime.proxyconfig import delta_xds, pod_proxy_config, proxy_metadata
+from sailmesh.runtime.workloads import PodPlan, plan_pods
+
+OPERATOR = """
+apiVersion: install.istio.io/v1alpha1
+kind: IstioOperator
+metadata: {name: mesh, namespace: istio-system}
+spec:
+  meshConfig:
+    defaultConfig:
+      proxyMetadata: {ISTIO_DELTA_XDS: "%s"}
+"""
+
+
+def _deployment(annotation: str | None = None) -> str:
+    annotations = (
+        f"      annotations:\n        proxy.istio.io/config: '{annotation}'\n" if annotation else ""
+    )
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec:\n"
+        "  selector: {matchLabels: {app: a}}\n  template:\n    metadata:\n"
+        f"{annotations}"
+        "      labels: {app: a}\n"
+        "    spec: {containers: [{name: a, command: [sleep, '9']}]}\n"
+    )
+
+
+def _plan(*texts: str) -> PodPlan:
+    (plan,) = plan_pods([r for text in texts for r in load(text)])
+    return plan
+
+
+def _api_type(plan: PodPlan) -> str:
+    doc = proxy.bootstrap(plan, "10.244.0.2", Path("/x.sock"))
+    api_type: str = doc["dynamic_resources"]["ads_config"]["api_type"]
+    return api_type
+
+
+def test_delta_is_the_default() -> None:
+    plan = _plan(_deployment())
+    assert plan.delta_xds and _api_type(plan) == "DELTA_GRPC"
+
+
+def test_pod_annotation_turns_delta_off() -> None:
+    plan = _plan(_deployment('{proxyMetadata: {ISTIO_DELTA_XDS: "false"}}'))
+    assert not plan.delta_xds and _api_type(plan) == "GRPC"
+
+
+def test_mesh_default_config_applies_and_the_pod_wins() -> None:
+    assert not _plan(OPERATOR % "false", _deployment()).delta_xds
+    pod_on = _deployment('{proxyMetadata: {ISTIO_DELTA_XDS: "true"}}')
+    assert _plan(OPERATOR % "false", pod_on).delta_xds
+
+
+@pytest.mark.parametrize(
+    ("value", "delta"),
+    [("false", False), ("False", False), ("0", False), ("true", True), ("1", True), ("", True)],
+)
+def test_delta_xds_values(value: str, delta: bool) -> None:
+    assert delta_xds({"ISTIO_DELTA_XDS": value}) is delta
+
+
+def test_unusable_annotation_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    assert pod_proxy_config({"proxy.istio.io/config": "{unclosed"}, "pod default/a") == {}
+    assert pod_proxy_config({"proxy.istio.io/config": "[1, 2]"}, "pod default/a") == {}
+    assert "pod default/a" in caplog.text and "proxy.istio.io/config" in caplog.text
+    assert proxy_metadata({"proxyMetadata": {"A": 1}}, {"proxyMetadata": {"A": "2", "B": "x"}}) == {
+        "A": "2",
+        "B": "x",
+    }
