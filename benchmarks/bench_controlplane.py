@@ -4,30 +4,39 @@ For (services, proxies) = (1000, 100), (1000, 1000), (1000, 2000): a real
 :class:`~sailmesh.controlplane.server.ControlPlane` is started in a child process with N
 Kubernetes Services (one WorkloadEntry endpoint each; every tenth service also has a
 DestinationRule with subsets and a VirtualService). A second child process opens M simulated
-Envoys: grpc.aio SotW ADS streams (over several channels) that subscribe to CDS and LDS as
+Envoys: grpc.aio ADS streams (over several channels) that subscribe to CDS and LDS as
 wildcards, to EDS and RDS by the names found in them, and ACK every response with its
 version and nonce, like Envoy. Proxies are all in namespace ``default`` with eight label
 sets (``app: svc-0`` .. ``svc-7``), so some are selected by services (inbound listeners).
 
 Measured: the time until every proxy has ACKed the configuration it was given after connecting
 (initial sync), and the time from ``apply`` of a one-service change to every proxy having ACKed
-the versions the control plane computed for it, for two changes:
+the versions the control plane computed for it (in brackets: when the push had computed every
+proxy's snapshot, the 100 ms debounce included), for two changes:
 
-- ``VirtualService``: a new VirtualService with a retry policy for ``svc-501``. It changes the
-  route config ``"9080"`` (one virtual host per service, ~620 KB for 1,000 services), which
-  every proxy gets again as a whole (in SotW and in delta alike);
+- ``VirtualService``: a new VirtualService with a retry policy for one service. It changes the
+  route config ``"8080"`` (one virtual host per service, ~620 KB for 1,000 services), which
+  every proxy gets again as a whole, in SotW and in delta alike (Istio names route configs by
+  port): 1.2 GB for 2,000 proxies;
 - ``DestinationRule``: a connection pool added to the DestinationRule of one service. Only that
   service's clusters change; with delta xDS a proxy gets just those clusters and their
-  endpoints, with SotW every cluster again.
+  endpoints (a few hundred bytes), with SotW every cluster and endpoint again (0.7 MB).
 
-First with SotW clients (initial sync, VirtualService change, DestinationRule change), then
-the SotW clients leave and as many delta (``DeltaAggregatedResources``) clients connect
-(initial sync, another DestinationRule change). Times use ``CLOCK_MONOTONIC``, which is shared
-by the processes. ``BENCH_CP_PROFILE=<file>`` writes a cProfile of the control plane's loop
-thread during the changes (from each apply until all ACKed).
+First with state-of-the-world clients, then (after they leave) as many delta
+(``DeltaAggregatedResources``) clients: delta is the protocol Istio's sidecars use since 1.22
+and sailmesh's too (``runtime.proxyconfig``), so the target applies to it. Times use
+``CLOCK_MONOTONIC``, which is shared by the processes. ``BENCH_CP_MODES=delta`` (or ``sotw``)
+runs one protocol only, ``BENCH_CP_CHANGES=dr2`` (names of :data:`CHANGES`) some changes only.
+``BENCH_CP_PROFILE=<file>`` writes a cProfile of the control plane's
+loop thread during the changes (from each apply until all ACKed),
+``BENCH_CP_CLIENT_PROFILE=<file>`` one of the simulated clients' loop thread.
+
 Memory is the control plane process's RSS (peak RSS in brackets); the simulated clients live
-in the other process, so their memory and CPU are not counted (on this 2-core machine the
-clients have one core and the control plane the other).
+in the other process, so their memory and CPU are not counted. This machine has two cores for
+both processes: the clients' CPU time during each change is printed (stderr) because past some
+size they, not the control plane, set the pace. A simulated client therefore does no more work
+than it must: a SotW client parses the resources of a version once (:class:`_Head`), a delta
+client updates its subscriptions per changed resource, and its malloc keeps large buffers.
 
 Every phase has a time limit, so a slow control plane is reported as a timeout.
 """
@@ -98,17 +107,15 @@ def mesh_yaml(services: int) -> str:
     return "---\n".join(docs)
 
 
-CHANGE_YAML = """\
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: svc-501, namespace: default}
-spec:
-  hosts: [svc-501]
-  http:
-  - timeout: 3s
-    retries: {attempts: 2, perTryTimeout: 1s}
-    route: [{destination: {host: svc-501}}]
-"""
+def vs_change_yaml(name: str) -> str:
+    """A new VirtualService for ``name`` (one without) with a timeout and a retry policy."""
+    return (
+        f"apiVersion: networking.istio.io/v1\nkind: VirtualService\n"
+        f"metadata: {{name: {name}, namespace: default}}\n"
+        f"spec:\n  hosts: [{name}]\n  http:\n  - timeout: 3s\n"
+        f"    retries: {{attempts: 2, perTryTimeout: 1s}}\n"
+        f"    route: [{{destination: {{host: {name}}}}}]\n"
+    )
 
 
 def dr_change_yaml(name: str) -> str:
@@ -124,7 +131,8 @@ def dr_change_yaml(name: str) -> str:
 
 #: The changes, by the name the parent sends: (label, YAML).
 CHANGES: dict[str, tuple[str, str]] = {
-    "vs": ("VirtualService (routes of all services resent)", CHANGE_YAML),
+    "vs": ("VirtualService (routes of all services resent)", vs_change_yaml("svc-501")),
+    "vs2": ("VirtualService (routes of all services resent)", vs_change_yaml("svc-502")),
     "dr": ("DestinationRule (one service's clusters)", dr_change_yaml("svc-510")),
     "dr2": ("DestinationRule (one service's clusters)", dr_change_yaml("svc-520")),
 }
@@ -242,7 +250,9 @@ def serve_control_plane(services: int) -> None:
             deadline = t0 + CHANGE_LIMIT_S
             while on_loop(lambda: cp.pushes) == before and time.monotonic() < deadline:
                 time.sleep(0.005)
-            print(json.dumps({"t0": t0, "pushed": time.monotonic() - t0}), flush=True)
+            push = on_loop(lambda: cp.last_push)
+            pushed = push.finished - t0 if push is not None else float("nan")
+            print(json.dumps({"t0": t0, "pushed": pushed}), flush=True)
         elif cmd[0] == "MEM":
             rss, peak = _rss_mb()
             trimmed = _trimmed_rss_mb()
@@ -281,8 +291,11 @@ class _Names:
 
     @classmethod
     def _parse(cls, response: Any) -> tuple[str, ...]:
+        from envoy.service.discovery.v3 import discovery_pb2
+
         names: set[str] = set()
-        for res in response.resources:
+        whole = discovery_pb2.DiscoveryResponse.FromString(response.data)
+        for res in whole.resources:
             names.update(cls._parse_one(response.type_url, res))
         return tuple(sorted(names))
 
@@ -313,13 +326,76 @@ class _Names:
         return tuple(sorted(names))
 
 
+class _Sync:
+    """Which simulated Envoys hold the versions the control plane wants them to: checked for
+    one Envoy as it ACKs, so that watching 2,000 of them costs the clients' loop nothing."""
+
+    def __init__(self) -> None:
+        self.expected: dict[str, list[str]] = {}
+        self.reached: dict[str, float] = {}
+
+    def want(self, expected: dict[str, list[str]], envoys: list[Any]) -> None:
+        self.expected, self.reached = expected, {}
+        for envoy in envoys:
+            self.acked(envoy)
+
+    def acked(self, envoy: Any) -> None:
+        want = self.expected.get(envoy.node.id)
+        if want is None or envoy.node.id in self.reached:
+            return
+        got = [envoy.acked.get(t) for t in TYPES]
+        if all(g is not None and g[0] == w for g, w in zip(got, want, strict=True)):
+            self.reached[envoy.node.id] = max(g[1] for g in got if g is not None)
+
+
+class _Head:
+    """A SotW ``DiscoveryResponse`` as the simulated Envoy reads it: ``version_info``,
+    ``type_url`` and ``nonce`` parsed, the resources kept as received (``data``) and parsed
+    only the first time a version is seen (:class:`_Names`). A real Envoy parses everything,
+    in its own process; 2,000 simulated ones parsing 400 KB responses on one core would
+    measure the simulation, not the control plane."""
+
+    __slots__ = ("data", "nonce", "type_url", "version_info")
+
+    _message: Any = None
+
+    def __init__(self, data: bytes) -> None:
+        head = self._message_class().FromString(data)
+        self.data = data
+        self.version_info, self.type_url, self.nonce = head.version_info, head.type_url, head.nonce
+
+    @classmethod
+    def _message_class(cls) -> Any:
+        """A message with the DiscoveryResponse fields 1, 4 and 5 only (the resources, field
+        2, are skipped by the parser as unknown)."""
+        if cls._message is None:
+            from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+            proto = descriptor_pb2.FileDescriptorProto(
+                name="bench_head.proto", package="bench", syntax="proto3"
+            )
+            message = proto.message_type.add(name="Head")
+            for name, number in (("version_info", 1), ("type_url", 4), ("nonce", 5)):
+                message.field.add(
+                    name=name,
+                    number=number,
+                    type=descriptor_pb2.FieldDescriptorProto.TYPE_STRING,
+                    label=descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL,
+                )
+            pool = descriptor_pool.DescriptorPool()
+            pool.Add(proto)
+            cls._message = message_factory.GetMessageClass(pool.FindMessageTypeByName("bench.Head"))
+        return cls._message
+
+
 class SimEnvoy:
     """One simulated Envoy: a SotW ADS stream that subscribes and ACKs like Envoy does."""
 
-    def __init__(self, node: Any, stub: Any, names: _Names) -> None:
+    def __init__(self, node: Any, stub: Any, names: _Names, sync: _Sync) -> None:
         self.node = node
         self.stub = stub
         self.names = names
+        self.sync = sync
         self.out: asyncio.Queue[Any] = asyncio.Queue()
         self.acked: dict[str, tuple[str, float]] = {}
         self.nonce: dict[str, str] = {}
@@ -344,7 +420,8 @@ class SimEnvoy:
         self.out.put_nowait(request)
 
     def _follow(self, type_url: str, wanted: tuple[str, ...]) -> None:
-        if self.subscribed.get(type_url) == wanted:
+        have = self.subscribed.get(type_url)
+        if have is wanted or have == wanted:
             return
         self.subscribed[type_url] = wanted
         version = self.acked.get(type_url, ("", 0.0))[0]
@@ -362,6 +439,7 @@ class SimEnvoy:
                     self._follow(ENDPOINT, self.names.of(response))
                 self._send(t, response.version_info, response.nonce)
                 self.acked[t] = (response.version_info, time.monotonic())
+                self.sync.acked(self)
                 if t == LISTENER:
                     self._follow(ROUTE, self.names.of(response))
         except Exception as exc:  # reported, not raised: one broken stream must not hang others
@@ -372,14 +450,17 @@ class DeltaSimEnvoy:
     """One simulated Envoy on a delta (incremental) ADS stream: CDS and LDS as wildcards, EDS
     and RDS by the names the clusters and listeners it holds reference, ACK by nonce."""
 
-    def __init__(self, node: Any, stub: Any, names: _Names) -> None:
+    def __init__(self, node: Any, stub: Any, names: _Names, sync: _Sync) -> None:
         self.node = node
         self.stub = stub
         self.names = names
+        self.sync = sync
         self.out: asyncio.Queue[Any] = asyncio.Queue()
         self.acked: dict[str, tuple[str, float]] = {}
         self.refs: dict[str, dict[str, tuple[str, ...]]] = {CLUSTER: {}, LISTENER: {}}
-        self.subscribed: dict[str, set[str]] = {ENDPOINT: set(), ROUTE: set()}
+        #: How many held resources reference each EDS/RDS name (kept up to date per resource,
+        #: so a response with two changed clusters costs two updates, not a scan of them all).
+        self.counts: dict[str, dict[str, int]] = {ENDPOINT: {}, ROUTE: {}}
         self.error: str | None = None
 
     async def _requests(self) -> AsyncIterator[Any]:
@@ -399,14 +480,33 @@ class DeltaSimEnvoy:
             request.node.CopyFrom(self.node)
         self.out.put_nowait(request)
 
-    def _follow(self, source: str, target: str) -> None:
-        wanted = {n for names in self.refs[source].values() for n in names}
-        have = self.subscribed[target]
-        sub, unsub = wanted - have, have - wanted
-        if not (sub or unsub):
-            return
-        self.subscribed[target] = wanted
-        self._send(target, sub=sub, unsub=unsub)
+    def _hold(self, response: Any, target: str) -> None:
+        """Take the response's resources and removals; (un)subscribe ``target`` names that
+        gained their first or lost their last reference."""
+        t = response.type_url
+        refs, counts = self.refs[t], self.counts[target]
+        held_before: dict[str, bool] = {}  # names whose count changed: were they held?
+
+        def count(names: tuple[str, ...], step: int) -> None:
+            for n in names:
+                held_before.setdefault(n, n in counts)
+                counts[n] = counts.get(n, 0) + step
+                if not counts[n]:
+                    del counts[n]
+
+        for res in response.resources:
+            new = self.names.of_resource(t, res)
+            old = refs.get(res.name, ())
+            if new != old:
+                refs[res.name] = new
+                count(new, 1)
+                count(old, -1)
+        for name in response.removed_resources:
+            count(refs.pop(name, ()), -1)
+        sub = [n for n, held in held_before.items() if not held and n in counts]
+        unsub = [n for n, held in held_before.items() if held and n not in counts]
+        if sub or unsub:
+            self._send(target, sub=sub, unsub=unsub)
 
     async def run(self) -> None:
         try:
@@ -415,18 +515,13 @@ class DeltaSimEnvoy:
             self._send(LISTENER)
             async for response in call:
                 t = response.type_url
-                if t in self.refs:
-                    refs = self.refs[t]
-                    for res in response.resources:
-                        refs[res.name] = self.names.of_resource(t, res)
-                    for name in response.removed_resources:
-                        refs.pop(name, None)
                 if t == CLUSTER:
-                    self._follow(CLUSTER, ENDPOINT)  # before the ACK, as Envoy does
+                    self._hold(response, ENDPOINT)  # before the ACK, as Envoy does
                 self._send(t, nonce=response.nonce)
                 self.acked[t] = (response.system_version_info, time.monotonic())
+                self.sync.acked(self)
                 if t == LISTENER:
-                    self._follow(LISTENER, ROUTE)
+                    self._hold(response, ROUTE)
         except Exception as exc:  # reported, not raised: one broken stream must not hang others
             self.error = repr(exc)
 
@@ -450,13 +545,30 @@ def _node(i: int) -> Any:
     return node
 
 
+def _stub(channel: Any) -> Any:
+    """The ADS stub, with SotW responses read as :class:`_Head`."""
+    from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
+
+    stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channel)
+    stub.StreamAggregatedResources = channel.stream_stream(
+        "/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources",
+        request_serializer=discovery_pb2.DiscoveryRequest.SerializeToString,
+        response_deserializer=_Head,
+    )
+    return stub
+
+
 def run_clients(port: int, count: int, mode: str = "sotw") -> None:
     import grpc
-    from envoy.service.discovery.v3 import ads_pb2_grpc
+
+    from sailmesh.controlplane.tuning import tune_malloc
+
+    tune_malloc()  # like the control plane: 600 KB responses would each be mapped afresh
 
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     names = _Names()
+    sync = _Sync()
     envoys: list[SimEnvoy | DeltaSimEnvoy] = []
     factory = DeltaSimEnvoy if mode == "delta" else SimEnvoy
     tasks: list[asyncio.Task[None]] = []
@@ -467,37 +579,47 @@ def run_clients(port: int, count: int, mode: str = "sotw") -> None:
             for _ in range((count + CLIENTS_PER_CHANNEL - 1) // CLIENTS_PER_CHANNEL)
         ]
         for i in range(count):
-            stub = ads_pb2_grpc.AggregatedDiscoveryServiceStub(channels[i // CLIENTS_PER_CHANNEL])
-            envoy = factory(_node(i), stub, names)
+            stub = _stub(channels[i // CLIENTS_PER_CHANNEL])
+            envoy = factory(_node(i), stub, names, sync)
             envoys.append(envoy)
             tasks.append(loop.create_task(envoy.run()))
 
-    def check(expected: dict[str, list[str]]) -> dict[str, Any]:
-        synced, last, errors = 0, 0.0, []
-        for envoy in envoys:
-            want = expected.get(envoy.node.id)
-            if envoy.error:
-                errors.append(envoy.error)
-            if want is None:
-                continue
-            got = [envoy.acked.get(t) for t in TYPES]
-            if all(g is not None and g[0] == w for g, w in zip(got, want, strict=True)):
-                synced += 1
-                last = max(last, *(g[1] for g in got if g is not None))
-        return {"synced": synced, "last": last, "errors": errors[:3]}
+    def status() -> dict[str, Any]:
+        errors = [envoy.error for envoy in envoys if envoy.error]
+        last = max(sync.reached.values(), default=0.0)
+        cpu = time.process_time()
+        return {"synced": len(sync.reached), "last": last, "errors": errors[:3], "cpu": cpu}
 
     asyncio.run_coroutine_threadsafe(start(), loop).result(60)
+    profile = None
+    if os.environ.get("BENCH_CP_CLIENT_PROFILE"):  # a cProfile of the clients' loop thread
+        import cProfile
+
+        profile = cProfile.Profile()
     print("STARTED", flush=True)
     for line in sys.stdin:
-        if line.startswith("CHECK "):
-            expected = json.loads(line[6:])
+        if line.startswith("PROFILE "):
+            if profile is not None:
+                switch = profile.enable if line.split()[1] == "on" else profile.disable
 
-            async def do(expected: dict[str, list[str]] = expected) -> dict[str, Any]:
-                return check(expected)
+                async def flip(switch: Any = switch) -> None:
+                    switch()
+
+                asyncio.run_coroutine_threadsafe(flip(), loop).result(60)
+            print("OK", flush=True)
+        elif line.startswith(("WANT ", "STATUS")):
+            expected = json.loads(line[5:]) if line.startswith("WANT ") else None
+
+            async def do(expected: dict[str, list[str]] | None = expected) -> dict[str, Any]:
+                if expected is not None:
+                    sync.want(expected, envoys)
+                return status()
 
             print(json.dumps(asyncio.run_coroutine_threadsafe(do(), loop).result(60)), flush=True)
         elif line.startswith("QUIT"):
             break
+    if profile is not None:
+        profile.dump_stats(os.environ["BENCH_CP_CLIENT_PROFILE"])
     os._exit(0)
 
 
@@ -544,13 +666,21 @@ class _Child:
 def _wait_synced(
     cp: _Child, clients: _Child, count: int, limit: float
 ) -> tuple[bool, dict[str, Any]]:
+    """Wait until ``count`` clients hold what the control plane computed for them. The
+    expected versions are asked for once a second (proxies still connecting get theirs
+    meanwhile); in between only the clients' count is read."""
     deadline = time.monotonic() + limit
+    asked = 0.0
     while True:
-        expected = cp.ask("EXPECT", limit)
-        state = json.loads(clients.ask("CHECK " + expected.strip(), limit))
+        if time.monotonic() - asked >= 1.0:
+            asked = time.monotonic()
+            expected = cp.ask("EXPECT", limit)
+            state = json.loads(clients.ask("WANT " + expected.strip(), limit))
+        else:
+            state = json.loads(clients.ask("STATUS", limit))
         if state["synced"] >= count or time.monotonic() > deadline:
             return state["synced"] >= count, state
-        time.sleep(0.05)
+        time.sleep(0.02)
 
 
 def _sync_row(
@@ -570,9 +700,16 @@ def _change_row(
     cp: _Child, clients: _Child, proxies: int, case: str, change: str, mode: str
 ) -> tuple[bool, Row]:
     cp.ask("PROFILE on", 30)
+    clients.ask("PROFILE on", 30)
+    cpu_before = json.loads(clients.ask("STATUS", 30))["cpu"]
     applied = json.loads(cp.ask(f"APPLY {change}", CHANGE_LIMIT_S + 10))
     ok, state = _wait_synced(cp, clients, proxies, CHANGE_LIMIT_S)
     cp.ask("PROFILE off", 30)
+    clients.ask("PROFILE off", 30)
+    print(
+        f"{case}, {change} ({mode}): simulated clients' CPU {state['cpu'] - cpu_before:.2f} s",
+        file=sys.stderr,
+    )
     if ok:
         result = f"{state['last'] - applied['t0']:.2f} s (push {applied['pushed']:.2f} s)"
     else:
@@ -607,12 +744,21 @@ def run_case(services: int, proxies: int) -> list[Row]:
     clients: _Child | None = None
     try:
         port = int(cp.ask(None, 120).split()[1])
-        for mode, changes in (("sotw", ("vs", "dr")), ("delta", ("dr2",))):
+        modes = os.environ.get("BENCH_CP_MODES", "sotw,delta").split(",")
+        plan = (("sotw", ("vs", "dr")), ("delta", ("vs2", "dr2")))
+        only = os.environ.get("BENCH_CP_CHANGES")
+        for mode, all_changes in [(m, c) for m, c in plan if m in modes]:
+            changes = [c for c in all_changes if not only or c in only.split(",")]
             t_connect = time.monotonic()
             clients = _Child("--clients", str(port), str(proxies), mode)
             clients.ask(None, 60)
             ok, row = _sync_row(cp, clients, proxies, case, t_connect, mode)
             rows.append(row)
+            mem = json.loads(cp.ask("MEM", 30))
+            print(
+                f"{case}, {mode}: peak RSS by the end of the initial sync {mem['peak']:.0f} MB",
+                file=sys.stderr,
+            )
             for change in changes if ok else ():
                 ok, row = _change_row(cp, clients, proxies, case, change, mode)
                 rows.append(row)
