@@ -14,7 +14,7 @@ re-subscribing to a name asks for it again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from envoy.service.discovery.v3 import discovery_pb2
@@ -26,10 +26,24 @@ from sailmesh.ads.resources import (
     ResourceSnapshot,
     TypeResources,
     changes_between,
+    subscribed_versions,
 )
 from sailmesh.ads.status import StatusTracker
 from sailmesh.ads.stream import StreamMachine, shared_names
 from sailmesh.ads.wire import DeltaResponse, delta_body
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """The response in flight: ``names`` sent at their ``versions`` and ``removed`` names."""
+
+    versions: Mapping[str, str]
+    names: tuple[str, ...]
+    removed: tuple[str, ...]
+
+    def sent_versions(self) -> dict[str, str]:
+        """``{name: version}`` of the sent names (built in C: this runs per ACK)."""
+        return dict(zip(self.names, map(self.versions.__getitem__, self.names), strict=True))
 
 
 @dataclass
@@ -40,7 +54,7 @@ class _DeltaType:
     known: dict[str, str] = field(default_factory=dict)
     nacked: dict[str, str] = field(default_factory=dict)
     force: set[str] = field(default_factory=set)
-    inflight: dict[str, str | None] | None = None
+    inflight: _Sent | None = None
     nonce: str | None = None
     sent_version: str | None = None
     respond: bool = False
@@ -94,14 +108,17 @@ class DeltaStream(StreamMachine[DeltaResponse]):
         nonce = request.response_nonce
         if request.HasField("error_detail"):
             st.diverge()
-            st.nacked.update({n: v for n, v in inflight.items() if v is not None})
+            st.nacked.update(inflight.sent_versions())
             self.status.nacked(type_url, st.sent_version, nonce, request.error_detail.message)
             return
-        for name, version in inflight.items():
-            if version is None:
-                st.known.pop(name, None)
-            else:
-                st.known[name] = version
+        for name in inflight.removed:
+            st.known.pop(name, None)
+        if not st.known and len(inflight.names) == len(inflight.versions):
+            st.known = dict(inflight.versions)  # a first response with everything: one copy
+        else:
+            st.known.update(inflight.sent_versions())
+        if st.nacked:
+            for name in inflight.names:
                 st.nacked.pop(name, None)
         st.synced = sending
         self.status.acked(type_url, st.sent_version, nonce)
@@ -162,8 +179,7 @@ class DeltaStream(StreamMachine[DeltaResponse]):
         body = delta_body(desired, names, gone)
         nonce = self._nonce_for(type_url, body)
         st.nonce, st.sent_version = nonce, desired.version
-        versions = desired.versions
-        st.inflight = {n: versions[n] for n in updates} | dict.fromkeys(removed)
+        st.inflight = _Sent(desired.versions, names, gone)
         st.sending = desired if st.synced is not None or self._exact(st) else None
         self.status.sent(type_url, desired.version, nonce)
         if type_url == CLUSTER and ENDPOINT in self._types:
@@ -181,19 +197,25 @@ class DeltaStream(StreamMachine[DeltaResponse]):
         )
 
     @staticmethod
-    def _changes(st: _DeltaType, desired: TypeResources) -> tuple[list[str], list[str]]:
-        """(updates, removed) from ``known``, name by name."""
-        wanted = desired.versions
-        if not st.wildcard:
-            wanted = {n: wanted[n] for n in st.names if n in wanted}
-        updates = sorted(
-            name
-            for name, version in wanted.items()
-            if name in st.force
-            or (st.known.get(name) != version and st.nacked.get(name) != version)
-        )
-        removed = sorted(name for name in st.known if name not in desired.versions)
-        return updates, removed
+    def _wanted(st: _DeltaType, desired: TypeResources) -> Mapping[str, str]:
+        """The versions of the resources this stream wants (all, or its subscribed names)."""
+        if st.wildcard:
+            return desired.versions
+        return subscribed_versions(desired, st.names)
+
+    @classmethod
+    def _changes(cls, st: _DeltaType, desired: TypeResources) -> tuple[list[str], list[str]]:
+        """(updates, removed) from ``known``, compared as sets of (name, version) pairs."""
+        wanted = cls._wanted(st, desired)
+        differ = wanted.items() - st.known.items()
+        if st.nacked:
+            nacked = st.nacked
+            differ = {(n, v) for n, v in differ if nacked.get(n) != v}
+        updates = set(dict(differ))
+        if st.force:
+            updates.update(n for n in st.force if n in wanted)
+        removed = st.known.keys() - desired.versions.keys()
+        return sorted(updates), sorted(removed)
 
     @staticmethod
     def _changes_from_synced(
@@ -216,18 +238,12 @@ class DeltaStream(StreamMachine[DeltaResponse]):
             changed = sorted(forced.union(changed))
         return changed, gone
 
-    @staticmethod
-    def _in_sync(st: _DeltaType, desired: TypeResources) -> bool:
+    @classmethod
+    def _in_sync(cls, st: _DeltaType, desired: TypeResources) -> bool:
         """Envoy holds every wanted resource at its version; remembered while it stays so."""
-        versions = desired.versions
-        if st.wildcard:
-            wanted_count = len(versions)
-            in_sync = all(st.known.get(n) == v for n, v in versions.items())
-        else:
-            wanted = [n for n in st.names if n in versions]
-            wanted_count = len(wanted)
-            in_sync = all(st.known.get(n) == versions[n] for n in wanted)
-        if in_sync and not st.nacked and not st.force and len(st.known) == wanted_count:
+        wanted = cls._wanted(st, desired)
+        in_sync = wanted.items() <= st.known.items()
+        if in_sync and not st.nacked and not st.force and len(st.known) == len(wanted):
             st.synced = desired
         return in_sync
 

@@ -121,6 +121,20 @@ def changes_between(
 _MAX_DIFFS = 16
 
 
+def subscribed_versions(resources: TypeResources, names: frozenset[str]) -> Mapping[str, str]:
+    """The versions of the ``names`` that ``resources`` has; computed once per name set (streams
+    subscribing to the same names share the set object, see ``ads.stream.shared_names``)."""
+    views: dict[frozenset[str], Mapping[str, str]] = resources.memo.setdefault("subscribed", {})
+    found = views.get(names)
+    if found is None:
+        versions = resources.versions
+        found = MappingProxyType({n: versions[n] for n in sorted(names) if n in versions})
+        if len(views) >= _MAX_DIFFS:
+            views.pop(next(iter(views)))
+        views[names] = found
+    return found
+
+
 @dataclass(frozen=True)
 class ResourceSnapshot:
     """Everything one proxy should have, per type URL. Types absent here are empty."""

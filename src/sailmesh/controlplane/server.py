@@ -159,8 +159,11 @@ class ControlPlane:
         (:class:`~sailmesh.controlplane.pushcache.Carry`), provided the registry view and the
         mesh settings are the same and every store revision in between was recorded."""
         view = self.registry.view()
-        revision, resources = self.store.snapshot()
         ctx = self._context
+        current = ctx is not None and ctx.snapshot.registry is view
+        if current and ctx is not None and ctx.snapshot.revision == self.store.revision:
+            return ctx  # the common case (proxies connecting): nothing to read or sort
+        revision, resources = self.store.snapshot()
         if ctx is None or ctx.snapshot.revision != revision or ctx.snapshot.registry is not view:
             mesh = self.mesh_config()
             snapshot = MeshSnapshot.build(resources, view, mesh, revision)
