@@ -210,6 +210,8 @@ class PushContext:
         self.snapshot = snapshot
         self.labels = LabelDependence.scan(snapshot)
         self._types: dict[tuple[str, Hashable], TypeResources] = {}
+        #: Whole snapshots by key parts (see :meth:`_key_parts`).
+        self._snapshots: dict[tuple[Hashable, ...], ResourceSnapshot] = {}
         #: The Sidecar resource of proxies by (namespace, labels): all it depends on.
         self._sidecars: dict[tuple[str, frozenset[tuple[str, str]]], Resource | None] = {}
         #: Packed clusters other than ``inbound|...`` by outbound key (the EDS key).
@@ -236,6 +238,14 @@ class PushContext:
 
     def keys(self, proxy: Proxy, options: TranslateOptions) -> dict[str, Hashable]:
         """The sharing key of each sidecar xDS type for ``proxy``."""
+        base, labels, inbound = self._key_parts(proxy, options)
+        return {
+            t: (base, labels, inbound) if t in _INBOUND_TYPES else (base, labels)
+            for t in SIDECAR_TYPES
+        }
+
+    def _key_parts(self, proxy: Proxy, options: TranslateOptions) -> tuple[Hashable, ...]:
+        """What the per-type keys are made of: (base, labels, inbound)."""
         own = frozenset(proxy.labels.items())
         sidecar_key = (proxy.namespace, own)
         if sidecar_key in self._sidecars:
@@ -253,13 +263,18 @@ class PushContext:
         labels = own if self.labels.applies(proxy) else None
         workload = self.snapshot.registry.workload_at(proxy.ip)
         inbound = (own, frozenset(workload.ports.items()) if workload is not None else None)
-        return {
-            t: (base, labels, inbound) if t in _INBOUND_TYPES else (base, labels)
-            for t in SIDECAR_TYPES
-        }
+        return base, labels, inbound
 
     def resources(self, proxy: Proxy, options: TranslateOptions) -> ResourceSnapshot:
-        """The resource snapshot of a sidecar, built from shared per-type translations."""
+        """The resource snapshot of a sidecar, built from shared per-type translations (one
+        object for all proxies with the same keys)."""
+        parts = self._key_parts(proxy, options)
+        found = self._snapshots.get(parts)
+        if found is None:
+            found = self._snapshots[parts] = self._build(proxy, options)
+        return found
+
+    def _build(self, proxy: Proxy, options: TranslateOptions) -> ResourceSnapshot:
         keys = self.keys(proxy, options)
         missing = [t for t in SIDECAR_TYPES if (t, keys[t]) not in self._types]
         scope = _Scope(proxy, self.snapshot)
