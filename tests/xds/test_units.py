@@ -53,15 +53,10 @@ SVC = Service(
             False,
             [
                 "reviews.default.svc.cluster.local",
-                "reviews.default.svc.cluster.local:9080",
                 "reviews",
-                "reviews:9080",
                 "reviews.default.svc",
-                "reviews.default.svc:9080",
                 "reviews.default",
-                "reviews.default:9080",
                 "10.96.0.13",
-                "10.96.0.13:9080",
             ],
         ),
         (
@@ -82,7 +77,8 @@ def test_domains(namespace: str, explicit: bool, expected: list[str]) -> None:
 
 def test_external_host_domains() -> None:
     ext = Service(hostname="api.example.com", namespace="default", ports=())
-    assert service_domains(ext, 443, "default", False) == ["api.example.com", "api.example.com:443"]
+    assert service_domains(ext, 443, "default", False) == ["api.example.com"]
+    assert service_domains(ext, 443, "default", True) == ["api.example.com:443"]
 
 
 def test_retry_policies() -> None:

@@ -86,10 +86,6 @@ def _server_admits(gw: Resource, server: Any, vs: Resource, host: str) -> bool:
     return False
 
 
-def _domains(host: str, port: int) -> list[str]:
-    return ["*"] if host == "*" else [host, f"{host}:{port}"]
-
-
 def _route_config(
     proxy: Proxy, snapshot: MeshSnapshot, port: _Port, scope: Any
 ) -> rc_pb2.RouteConfiguration:
@@ -102,7 +98,7 @@ def _route_config(
                 host = raw if raw == "*" else fqdn(raw, vs.namespace)
                 if not _server_admits(gw, server, vs, host):
                     continue
-                domains = [d for d in _domains(host, port.number) if d not in used]
+                domains = [host] if host not in used else []
                 routes = vs_routes(scope, vs, host, port.number)
                 if not domains or not routes:
                     continue
@@ -120,6 +116,7 @@ def _route_config(
         name=route_config_name(port.number),
         virtual_hosts=hosts,
         validate_clusters=pb.bool_value(False),
+        ignore_port_in_host_matching=True,  # Istio's gateways: the Host's port is not matched
     )
 
 

@@ -1,11 +1,13 @@
 """RDS: route configurations of a sidecar, one per outbound HTTP port (``"9080"``).
 
 Each route config has a virtual host ``<host>:<port>`` per service with that HTTP port, whose
-domains are every name a client may use (Istio's ``generateVirtualHostDomains`` with port
-suffixes, i.e. Istio before ``ignore_port_in_host_matching``): the FQDN; for Kubernetes services
-the short name (only from the same namespace), ``name.ns.svc`` and ``name.ns``; the VIP; each
-with and without ``:<port>``. A domain already used by an earlier virtual host is not repeated
-(Envoy rejects duplicates), so the oldest VirtualService / first service wins.
+domains are every name a client may use (Istio's ``generateVirtualHostDomains``): the FQDN; for
+Kubernetes services the short name (only from the same namespace), ``name.ns.svc`` and
+``name.ns``; the VIP. As in Istio since 1.16, the route config sets
+``ignore_port_in_host_matching``, so ``reviews:9080`` matches ``reviews`` and no domain needs a
+``:<port>`` twin (the listener already chose the port; half the domains, a fifth of the bytes of
+a large route table). A domain already used by an earlier virtual host is not repeated (Envoy
+rejects duplicates), so the oldest VirtualService / first service wins.
 
 VirtualService hosts that name no service get virtual hosts of their own. The last virtual
 host catches everything else: ``allow_any`` -> ``PassthroughCluster`` (ALLOW_ANY) or
@@ -51,13 +53,17 @@ def service_domains(service: Service, port: int, proxy_namespace: str, explicit:
     hosts = [service.hostname, *alt_hosts(service.hostname, proxy_namespace)]
     if service.vip:
         hosts.append(service.vip)
-    return _with_ports(hosts, port, explicit)
+    return _domains(hosts, port, explicit)
 
 
-def _with_ports(hosts: Iterable[str], port: int, explicit: bool) -> list[str]:
+def _domains(hosts: Iterable[str], port: int, explicit: bool) -> list[str]:
+    """``hosts`` as domains: as they are where the route config ignores ports; in explicit mode
+    (one route config for every port) ``host:port``, and also ``host`` for port 80."""
+    if not explicit:
+        return list(hosts)
     out: list[str] = []
     for host in hosts:
-        if not explicit or port == 80:
+        if port == 80:
             out.append(host)
         out.append(f"{host}:{port}")
     return out
@@ -129,7 +135,7 @@ def _add_port(scope: ProxyScope, collector: _VirtualHosts, port: int, explicit: 
     for host, vs in scope.vs_only_hosts:
         collector.add(
             names.virtual_host(host, port),
-            _with_ports([host], port, explicit),
+            _domains([host], port, explicit),
             vs_routes(scope, vs, host, port),
         )
 
@@ -149,6 +155,7 @@ def outbound_route_config(scope: ProxyScope, port: int) -> rc_pb2.RouteConfigura
         name=names.outbound_route_config(port),
         virtual_hosts=hosts,
         validate_clusters=pb.bool_value(False),
+        ignore_port_in_host_matching=True,
     )
 
 

@@ -12,7 +12,8 @@ virtual host, route and cluster(s) the call hits, following Envoy's rules:
   ``application_protocols`` (``http/1.1`` for HTTP calls, as the HTTP inspector reports), else
   the default filter chain;
 - virtual host: exact domain, then the longest suffix wildcard (``*.example.com``), then the
-  longest prefix wildcard (``example.*``), then ``*`` (case-insensitive);
+  longest prefix wildcard (``example.*``), then ``*`` (case-insensitive; the authority's port
+  dropped first where the route config sets ``ignore_port_in_host_matching``);
 - routes in order; path ``prefix``/``path``/``safe_regex`` (full match), headers and query
   parameters with exact/prefix/suffix/contains/regex/presence and ``invert_match``.
 
@@ -156,9 +157,19 @@ def _domain_rank(domain: str, host: str) -> tuple[int, int] | None:
     return None
 
 
+def _without_port(authority: str) -> str:
+    """``authority`` less a ``:<port>`` suffix (``[v6]:port`` keeps its brackets)."""
+    head, colon, tail = authority.rpartition(":")
+    if colon and tail.isdigit() and (head.endswith("]") or ":" not in head):
+        return head
+    return authority
+
+
 def select_virtual_host(route_config: Any, authority: str) -> Any:
     """The virtual host Envoy picks for ``authority`` (None: 404)."""
     host = authority.lower()
+    if route_config.ignore_port_in_host_matching:
+        host = _without_port(host)
     best: tuple[int, int] | None = None
     chosen = None
     for vh in route_config.virtual_hosts:
