@@ -26,7 +26,7 @@ First with state-of-the-world clients, then (after they leave) as many delta
 (``DeltaAggregatedResources``) clients: delta is the protocol Istio's sidecars use since 1.22
 and sailmesh's too (``runtime.proxyconfig``), so the target applies to it. Times use
 ``CLOCK_MONOTONIC``, which is shared by the processes. ``BENCH_CP_MODES=delta`` (or ``sotw``)
-runs one protocol only, ``BENCH_CP_CHANGES=dr2`` (names of :data:`CHANGES`) some changes only.
+runs one protocol only, ``BENCH_CP_CHANGES=dr2`` (names of :data:`CHANGE_LABELS`) some changes only.
 ``BENCH_CP_PROFILE=<file>`` writes a cProfile of the control plane's
 loop thread during the changes (from each apply until all ACKed),
 ``BENCH_CP_CLIENT_PROFILE=<file>`` one of the simulated clients' loop thread.
@@ -130,13 +130,24 @@ def dr_change_yaml(name: str) -> str:
     )
 
 
-#: The changes, by the name the parent sends: (label, YAML).
-CHANGES: dict[str, tuple[str, str]] = {
-    "vs": ("VirtualService (routes of all services resent)", vs_change_yaml("svc-501")),
-    "vs2": ("VirtualService (routes of all services resent)", vs_change_yaml("svc-502")),
-    "dr": ("DestinationRule (one service's clusters)", dr_change_yaml("svc-510")),
-    "dr2": ("DestinationRule (one service's clusters)", dr_change_yaml("svc-520")),
-}
+VS_LABEL = "VirtualService (routes of all services resent)"
+DR_LABEL = "DestinationRule (one service's clusters)"
+#: The changes, by the name the parent sends, and what the table calls them.
+CHANGE_LABELS = {"vs": VS_LABEL, "vs2": VS_LABEL, "dr": DR_LABEL, "dr2": DR_LABEL}
+
+
+def change_yaml(name: str, services: int) -> str:
+    """The YAML of change ``name`` in a mesh of ``services`` (at least 20): VirtualServices for
+    two services in the middle of the mesh that have none, connection pools for the
+    DestinationRules of two that have one (every tenth service)."""
+    ruled = services // 2 // 10 * 10
+    plain = ruled + 1
+    return {
+        "vs": lambda: vs_change_yaml(f"svc-{plain}"),
+        "vs2": lambda: vs_change_yaml(f"svc-{plain + 1}"),
+        "dr": lambda: dr_change_yaml(f"svc-{ruled}"),
+        "dr2": lambda: dr_change_yaml(f"svc-{ruled - 10}"),
+    }[name]()
 
 
 def _rss_mb() -> tuple[float, float]:
@@ -244,7 +255,7 @@ def serve_control_plane(services: int) -> None:
                 )
             print("OK", flush=True)
         elif cmd[0] == "APPLY":
-            change = CHANGES[cmd[1]][1]
+            change = change_yaml(cmd[1], services)
             before = on_loop(lambda: cp.pushes)
             t0 = time.monotonic()
             on_loop(lambda change=change: cp.apply_yaml(change, "change.yaml", "default"))
@@ -800,13 +811,15 @@ def _change_row(
         f"{case}, {change} ({mode}): simulated clients' CPU {state['cpu'] - cpu_before:.2f} s",
         file=sys.stderr,
     )
-    if ok:
+    if ok and state["last"] < applied["t0"]:
+        result = "not measured: no proxy was sent a new version"
+    elif ok:
         result = f"{state['last'] - applied['t0']:.2f} s (push {applied['pushed']:.2f} s)"
     else:
         result = f"timeout ({state['synced']}/{proxies} after {CHANGE_LIMIT_S:.0f} s)"
     if state.get("errors"):
         print(f"client errors: {state['errors']}", file=sys.stderr)
-    label = f"apply one-service change -> all ACKed: {CHANGES[change][0]}, {mode}"
+    label = f"apply one-service change -> all ACKed: {CHANGE_LABELS[change]}, {mode}"
     return ok, (label, case, result, f"< {TARGET_S} s")
 
 
