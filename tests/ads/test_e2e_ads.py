@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from e2e_support.ads_thread import AdsThread
+from e2e_support.backend import Backend
 from e2e_support.proxy import NODE_ID, TrafficLoop, free_port, get, wait_for
 from e2e_support.xds_resources import mesh
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
@@ -137,3 +138,41 @@ def test_ads_restart_under_traffic_is_invisible(
     for type_url in ALL_TYPES:
         assert after.types[type_url].acked_version == before.types[type_url].acked_version
         assert after.types[type_url].sent_nonce is None  # nothing had to be resent
+
+
+@MODES
+def test_changed_cluster_rewarms_at_once_and_the_others_keep_their_endpoints(
+    ads: AdsThread, backends: dict[str, int], start_envoy: StartEnvoy, delta: bool
+) -> None:
+    """A change to one of two clusters (what a DestinationRule change does): Envoy re-warms it
+    with the endpoints pushed after it, not after its 15 s initial fetch timeout, and the other
+    cluster, whose endpoints were not sent again, still routes."""
+    port = free_port()
+    ads.cache.set_snapshot(NODE_ID, mesh(port, backends, route_to="v1"))
+    envoy = start_envoy(ads.port, delta=delta)
+    serve_and_wait(ads, envoy, port, "v1")
+    traffic = TrafficLoop(port, count=200).start()
+    wait_for(lambda: len(traffic.results) >= 30, what="traffic")
+    ads.cache.set_snapshot(NODE_ID, mesh(port, backends, route_to="v1", timeouts={"v1": 2}))
+    wait_for(lambda: synced(ads), timeout=5, what="SYNCED after the cluster change")
+    traffic.join()
+    assert traffic.failures() == []
+    ads.cache.set_snapshot(NODE_ID, mesh(port, backends, route_to="v2", timeouts={"v1": 2}))
+    wait_for(lambda: get(port) == (200, "v2"), what="v2 through its old endpoints")
+
+
+@MODES
+def test_endpoints_of_one_cluster_change_and_the_others_keep_theirs(
+    ads: AdsThread, backends: dict[str, int], start_envoy: StartEnvoy, delta: bool
+) -> None:
+    port = free_port()
+    ads.cache.set_snapshot(NODE_ID, mesh(port, backends, route_to="v1"))
+    envoy = start_envoy(ads.port, delta=delta)
+    serve_and_wait(ads, envoy, port, "v1")
+    with Backend("v3") as v3:
+        moved = {"v1": v3.port, "v2": backends["v2"]}
+        ads.cache.set_snapshot(NODE_ID, mesh(port, moved, route_to="v1"))
+        wait_for(lambda: get(port) == (200, "v3"), what="v1's new endpoint")
+        wait_for(lambda: synced(ads), what="SYNCED after the endpoint change")
+        ads.cache.set_snapshot(NODE_ID, mesh(port, moved, route_to="v2"))
+        wait_for(lambda: get(port) == (200, "v2"), what="v2 through its old endpoints")

@@ -13,7 +13,7 @@ import random
 from types import MappingProxyType
 from typing import Any
 
-from ads_playbook import ack, delta_req, req, snapshot, tracker
+from ads_playbook import ack, delta_req, names_of, req, snapshot, tracker
 
 from sailmesh.ads import wire
 from sailmesh.ads.cache import SnapshotCache
@@ -125,12 +125,14 @@ def test_sotw_streams_share_nonces_and_bytes_and_never_reuse_a_nonce() -> None:
     parsed = sent[0][0].message()
     assert parsed.nonce == sent[0][0].nonce and parsed.version_info == first.version(CLUSTER)
 
-    # A cluster change: new clusters, and the same endpoints sent again (a second shared nonce).
+    # A cluster change: new clusters, and the changed cluster's (unchanged) endpoints sent
+    # again (a second shared nonce).
     changed = snapshot(clusters={"c1": 1, "c2": 3})
     second = ResourceSnapshot(MappingProxyType({**first.types, CLUSTER: changed.of(CLUSTER)}))
     s = streams[0]
     cds, eds = s.on_snapshot(second)
-    assert eds.body is sent[0][1].body and eds.nonce != sent[0][1].nonce
+    assert names_of(eds.message()) == ["c2"] and eds.nonce != sent[0][1].nonce
+    assert eds.version_info == sent[0][1].version_info
     assert [r.nonce for r in streams[1].on_snapshot(second)] == [cds.nonce, eds.nonce]
     # Going back to an older body: the stream's own nonce.
     s.on_request(ack(cds))

@@ -132,6 +132,88 @@ def test_endpoints_are_resent_after_a_cluster_change() -> None:
     [cds, eds] = s.on_snapshot(snapshot(clusters={"c1": 3}, endpoints={"c1": 8000}))
     assert cds.type_url == CLUSTER and eds.type_url == ENDPOINT
     assert eds.version_info == sent["EDS"].version_info  # endpoints unchanged, sent anyway
+    assert names_of(eds) == ["c1"]
+
+
+THREE = {"c1": 1, "c2": 1, "c3": 1}
+
+
+def synced_three(snap=None):  # type: ignore[no-untyped-def]
+    """A stream SYNCED on three clusters (every endpoints response so far carried all three)."""
+    s = SotwStream(tracker(), "n")
+    s.on_snapshot(snap or snapshot(clusters=THREE))
+    [cds] = s.on_request(req(CLUSTER))
+    s.on_request(req(LISTENER))
+    [eds] = s.on_request(req(ENDPOINT, ("c1", "c2", "c3")))
+    assert names_of(eds) == ["c1", "c2", "c3"]
+    s.on_request(ack(cds))
+    [lds] = s.on_request(ack(eds, ("c1", "c2", "c3")))
+    s.on_request(ack(lds))
+    [rds] = s.on_request(req(ROUTE, ("80",)))
+    s.on_request(ack(rds, ("80",)))
+    return s
+
+
+def test_a_cluster_change_sends_only_that_clusters_endpoints() -> None:
+    s = synced_three()
+    [cds, eds] = s.on_snapshot(snapshot(clusters={**THREE, "c2": 5}))
+    assert names_of(cds) == ["c1", "c2", "c3"]  # clusters: always the whole set
+    assert names_of(eds) == ["c2"]
+    assert eds.version_info == s.snapshot.version(ENDPOINT)  # type: ignore[union-attr]
+    s.on_request(ack(cds))
+    s.on_request(ack(eds, ("c1", "c2", "c3")))
+    assert s.status.view(s.snapshot).types[ENDPOINT].state == SyncState.SYNCED
+
+
+def test_an_endpoint_change_sends_only_the_changed_endpoints() -> None:
+    s = synced_three()
+    [eds] = s.on_snapshot(snapshot(clusters=THREE, endpoints={"c1": 8000, "c2": 8000, "c3": 9}))
+    assert names_of(eds) == ["c3"]
+    s.on_request(ack(eds, ("c1", "c2", "c3")))
+    # Changes add up against what Envoy acknowledged, not against the last response.
+    [eds] = s.on_snapshot(snapshot(clusters=THREE, endpoints={"c1": 7, "c2": 8000, "c3": 9}))
+    assert names_of(eds) == ["c1"]
+
+
+def test_changes_while_endpoints_are_in_flight_are_sent_after_the_ack() -> None:
+    s = synced_three()
+    [eds] = s.on_snapshot(snapshot(clusters=THREE, endpoints={"c1": 8000, "c2": 8000, "c3": 9}))
+    later = snapshot(clusters=THREE, endpoints={"c1": 7, "c2": 8000, "c3": 9})
+    assert s.on_snapshot(later) == []  # one response in flight per type
+    [eds2] = s.on_request(ack(eds, ("c1", "c2", "c3")))
+    assert names_of(eds2) == ["c1"]
+
+
+def test_everything_is_sent_again_after_a_nack_a_re_request_or_new_names() -> None:
+    s = synced_three()
+    [eds] = s.on_snapshot(snapshot(clusters=THREE, endpoints={"c1": 8000, "c2": 8000, "c3": 9}))
+    nack = req(ENDPOINT, ("c1", "c2", "c3"), nonce=eds.nonce, error="bad endpoint")
+    assert s.on_request(nack) == []  # the rejected version is not sent again ...
+    fixed = snapshot(clusters=THREE, endpoints={"c1": 8000, "c2": 8000, "c3": 10})
+    [eds] = s.on_snapshot(fixed)  # ... a newer one is, with every name
+    assert names_of(eds) == ["c1", "c2", "c3"]
+    s.on_request(ack(eds, ("c1", "c2", "c3")))
+    again = req(ENDPOINT, ("c1", "c2", "c3"), version=eds.version_info, nonce=eds.nonce)
+    [eds] = s.on_request(again)  # a re-request: Envoy is warming and waits for everything
+    assert names_of(eds) == ["c1", "c2", "c3"]
+    s.on_request(ack(eds, ("c1", "c2", "c3")))
+    moved = snapshot(clusters=THREE, endpoints={"c1": 8000, "c2": 8000, "c3": 11})
+    [eds] = s.on_snapshot(moved)
+    assert names_of(eds) == ["c3"]
+    [eds] = s.on_request(ack(eds, ("c1", "c2")))  # a smaller subscription: answered whole
+    assert names_of(eds) == ["c1", "c2"]
+
+
+def test_a_new_stream_gets_every_endpoint() -> None:
+    s = synced_three()
+    snap = s.snapshot
+    other = SotwStream(tracker(), "m")
+    other.on_snapshot(snapshot(clusters=THREE, endpoints={"c1": 8000, "c2": 8000, "c3": 9}))
+    other.on_request(req(CLUSTER, version=snap.version(CLUSTER)))  # type: ignore[union-attr]
+    [eds] = other.on_request(
+        req(ENDPOINT, ("c1", "c2", "c3"), version=snap.version(ENDPOINT))  # type: ignore[union-attr]
+    )
+    assert names_of(eds) == ["c1", "c2", "c3"]
 
 
 def test_unchanged_snapshot_sends_nothing() -> None:

@@ -47,11 +47,11 @@ def http_listener(name: str, port: int, route_name: str) -> listener_pb2.Listene
     return listener
 
 
-def eds_cluster(name: str) -> cluster_pb2.Cluster:
+def eds_cluster(name: str, connect_timeout: int = 1) -> cluster_pb2.Cluster:
     cluster = cluster_pb2.Cluster(
         name=name,
         type=cluster_pb2.Cluster.EDS,
-        connect_timeout=duration_pb2.Duration(seconds=1),
+        connect_timeout=duration_pb2.Duration(seconds=connect_timeout),
     )
     cluster.eds_cluster_config.eds_config.CopyFrom(_ads())
     return cluster
@@ -83,13 +83,16 @@ def mesh(
     backends: dict[str, int],
     route_to: str,
     regex: str | None = None,
+    timeouts: dict[str, int] | None = None,
 ) -> ResourceSnapshot:
-    """One listener → route ``80`` → cluster ``route_to``; one EDS cluster per backend."""
+    """One listener → route ``80`` → cluster ``route_to``; one EDS cluster per backend (name ->
+    port), with the connect timeouts in ``timeouts`` (default 1 s)."""
+    timeouts = timeouts or {}
     return ResourceSnapshot.build(
         {
             LISTENER: {"http": http_listener("http", listener_port, "80")},
             ROUTE: {"80": route_config("80", route_to, regex)},
-            CLUSTER: {name: eds_cluster(name) for name in backends},
+            CLUSTER: {name: eds_cluster(name, timeouts.get(name, 1)) for name in backends},
             ENDPOINT: {name: endpoints(name, port) for name, port in backends.items()},
         }
     )
