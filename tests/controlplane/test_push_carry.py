@@ -7,36 +7,32 @@ snapshot, and checks which types were taken over (the very same objects) and whi
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
+from push_mesh import (
+    APPS,
+    MESH,
+    REVIEWS_DR,
+    TYPES,
+    alone,
+    load,
+    node,
+    proxy,
+    push_after,
+    services,
+    workloads,
+)
 
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, ResourceSnapshot
-from sailmesh.config.load import load_text
 from sailmesh.config.resource import Resource
 from sailmesh.controlplane.pushcache import Carry, PushContext
-from sailmesh.registry.model import Service, ServicePort, Workload, frozen_map
 from sailmesh.registry.registry import compute_view
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.push import ALL_TYPES, types_of_kind
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.options import TranslateOptions
-from sailmesh.xds.translate import translate
 
-TYPES = (CLUSTER, ENDPOINT, LISTENER, ROUTE)
-APPS = ("productpage", "reviews", "ratings", "details")
 OPTIONS = TranslateOptions()
-
-REVIEWS_DR = """
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: default}
-spec:
-  host: reviews
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-"""
 REVIEWS_VS = """
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -108,68 +104,11 @@ spec:
 """
 
 
-def _services() -> list[Service]:
-    out = [
-        Service(
-            hostname=f"{app}.default.svc.cluster.local",
-            name=app,
-            namespace="default",
-            ports=(ServicePort("http", 9080, "HTTP"),),
-            vip=f"10.96.0.{i + 10}",
-            selector=frozen_map({"app": app}),
-        )
-        for i, app in enumerate(APPS)
-    ]
-    out.append(
-        Service(
-            hostname="db.default.svc.cluster.local",
-            name="db",
-            namespace="default",
-            ports=(ServicePort("tcp", 9000, "TCP"),),
-            vip="10.96.0.99",
-            selector=frozen_map({"app": "db"}),
-        )
-    )
-    return out
-
-
-def _workloads() -> list[Workload]:
-    return [
-        Workload(
-            name=f"{app}-{version}",
-            namespace="default",
-            address=f"10.244.{i}.{n}",
-            labels=frozen_map({"app": app, "version": version}),
-        )
-        for i, app in enumerate(APPS)
-        for n, version in ((1, "v1"), (2, "v2"))
-    ]
-
-
-VIEW = compute_view(_services(), _workloads())
-
-
-def _load(*texts: str) -> list[Resource]:
-    out: list[Resource] = []
-    for text in texts:
-        loaded = load_text(text)
-        assert loaded.ok, loaded.problems
-        out += loaded.resources
-    return out
+VIEW = compute_view(services(tcp_db=True), workloads())
 
 
 def _proxies() -> list[Proxy]:
-    return [
-        Proxy(
-            type="sidecar",
-            ip=f"10.250.{i}.{n}",
-            pod_name=f"{app}-{n}",
-            namespace="default",
-            labels=frozen_map({"app": app, "version": "v1"}),
-        )
-        for i, app in enumerate(APPS)
-        for n in (1, 2)
-    ]
+    return [proxy(app, n) for app in APPS for n in (1, 2)]
 
 
 def _changed(
@@ -193,12 +132,12 @@ def _carried(
     carry = Carry.of(_changed(before, after))
     second = PushContext(MeshSnapshot.build(after, VIEW), first, carry)
     new = {p.pod_name: second.resources(p, OPTIONS) for p in _proxies()}
-    for proxy in _proxies():
-        alone = ResourceSnapshot.build(translate(proxy, second.snapshot, options=OPTIONS))
-        got = new[proxy.pod_name]
+    for one in _proxies():
+        expected = alone(one, second.snapshot, OPTIONS)
+        got = new[one.pod_name]
         for t in TYPES:
-            assert dict(got.of(t).versions) == dict(alone.of(t).versions), (proxy.pod_name, t)
-            assert got.version(t) == alone.version(t)
+            assert dict(got.of(t).versions) == dict(expected.of(t).versions), (one.pod_name, t)
+            assert got.version(t) == expected.version(t)
     return first, second, old, new
 
 
@@ -231,13 +170,13 @@ def _taken_over(old: dict[str, ResourceSnapshot], new: dict[str, ResourceSnapsho
 def test_a_change_rebuilds_exactly_the_types_it_can_alter(
     before: list[str], after: list[str], reused: set[str]
 ) -> None:
-    _, _, old, new = _carried(_load(*before), _load(*after))
+    _, _, old, new = _carried(load(*before), load(*after))
     assert _taken_over(old, new) == reused
 
 
 def test_destination_rule_consistent_hash_changes_routes() -> None:
     assert "RDS" in types_of_kind("DestinationRule")
-    _, _, old, new = _carried(_load(BASE), _load(REVIEWS_DR_HASH, REVIEWS_VS))
+    _, _, old, new = _carried(load(BASE), load(REVIEWS_DR_HASH, REVIEWS_VS))
     for name in old:
         assert new[name].version(ROUTE) != old[name].version(ROUTE)
         assert new[name].of(LISTENER) is old[name].of(LISTENER)
@@ -249,15 +188,15 @@ def test_shadowing_a_hashing_destination_rule_changes_routes() -> None:
     root_hash = REVIEWS_DR_HASH.replace("namespace: default", "namespace: istio-system").replace(
         "host: reviews", "host: reviews.default.svc.cluster.local"
     )
-    before = _load(root_hash, REVIEWS_VS)
-    _, _, old, new = _carried(before, [*before, *_load(REVIEWS_DR)])
+    before = load(root_hash, REVIEWS_VS)
+    _, _, old, new = _carried(before, [*before, *load(REVIEWS_DR)])
     assert _taken_over(old, new) == {LISTENER}
     sample = next(iter(old))
     assert new[sample].version(ROUTE) != old[sample].version(ROUTE)
 
 
 def test_destination_rule_of_one_host_rebuilds_only_that_hosts_clusters() -> None:
-    _, second, old, new = _carried(_load(BASE), _load(BASE, RATINGS_DR_POOL))
+    _, second, old, new = _carried(load(BASE), load(BASE, RATINGS_DR_POOL))
     assert second.partial == 1  # one outbound key: clusters and endpoints rebuilt once
     assert second.translations == 0  # routes reused (no consistentHash), clusters rebuilt
     sample = next(iter(old))
@@ -274,14 +213,14 @@ def test_destination_rule_of_one_host_rebuilds_only_that_hosts_clusters() -> Non
 
 
 def test_wildcard_destination_rule_rebuilds_whole_types() -> None:
-    _, second, _, _ = _carried(_load(BASE), _load(BASE, WILDCARD_DR))
+    _, second, _, _ = _carried(load(BASE), load(BASE, WILDCARD_DR))
     assert second.partial == 0
-    assert Carry.of([(None, _load(WILDCARD_DR)[0])]).hosts is None
+    assert Carry.of([(None, load(WILDCARD_DR)[0])]).hosts is None
 
 
 def test_carry_of_kinds() -> None:
-    vs = _load(RATINGS_VS)[0]
-    dr = _load(RATINGS_DR_POOL)[0]
+    vs = load(RATINGS_VS)[0]
+    dr = load(RATINGS_DR_POOL)[0]
     assert Carry.of([(None, vs)]) == Carry(frozenset({LISTENER, ROUTE}), frozenset())
     assert Carry.of([(dr, dr)]) == Carry(
         frozenset({CLUSTER, ENDPOINT}),
@@ -292,52 +231,21 @@ def test_carry_of_kinds() -> None:
     assert Carry.of([(None, vs), (None, dr)]).hosts == frozenset(
         {"ratings.default.svc.cluster.local"}
     )
-    service = _load(MESH)[0]
+    service = load(MESH)[0]
     assert Carry.of([(None, service)]).hosts is None
     assert types_of_kind("SomethingNew") == ALL_TYPES
 
 
 def test_released_context_takes_nothing_over() -> None:
-    first = PushContext(MeshSnapshot.build(_load(BASE), VIEW))
-    proxy = _proxies()[0]
-    first.resources(proxy, OPTIONS)
+    first = PushContext(MeshSnapshot.build(load(BASE), VIEW))
+    one = _proxies()[0]
+    first.resources(one, OPTIONS)
     second = PushContext(
-        MeshSnapshot.build(_load(BASE, RATINGS_VS), VIEW), first, Carry(frozenset({ROUTE}))
+        MeshSnapshot.build(load(BASE, RATINGS_VS), VIEW), first, Carry(frozenset({ROUTE}))
     )
     second.release()
-    second.resources(proxy, OPTIONS)
+    second.resources(one, OPTIONS)
     assert second.reused == 0 and second.translations == 1
-
-
-# --- through the control plane ------------------------------------------------------------
-MESH = """
-apiVersion: v1
-kind: Service
-metadata: {name: reviews, namespace: default}
-spec:
-  selector: {app: reviews}
-  ports: [{name: http, port: 9080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: ratings, namespace: default}
-spec:
-  selector: {app: ratings}
-  ports: [{name: http, port: 9080}]
----
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: reviews-1, namespace: default}
-spec: {address: 10.0.0.1, labels: {app: reviews, version: v1}}
-"""
-
-
-def _node(app: str, n: int) -> Any:
-    from envoy.config.core.v3 import base_pb2
-
-    node = base_pb2.Node(id=f"sidecar~10.250.0.{n}~{app}-{n}.default~default.svc.cluster.local")
-    node.metadata.update({"LABELS": {"app": app}, "NAMESPACE": "default"})
-    return node
 
 
 def test_control_plane_carries_across_pushes() -> None:
@@ -348,31 +256,25 @@ def test_control_plane_carries_across_pushes() -> None:
         cp.apply_yaml(MESH, "mesh.yaml", "default")
         await cp.start()
         try:
-            nodes = [_node("reviews", n) for n in range(1, 4)] + [_node("ratings", 4)]
-            for node in nodes:
-                cp._on_connect(node)
+            nodes = [node("reviews", n) for n in range(1, 4)] + [node("ratings", 4)]
+            for one in nodes:
+                cp._on_connect(one)
             for change in (RATINGS_DR_POOL, RATINGS_VS, REVIEWS_DR_HASH):
                 before = {n.id: cp.cache.get(n.id) for n in nodes}
                 pushes = cp.pushes
                 cp.apply_yaml(change, "change.yaml", "default")
-                for _ in range(200):
-                    if cp.pushes > pushes:
-                        break
-                    await asyncio.sleep(0.01)
-                assert cp.pushes > pushes
+                await push_after(cp, pushes)
                 record = cp.last_push
                 assert record is not None and record.reason == "config"
                 assert record.proxies == len(nodes) and record.finished >= record.started
                 ctx = cp._context
                 assert ctx is not None and ctx.reused > 0
                 snapshot = cp.snapshot()
-                for node in nodes:
-                    now, old = cp.cache.get(node.id), before[node.id]
+                for one in nodes:
+                    now, old = cp.cache.get(one.id), before[one.id]
                     assert now is not None and old is not None and now is not old
-                    alone = ResourceSnapshot.build(
-                        translate(cp.connected[node.id], snapshot, options=OPTIONS)
-                    )
-                    assert all(now.version(t) == alone.version(t) for t in TYPES)
+                    expected = alone(cp.connected[one.id], snapshot, OPTIONS)
+                    assert all(now.version(t) == expected.version(t) for t in TYPES)
         finally:
             await cp.stop()
 
