@@ -1,13 +1,16 @@
-"""Bookinfo through the gateway, for end-to-end tests: page loads, star colours, login."""
+"""Bookinfo for end-to-end tests: page loads through the gateway, star colours, login, and a
+call from inside productpage's pod with the access-log lines it leaves."""
 
 from __future__ import annotations
 
 import http.client
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
 from e2e_support.localmesh import LocalMeshThread
+from sailmesh.runtime.local import RunningPod
 
 BOOKINFO = Path(__file__).resolve().parents[2] / "samples" / "bookinfo"
 NETWORKING = BOOKINFO / "networking"
@@ -64,3 +67,43 @@ def converge(port: int, want: str, cookie: str | None = None, timeout: float = 2
 def apply_sample(mesh: LocalMeshThread, name: str) -> None:
     """Apply one of Istio's bookinfo networking files, unchanged."""
     mesh.apply((NETWORKING / name).read_text())
+
+
+def pod(mesh: LocalMeshThread, ref: str) -> RunningPod:
+    """The running pod ``ref`` (``deploy/<name>``)."""
+    assert mesh.mesh.runtime is not None
+    found = mesh.mesh.runtime.find_pod(ref)
+    assert found is not None, ref
+    return found
+
+
+#: The pods serving ``reviews``.
+REVIEWS_PODS = ("deploy/reviews-v1", "deploy/reviews-v2", "deploy/reviews-v3")
+
+
+def call_reviews_from_productpage(mesh: LocalMeshThread) -> str:
+    """``GET http://reviews:9080/reviews/0`` from inside productpage-v1's pod, with only
+    ``PATH`` set by the caller (whatever the runtime mode gives the pod: capture rules or an
+    ``http_proxy``); it must answer 200. The request's ``x-request-id``."""
+    request_id = str(uuid.uuid4())
+    code = (
+        "import urllib.request; req = urllib.request.Request('http://reviews:9080/reviews/0', "
+        f"headers={{'x-request-id': '{request_id}'}}); "
+        "print(urllib.request.urlopen(req, timeout=5).status)"
+    )
+    client = pod(mesh, "deploy/productpage-v1")
+    result = client.sandbox.run(["python3", "-c", code], env={"PATH": "/usr/bin:/bin"})
+    assert result.stdout.strip() == "200", result.stderr
+    return request_id
+
+
+def access_log(mesh: LocalMeshThread, ref: str, request_id: str) -> list[str]:
+    """The lines of pod ``ref``'s sidecar access log that carry ``request_id``."""
+    text = pod(mesh, ref).supervisor.log_path("istio-proxy").read_text(errors="replace")
+    return [line for line in text.splitlines() if request_id in line]
+
+
+def reviews_inbound(mesh: LocalMeshThread, request_id: str) -> list[str]:
+    """The inbound (``inbound|9080||``) lines of the reviews sidecars for ``request_id``."""
+    lines = [line for ref in REVIEWS_PODS for line in access_log(mesh, ref, request_id)]
+    return [line for line in lines if "inbound|9080||" in line]

@@ -11,13 +11,21 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from e2e_support.bookinfo import apply_sample, converge, login, page, stars
+from e2e_support.bookinfo import (
+    access_log,
+    apply_sample,
+    call_reviews_from_productpage,
+    converge,
+    login,
+    page,
+    reviews_inbound,
+    stars,
+)
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.runtime.sandbox import netns
@@ -71,37 +79,18 @@ def gateway(mesh: LocalMeshThread) -> int:
 
 
 def test_app_dialing_a_service_name_is_captured_by_both_sidecars(mesh: LocalMeshThread) -> None:
-    runtime = mesh.mesh.runtime
-    assert runtime is not None
-    client = runtime.find_pod("deploy/productpage-v1")
-    assert client is not None
-    request_id = str(uuid.uuid4())
-    code = (
-        "import urllib.request; req = urllib.request.Request('http://reviews:9080/reviews/0', "
-        f"headers={{'x-request-id': '{request_id}'}}); "
-        "print(urllib.request.urlopen(req, timeout=5).status)"
-    )
     # No proxy settings: only PATH. The connection is captured by iptables.
-    result = client.sandbox.run(["python3", "-c", code], env={"PATH": "/usr/bin:/bin"})
-    assert result.stdout.strip() == "200", result.stderr
+    request_id = call_reviews_from_productpage(mesh)
 
-    def logged(pod_ref: str) -> list[str]:
-        pod = runtime.find_pod(pod_ref)
-        assert pod is not None
-        text = pod.supervisor.log_path("istio-proxy").read_text(errors="replace")
-        return [line for line in text.splitlines() if request_id in line]
+    def outbound() -> list[str]:
+        return access_log(mesh, "deploy/productpage-v1", request_id)
 
-    wait_for(lambda: bool(logged("deploy/productpage-v1")), 10, "the client sidecar's access log")
-    (outbound,) = logged("deploy/productpage-v1")
-    assert "outbound|9080||reviews.default.svc.cluster.local" in outbound
-
-    def inbound() -> list[str]:
-        refs = ("deploy/reviews-v1", "deploy/reviews-v2", "deploy/reviews-v3")
-        return [ln for ref in refs for ln in logged(ref) if "inbound|9080||" in ln]
-
-    wait_for(lambda: bool(inbound()), 10, "a reviews sidecar's inbound access log")
-    served = [line for line in inbound() if '" 200 ' in line]
-    assert len(served) == 1, inbound()
+    wait_for(lambda: bool(outbound()), 10, "the client sidecar's access log")
+    (line,) = outbound()
+    assert "outbound|9080||reviews.default.svc.cluster.local" in line
+    wait_for(lambda: bool(reviews_inbound(mesh, request_id)), 10, "a reviews inbound access log")
+    served = [line for line in reviews_inbound(mesh, request_id) if '" 200 ' in line]
+    assert len(served) == 1, reviews_inbound(mesh, request_id)
     assert "127.0.0.6" in served[0], "the inbound passthrough connects to the app from 127.0.0.6"
 
 

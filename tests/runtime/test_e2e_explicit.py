@@ -17,13 +17,18 @@ import re
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from e2e_support.bookinfo import page, stars
+from e2e_support.bookinfo import (
+    REVIEWS_PODS,
+    access_log,
+    call_reviews_from_productpage,
+    page,
+    stars,
+)
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
@@ -121,34 +126,19 @@ def test_shift_to_v3_is_all_red(mesh: LocalMeshThread) -> None:
 def test_app_call_through_http_proxy_is_seen_by_the_client_sidecar_only(
     mesh: LocalMeshThread,
 ) -> None:
-    runtime = mesh.mesh.runtime
-    assert runtime is not None
-    client = runtime.find_pod("deploy/productpage-v1")
-    assert client is not None
-    request_id = str(uuid.uuid4())
-    code = (
-        "import urllib.request; req = urllib.request.Request('http://reviews:9080/reviews/0', "
-        f"headers={{'x-request-id': '{request_id}'}}); "
-        "print(urllib.request.urlopen(req, timeout=5).status)"
-    )
     # The pod's environment carries http_proxy (its sidecar); urllib honours it.
-    result = client.sandbox.run(["python3", "-c", code], env={"PATH": "/usr/bin:/bin"})
-    assert result.stdout.strip() == "200", result.stderr
+    request_id = call_reviews_from_productpage(mesh)
 
-    def logged(pod_ref: str) -> list[str]:
-        pod = runtime.find_pod(pod_ref)
-        assert pod is not None
-        text = pod.supervisor.log_path("istio-proxy").read_text(errors="replace")
-        return [line for line in text.splitlines() if request_id in line]
+    def outbound() -> list[str]:
+        return access_log(mesh, "deploy/productpage-v1", request_id)
 
-    wait_for(lambda: bool(logged("deploy/productpage-v1")), 10, "the client sidecar's access log")
-    (outbound,) = logged("deploy/productpage-v1")
+    wait_for(lambda: bool(outbound()), 10, "the client sidecar's access log")
+    (line,) = outbound()
     # (a subset when an earlier test left a reviews VirtualService applied)
-    assert re.search(r"outbound\|9080\|\w*\|reviews\.default\.svc\.cluster\.local", outbound)
-    assert '"reviews:9080"' in outbound  # routed on the Host header
+    assert re.search(r"outbound\|9080\|\w*\|reviews\.default\.svc\.cluster\.local", line)
+    assert '"reviews:9080"' in line  # routed on the Host header
     time.sleep(1.0)  # access logs flush every 500 ms: give the server side a chance to show up
-    servers = ("deploy/reviews-v1", "deploy/reviews-v2", "deploy/reviews-v3")
-    seen = [line for ref in servers for line in logged(ref)]
+    seen = [line for ref in REVIEWS_PODS for line in access_log(mesh, ref, request_id)]
     # The serving reviews pod's sidecar logs only its app's own outbound call to ratings (the
     # request id propagates); the call it served never went through it.
     assert not [line for line in seen if "inbound|" in line or "reviews.default" in line], seen

@@ -18,16 +18,24 @@ import shutil
 import site
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from e2e_support.bookinfo import apply_sample, converge, login, page, stars
+from e2e_support.bookinfo import (
+    access_log,
+    apply_sample,
+    call_reviews_from_productpage,
+    converge,
+    login,
+    page,
+    pod,
+    reviews_inbound,
+    stars,
+)
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
-from sailmesh.runtime.local import RunningPod
 from sailmesh.runtime.mesh import LocalMesh, runtime_mode
 from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.errors import ModeUnavailable
@@ -183,13 +191,6 @@ def uid_of(pid: int) -> int:
     return int(match.group(1))
 
 
-def pod(mesh: LocalMeshThread, ref: str) -> RunningPod:
-    assert mesh.mesh.runtime is not None
-    found = mesh.mesh.runtime.find_pod(ref)
-    assert found is not None, ref
-    return found
-
-
 def mark_return_packets(mesh: LocalMeshThread, ref: str) -> int:
     """Packets that took the 'marked by the proxy → RETURN' rule in a pod (nat: 1 per conn)."""
     node = mesh.mesh.node
@@ -221,34 +222,20 @@ def test_runs_in_userns_mode_as_an_unprivileged_user(mesh: LocalMeshThread) -> N
 
 
 def test_app_dialing_a_service_name_is_captured_and_envoy_is_not(mesh: LocalMeshThread) -> None:
-    client = pod(mesh, "deploy/productpage-v1")
     marked_before = mark_return_packets(mesh, "deploy/productpage-v1")
-    request_id = str(uuid.uuid4())
-    code = (
-        "import urllib.request; req = urllib.request.Request('http://reviews:9080/reviews/0', "
-        f"headers={{'x-request-id': '{request_id}'}}); "
-        "print(urllib.request.urlopen(req, timeout=5).status)"
-    )
     # No proxy settings: only PATH. The connection is captured by the nftables rules.
-    result = client.sandbox.run(["python3", "-c", code], env={"PATH": "/usr/bin:/bin"})
-    assert result.stdout.strip() == "200", result.stderr
+    request_id = call_reviews_from_productpage(mesh)
 
-    def logged(ref: str) -> list[str]:
-        text = pod(mesh, ref).supervisor.log_path("istio-proxy").read_text(errors="replace")
-        return [line for line in text.splitlines() if request_id in line]
+    def outbound() -> list[str]:
+        return access_log(mesh, "deploy/productpage-v1", request_id)
 
-    wait_for(lambda: bool(logged("deploy/productpage-v1")), 10, "the client sidecar's access log")
+    wait_for(lambda: bool(outbound()), 10, "the client sidecar's access log")
     # Exactly one outbound entry: Envoy's upstream connection was not captured again (no loop).
-    (outbound,) = logged("deploy/productpage-v1")
-    assert "outbound|9080||reviews.default.svc.cluster.local" in outbound
-
-    def inbound() -> list[str]:
-        refs = ("deploy/reviews-v1", "deploy/reviews-v2", "deploy/reviews-v3")
-        return [ln for ref in refs for ln in logged(ref) if "inbound|9080||" in ln]
-
-    wait_for(lambda: bool(inbound()), 10, "a reviews sidecar's inbound access log")
-    served = [line for line in inbound() if '" 200 ' in line]
-    assert len(served) == 1, inbound()
+    (line,) = outbound()
+    assert "outbound|9080||reviews.default.svc.cluster.local" in line
+    wait_for(lambda: bool(reviews_inbound(mesh, request_id)), 10, "a reviews inbound access log")
+    served = [line for line in reviews_inbound(mesh, request_id) if '" 200 ' in line]
+    assert len(served) == 1, reviews_inbound(mesh, request_id)
     assert "127.0.0.6" in served[0], "the inbound passthrough connects to the app from 127.0.0.6"
     # Envoy's connection to the reviews pod left through the SO_MARK exemption.
     assert mark_return_packets(mesh, "deploy/productpage-v1") > marked_before
