@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from e2e_support.localmesh import LocalMeshThread
+from e2e_support.proxy import wait_for
 from sailmesh.runtime.local import RunningPod
 
 BOOKINFO = Path(__file__).resolve().parents[2] / "samples" / "bookinfo"
@@ -107,3 +108,20 @@ def reviews_inbound(mesh: LocalMeshThread, request_id: str) -> list[str]:
     """The inbound (``inbound|9080||``) lines of the reviews sidecars for ``request_id``."""
     lines = [line for ref in REVIEWS_PODS for line in access_log(mesh, ref, request_id)]
     return [line for line in lines if "inbound|9080||" in line]
+
+
+def assert_seen_by_both_sidecars(mesh: LocalMeshThread, request_id: str) -> None:
+    """Call ``request_id`` left productpage's sidecar once, to the reviews service's cluster
+    (not again: Envoy's own upstream connection was not captured), and one reviews sidecar
+    served it, reaching its app from 127.0.0.6 (the inbound passthrough)."""
+
+    def outbound() -> list[str]:
+        return access_log(mesh, "deploy/productpage-v1", request_id)
+
+    wait_for(lambda: bool(outbound()), 10, "the client sidecar's access log")
+    (line,) = outbound()
+    assert "outbound|9080||reviews.default.svc.cluster.local" in line
+    wait_for(lambda: bool(reviews_inbound(mesh, request_id)), 10, "a reviews inbound access log")
+    served = [line for line in reviews_inbound(mesh, request_id) if '" 200 ' in line]
+    assert len(served) == 1, reviews_inbound(mesh, request_id)
+    assert "127.0.0.6" in served[0], "the inbound passthrough connects to the app from 127.0.0.6"

@@ -17,13 +17,12 @@ from pathlib import Path
 import pytest
 
 from e2e_support.bookinfo import (
-    access_log,
     apply_sample,
+    assert_seen_by_both_sidecars,
     call_reviews_from_productpage,
     converge,
     login,
     page,
-    reviews_inbound,
     stars,
 )
 from e2e_support.localmesh import LocalMeshThread
@@ -80,18 +79,7 @@ def gateway(mesh: LocalMeshThread) -> int:
 
 def test_app_dialing_a_service_name_is_captured_by_both_sidecars(mesh: LocalMeshThread) -> None:
     # No proxy settings: only PATH. The connection is captured by iptables.
-    request_id = call_reviews_from_productpage(mesh)
-
-    def outbound() -> list[str]:
-        return access_log(mesh, "deploy/productpage-v1", request_id)
-
-    wait_for(lambda: bool(outbound()), 10, "the client sidecar's access log")
-    (line,) = outbound()
-    assert "outbound|9080||reviews.default.svc.cluster.local" in line
-    wait_for(lambda: bool(reviews_inbound(mesh, request_id)), 10, "a reviews inbound access log")
-    served = [line for line in reviews_inbound(mesh, request_id) if '" 200 ' in line]
-    assert len(served) == 1, reviews_inbound(mesh, request_id)
-    assert "127.0.0.6" in served[0], "the inbound passthrough connects to the app from 127.0.0.6"
+    assert_seen_by_both_sidecars(mesh, call_reviews_from_productpage(mesh))
 
 
 def test_all_v1_shows_no_stars(mesh: LocalMeshThread) -> None:

@@ -24,14 +24,13 @@ from pathlib import Path
 import pytest
 
 from e2e_support.bookinfo import (
-    access_log,
     apply_sample,
+    assert_seen_by_both_sidecars,
     call_reviews_from_productpage,
     converge,
     login,
     page,
     pod,
-    reviews_inbound,
     stars,
 )
 from e2e_support.localmesh import LocalMeshThread
@@ -224,19 +223,7 @@ def test_runs_in_userns_mode_as_an_unprivileged_user(mesh: LocalMeshThread) -> N
 def test_app_dialing_a_service_name_is_captured_and_envoy_is_not(mesh: LocalMeshThread) -> None:
     marked_before = mark_return_packets(mesh, "deploy/productpage-v1")
     # No proxy settings: only PATH. The connection is captured by the nftables rules.
-    request_id = call_reviews_from_productpage(mesh)
-
-    def outbound() -> list[str]:
-        return access_log(mesh, "deploy/productpage-v1", request_id)
-
-    wait_for(lambda: bool(outbound()), 10, "the client sidecar's access log")
-    # Exactly one outbound entry: Envoy's upstream connection was not captured again (no loop).
-    (line,) = outbound()
-    assert "outbound|9080||reviews.default.svc.cluster.local" in line
-    wait_for(lambda: bool(reviews_inbound(mesh, request_id)), 10, "a reviews inbound access log")
-    served = [line for line in reviews_inbound(mesh, request_id) if '" 200 ' in line]
-    assert len(served) == 1, reviews_inbound(mesh, request_id)
-    assert "127.0.0.6" in served[0], "the inbound passthrough connects to the app from 127.0.0.6"
+    assert_seen_by_both_sidecars(mesh, call_reviews_from_productpage(mesh))
     # Envoy's connection to the reviews pod left through the SO_MARK exemption.
     assert mark_return_packets(mesh, "deploy/productpage-v1") > marked_before
 
