@@ -20,7 +20,8 @@ proxy's snapshot, the 100 ms debounce included), for two changes:
   port): 1.0 GB for 2,000 proxies;
 - ``DestinationRule``: a connection pool added to the DestinationRule of one service. Only that
   service's clusters change; with delta xDS a proxy gets just those clusters and their
-  endpoints (a few hundred bytes), with SotW every cluster and endpoint again (0.7 MB).
+  endpoints (a few hundred bytes), with SotW every cluster again (320 KB) and those clusters'
+  endpoints.
 
 First with state-of-the-world clients, then (after they leave) as many delta
 (``DeltaAggregatedResources``) clients: delta is the protocol Istio's sidecars use since 1.22
@@ -141,13 +142,9 @@ def change_yaml(name: str, services: int) -> str:
     two services in the middle of the mesh that have none, connection pools for the
     DestinationRules of two that have one (every tenth service)."""
     ruled = services // 2 // 10 * 10
-    plain = ruled + 1
-    return {
-        "vs": lambda: vs_change_yaml(f"svc-{plain}"),
-        "vs2": lambda: vs_change_yaml(f"svc-{plain + 1}"),
-        "dr": lambda: dr_change_yaml(f"svc-{ruled}"),
-        "dr2": lambda: dr_change_yaml(f"svc-{ruled - 10}"),
-    }[name]()
+    target = {"vs": ruled + 1, "vs2": ruled + 2, "dr": ruled, "dr2": ruled - 10}[name]
+    make = vs_change_yaml if name.startswith("vs") else dr_change_yaml
+    return make(f"svc-{target}")
 
 
 def _rss_mb() -> tuple[float, float]:
