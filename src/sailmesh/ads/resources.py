@@ -1,4 +1,6 @@
-"""xDS type URLs and the frozen per-proxy :class:`ResourceSnapshot`.
+"""The frozen per-proxy :class:`ResourceSnapshot` and the push order of xDS types.
+
+The type URLs themselves live in :mod:`sailmesh.typeurls` (re-exported here).
 
 Versions are content hashes: each resource's version is a hash of its deterministic
 serialization and each type's version is a hash of its (name, resource version) pairs, so a
@@ -16,11 +18,23 @@ from typing import Any
 
 from google.protobuf import any_pb2
 
-CLUSTER = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
-ENDPOINT = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment"
-LISTENER = "type.googleapis.com/envoy.config.listener.v3.Listener"
-ROUTE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
-SECRET = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, SHORT_NAMES, short_name
+
+__all__ = [
+    "CLUSTER",
+    "ENDPOINT",
+    "GATED_TYPES",
+    "LISTENER",
+    "PUSH_ORDER",
+    "ROUTE",
+    "SECRET",
+    "SHORT_NAMES",
+    "WARMING_TYPES",
+    "WILDCARD_TYPES",
+    "ResourceSnapshot",
+    "TypeResources",
+    "short_name",
+]
 
 #: The order in which types are pushed: clusters and endpoints before what references them.
 PUSH_ORDER: tuple[str, ...] = (CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET)
@@ -30,15 +44,6 @@ WILDCARD_TYPES: frozenset[str] = frozenset({CLUSTER, LISTENER})
 GATED_TYPES: frozenset[str] = frozenset({LISTENER, ROUTE})
 #: Types whose acknowledgement opens the gate.
 WARMING_TYPES: frozenset[str] = frozenset({CLUSTER, ENDPOINT})
-
-SHORT_NAMES: Mapping[str, str] = MappingProxyType(
-    {CLUSTER: "CDS", ENDPOINT: "EDS", LISTENER: "LDS", ROUTE: "RDS", SECRET: "SDS"}
-)
-
-
-def short_name(type_url: str) -> str:
-    """``CDS``/``EDS``/... for the known types, else the message name after the last dot."""
-    return SHORT_NAMES.get(type_url, type_url.rsplit(".", 1)[-1])
 
 
 def _digest(data: bytes) -> str:

@@ -24,13 +24,10 @@ from sailmesh.ads.delta import DeltaStream
 from sailmesh.ads.status import Clock, ProxyStatus, StatusTracker, SystemClock
 from sailmesh.ads.stream import SotwStream
 from sailmesh.ads.wire import encode, encoded_size
+from sailmesh.errors import AdsError
 
 _EOF = object()
 _WAKE = object()
-
-
-class AdsError(Exception):
-    """The ADS server could not start (for example, the address is taken)."""
 
 
 class _Machine(Protocol):

@@ -21,6 +21,7 @@ from sailmesh.config.diagnostics import Problem
 from sailmesh.config.parse import parse_documents
 from sailmesh.config.resource import Resource
 from sailmesh.config.yamlsource import YamlDocument
+from sailmesh.errors import ConfigError
 
 Key = tuple[str, str, str]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
@@ -28,7 +29,7 @@ Outcome = Literal["created", "configured", "unchanged", "deleted"]
 STATE_FILE = "config.json"
 
 
-class StoreError(Exception):
+class StoreError(ConfigError):
     """A batch could not be applied; nothing in it was applied."""
 
 

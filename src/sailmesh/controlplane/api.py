@@ -23,14 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
-
-class ApiError(Exception):
-    """An error the API reports with an HTTP status and a JSON body."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(body.get("error", str(body)))
-        self.status = status
-        self.body = body
+from sailmesh.errors import ApiError
 
 
 class Backend(Protocol):

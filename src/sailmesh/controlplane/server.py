@@ -24,7 +24,7 @@ from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
 from sailmesh.config.resource import Resource
 from sailmesh.config.store import ChangeEvent, ConfigStore, NotFoundError, StoreError
-from sailmesh.controlplane.api import ApiError, ApiServer
+from sailmesh.controlplane.api import ApiServer
 from sailmesh.controlplane.clock import Clock, RealClock
 from sailmesh.controlplane.debounce import Debouncer
 from sailmesh.controlplane.proxies import options_from_node, proxy_from_node
@@ -32,6 +32,7 @@ from sailmesh.controlplane.pushcache import Carry, PushContext
 from sailmesh.controlplane.status import proxy_status_records
 from sailmesh.controlplane.tuning import tune_for_serving
 from sailmesh.controlplane.vips import VipAllocator
+from sailmesh.errors import ApiError
 from sailmesh.registry.registry import ServiceRegistry
 from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy

@@ -19,9 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Protocol
 
-
-class EnvoyError(Exception):
-    """Envoy could not be found, started, or did not become ready."""
+from sailmesh.errors import EnvoyError
 
 
 class EnvoyNotFoundError(EnvoyError):

@@ -248,7 +248,7 @@ class LocalMesh:
 
     # --- the runtime's API (status, pods, admin) ------------------------------------------
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
-        from sailmesh.controlplane.api import ApiError
+        from sailmesh.errors import ApiError
         from sailmesh.runtime import proxy as envoy_proxy
 
         if what == "status":

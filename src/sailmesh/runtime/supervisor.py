@@ -32,6 +32,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from sailmesh.errors import SupervisorError
 from sailmesh.runtime.supervisor_procs import follow, popen_spawner, tail
 from sailmesh.runtime.supervisor_state import ContainerRun
 from sailmesh.runtime.supervisor_types import (
@@ -46,7 +47,6 @@ from sailmesh.runtime.supervisor_types import (
     RestartPolicy,
     Role,
     Spawner,
-    SupervisorError,
     SystemClock,
 )
 

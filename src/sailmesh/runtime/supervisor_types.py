@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from sailmesh.errors import SupervisorError
+
 Role = Literal["proxy", "app"]
 """``proxy`` containers (the sidecar) start first and stop last; ``app`` containers the rest."""
 
@@ -41,10 +43,6 @@ the supervisor can signal the whole container with ``os.killpg(pid, sig)``.
 
 EventCallback = Callable[[str, str, str, str], None]
 """``on_event(pod, container, event, detail)``; ``container`` is ``""`` for pod-level events."""
-
-
-class SupervisorError(Exception):
-    """Base class of every error raised by the pod supervisor."""
 
 
 class PodStartError(SupervisorError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from sailmesh.errors import SailmeshError
 from sailmesh.registry.model import EMPTY, FrozenMap, frozen_map
 from sailmesh.snapshot.hosts import DOMAIN_SUFFIX
 
@@ -12,8 +13,8 @@ ProxyType = Literal["sidecar", "router"]
 InterceptionMode = Literal["REDIRECT", "NONE"]
 
 
-class NodeIdError(ValueError):
-    pass
+class NodeIdError(SailmeshError, ValueError):
+    """An Envoy node id that is not ``<type>~<ip>~<pod>.<ns>~<domain>``."""
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,12 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 
-from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
 from sailmesh.config.resource import Resource
 from sailmesh.registry.model import selector_matches
 from sailmesh.snapshot.hosts import fqdn, host_matches
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
+from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE
 from sailmesh.xds import filters, names, pb
 from sailmesh.xds.clusters import build_clusters
 from sailmesh.xds.endpoints import build_endpoints

@@ -36,7 +36,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 
-from sailmesh.ads.resources import CLUSTER, LISTENER, ROUTE
+from sailmesh.typeurls import CLUSTER, LISTENER, ROUTE
 
 Resources = Mapping[str, Mapping[str, Any]]
 INBOUND = base_pb2.TrafficDirection.INBOUND

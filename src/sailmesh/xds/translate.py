@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
+from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE
 from sailmesh.xds.clusters import build_clusters
 from sailmesh.xds.endpoints import build_endpoints
 from sailmesh.xds.gateway import translate_gateway

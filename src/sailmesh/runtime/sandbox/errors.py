@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sailmesh.errors import SandboxError
 
-class SandboxError(Exception):
-    """Base class of every error raised by the sandbox package."""
+__all__ = ["CommandFailed", "ModeUnavailable", "SandboxError"]
 
 
 class CommandFailed(SandboxError):
