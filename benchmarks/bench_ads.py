@@ -14,9 +14,10 @@ from google.protobuf import duration_pb2
 
 from sailmesh.ads.delta import DeltaStream
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, ResourceSnapshot
-from sailmesh.ads.status import StatusTracker, SystemClock
+from sailmesh.ads.status import StatusTracker
 from sailmesh.ads.stream import SotwStream
 from sailmesh.ads.wire import encode
+from sailmesh.clock import SystemClock
 
 CLUSTERS = 1000
 

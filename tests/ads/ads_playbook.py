@@ -1,4 +1,4 @@
-"""Builders for the sans-I/O ADS playbooks: tiny resources, snapshots, requests, a fake clock."""
+"""Builders for the sans-I/O ADS playbooks: tiny resources, snapshots, requests, a manual clock."""
 
 from __future__ import annotations
 
@@ -12,20 +12,13 @@ from google.rpc import status_pb2
 
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, ResourceSnapshot
 from sailmesh.ads.status import StatusTracker
+from sailmesh.clock import ManualClock
 
 NODE = "sidecar~10.0.0.1~app-1.default~default.svc.cluster.local"
 
 
-class FakeClock:
-    def __init__(self, start: float = 1000.0) -> None:
-        self.t = start
-
-    def now(self) -> float:
-        return self.t
-
-
 def tracker(mode: str = "sotw") -> StatusTracker:
-    return StatusTracker(NODE, f"{NODE}/1", mode, FakeClock())
+    return StatusTracker(NODE, f"{NODE}/1", mode, ManualClock())
 
 
 def snapshot(

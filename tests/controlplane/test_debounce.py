@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sailmesh.controlplane.clock import ManualClock
+from sailmesh.clock import ManualClock
 from sailmesh.controlplane.debounce import Debouncer, DebounceState
 from sailmesh.snapshot.push import PushRequest, ScopedChange
 

@@ -89,7 +89,7 @@ class Mesh:
     def statuses(self) -> dict[str, Any]:
         assert self.cp.cp is not None
         cp = self.cp.cp
-        records = self.cp.on_loop(lambda: cp.proxies()["proxies"])
+        records = self.cp.on_loop(cp.proxy_status)
         return {r["node"]: r for r in records}
 
     def synced(self) -> bool:

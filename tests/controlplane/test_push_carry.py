@@ -249,25 +249,27 @@ def test_released_context_takes_nothing_over() -> None:
 
 
 def test_control_plane_carries_across_pushes() -> None:
+    from sailmesh.app.backend import MeshApi
     from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 
     async def scenario() -> None:
         cp = ControlPlane(ControlPlaneSettings(debounce_quiet=0.01, debounce_max=0.1))
-        cp.apply_yaml(MESH, "mesh.yaml", "default")
+        api = MeshApi(cp)
+        api.apply_yaml(MESH, "mesh.yaml", "default")
         await cp.start()
         try:
             nodes = [node("reviews", n) for n in range(1, 4)] + [node("ratings", 4)]
             for one in nodes:
-                cp._on_connect(one)
+                cp.connect(one)
             for change in (RATINGS_DR_POOL, RATINGS_VS, REVIEWS_DR_HASH):
                 before = {n.id: cp.cache.get(n.id) for n in nodes}
                 pushes = cp.pushes
-                cp.apply_yaml(change, "change.yaml", "default")
+                api.apply_yaml(change, "change.yaml", "default")
                 await push_after(cp, pushes)
                 record = cp.last_push
                 assert record is not None and record.reason == "config"
                 assert record.proxies == len(nodes) and record.finished >= record.started
-                ctx = cp._context
+                ctx = cp.push_context
                 assert ctx is not None and ctx.reused > 0
                 snapshot = cp.snapshot()
                 for one in nodes:

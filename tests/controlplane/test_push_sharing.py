@@ -204,17 +204,19 @@ spec:
 
 
 def test_control_plane_shares_per_push_and_a_change_reaches_everyone() -> None:
+    from sailmesh.app.backend import MeshApi
     from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 
     async def scenario() -> None:
         cp = ControlPlane(ControlPlaneSettings(debounce_quiet=0.01, debounce_max=0.1))
-        cp.apply_yaml(MESH, "mesh.yaml", "default")
+        api = MeshApi(cp)
+        api.apply_yaml(MESH, "mesh.yaml", "default")
         await cp.start()
         try:
             nodes = [node("reviews", n) for n in range(1, 6)] + [node("ratings", 6)]
             for one in nodes:
-                cp._on_connect(one)
-            ctx = cp._context
+                cp.connect(one)
+            ctx = cp.push_context
             assert ctx is not None and ctx.translations == 2  # one per label set
             before = {n.id: cp.cache.get(n.id) for n in nodes}
             first = before[nodes[0].id]
@@ -222,7 +224,7 @@ def test_control_plane_shares_per_push_and_a_change_reaches_everyone() -> None:
             assert all(s is not None and s.of(ROUTE) is first.of(ROUTE) for s in before.values())
 
             pushes = cp.pushes
-            cp.apply_yaml(CHANGE, "change.yaml", "default")
+            api.apply_yaml(CHANGE, "change.yaml", "default")
             await push_after(cp, pushes)
             snapshot = cp.snapshot()
             for one in nodes:

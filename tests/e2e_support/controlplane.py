@@ -9,10 +9,11 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sailmesh.controlplane.proxies import node_metadata_for
+from sailmesh.app.server import MeshServer
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.runtime.envoy import EnvoyProcess
 from sailmesh.xds.bootstrap import TcpAddress, render_bootstrap, sidecar_node_id
+from sailmesh.xds.node import node_metadata_for
 
 T = TypeVar("T")
 
@@ -26,6 +27,7 @@ class ControlPlaneThread:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="controlplane-loop")
         self._thread.start()
+        self.server: MeshServer | None = None
         self.cp: ControlPlane | None = None
         self.port = 0
 
@@ -36,26 +38,27 @@ class ControlPlaneThread:
         settings = ControlPlaneSettings(
             state_dir=self.state_dir,
             ads_address=f"127.0.0.1:{self.port}",
-            api_socket=self.api_socket,
             debounce_quiet=0.05,
             debounce_max=1.0,
         )
-        self.cp = ControlPlane(settings)
-        self.port = self.call(self.cp.start())
+        self.server = MeshServer(settings, self.api_socket)
+        self.cp = self.server.cp
+        self.port = self.call(self.server.start())
         return self.cp
 
     def stop(self) -> None:
-        if self.cp is not None:
-            self.call(self.cp.stop())
+        if self.server is not None:
+            self.call(self.server.stop())
+            self.server = None
             self.cp = None
 
     def apply(self, text: str) -> dict[str, Any]:
-        assert self.cp is not None
-        return self.cp.apply_yaml(text, "test.yaml", "default")
+        assert self.server is not None
+        return self.server.api.apply_yaml(text, "test.yaml", "default")
 
     def delete(self, text: str) -> dict[str, Any]:
-        assert self.cp is not None
-        return self.cp.delete_yaml(text, "test.yaml", "default", ignore_not_found=True)
+        assert self.server is not None
+        return self.server.api.delete_yaml(text, "test.yaml", "default", ignore_not_found=True)
 
     def on_loop(self, fn: Any) -> Any:
         """Run ``fn()`` on the control plane's loop and return its result."""

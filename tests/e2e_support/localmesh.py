@@ -8,9 +8,9 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sailmesh.app.local import LocalMesh
 from sailmesh.config.load import load_paths, load_text
 from sailmesh.config.resource import Resource
-from sailmesh.runtime.mesh import LocalMesh
 
 T = TypeVar("T")
 
@@ -31,14 +31,18 @@ class LocalMeshThread:
         self.call(self.mesh.start(result.resources))
 
     def apply(self, text: str) -> list[str]:
-        assert self.mesh.cp is not None
-        outcomes: list[str] = self.mesh.cp.apply_yaml(text, "test.yaml", "default")["outcomes"]
+        assert self.mesh.server is not None
+        outcomes: list[str] = self.mesh.server.api.apply_yaml(text, "test.yaml", "default")[
+            "outcomes"
+        ]
         self.mesh.wait_reconciled()
         return outcomes
 
     def delete(self, text: str) -> list[str]:
-        assert self.mesh.cp is not None
-        result = self.mesh.cp.delete_yaml(text, "test.yaml", "default", ignore_not_found=True)
+        assert self.mesh.server is not None
+        result = self.mesh.server.api.delete_yaml(
+            text, "test.yaml", "default", ignore_not_found=True
+        )
         self.mesh.wait_reconciled()
         outcomes: list[str] = result["outcomes"]
         return outcomes

@@ -31,8 +31,8 @@ from e2e_support.bookinfo import (
 )
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
+from sailmesh.app.local import LocalMesh
 from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
-from sailmesh.runtime.mesh import LocalMesh
 from sailmesh.runtime.sandbox import netns
 
 pytestmark = pytest.mark.e2e

@@ -35,7 +35,8 @@ from e2e_support.bookinfo import (
 )
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
-from sailmesh.runtime.mesh import LocalMesh, runtime_mode
+from sailmesh.app.local import LocalMesh
+from sailmesh.runtime.host import runtime_mode
 from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.errors import ModeUnavailable
 from sailmesh.runtime.sandbox.modes import Mode
@@ -104,7 +105,7 @@ UNPRIVILEGED_RUN = """
 import asyncio, http.client, json, os, sys
 from pathlib import Path
 from sailmesh.config.load import load_paths
-from sailmesh.runtime.mesh import LocalMesh
+from sailmesh.app.local import LocalMesh
 
 def get(port):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -141,7 +142,7 @@ def unprivileged_argv(tmp: Path) -> list[str]:
     packages = ":".join([*site.getsitepackages(), str(ROOT / "src")])
     drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
     env = ["env", f"PYTHONPATH={packages}", f"HOME={tmp}", f"SAILMESH_HOME={tmp}"]
-    check = [*drop, *env, str(SYSTEM_PYTHON), "-c", "import sailmesh.runtime.mesh, grpc"]
+    check = [*drop, *env, str(SYSTEM_PYTHON), "-c", "import sailmesh.app.local, grpc"]
     proc = subprocess.run(check, capture_output=True, text=True, timeout=60, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["?"])[-1]

@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from e2e_support.localmesh import load
+from sailmesh.app.bootstrap import render_pod_bootstrap
+from sailmesh.config.meshconfig import mesh_config_document
+from sailmesh.config.proxyconfig import (
+    default_proxy_config,
+    delta_xds,
+    pod_proxy_config,
+    proxy_metadata,
+)
 from sailmesh.runtime import proxy
-from sailmesh.runtime.proxyconfig import delta_xds, pod_proxy_config, proxy_metadata
 from sailmesh.runtime.workloads import PodPlan, plan_pods
 
 OPERATOR = """
@@ -37,12 +44,14 @@ def _deployment(annotation: str | None = None) -> str:
 
 
 def _plan(*texts: str) -> PodPlan:
-    (plan,) = plan_pods([r for text in texts for r in load(text)])
+    resources = [r for text in texts for r in load(text)]
+    mesh_proxy = default_proxy_config(mesh_config_document(resources))
+    (plan,) = plan_pods(resources, mesh_proxy)
     return plan
 
 
 def _api_type(plan: PodPlan) -> str:
-    doc = proxy.bootstrap(plan, "10.244.0.2", Path("/x.sock"))
+    doc = render_pod_bootstrap(proxy.bootstrap_request(plan, "10.244.0.2", Path("/x.sock")))
     api_type: str = doc["dynamic_resources"]["ads_config"]["api_type"]
     return api_type
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from sailmesh.app.bootstrap import render_pod_bootstrap
 from sailmesh.runtime import proxy
 from sailmesh.runtime.sandbox import forward
 from sailmesh.runtime.sandbox.capture import SO_MARK, SOL_SOCKET
@@ -40,10 +41,13 @@ def test_pod_bootstrap_takes_the_mark() -> None:
             "    spec: {containers: [{name: a, command: [sleep, '9']}]}\n"
         )
     )
-    doc = proxy.bootstrap(plan, "10.244.0.2", Path("/x.sock"), socket_mark=1337)
+    doc = render_pod_bootstrap(
+        proxy.bootstrap_request(plan, "10.244.0.2", Path("/x.sock"), socket_mark=1337)
+    )
     (opt,) = doc["cluster_manager"]["upstream_bind_config"]["socket_options"]
     assert (opt["level"], opt["name"], opt["int_value"]) == (1, 36, 1337)
-    assert "cluster_manager" not in proxy.bootstrap(plan, "10.244.0.2", Path("/x.sock"))
+    plain = render_pod_bootstrap(proxy.bootstrap_request(plan, "10.244.0.2", Path("/x.sock")))
+    assert "cluster_manager" not in plain
 
 
 def test_sockets_for_registered_namespace_dirs_come_from_the_factory() -> None:

@@ -21,9 +21,10 @@ from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
 from sailmesh.ads.cache import SnapshotCache
 from sailmesh.ads.delta import DeltaStream
-from sailmesh.ads.status import Clock, ProxyStatus, StatusTracker, SystemClock
+from sailmesh.ads.status import ProxyStatus, StatusTracker
 from sailmesh.ads.stream import SotwStream
 from sailmesh.ads.wire import encode, encoded_size
+from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.errors import AdsError
 
 _EOF = object()
@@ -280,7 +281,7 @@ class AdsServer:
         in flight over all streams (see :class:`SendBudget`; 0: no limit)."""
         self.cache = cache
         self._servicer = _Servicer(
-            cache, clock or SystemClock(), on_connect, on_disconnect, send_budget
+            cache, clock or SYSTEM_CLOCK, on_connect, on_disconnect, send_budget
         )
         self._server: Any = None
         self.port: int | None = None

@@ -7,27 +7,13 @@ NACKED) for ``sailctl proxy-status``. Time comes from an injected :class:`Clock`
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Protocol
 
 from sailmesh.ads.resources import PUSH_ORDER, ResourceSnapshot
-
-
-class Clock(Protocol):
-    """Wall-clock time in seconds since the epoch."""
-
-    def now(self) -> float: ...
-
-
-class SystemClock:
-    """The real clock."""
-
-    def now(self) -> float:
-        return time.time()
+from sailmesh.clock import Clock
 
 
 class SyncState(StrEnum):
@@ -120,7 +106,7 @@ class StatusTracker:
         self.stream_id = stream_id
         self.mode = mode
         self._clock = clock
-        self.connected_at = clock.now()
+        self.connected_at = clock.wall()
         self._types: dict[str, _TypeRecord] = {}
 
     def _record(self, type_url: str) -> _TypeRecord:
@@ -134,20 +120,20 @@ class StatusTracker:
 
     def sent(self, type_url: str, version: str, nonce: str) -> None:
         rec = self._record(type_url)
-        rec.sent_version, rec.sent_nonce, rec.sent_at = version, nonce, self._clock.now()
+        rec.sent_version, rec.sent_nonce, rec.sent_at = version, nonce, self._clock.wall()
 
     def acked(self, type_url: str, version: str, nonce: str) -> None:
         rec = self._record(type_url)
-        rec.acked_version, rec.acked_nonce, rec.acked_at = version, nonce, self._clock.now()
+        rec.acked_version, rec.acked_nonce, rec.acked_at = version, nonce, self._clock.wall()
 
     def nacked(self, type_url: str, version: str, nonce: str, message: str) -> None:
-        self._record(type_url).nack = Nack(version, nonce, message, self._clock.now())
+        self._record(type_url).nack = Nack(version, nonce, message, self._clock.wall())
 
     def in_sync(self, type_url: str, version: str) -> None:
         """Envoy already holds ``version`` (it said so on a new stream): nothing to send."""
         rec = self._record(type_url)
         if rec.sent_nonce is None or rec.acked_nonce == rec.sent_nonce:
-            rec.acked_version, rec.acked_at = version, self._clock.now()
+            rec.acked_version, rec.acked_at = version, self._clock.wall()
             rec.acked_nonce = rec.sent_nonce
 
     def view(self, desired: ResourceSnapshot | None = None) -> ProxyStatus:

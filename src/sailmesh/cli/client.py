@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from sailmesh.controlplane.api import ApiClient
+from sailmesh.app.api import ApiClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 

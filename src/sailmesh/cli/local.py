@@ -49,7 +49,7 @@ def _mesh_running(socket_path: Path) -> bool:
 
 
 async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
-    from sailmesh.runtime.mesh import LocalMesh
+    from sailmesh.app.local import LocalMesh
 
     result = load_paths(paths)
     for p in result.problems:
@@ -78,12 +78,12 @@ async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
     started = time.monotonic()
     try:
         await mesh.start(result.resources)
-        assert mesh.cp is not None
+        assert mesh.server is not None
 
         def request_stop() -> None:
             loop.call_soon_threadsafe(stop.set)
 
-        mesh.cp.on_shutdown = request_stop
+        mesh.server.api.on_shutdown = request_stop
         _print_ready(mesh.status(), time.monotonic() - started)
         await stop.wait()
         click.echo("stopping the mesh ...")

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sailmesh.controlplane.clock import Clock
+from sailmesh.clock import Clock
 from sailmesh.snapshot.push import PushRequest
 
 
@@ -77,7 +77,7 @@ class Debouncer:
         return self._state.pending is None and not self._pushing
 
     def submit(self, request: PushRequest) -> None:
-        self._state.add(self._clock.now(), request)
+        self._state.add(self._clock.monotonic(), request)
         self._wake.set()
 
     async def _run(self) -> None:
@@ -87,10 +87,10 @@ class Debouncer:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            wait = deadline - self._clock.now()
+            wait = deadline - self._clock.monotonic()
             if wait > 0:
                 self._wake.clear()
-                sleeper = asyncio.ensure_future(self._clock.sleep(wait))
+                sleeper = asyncio.ensure_future(self._clock.asleep(wait))
                 waker = asyncio.ensure_future(self._wake.wait())
                 _, pending = await asyncio.wait(
                     {sleeper, waker}, return_when=asyncio.FIRST_COMPLETED
@@ -98,7 +98,7 @@ class Debouncer:
                 for task in pending:
                     task.cancel()
                 continue
-            request = self._state.take_if_due(self._clock.now())
+            request = self._state.take_if_due(self._clock.monotonic())
             if request is not None:
                 self._pushing = True
                 try:

@@ -18,8 +18,7 @@ What a sidecar's translation reads about its proxy (see :mod:`sailmesh.xds`), he
 
 CDS is the expensive type and differs between workloads only by their ``inbound|<port>||``
 clusters, so a second workload with the same outbound key reuses the packed outbound clusters
-and only builds its inbound ones (with the :mod:`sailmesh.xds` functions ``build_clusters``
-uses); the tests compare every shared result with a translation of the proxy alone.
+and only builds its inbound ones (:func:`sailmesh.xds.generate.inbound_clusters`); the tests compare every shared result with a translation of the proxy alone.
 
 Gateways (``router`` proxies) and proxies served while a test ``resource_hook`` is set are not
 shared: they are translated on their own, exactly as before.
@@ -28,7 +27,7 @@ A push after a config change starts from the previous context (:class:`Carry`): 
 results of the types the change cannot alter (:func:`sailmesh.snapshot.push.types_of_kind`) are
 reused as they are (a key names the same inputs in both snapshots); when the only changes to
 clusters and endpoints are DestinationRules of exact hosts, the CDS and EDS results are rebuilt
-for those hosts only and the other hosts' packed resources are reused. DestinationRules change
+for those hosts only (:func:`sailmesh.xds.generate.generate_for_hosts`) and the other hosts' packed resources are reused. DestinationRules change
 routes only through ``consistentHash``, so routes are reused after DestinationRule changes
 while no rule of either snapshot sets one. The registry view and the
 mesh settings must be the very same, else nothing is carried. The tests compare every carried
@@ -56,13 +55,16 @@ from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.push import XdsType, types_of_kind
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
 from sailmesh.xds import names
-from sailmesh.xds.clusters import inbound_cluster, outbound_cluster
-from sailmesh.xds.endpoints import load_assignment, spec_endpoints
+from sailmesh.xds.generate import (
+    SIDECAR_TYPES,
+    generate,
+    generate_for_hosts,
+    inbound_clusters,
+    is_inbound_cluster,
+    routes_read_destination_rules,
+)
 from sailmesh.xds.options import TranslateOptions
-from sailmesh.xds.plan import cluster_specs, inbound_ports
-from sailmesh.xds.policy import uses_consistent_hash
 from sailmesh.xds.scope import ProxyScope, build_scope
-from sailmesh.xds.translate import SIDECAR_TYPES, translate
 
 #: Kinds whose selectors pick services' endpoints or gateway pods, not sidecar proxies.
 _NOT_PROXY_SELECTORS = frozenset(
@@ -81,7 +83,6 @@ _NOT_PROXY_SELECTORS = frozenset(
 )
 #: Types whose translation includes the proxy's own inbound side.
 _INBOUND_TYPES = frozenset({CLUSTER, LISTENER})
-_INBOUND_PREFIX = names.inbound_cluster(0).split("|", 1)[0] + "|"
 
 
 def _has_selector(resource: Resource) -> bool:
@@ -184,13 +185,9 @@ class Carry:
         when a DestinationRule of either sets ``consistentHash``."""
         if not self.if_hashing - self.stale:
             return self
-        if any(_hashing(snapshot) for snapshot in snapshots):
+        if any(routes_read_destination_rules(snapshot) for snapshot in snapshots):
             return Carry(self.stale | self.if_hashing, self.hosts)
         return Carry(self.stale, self.hosts)
-
-
-def _hashing(snapshot: MeshSnapshot) -> bool:
-    return any(uses_consistent_hash(r) for r in snapshot.of_kind("DestinationRule"))
 
 
 class PushContext:
@@ -287,7 +284,7 @@ class PushContext:
                 self.composed += 1
                 missing.remove(CLUSTER)
         if missing:
-            translated = translate(proxy, self.snapshot, types=missing, options=options)
+            translated = generate(proxy, self.snapshot, types=missing, options=options)
             self.translations += 1
             for t in missing:
                 self._types[(t, keys[t])] = TypeResources.build(t, translated.get(t, {}))
@@ -336,21 +333,13 @@ class PushContext:
         if not (want_clusters or want_endpoints) or old_outbound is None or old_endpoints is None:
             return
         scope = lazy_scope.get()
-        specs = [spec for spec in cluster_specs(scope) if spec.service.hostname in hosts]
         if want_clusters:
-            fresh = TypeResources.build(
-                CLUSTER, {spec.name: outbound_cluster(scope, spec) for spec in specs}
-            )
+            fresh = TypeResources.build(CLUSTER, generate_for_hosts(scope, CLUSTER, hosts))
             kept = _other_hosts(old_outbound, hosts)
             self._outbound[outbound_key] = TypeResources.merge(CLUSTER, kept, fresh)
         if want_endpoints:
-            endpoints = {
-                spec.name: load_assignment(spec.name, spec_endpoints(scope, spec))
-                for spec in specs
-                if spec.discovery == "EDS"
-            }
+            fresh = TypeResources.build(ENDPOINT, generate_for_hosts(scope, ENDPOINT, hosts))
             kept = _other_hosts(old_endpoints, hosts)
-            fresh = TypeResources.build(ENDPOINT, endpoints)
             self._types[eds_key] = TypeResources.merge(ENDPOINT, kept, fresh)
         self.partial += 1
 
@@ -367,7 +356,7 @@ def _other_hosts(built: TypeResources, hosts: frozenset[str]) -> TypeResources:
 
 def _without_inbound(built: TypeResources) -> TypeResources:
     """The clusters of ``built`` other than ``inbound|...``."""
-    return _subset(built, lambda name: not _is_inbound(name))
+    return _subset(built, lambda name: not is_inbound_cluster(name))
 
 
 def _subset(built: TypeResources, keep: Callable[[str], bool]) -> TypeResources:
@@ -378,10 +367,6 @@ def _subset(built: TypeResources, keep: Callable[[str], bool]) -> TypeResources:
         packed=MappingProxyType({n: built.packed[n] for n in kept}),
         versions=MappingProxyType({n: built.versions[n] for n in kept}),
     )
-
-
-def _is_inbound(cluster_name: str) -> bool:
-    return cluster_name.startswith(_INBOUND_PREFIX)
 
 
 class _Scope:
@@ -402,8 +387,5 @@ class _Scope:
 def _with_inbound(outbound: TypeResources, scope: ProxyScope) -> TypeResources:
     """CDS of the scope's proxy from the shared clusters of its outbound key plus its own
     ``inbound|<port>||`` clusters (the only clusters that depend on the proxy's workload)."""
-    own = {
-        names.inbound_cluster(port.port): inbound_cluster(scope, port)
-        for port in inbound_ports(scope)
-    }
-    return TypeResources.merge(CLUSTER, outbound, TypeResources.build(CLUSTER, own))
+    own = TypeResources.build(CLUSTER, inbound_clusters(scope))
+    return TypeResources.merge(CLUSTER, outbound, own)

@@ -23,10 +23,11 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sailmesh.config.resource import Resource
 from sailmesh.registry.model import FrozenMap, Workload, frozen_map
@@ -122,6 +123,7 @@ class LocalRuntime:
     xds_socket: Path
     vip_of: VipLookup
     publish: WorkloadSink
+    render_bootstrap: envoy_proxy.BootstrapRenderer
     subnet: Subnet = field(default_factory=Subnet)
     gateway_ports_of: GatewayPortsOf = lambda plan: []
     node: UsernsNode | None = None  # userns mode: the run's namespace agent
@@ -136,7 +138,11 @@ class LocalRuntime:
         self.pylib = self._stage_pylib()
 
     # --- reconcile ---------------------------------------------------------------------------
-    def reconcile(self, resources: Iterable[Resource]) -> None:
+    def reconcile(
+        self, resources: Iterable[Resource], mesh_proxy: Mapping[str, Any] | None = None
+    ) -> None:
+        """Run the pods ``resources`` ask for (and only those); ``mesh_proxy`` is the mesh's
+        default proxy config (see :func:`~sailmesh.runtime.workloads.plan_pods`)."""
         items = list(resources)
         services = sorted(
             (
@@ -147,7 +153,7 @@ class LocalRuntime:
             ),
             key=lambda s: (s.namespace, s.name),
         )
-        desired = {p.key: p for p in plan_pods(items)}
+        desired = {p.key: p for p in plan_pods(items, mesh_proxy)}
         with self._lock:
             hosts_changed = services != self.services
             self.services = services
@@ -273,7 +279,7 @@ class LocalRuntime:
         specs: list[ContainerSpec] = []
         if plan.inject:
             config = sandbox.workdir / "proxy" / "envoy.json"
-            document = envoy_proxy.bootstrap(
+            request = envoy_proxy.bootstrap_request(
                 plan,
                 ip,
                 self.xds_socket,
@@ -282,7 +288,7 @@ class LocalRuntime:
                 gateway_ports=ports.gateway,
                 socket_mark=PROXY_MARK if self.mode is Mode.USERNS else None,
             )
-            config.write_text(json.dumps(document))
+            config.write_text(json.dumps(self.render_bootstrap(request)))
             os.chmod(config, 0o644)
             netns_file = sandbox.netns_file
             admin_port = ports.admin

@@ -1,4 +1,5 @@
-"""Envoy for a pod: its bootstrap (node id, metadata, ADS over a Unix socket) and admin access.
+"""Envoy for a pod: what its bootstrap says (node id, identity, ADS over a Unix socket), how it
+runs, and admin access.
 
 The control plane's ADS listens on a Unix socket: it is reachable from every pod's network
 namespace (Envoy runs as uid 1337, so the socket is group-1337 accessible) without exposing a
@@ -11,16 +12,42 @@ from __future__ import annotations
 
 import http.client
 import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sailmesh.controlplane.proxies import node_metadata_for
-from sailmesh.runtime.sandbox.capture import envoy_mark_socket_options
 from sailmesh.runtime.sandbox.forward import socket_in_netns
 from sailmesh.runtime.workloads import PodPlan
-from sailmesh.xds.bootstrap import UnixAddress, render_bootstrap
 
 ADMIN_PORT = 15000
+
+
+@dataclass(frozen=True)
+class BootstrapRequest:
+    """What a pod's Envoy bootstrap must say, in the runtime's terms. The composition root
+    (:mod:`sailmesh.app`) hands the runtime a :data:`BootstrapRenderer` that turns it into
+    Envoy's bootstrap document; the runtime knows pods and sockets, not xDS."""
+
+    node_id: str
+    cluster: str
+    namespace: str
+    labels: Mapping[str, str]
+    service_account: str
+    xds_socket: Path
+    delta: bool
+    admin_port: int = ADMIN_PORT
+    #: Explicit mode: the sidecar's http_proxy listener port (interception NONE).
+    explicit_port: int | None = None
+    #: Explicit mode, gateways: Gateway server port -> port bound on 127.0.0.1.
+    gateway_ports: Mapping[int, int] | None = None
+    #: Userns mode: SO_MARK set on every upstream socket, so the capture rules let it out.
+    socket_mark: int | None = None
+    access_log: str = "/dev/stdout"
+
+
+BootstrapRenderer = Callable[[BootstrapRequest], dict[str, Any]]
+"""Renders a :class:`BootstrapRequest` as Envoy's bootstrap (a JSON-ready dict)."""
 
 
 def node_id(plan: PodPlan, ip: str) -> str:
@@ -28,42 +55,31 @@ def node_id(plan: PodPlan, ip: str) -> str:
     return f"{kind}~{ip}~{plan.name}.{plan.namespace}~{plan.namespace}.svc.cluster.local"
 
 
-def bootstrap(
+def bootstrap_request(
     plan: PodPlan,
     ip: str,
     xds_socket: Path,
     *,
     explicit_port: int | None = None,
     admin_port: int = ADMIN_PORT,
-    gateway_ports: dict[int, int] | None = None,
+    gateway_ports: Mapping[int, int] | None = None,
     socket_mark: int | None = None,
-) -> dict[str, Any]:
-    """The pod's Envoy bootstrap. Explicit mode: ``explicit_port`` (the sidecar's http_proxy
-    listener, interception NONE), a per-pod ``admin_port`` and, for a gateway,
-    ``gateway_ports`` (server port -> port bound on 127.0.0.1). Userns mode: ``socket_mark``,
-    set (SO_MARK) on every upstream socket so the capture rules let Envoy's traffic out.
-    The protocol is delta xDS unless the pod's proxy config turns it off (``plan.delta_xds``)."""
-    meta = node_metadata_for(
-        plan.namespace,
-        plan.label_map,
-        plan.service_account,
-        "NONE" if explicit_port is not None else "REDIRECT",
-        explicit_port,
-        access_log="/dev/stdout",
-        gateway_bind="127.0.0.1" if gateway_ports is not None else None,
-        gateway_ports=gateway_ports,
-    )
-    return render_bootstrap(
+) -> BootstrapRequest:
+    """The bootstrap of the pod ``plan`` at ``ip``. Explicit mode: ``explicit_port``, a per-pod
+    ``admin_port`` and, for a gateway, ``gateway_ports``. Userns mode: ``socket_mark``. The
+    protocol is delta xDS unless the pod's proxy config turns it off (``plan.delta_xds``)."""
+    return BootstrapRequest(
         node_id=node_id(plan, ip),
         cluster=f"{plan.label_map.get('app', plan.name)}.{plan.namespace}",
-        xds_address=UnixAddress(str(xds_socket)),
-        metadata=meta,
+        namespace=plan.namespace,
+        labels=dict(plan.label_map),
+        service_account=plan.service_account,
+        xds_socket=xds_socket,
         delta=plan.delta_xds,
-        admin_host="127.0.0.1",
         admin_port=admin_port,
-        upstream_socket_options=(
-            envoy_mark_socket_options(socket_mark) if socket_mark is not None else ()
-        ),
+        explicit_port=explicit_port,
+        gateway_ports=gateway_ports,
+        socket_mark=socket_mark,
     )
 
 

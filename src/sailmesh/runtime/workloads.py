@@ -1,6 +1,7 @@
 """From Kubernetes-shaped manifests to the pods the local runtime runs.
 
-In: Namespace, Deployment and Pod resources. Out: :class:`PodPlan` values: one per replica,
+In: Namespace, Deployment and Pod resources, and the mesh's default proxy config (handed in:
+the runtime does not read mesh-wide Istio config itself). Out: :class:`PodPlan` values: one per replica,
 with labels, service account, containers (command, args, env, ports, working directory), and
 whether it gets a sidecar (Istio's injection rules) or is a gateway (the ``gateway`` injection
 template: a standalone Envoy instead of app containers).
@@ -13,13 +14,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from sailmesh.config.resource import Resource
-from sailmesh.runtime.proxyconfig import (
+from sailmesh.config.proxyconfig import (
     delta_xds,
-    mesh_default_config,
     pod_proxy_config,
     proxy_metadata,
 )
+from sailmesh.config.resource import Resource
 
 INJECT_LABEL = "sidecar.istio.io/inject"
 NAMESPACE_INJECTION = "istio-injection"
@@ -51,7 +51,7 @@ class PodPlan:
     gateway: bool
     restart_policy: RestartPolicy
     template_hash: str
-    #: The sidecar speaks delta xDS (see :mod:`sailmesh.runtime.proxyconfig`).
+    #: The sidecar speaks delta xDS (see :mod:`sailmesh.config.proxyconfig`).
     delta_xds: bool = True
 
     @property
@@ -81,11 +81,15 @@ def injection_enabled(
     return namespace_labels.get(NAMESPACE_INJECTION) == "enabled"
 
 
-def plan_pods(resources: Iterable[Resource]) -> list[PodPlan]:
-    """Every pod the given manifests ask for."""
+def plan_pods(
+    resources: Iterable[Resource], mesh_proxy: Mapping[str, Any] | None = None
+) -> list[PodPlan]:
+    """Every pod the given manifests ask for; ``mesh_proxy`` is the mesh's ``defaultConfig``
+    (:func:`sailmesh.config.proxyconfig.default_proxy_config`), which pods' annotations
+    override."""
     items = list(resources)
     ns_labels = {r.name: dict(r.labels) for r in items if r.kind == "Namespace"}
-    mesh_proxy = mesh_default_config(items)
+    mesh_proxy = mesh_proxy or {}
     plans: list[PodPlan] = []
     for r in items:
         if r.kind == "Deployment":

@@ -2,36 +2,31 @@
 ``meshConfig.defaultConfig`` (of an applied IstioOperator) and the pod's
 ``proxy.istio.io/config`` annotation, the annotation winning field by field.
 
-In: the pod's annotations and the mesh's ``defaultConfig`` mapping. Out: the settings the
-runtime applies when it renders a sidecar's bootstrap; for now the xDS protocol, which, as in
-Istio since 1.22, is delta (incremental) unless ``proxyMetadata.ISTIO_DELTA_XDS`` is false.
+In: the pod's annotations and the mesh's ``defaultConfig`` mapping (read once, by
+:func:`sailmesh.config.meshconfig.mesh_config_document`, and handed to the runtime). Out: the
+settings the runtime applies when it renders a sidecar's bootstrap; for now the xDS protocol,
+which, as in Istio since 1.22, is delta (incremental) unless ``proxyMetadata.ISTIO_DELTA_XDS``
+is false.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
 
-from sailmesh.config.resource import Resource
-
-log = logging.getLogger("sailmesh.runtime")
+log = logging.getLogger("sailmesh.config")
 
 PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
 DELTA_XDS = "ISTIO_DELTA_XDS"
 
 
-def mesh_default_config(resources: Iterable[Resource]) -> Mapping[str, Any]:
-    """``meshConfig.defaultConfig`` of the applied IstioOperator (empty without one)."""
-    for r in resources:
-        if r.kind == "IstioOperator":
-            mesh = getattr(r.spec, "mesh_config", None) or {}
-            found = mesh.get("defaultConfig") if isinstance(mesh, Mapping) else None
-            if isinstance(found, Mapping):
-                return found
-    return {}
+def default_proxy_config(mesh_config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``defaultConfig`` of a meshConfig document (empty when it has none)."""
+    found = mesh_config.get("defaultConfig")
+    return found if isinstance(found, Mapping) else {}
 
 
 def pod_proxy_config(annotations: Mapping[str, str], where: str) -> Mapping[str, Any]:

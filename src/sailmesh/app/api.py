@@ -8,7 +8,11 @@ Routes (all JSON):
   GET  /v1/proxies                      -> {"proxies": [...]} (sync status per xDS type)
   GET  /v1/runtime/<what>?...           -> answered by the local runtime, when one runs
   POST /v1/shutdown                     -> stops the process serving the API
-Requests are served on a thread; the backend methods must be thread-safe.
+Requests are served on a thread; the backend methods must be thread-safe. The backend is
+:class:`sailmesh.app.backend.MeshApi`.
+
+Who can talk to it: the socket is created with mode 0600 in a 0700 directory, so only its
+owner (and root) can connect; nothing listens on TCP.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlparse
 
 from sailmesh.errors import ApiError
+
+__all__ = ["ApiClient", "ApiError", "ApiServer", "Backend"]
 
 
 class Backend(Protocol):

@@ -1,9 +1,12 @@
-"""A local mesh: the control plane, the pod runtime and the 127.0.0.1 forwarders, together.
+"""The runtime side of a local mesh: pods, their sandboxes and the 127.0.0.1 forwarders.
 
-``LocalMesh.start(resources)`` picks the sandbox mode, starts the control plane (ADS on a Unix
-socket the pods can reach, the API on ``$SAILMESH_HOME/run/api.sock``), applies the manifests
-and runs their pods; later applies reconcile pods and gateway forwarders. ``stop`` ends every
-process and removes every namespace, link, rule and file of the run.
+:class:`RuntimeHost` picks the sandbox mode, owns the run's names (namespaces, links, work
+dirs), reconciles pods on a worker thread when asked (``request_reconcile``), keeps a
+forwarder per gateway port, and answers the runtime's API calls (status, pod, admin). It is
+handed everything it needs of the mesh through :class:`MeshLink` by the composition root
+(:mod:`sailmesh.app`): the resources to run, the mesh's proxy defaults, service VIPs, where to
+publish workloads, the gateway ports, and a bootstrap renderer. It never imports the control
+plane or translation.
 
 Modes: ``netns`` (root), ``userns`` (unprivileged user namespaces; see
 :mod:`sailmesh.runtime.sandbox.userns`: one agent process owns the run's user namespace, the
@@ -20,15 +23,15 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sailmesh.config.resource import Resource
-from sailmesh.config.store import ChangeEvent
-from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
-from sailmesh.registry.model import Workload, selector_matches
+from sailmesh.errors import ApiError
+from sailmesh.registry.model import Workload
+from sailmesh.runtime import proxy as envoy_proxy
 from sailmesh.runtime.local import LIMITS, LocalRuntime, RunningPod
 from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.capture import PROXY_GID
@@ -39,7 +42,34 @@ from sailmesh.runtime.sandbox.userns import UsernsNode, probe_runtime
 from sailmesh.runtime.workloads import PodPlan
 
 log = logging.getLogger("sailmesh.runtime")
-WORKLOAD_KINDS = {"Deployment", "Pod", "Service", "Namespace"}
+
+
+class MeshLink(Protocol):
+    """What the runtime needs of the mesh it runs pods for (given by :mod:`sailmesh.app`)."""
+
+    def resources(self) -> list[Resource]:
+        """The applied resources (the runtime reads their workload specs)."""
+        ...
+
+    def mesh_proxy_config(self) -> Mapping[str, Any]:
+        """The mesh's default proxy config (``meshConfig.defaultConfig``)."""
+        ...
+
+    def vip_of(self, namespace: str, name: str) -> str | None:
+        """The virtual IP of a Service (allocated on first use)."""
+        ...
+
+    def publish(self, workload: Workload | None, namespace: str, name: str) -> None:
+        """Register a ready workload, or withdraw one (``None``)."""
+        ...
+
+    def gateway_ports(self, labels: Mapping[str, str]) -> list[int]:
+        """The server ports a gateway pod with ``labels`` must serve."""
+        ...
+
+    def render_bootstrap(self, request: envoy_proxy.BootstrapRequest) -> dict[str, Any]:
+        """Envoy's bootstrap document for a pod's proxy."""
+        ...
 
 
 def runtime_mode(override: str | None = None) -> ModeReport:
@@ -64,12 +94,14 @@ class GatewayPort:
     local_port: int  # bound on 127.0.0.1 (by a forwarder, or by the gateway in explicit mode)
 
 
-class LocalMesh:
-    def __init__(self, home: Path, mode: str | None = None, run_id: str | None = None) -> None:
-        self.home = home
+class RuntimeHost:
+    """The pods of one local mesh run. ``prepare``, then ``start(link)``; ``stop`` ends every
+    process and removes every namespace, link, rule and file of the run."""
+
+    def __init__(self, mode: str | None = None, run_id: str | None = None) -> None:
         self.mode_report: ModeReport = runtime_mode(mode)
         self.names = netns.RunNames(run_id or netns.new_run_id())
-        self.cp: ControlPlane | None = None
+        self.link: MeshLink | None = None
         self.runtime: LocalRuntime | None = None
         self.node: UsernsNode | None = None  # userns mode: the agent owning the namespaces
         # netns: a forwarder per gateway port; explicit: None (the gateway binds 127.0.0.1)
@@ -91,25 +123,20 @@ class LocalMesh:
         """What the chosen mode cannot do (printed at start)."""
         return LIMITS.get(self.mode, ())
 
-    @property
-    def api_socket(self) -> Path:
-        return self.home / "run" / "api.sock"
-
-    async def start(self, resources: Sequence[Resource] = ()) -> None:
-        self._loop = asyncio.get_running_loop()
+    def prepare(self) -> Path:
+        """Make the run's work dir; returns the path the control plane's ADS Unix socket must
+        listen on (the pods' Envoys reach it there)."""
         workdir = self.names.workdir
         workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(workdir, 0o755)
-        xds_socket = workdir / "xds.sock"
-        settings = ControlPlaneSettings(
-            state_dir=self.home / "state",
-            ads_address="127.0.0.1:0",
-            ads_unix_path=str(xds_socket),
-            api_socket=self.api_socket,
-        )
-        self.cp = ControlPlane(settings)
-        self.cp.runtime = self
-        await self.cp.start()
+        return workdir / "xds.sock"
+
+    async def start(self, link: MeshLink) -> None:
+        """Start the run's node (userns: its agent), open the ADS socket to the pods' Envoys
+        and the reconcile worker. Pods start on :meth:`request_reconcile`."""
+        self._loop = asyncio.get_running_loop()
+        self.link = link
+        xds_socket = self.names.workdir / "xds.sock"
         if self.mode is Mode.USERNS:
             self.node = UsernsNode(self.names)
             await asyncio.to_thread(self.node.start)
@@ -118,25 +145,18 @@ class LocalMesh:
         elif os.geteuid() == 0:  # Envoy runs as uid/gid 1337; otherwise as ourselves
             os.chown(xds_socket, 0, PROXY_GID)
         os.chmod(xds_socket, 0o660)
-        cp = self.cp
         self.runtime = LocalRuntime(
             self.names,
             self.mode,
             xds_socket,
-            vip_of=lambda ns, name: cp.vips.allocate(ns, name),
-            publish=self._publish,
+            vip_of=link.vip_of,
+            publish=link.publish,
+            render_bootstrap=link.render_bootstrap,
             gateway_ports_of=self._server_ports,
             node=self.node,
         )
-        self.cp.store.subscribe(self._on_store_events)
         self._worker = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
         self._worker.start()
-        if resources:
-            await asyncio.to_thread(self.cp.store.apply, list(resources))
-        self.request_reconcile()
-        await asyncio.to_thread(self.wait_reconciled)
-        if not await self.cp.wait_synced(timeout=15):
-            log.warning("not every proxy acknowledged its configuration yet")
 
     async def stop(self) -> None:
         self._stopping = True
@@ -151,15 +171,12 @@ class LocalMesh:
             await asyncio.to_thread(self.runtime.stop)
         if self.node is not None:
             await asyncio.to_thread(self.node.stop)
-        if self.cp is not None:
-            await self.cp.stop()
+
+    async def cleanup(self) -> None:
+        """Remove whatever of the run is left (after :meth:`stop` and the control plane's)."""
         await asyncio.to_thread(netns.cleanup, self.names.run_id)
 
     # --- reconcile -----------------------------------------------------------------------
-    def _on_store_events(self, events: Sequence[ChangeEvent]) -> None:
-        if any(e.resource.kind in WORKLOAD_KINDS | {"Gateway"} for e in events):
-            self.request_reconcile()
-
     def request_reconcile(self) -> None:
         with self._reconcile_done:
             self._generation += 1
@@ -179,8 +196,8 @@ class LocalMesh:
             with self._reconcile_done:
                 generation = self._generation
             try:
-                assert self.cp is not None and self.runtime is not None
-                self.runtime.reconcile(self.cp.store.list())
+                assert self.link is not None and self.runtime is not None
+                self.runtime.reconcile(self.link.resources(), self.link.mesh_proxy_config())
                 if self._loop is not None:
                     asyncio.run_coroutine_threadsafe(self._sync_forwarders(), self._loop).result(30)
             except Exception:
@@ -189,28 +206,14 @@ class LocalMesh:
                 self._reconciled = generation
                 self._reconcile_done.notify_all()
 
-    def _publish(self, workload: Workload | None, namespace: str, name: str) -> None:
-        assert self.cp is not None
-        if workload is None:
-            self.cp.registry.remove_workload(namespace, name)
-        else:
-            self.cp.registry.set_workload(workload)
-
     # --- gateway ports -------------------------------------------------------------------
     def _server_ports(self, plan: PodPlan) -> list[int]:
-        """The server ports of the Gateways selecting the gateway pod ``plan``."""
-        assert self.cp is not None
-        ports = {
-            server.port.number
-            for gw in self.cp.store.list(kind="Gateway")
-            if selector_matches(gw.spec.selector or {}, plan.label_map)
-            for server in (gw.spec.servers or [])
-            if server.port is not None and server.port.number
-        }
-        return sorted(ports)
+        """The server ports the gateway pod ``plan`` serves."""
+        assert self.link is not None
+        return self.link.gateway_ports(plan.label_map)
 
     def gateway_ports(self) -> list[tuple[RunningPod, int]]:
-        assert self.cp is not None and self.runtime is not None
+        assert self.runtime is not None
         out = []
         for pod in list(self.runtime.pods.values()):
             if pod.plan.gateway:
@@ -248,9 +251,6 @@ class LocalMesh:
 
     # --- the runtime's API (status, pods, admin) ------------------------------------------
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
-        from sailmesh.errors import ApiError
-        from sailmesh.runtime import proxy as envoy_proxy
-
         if what == "status":
             return self.status()
         assert self.runtime is not None

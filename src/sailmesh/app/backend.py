@@ -1,0 +1,96 @@
+"""The control-plane API's backend: what each API route does, over a control plane and,
+when one runs, the local runtime.
+
+In: YAML text to apply or delete, queries. Out: JSON-ready dicts; failures are
+:class:`~sailmesh.errors.ApiError` with an HTTP status (422 invalid config, 409 the store
+refused the batch, 404 not found). Nothing is applied from a batch with an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sailmesh import __version__
+from sailmesh.config.diagnostics import Level
+from sailmesh.config.load import load_text
+from sailmesh.config.store import NotFoundError, StoreError
+from sailmesh.controlplane.server import ControlPlane
+from sailmesh.errors import ApiError
+
+
+class RuntimeBackend(Protocol):
+    """What a local runtime answers through the API (``/v1/runtime/<what>``)."""
+
+    def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]: ...
+
+
+class MeshApi:
+    """Implements :class:`sailmesh.app.api.Backend`. Thread-safe (the store and the ADS status
+    views are)."""
+
+    def __init__(self, cp: ControlPlane, runtime: RuntimeBackend | None = None) -> None:
+        self.cp = cp
+        self.runtime = runtime
+        #: Called by ``POST /v1/shutdown``; None: the process cannot be shut down this way.
+        self.on_shutdown: Callable[[], None] | None = None
+
+    def version(self) -> dict[str, Any]:
+        return {"version": __version__, "revision": self.cp.store.revision}
+
+    def apply_yaml(self, text: str, file: str, namespace: str) -> dict[str, Any]:
+        result = load_text(text, file, namespace)
+        problems = [str(p) for p in result.problems]
+        if not result.ok:
+            raise ApiError(
+                422, {"error": "invalid configuration; nothing was applied", "problems": problems}
+            )
+        try:
+            outcomes = self.cp.store.apply(result.resources)
+        except StoreError as exc:
+            raise ApiError(409, {"error": str(exc)}) from exc
+        return {
+            "outcomes": [str(o) for o in outcomes],
+            "warnings": [str(p) for p in result.problems if p.level is Level.WARNING],
+        }
+
+    def delete_yaml(
+        self, text: str, file: str, namespace: str, ignore_not_found: bool
+    ) -> dict[str, Any]:
+        result = load_text(text, file, namespace)
+        keys = [r.key for r in result.resources]
+        if not result.ok and not keys:
+            problems = [str(p) for p in result.problems]
+            raise ApiError(422, {"error": "cannot read objects to delete", "problems": problems})
+        try:
+            outcomes = self.cp.store.delete(keys, ignore_not_found=ignore_not_found)
+        except NotFoundError as exc:
+            raise ApiError(404, {"error": str(exc)}) from exc
+        return {"outcomes": [str(o) for o in outcomes]}
+
+    def get_config(
+        self, kind: str | None, namespace: str | None, name: str | None
+    ) -> dict[str, Any]:
+        items = [
+            r
+            for r in self.cp.store.list(kind=kind, namespace=namespace)
+            if name is None or r.name == name
+        ]
+        return {"items": [r.to_dict() for r in items]}
+
+    def proxies(self) -> dict[str, Any]:
+        """Sync status of every connected proxy (``sailctl proxy-status``)."""
+        return {"proxies": self.cp.proxy_status(), "version": __version__}
+
+    def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
+        if self.runtime is None:
+            raise ApiError(
+                404, {"error": "no local runtime in this control plane (sailctl up runs one)"}
+            )
+        return self.runtime.runtime_call(what, query)
+
+    def shutdown(self) -> dict[str, Any]:
+        if self.on_shutdown is None:
+            raise ApiError(400, {"error": "this control plane cannot be shut down through the API"})
+        self.on_shutdown()
+        return {"status": "shutting down"}

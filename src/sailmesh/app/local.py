@@ -1,0 +1,162 @@
+"""A local mesh: the control plane, its API and the pod runtime, wired together.
+
+``LocalMesh.start(resources)`` prepares the runtime (which names the ADS socket the pods
+reach), starts the control plane and its API (``$SAILMESH_HOME/run/api.sock``) and the
+runtime, applies the manifests and runs their pods; later applies reconcile pods and gateway
+forwarders. ``stop`` ends every process and removes every namespace, link, rule and file of
+the run. The runtime learns about the mesh only through :class:`ControlPlaneLink`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sailmesh.app.bootstrap import render_pod_bootstrap
+from sailmesh.app.server import MeshServer
+from sailmesh.config.meshconfig import mesh_config_document
+from sailmesh.config.proxyconfig import default_proxy_config
+from sailmesh.config.resource import Resource
+from sailmesh.config.store import ChangeEvent
+from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
+from sailmesh.registry.model import Workload, selector_matches
+from sailmesh.runtime.host import GatewayPort, RuntimeHost
+from sailmesh.runtime.local import LocalRuntime
+from sailmesh.runtime.proxy import BootstrapRequest
+from sailmesh.runtime.sandbox.forward import Forwarder
+from sailmesh.runtime.sandbox.modes import Mode, ModeReport
+from sailmesh.runtime.sandbox.netns import RunNames
+from sailmesh.runtime.sandbox.userns import UsernsNode
+
+log = logging.getLogger("sailmesh.app")
+
+#: Kinds whose changes can change which pods run, or the ports a gateway pod serves.
+RUNTIME_KINDS = frozenset({"Deployment", "Pod", "Service", "Namespace", "Gateway"})
+
+
+class ControlPlaneLink:
+    """The runtime's view of the control plane (:class:`sailmesh.runtime.host.MeshLink`)."""
+
+    def __init__(self, cp: ControlPlane) -> None:
+        self.cp = cp
+
+    def resources(self) -> list[Resource]:
+        return self.cp.store.list()
+
+    def mesh_proxy_config(self) -> Mapping[str, Any]:
+        return default_proxy_config(mesh_config_document(self.cp.store.list(kind="IstioOperator")))
+
+    def vip_of(self, namespace: str, name: str) -> str | None:
+        return self.cp.vips.allocate(namespace, name)
+
+    def publish(self, workload: Workload | None, namespace: str, name: str) -> None:
+        if workload is None:
+            self.cp.registry.remove_workload(namespace, name)
+        else:
+            self.cp.registry.set_workload(workload)
+
+    def gateway_ports(self, labels: Mapping[str, str]) -> list[int]:
+        """The server ports of the Gateways selecting a gateway pod with ``labels``."""
+        ports = {
+            server.port.number
+            for gw in self.cp.store.list(kind="Gateway")
+            if selector_matches(gw.spec.selector or {}, labels)
+            for server in (gw.spec.servers or [])
+            if server.port is not None and server.port.number
+        }
+        return sorted(ports)
+
+    def render_bootstrap(self, request: BootstrapRequest) -> dict[str, Any]:
+        return render_pod_bootstrap(request)
+
+
+class LocalMesh:
+    def __init__(self, home: Path, mode: str | None = None, run_id: str | None = None) -> None:
+        self.home = home
+        self.host = RuntimeHost(mode, run_id)
+        self.server: MeshServer | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    # --- the parts -----------------------------------------------------------------------
+    @property
+    def cp(self) -> ControlPlane | None:
+        return self.server.cp if self.server is not None else None
+
+    @property
+    def api(self) -> Any:
+        """The API backend (:class:`sailmesh.app.backend.MeshApi`), once started."""
+        return self.server.api if self.server is not None else None
+
+    @property
+    def api_socket(self) -> Path:
+        return self.home / "run" / "api.sock"
+
+    @property
+    def runtime(self) -> LocalRuntime | None:
+        return self.host.runtime
+
+    @property
+    def node(self) -> UsernsNode | None:
+        return self.host.node
+
+    @property
+    def forwarders(self) -> dict[tuple[str, str, int], tuple[Forwarder | None, GatewayPort]]:
+        return self.host.forwarders
+
+    @property
+    def mode(self) -> Mode:
+        return self.host.mode
+
+    @property
+    def mode_report(self) -> ModeReport:
+        return self.host.mode_report
+
+    @property
+    def limits(self) -> tuple[str, ...]:
+        return self.host.limits
+
+    @property
+    def names(self) -> RunNames:
+        return self.host.names
+
+    def status(self) -> dict[str, Any]:
+        return self.host.status()
+
+    def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
+        return self.host.runtime_call(what, query)
+
+    def wait_reconciled(self, timeout: float = 60.0) -> None:
+        self.host.wait_reconciled(timeout)
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self, resources: Sequence[Resource] = ()) -> None:
+        xds_socket = self.host.prepare()
+        settings = ControlPlaneSettings(
+            state_dir=self.home / "state", ads_address="127.0.0.1:0", ads_unix_path=str(xds_socket)
+        )
+        self.server = MeshServer(settings, self.api_socket, runtime=self.host)
+        await self.server.start()
+        cp = self.server.cp
+        await self.host.start(ControlPlaneLink(cp))
+        self._unsubscribe = cp.store.subscribe(self._on_store_events)
+        if resources:
+            await asyncio.to_thread(cp.store.apply, list(resources))
+        self.host.request_reconcile()
+        await asyncio.to_thread(self.host.wait_reconciled)
+        if not await cp.wait_synced(timeout=15):
+            log.warning("not every proxy acknowledged its configuration yet")
+
+    async def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.host.stop()
+        if self.server is not None:
+            await self.server.stop()
+        await self.host.cleanup()
+
+    def _on_store_events(self, events: Sequence[ChangeEvent]) -> None:
+        if any(e.resource.kind in RUNTIME_KINDS for e in events):
+            self.host.request_reconcile()
