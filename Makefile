@@ -16,6 +16,7 @@ test: setup lint typecheck
 lint: setup
 	$(VENV)/ruff check src tests benchmarks
 	$(VENV)/ruff format --check src tests benchmarks
+	$(VENV)/lint-imports
 
 typecheck: setup
 	$(VENV)/mypy

@@ -4,11 +4,15 @@ workloads, sidecar proxies, config loading, and a control plane's nodes and push
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, ResourceSnapshot
+from sailmesh.app.backend import MeshApi
 from sailmesh.config.load import load_text
 from sailmesh.config.resource import Resource
+from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.registry.model import Service, ServicePort, Workload, frozen_map
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
@@ -137,3 +141,36 @@ async def push_after(cp: Any, pushes: int) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"no push after {pushes}")
+
+
+@contextlib.asynccontextmanager
+async def connected_control_plane(nodes: Sequence[Any]) -> AsyncIterator[ControlPlane]:
+    """A started control plane holding :data:`MESH`, with ``nodes`` connected to it."""
+    cp = ControlPlane(ControlPlaneSettings(debounce_quiet=0.01, debounce_max=0.1))
+    MeshApi(cp).apply_yaml(MESH, "mesh.yaml", "default")
+    await cp.start()
+    try:
+        for one in nodes:
+            cp.connect(one)
+        yield cp
+    finally:
+        await cp.stop()
+
+
+async def apply_and_wait_push(cp: ControlPlane, text: str) -> None:
+    """Apply ``text`` through the API backend and wait for the push it causes."""
+    pushes = cp.pushes
+    MeshApi(cp).apply_yaml(text, "change.yaml", "default")
+    await push_after(cp, pushes)
+
+
+def assert_served_as_translated_alone(
+    cp: ControlPlane, nodes: Sequence[Any], options: TranslateOptions
+) -> None:
+    """Every node's served snapshot has the versions of a translation of its proxy alone."""
+    snapshot = cp.snapshot()
+    for one in nodes:
+        now = cp.cache.get(one.id)
+        assert now is not None
+        expected = alone(cp.connected[one.id], snapshot, options)
+        assert all(now.version(t) == expected.version(t) for t in TYPES)

@@ -15,10 +15,12 @@ from push_mesh import (
     REVIEWS_DR,
     TYPES,
     alone,
+    apply_and_wait_push,
+    assert_served_as_translated_alone,
+    connected_control_plane,
     load,
     node,
     proxy,
-    push_after,
     services,
     workloads,
 )
@@ -249,35 +251,20 @@ def test_released_context_takes_nothing_over() -> None:
 
 
 def test_control_plane_carries_across_pushes() -> None:
-    from sailmesh.app.backend import MeshApi
-    from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
-
     async def scenario() -> None:
-        cp = ControlPlane(ControlPlaneSettings(debounce_quiet=0.01, debounce_max=0.1))
-        api = MeshApi(cp)
-        api.apply_yaml(MESH, "mesh.yaml", "default")
-        await cp.start()
-        try:
-            nodes = [node("reviews", n) for n in range(1, 4)] + [node("ratings", 4)]
-            for one in nodes:
-                cp.connect(one)
+        nodes = [node("reviews", n) for n in range(1, 4)] + [node("ratings", 4)]
+        async with connected_control_plane(nodes) as cp:
             for change in (RATINGS_DR_POOL, RATINGS_VS, REVIEWS_DR_HASH):
                 before = {n.id: cp.cache.get(n.id) for n in nodes}
-                pushes = cp.pushes
-                api.apply_yaml(change, "change.yaml", "default")
-                await push_after(cp, pushes)
+                await apply_and_wait_push(cp, change)
                 record = cp.last_push
                 assert record is not None and record.reason == "config"
                 assert record.proxies == len(nodes) and record.finished >= record.started
                 ctx = cp.push_context
                 assert ctx is not None and ctx.reused > 0
-                snapshot = cp.snapshot()
                 for one in nodes:
                     now, old = cp.cache.get(one.id), before[one.id]
                     assert now is not None and old is not None and now is not old
-                    expected = alone(cp.connected[one.id], snapshot, OPTIONS)
-                    assert all(now.version(t) == expected.version(t) for t in TYPES)
-        finally:
-            await cp.stop()
+                assert_served_as_translated_alone(cp, nodes, OPTIONS)
 
     asyncio.run(scenario())

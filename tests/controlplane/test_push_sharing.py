@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 
 from push_mesh import (
-    MESH,
     REVIEWS_DR,
     TYPES,
     alone,
+    apply_and_wait_push,
+    assert_served_as_translated_alone,
+    connected_control_plane,
     load,
     node,
     proxy,
-    push_after,
     services,
     workloads,
 )
@@ -204,18 +205,9 @@ spec:
 
 
 def test_control_plane_shares_per_push_and_a_change_reaches_everyone() -> None:
-    from sailmesh.app.backend import MeshApi
-    from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
-
     async def scenario() -> None:
-        cp = ControlPlane(ControlPlaneSettings(debounce_quiet=0.01, debounce_max=0.1))
-        api = MeshApi(cp)
-        api.apply_yaml(MESH, "mesh.yaml", "default")
-        await cp.start()
-        try:
-            nodes = [node("reviews", n) for n in range(1, 6)] + [node("ratings", 6)]
-            for one in nodes:
-                cp.connect(one)
+        nodes = [node("reviews", n) for n in range(1, 6)] + [node("ratings", 6)]
+        async with connected_control_plane(nodes) as cp:
             ctx = cp.push_context
             assert ctx is not None and ctx.translations == 2  # one per label set
             before = {n.id: cp.cache.get(n.id) for n in nodes}
@@ -223,18 +215,12 @@ def test_control_plane_shares_per_push_and_a_change_reaches_everyone() -> None:
             assert first is not None
             assert all(s is not None and s.of(ROUTE) is first.of(ROUTE) for s in before.values())
 
-            pushes = cp.pushes
-            api.apply_yaml(CHANGE, "change.yaml", "default")
-            await push_after(cp, pushes)
-            snapshot = cp.snapshot()
+            await apply_and_wait_push(cp, CHANGE)
             for one in nodes:
                 now = cp.cache.get(one.id)
                 old = before[one.id]
                 assert now is not None and old is not None
                 assert now.version(ROUTE) != old.version(ROUTE)
-                expected = alone(cp.connected[one.id], snapshot, TranslateOptions())
-                assert all(now.version(t) == expected.version(t) for t in TYPES)
-        finally:
-            await cp.stop()
+            assert_served_as_translated_alone(cp, nodes, TranslateOptions())
 
     asyncio.run(scenario())

@@ -7,6 +7,7 @@ import importlib
 import click
 
 from sailmesh import __version__
+from sailmesh.errors import SailmeshError, exit_code, one_line
 
 # verb -> "module:attribute"; modules load only when their verb runs (fast startup).
 VERBS: dict[str, str] = {
@@ -55,7 +56,13 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli(prog_name="sailctl")
+    """Run sailctl; an error of sailmesh's tree ends it with one line and its exit code (see
+    :mod:`sailmesh.errors`), never a traceback."""
+    try:
+        cli(prog_name="sailctl")
+    except SailmeshError as exc:
+        click.echo(f"Error: {one_line(exc)}", err=True)
+        raise SystemExit(exit_code(exc)) from None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,99 @@
+"""The control-plane API over its Unix socket: routes, errors as statuses, owner-only socket."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+from pathlib import Path
+from typing import Any
+
+from sailmesh.app.api import ApiClient, ApiServer
+from sailmesh.errors import ApiError
+
+
+class Backend:
+    def __init__(self) -> None:
+        self.applied: list[tuple[str, str, str]] = []
+
+    def version(self) -> dict[str, Any]:
+        return {"version": "test", "revision": 3}
+
+    def apply_yaml(self, text: str, file: str, namespace: str) -> dict[str, Any]:
+        if "bad" in text:
+            raise ApiError(422, {"error": "invalid", "problems": ["p"]})
+        self.applied.append((text, file, namespace))
+        return {"outcomes": ["ok"], "warnings": []}
+
+    def delete_yaml(
+        self, text: str, file: str, namespace: str, ignore_not_found: bool
+    ) -> dict[str, Any]:
+        return {"outcomes": [f"ignore={ignore_not_found}"]}
+
+    def get_config(
+        self, kind: str | None, namespace: str | None, name: str | None
+    ) -> dict[str, Any]:
+        return {"items": [[kind, namespace, name]]}
+
+    def proxies(self) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
+        return {"what": what, "query": query}
+
+    def shutdown(self) -> dict[str, Any]:
+        return {"status": "shutting down"}
+
+
+def test_routes_statuses_and_socket_mode(tmp_path: Path) -> None:
+    path = tmp_path / "run" / "api.sock"
+    backend = Backend()
+    server = ApiServer(backend, path)
+    server.start()
+    try:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        client = ApiClient(path, timeout=5)
+        assert client.request("GET", "/v1/version") == (200, {"version": "test", "revision": 3})
+        body = {"yaml": "a: b", "file": "f.yaml", "namespace": "ns"}
+        assert client.request("POST", "/v1/apply", body)[0] == 200
+        assert backend.applied == [("a: b", "f.yaml", "ns")]
+        assert client.request("POST", "/v1/apply", {"yaml": "bad"}) == (
+            422,
+            {"error": "invalid", "problems": ["p"]},
+        )
+        status, got = client.request("GET", "/v1/config?kind=Gateway&name=gw")
+        assert (status, got["items"]) == (200, [["Gateway", None, "gw"]])
+        assert client.request("GET", "/v1/runtime/pod?pod=deploy/x")[1] == {
+            "what": "pod",
+            "query": {"pod": "deploy/x"},
+        }
+        status, got = client.request("GET", "/v1/proxies")
+        assert status == 500 and "RuntimeError: boom" in got["error"]
+        assert client.request("GET", "/v1/nothing")[0] == 404
+    finally:
+        server.stop()
+    assert not path.exists()
+
+
+def test_a_body_that_is_not_an_object_is_a_bad_request(tmp_path: Path) -> None:
+    path = tmp_path / "api.sock"
+    server = ApiServer(Backend(), path)
+    server.start()
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(str(path))
+            payload = b"[1, 2]"
+            sock.sendall(
+                b"POST /v1/apply HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                + str(len(payload)).encode()
+                + b"\r\nConnection: close\r\n\r\n"
+                + payload
+            )
+            answer = b""
+            while chunk := sock.recv(4096):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400")
+        assert b"request body must be a JSON object" in answer
+    finally:
+        server.stop()

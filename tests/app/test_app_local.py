@@ -1,0 +1,65 @@
+"""What the runtime is told of the control plane (ControlPlaneLink), without running pods."""
+
+from __future__ import annotations
+
+from sailmesh.app.backend import MeshApi
+from sailmesh.app.local import ControlPlaneLink
+from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
+from sailmesh.registry.model import Workload, frozen_map
+
+CONFIG = """
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: web, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}
+  - {port: {number: 80, name: http2, protocol: HTTP}, hosts: ["*"]}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: other, namespace: istio-system}
+spec:
+  selector: {istio: egressgateway}
+  servers: [{port: {number: 443, name: tls, protocol: TLS}, hosts: ["*"], tls: {mode: PASSTHROUGH}}]
+---
+apiVersion: install.istio.io/v1alpha1
+kind: IstioOperator
+metadata: {name: mesh, namespace: istio-system}
+spec:
+  meshConfig:
+    defaultConfig:
+      proxyMetadata: {ISTIO_DELTA_XDS: "false"}
+"""
+
+
+def _link() -> ControlPlaneLink:
+    cp = ControlPlane(ControlPlaneSettings())
+    MeshApi(cp).apply_yaml(CONFIG, "mesh.yaml", "default")
+    return ControlPlaneLink(cp)
+
+
+def test_gateway_ports_are_those_of_the_gateways_selecting_the_pod() -> None:
+    link = _link()
+    assert link.gateway_ports({"istio": "ingressgateway", "app": "x"}) == [80, 8080]
+    assert link.gateway_ports({"istio": "egressgateway"}) == [443]
+    assert link.gateway_ports({"app": "reviews"}) == []
+
+
+def test_proxy_defaults_come_from_the_one_mesh_config_reader() -> None:
+    link = _link()
+    assert link.mesh_proxy_config() == {"proxyMetadata": {"ISTIO_DELTA_XDS": "false"}}
+    assert link.cp.mesh_config().root_namespace == "istio-system"
+
+
+def test_published_workloads_reach_the_registry_and_leave_it() -> None:
+    link = _link()
+    workload = Workload(
+        name="a-0", namespace="default", address="10.244.0.9", labels=frozen_map({"app": "a"})
+    )
+    link.publish(workload, "default", "a-0")
+    assert [w.name for w in link.cp.registry.view().workloads] == ["a-0"]
+    link.publish(None, "default", "a-0")
+    assert link.cp.registry.view().workloads == ()
+    assert link.vip_of("default", "a") == link.vip_of("default", "a")
