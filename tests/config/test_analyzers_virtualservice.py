@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from sailmesh.config import kinds
 from sailmesh.config.analysis import framework
 from sailmesh.config.analysis.run import analyze
 from sailmesh.config.diagnostics import Level, Problem
 from sailmesh.config.load import load_text
+from sailmesh.config.validation import registry
 
 FILE = "vs.yaml"
 
@@ -92,15 +90,8 @@ def run(extra: str) -> tuple[str, list[Problem]]:
 def unvalidated_vs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Load VirtualServices without the semantic validator, to reach the analyzers with
     constructs validation rejects (RE2-incompatible regexes)."""
-    lookup = kinds.lookup
-
-    def patched(api_version: str, kind: str) -> kinds.KindInfo | None:
-        info = lookup(api_version, kind)
-        if info is not None and kind == "VirtualService":
-            return dataclasses.replace(info, validate=None)
-        return info
-
-    monkeypatch.setattr(kinds, "lookup", patched)
+    without_vs = {k: v for k, v in registry.VALIDATORS.items() if k[1] != "VirtualService"}
+    monkeypatch.setattr(registry, "VALIDATORS", without_vs)
 
 
 def line(text: str, needle: str, occurrence: int = 1) -> int:

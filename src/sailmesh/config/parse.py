@@ -21,7 +21,9 @@ from pydantic import BaseModel, ValidationError
 from sailmesh.config import kinds as kind_table
 from sailmesh.config.diagnostics import Level, ObjectRef, Problem, Report, Source
 from sailmesh.config.models.base import Model
-from sailmesh.config.resource import ObjectMeta, Resource
+from sailmesh.config.models.meta import ObjectMeta
+from sailmesh.config.resource import Resource
+from sailmesh.config.validation.registry import validator_for
 from sailmesh.config.yamlsource import YamlDocument
 
 DEFAULT_NAMESPACE = "default"
@@ -145,9 +147,10 @@ def parse_document(
     # Validate the body even when metadata is broken, so one pass reports everything.
     placeholder = ObjectMeta(name=ref.name, namespace=ref.namespace or default_namespace)
     resource = Resource(api_version, kind, meta or placeholder, body, doc.source, doc)
-    if info.validate is not None:
+    validate = validator_for(info.group, info.kind)
+    if validate is not None:
         try:
-            info.validate(resource, report)
+            validate(resource, report)
         except Exception as exc:  # a validator bug must not hide the object's location
             report.error("", f"internal validation error ({type(exc).__name__}: {exc})")
     problems = _locate(report.problems, doc, ref)

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from sailmesh.config.diagnostics import Report, join_path
 from sailmesh.config.models.base import Duration
-from sailmesh.config.validation.k8s_names import (
+from sailmesh.config.validation.kubernetes.names import (
     DNS1123_LABEL,
     DNS1123_SUBDOMAIN,
     check_labels,

@@ -12,7 +12,7 @@ from sailmesh.config.models.envoyfilter import (
 )
 from sailmesh.config.resource import Resource
 from sailmesh.config.validation.common import check_port, check_regex, check_workload_labels
-from sailmesh.config.validation.k8s_names import env_name_problem, map_path
+from sailmesh.config.validation.kubernetes.names import env_name_problem, map_path
 
 SPEC = "spec"
 HCM = "envoy.filters.network.http_connection_manager"

@@ -1,6 +1,6 @@
-"""Validation rules and kind table for the Kubernetes kinds the local runtime reads: Namespace,
+"""Validation rules for the Kubernetes kinds the local runtime reads: Namespace,
 ServiceAccount, Service, Secret, ConfigMap (``v1``), Pod (``v1``) and Deployment (``apps/v1``,
-checks in ``k8s_pods``).
+checks in ``pods``).
 
 The checks are the API server's (names, ports, selectors, base64 data, required secret keys),
 plus Istio's meaning of the ``istio-injection`` namespace label.
@@ -16,12 +16,8 @@ from collections.abc import Mapping
 from typing import cast
 
 from sailmesh.config.diagnostics import Report
-from sailmesh.config.kinds import KindInfo
-from sailmesh.config.models.kubernetes import (
+from sailmesh.config.models.kubernetes.objects import (
     ConfigMapBody,
-    DeploymentBody,
-    NamespaceBody,
-    PodBody,
     SecretBody,
     ServiceAccountBody,
     ServiceBody,
@@ -29,7 +25,7 @@ from sailmesh.config.models.kubernetes import (
     ServiceSpec,
 )
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.k8s_names import (
+from sailmesh.config.validation.kubernetes.names import (
     DNS1123_SUBDOMAIN,
     check_labels,
     check_meta,
@@ -37,7 +33,6 @@ from sailmesh.config.validation.k8s_names import (
     iana_svc_name_problem,
     map_path,
 )
-from sailmesh.config.validation.k8s_pods import validate_deployment, validate_pod
 
 _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DATA_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -265,23 +260,3 @@ def _check_base64(report: Report, path: str, data: Mapping[str, str] | None) -> 
                 else f"value of {key!r} is not valid base64",
             )
     return decoded
-
-
-KINDS: tuple[KindInfo, ...] = (
-    KindInfo(
-        "Namespace", "", ("v1",), "namespaces", NamespaceBody, validate_namespace, namespaced=False
-    ),
-    KindInfo(
-        "ServiceAccount",
-        "",
-        ("v1",),
-        "serviceaccounts",
-        ServiceAccountBody,
-        validate_service_account,
-    ),
-    KindInfo("Service", "", ("v1",), "services", ServiceBody, validate_service),
-    KindInfo("Secret", "", ("v1",), "secrets", SecretBody, validate_secret),
-    KindInfo("ConfigMap", "", ("v1",), "configmaps", ConfigMapBody, validate_config_map),
-    KindInfo("Pod", "", ("v1",), "pods", PodBody, validate_pod),
-    KindInfo("Deployment", "apps", ("v1",), "deployments", DeploymentBody, validate_deployment),
-)

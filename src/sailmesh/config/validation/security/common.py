@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from sailmesh.config.diagnostics import Report, join_path
 from sailmesh.config.models.security import PolicyTargetReference, WorkloadSelector
-from sailmesh.config.validation.k8s_names import (
+from sailmesh.config.validation.kubernetes.names import (
     DNS1123_SUBDOMAIN,
     label_key_problem,
     label_value_problem,

@@ -1,5 +1,5 @@
-"""Validation rules and kind table for security.istio.io: PeerAuthentication,
-AuthorizationPolicy (rules in ``sec_authz``) and RequestAuthentication.
+"""Validation rules for security.istio.io: PeerAuthentication,
+AuthorizationPolicy (rules in ``authz``) and RequestAuthentication.
 
 Mirrors the checks of istiod's validating webhook (and the CRDs' schema rules), reporting every
 problem with its field path and a hint on how to fix it.
@@ -11,17 +11,14 @@ import json
 from urllib.parse import urlsplit
 
 from sailmesh.config.diagnostics import Report, join_path
-from sailmesh.config.kinds import KindInfo, istio_body
 from sailmesh.config.models.security import (
-    AuthorizationPolicySpec,
     JWTRule,
     PeerAuthenticationSpec,
     RequestAuthenticationSpec,
 )
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.k8s_names import check_meta, header_name_problem
-from sailmesh.config.validation.sec_authz import validate_authorization_policy
-from sailmesh.config.validation.sec_common import check_policy_targets, check_selector
+from sailmesh.config.validation.kubernetes.names import check_meta, header_name_problem
+from sailmesh.config.validation.security.common import check_policy_targets, check_selector
 
 VERSIONS = ("v1", "v1beta1")
 MAX_SPACE_DELIMITED_CLAIMS = 64
@@ -184,31 +181,3 @@ def jwks_problem(text: str) -> str | None:
         if not isinstance(key, dict) or "kty" not in key:
             return f"jwks key #{index} has no 'kty' (key type); each key needs kty, e.g. 'RSA'"
     return None
-
-
-KINDS: tuple[KindInfo, ...] = (
-    KindInfo(
-        "PeerAuthentication",
-        "security.istio.io",
-        VERSIONS,
-        "peerauthentications",
-        istio_body("PeerAuthentication", PeerAuthenticationSpec),
-        validate_peer_authentication,
-    ),
-    KindInfo(
-        "AuthorizationPolicy",
-        "security.istio.io",
-        VERSIONS,
-        "authorizationpolicies",
-        istio_body("AuthorizationPolicy", AuthorizationPolicySpec),
-        validate_authorization_policy,
-    ),
-    KindInfo(
-        "RequestAuthentication",
-        "security.istio.io",
-        VERSIONS,
-        "requestauthentications",
-        istio_body("RequestAuthentication", RequestAuthenticationSpec),
-        validate_request_authentication,
-    ),
-)

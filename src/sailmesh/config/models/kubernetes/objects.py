@@ -1,5 +1,5 @@
 """Kubernetes core kinds the local runtime and analyzers read (``v1``): Namespace, ServiceAccount,
-Service, Secret, ConfigMap; Pod and Deployment shapes live in ``k8s_workloads``.
+Service, Secret, ConfigMap; Pod and Deployment shapes live in ``workloads``.
 
 Bodies hold everything except apiVersion/kind/metadata, in Kubernetes' own field names
 (``clusterIP``, ``stringData``...). Unknown fields are rejected as kubectl rejects them;
@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from sailmesh.config.models.base import Model
-from sailmesh.config.models.k8s_workloads import (
+from sailmesh.config.models.kubernetes.workloads import (
     DeploymentBody,
     DeploymentSpec,
     LabelSelector,

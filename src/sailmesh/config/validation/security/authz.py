@@ -18,8 +18,8 @@ from sailmesh.config.models.security import (
     Source,
 )
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.k8s_names import check_meta
-from sailmesh.config.validation.sec_common import (
+from sailmesh.config.validation.kubernetes.names import check_meta
+from sailmesh.config.validation.security.common import (
     check_ips,
     check_match_values,
     check_policy_targets,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from sailmesh.config.models.base import Model
-from sailmesh.config.resource import ObjectMeta
+from sailmesh.config.models.meta import ObjectMeta
 
 Protocol = Literal["TCP", "UDP", "SCTP"]
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]

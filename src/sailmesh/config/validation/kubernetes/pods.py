@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import cast
 
 from sailmesh.config.diagnostics import Report, join_path
-from sailmesh.config.models.k8s_workloads import (
+from sailmesh.config.models.kubernetes.workloads import (
     Container,
     DeploymentBody,
     LabelSelector,
@@ -17,7 +17,7 @@ from sailmesh.config.models.k8s_workloads import (
     PodSpec,
 )
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.k8s_names import (
+from sailmesh.config.validation.kubernetes.names import (
     DNS1123_SUBDOMAIN,
     check_labels,
     check_meta,
