@@ -12,7 +12,7 @@ from sailmesh.config.analysis.run import analyze
 from sailmesh.config.diagnostics import Level, Problem
 from sailmesh.config.load import load_paths, load_text
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "bookinfo"
+SAMPLES = Path(__file__).resolve().parents[3] / "samples" / "bookinfo"
 BOOKINFO = [
     SAMPLES / "platform",
     SAMPLES / "networking" / "bookinfo-gateway.yaml",

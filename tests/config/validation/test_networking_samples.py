@@ -774,7 +774,7 @@ def test_seed_invalid(text: str, paths: set[str]) -> None:
     assert all(any(e.startswith(path) for path in paths) for e in errors), errors
 
 
-SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
+SEEDS = Path(__file__).resolve().parents[4] / "shared" / "seeds"
 _BLOCK = re.compile(r"```yaml\n(.*?)```", re.S)
 
 
