@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from config_support.analysis_inputs import analyze_text, line, of
 from sailmesh.config.analysis import framework
-from sailmesh.config.analysis.run import analyze
 from sailmesh.config.diagnostics import Level, Problem
-from sailmesh.config.load import load_text
 
 FILE = "policies.yaml"
 
@@ -35,19 +34,7 @@ spec:
 
 
 def run(text: str, only: str | None = None) -> list[Problem]:
-    result = load_text(text, FILE)
-    errors = [p for p in result.problems if p.level is Level.ERROR]
-    assert not errors, errors
-    return analyze(result.resources, result.problems, only=only)
-
-
-def line(text: str, needle: str, occurrence: int = 1) -> int:
-    hits = [i for i, ln in enumerate(text.splitlines(), 1) if needle in ln]
-    return hits[occurrence - 1]
-
-
-def only_code(problems: list[Problem], code: str) -> list[Problem]:
-    return [p for p in problems if p.code == code]
+    return analyze_text(text, FILE, only)
 
 
 def printed(p: Problem) -> str:
@@ -72,7 +59,7 @@ spec:
 
 
 def test_port_name_not_under_naming_convention() -> None:
-    found = only_code(run(BAD_PORTS), "IST0118")
+    found = of(run(BAD_PORTS), "IST0118")
     assert len(found) == 1
     (p,) = found
     assert p.level is Level.INFO
@@ -90,8 +77,8 @@ def test_port_names_following_convention_and_control_plane_are_fine() -> None:
         "metadata: {name: legacy}",
         ("metadata: {name: gw, namespace: istio-system, labels: {istio: ingressgateway}}"),
     )
-    assert only_code(run(WORKLOADS), "IST0118") == []
-    assert only_code(run(gateway_svc), "IST0118") == []
+    assert of(run(WORKLOADS), "IST0118") == []
+    assert of(run(gateway_svc), "IST0118") == []
 
 
 # --- auth.AuthorizationPoliciesAnalyzer ----------------------------------------------------------
@@ -117,7 +104,7 @@ spec:
 
 
 def test_authorization_policy_without_matching_workloads() -> None:
-    found = only_code(run(AUTHZ), "IST0127")
+    found = of(run(AUTHZ), "IST0127")
     assert len(found) == 1
     (p,) = found
     assert p.level is Level.WARNING
@@ -130,7 +117,7 @@ def test_authorization_policy_without_matching_workloads() -> None:
 
 
 def test_authorization_policy_unknown_source_namespace() -> None:
-    found = only_code(run(AUTHZ), "IST0101")
+    found = of(run(AUTHZ), "IST0101")
     assert [p.message for p in found] == ['Referenced namespace not found: "ghost"']
     assert found[0].source is not None
     assert found[0].source.line == line(AUTHZ, 'namespaces: ["default", "ghost"]')
@@ -138,13 +125,13 @@ def test_authorization_policy_unknown_source_namespace() -> None:
 
 def test_authorization_policy_matching_workloads() -> None:
     ok = AUTHZ.replace("app: bogus-label", "app: httpbin").replace(', "ghost"', "")
-    assert only_code(run(ok), "IST0127") == []
-    assert only_code(run(ok), "IST0101") == []
+    assert of(run(ok), "IST0127") == []
+    assert of(run(ok), "IST0101") == []
 
 
 def test_selector_checks_skipped_without_workloads_in_inputs() -> None:
     policy_only = AUTHZ.split("---\n", 3)[3]
-    assert only_code(run(policy_only), "IST0127") == []
+    assert of(run(policy_only), "IST0127") == []
 
 
 # --- security.SelectorAnalyzer -----------------------------------------------------------------
@@ -165,12 +152,12 @@ spec:
 
 
 def test_peer_authentication_selector_without_workloads() -> None:
-    (p,) = only_code(run(PEER_AUTHN), "IST0127")
+    (p,) = of(run(PEER_AUTHN), "IST0127")
     assert str(p.ref) == "PeerAuthentication default/strict"
     assert p.message.endswith("labels: app=ratings")
     assert p.source is not None and p.source.line == line(PEER_AUTHN, "matchLabels: {app: ratings}")
     fixed = PEER_AUTHN.replace("app: ratings", "app: httpbin")
-    assert only_code(run(fixed), "IST0127") == []
+    assert of(run(fixed), "IST0127") == []
 
 
 # --- telemetry ---------------------------------------------------------------------------------
@@ -204,7 +191,7 @@ spec:
 
 
 def test_telemetry_with_empty_providers() -> None:
-    (p,) = only_code(run(TELEMETRY), "IST0157")
+    (p,) = of(run(TELEMETRY), "IST0157")
     assert p.level is Level.WARNING
     assert str(p.ref) == "Telemetry default/logs"
     assert (
@@ -216,9 +203,9 @@ def test_telemetry_with_empty_providers() -> None:
 
 def test_telemetry_selector_and_duplicates() -> None:
     found = run(TELEMETRY)
-    (selector,) = [p for p in only_code(found, "IST0101") if str(p.ref) == "Telemetry default/logs"]
+    (selector,) = [p for p in of(found, "IST0101") if str(p.ref) == "Telemetry default/logs"]
     assert selector.message == 'Referenced selector not found: "app=nothing"'
-    dupes = only_code(found, "IST0160")
+    dupes = of(found, "IST0160")
     assert sorted(str(p.ref) for p in dupes) == [
         "Telemetry default/mesh-a",
         "Telemetry default/mesh-b",
@@ -258,7 +245,7 @@ spec:
 """
         for i in (1, 2)
     )
-    found = only_code(run(text), "IST0159")
+    found = of(run(text), "IST0159")
     assert len(found) == 2
     assert found[0].message == (
         'The Telemetries [default/t1 default/t2] in namespace "default" select the same workload '

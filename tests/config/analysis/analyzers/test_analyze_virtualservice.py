@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from config_support.analysis_inputs import (
+    INGRESS_GATEWAY_DEPLOYMENT,
+    REVIEWS_SERVICE,
+    REVIEWS_V1,
+    analyze_text,
+    documents,
+    ingress_gateway_service,
+    line,
+    line_in,
+    of,
+)
 from sailmesh.config.analysis import framework
 from sailmesh.config.analysis.run import analyze
 from sailmesh.config.diagnostics import Level, Problem
@@ -12,46 +23,15 @@ from sailmesh.config.validation import registry
 
 FILE = "vs.yaml"
 
-PLATFORM = """\
-apiVersion: v1
-kind: Service
-metadata: {name: reviews}
-spec:
-  selector: {app: reviews}
-  ports: [{name: http, port: 9080}]
----
+RATINGS_SERVICE = """\
 apiVersion: v1
 kind: Service
 metadata: {name: ratings}
 spec:
   selector: {app: ratings}
   ports: [{name: http, port: 9080}, {name: grpc, port: 9090}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: reviews-v1}
-spec:
-  selector: {matchLabels: {app: reviews, version: v1}}
-  template:
-    metadata: {labels: {app: reviews, version: v1}}
-    spec: {containers: [{name: app, image: x}]}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ingressgateway, namespace: istio-system}
-spec:
-  selector: {matchLabels: {istio: ingressgateway}}
-  template:
-    metadata: {labels: {istio: ingressgateway}}
-    spec: {containers: [{name: istio-proxy, image: auto}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: ingressgateway, namespace: istio-system, labels: {istio: ingressgateway}}
-spec:
-  selector: {istio: ingressgateway}
-  ports: [{name: http2, port: 80, targetPort: 8080}]
----
+"""
+ROUTING_TARGETS = """\
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: reviews}
@@ -76,14 +56,19 @@ spec:
   ports: [{number: 443, name: https, protocol: HTTPS}]
   resolution: DNS
 """
+PLATFORM = documents(
+    REVIEWS_SERVICE,
+    RATINGS_SERVICE,
+    REVIEWS_V1,
+    INGRESS_GATEWAY_DEPLOYMENT,
+    ingress_gateway_service(" [{name: http2, port: 80, targetPort: 8080}]\n"),
+    ROUTING_TARGETS,
+)
 
 
 def run(extra: str) -> tuple[str, list[Problem]]:
     text = PLATFORM + "---\n" + extra
-    result = load_text(text, FILE)
-    errors = [p for p in result.problems if p.level is Level.ERROR]
-    assert not errors, errors
-    return text, analyze(result.resources, result.problems)
+    return text, analyze_text(text, FILE)
 
 
 @pytest.fixture
@@ -94,18 +79,8 @@ def unvalidated_vs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "VALIDATORS", without_vs)
 
 
-def line(text: str, needle: str, occurrence: int = 1) -> int:
-    hits = [i for i, ln in enumerate(text.splitlines(), 1) if needle in ln]
-    return hits[occurrence - 1]
-
-
-def of(problems: list[Problem], code: str) -> list[Problem]:
-    return [p for p in problems if p.code == code]
-
-
 def at_line(p: Problem) -> int:
-    assert p.source is not None and p.source.file == FILE
-    return p.source.line
+    return line_in(FILE, p)
 
 
 VS_OK = """\
