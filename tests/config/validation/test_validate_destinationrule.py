@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
+from config_support.documents import assert_rejected, networking_doc
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
 
 
 def _doc(spec: dict[str, Any], version: str = "v1") -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": f"networking.istio.io/{version}",
-            "kind": "DestinationRule",
-            "metadata": {"name": "dr", "namespace": "default"},
-            "spec": spec,
-        }
-    )
+    return networking_doc("DestinationRule", spec, version, name="dr")
 
 
 def _tp(**policy: Any) -> dict[str, Any]:
@@ -331,10 +324,7 @@ INVALID = [
     ("spec", "path", "fragment"), [pytest.param(s, p, f, id=n) for n, s, p, f in INVALID]
 )
 def test_invalid(spec: dict[str, Any], path: str, fragment: str) -> None:
-    result = load_text(_doc(spec))
-    errors = [p for p in result.problems if p.level is Level.ERROR]
-    assert not result.resources
-    assert any(p.path == path and fragment in p.message for p in errors), errors
+    assert_rejected(_doc(spec), path, fragment)
 
 
 WARNINGS = [

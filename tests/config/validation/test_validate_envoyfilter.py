@@ -5,21 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
-from sailmesh.config.diagnostics import Level
+from config_support.documents import assert_rejected, networking_doc
 from sailmesh.config.load import load_text
 
 
 def _doc(kind: str, spec: dict[str, Any], version: str) -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": f"networking.istio.io/{version}",
-            "kind": kind,
-            "metadata": {"name": "x", "namespace": "default"},
-            "spec": spec,
-        }
-    )
+    return networking_doc(kind, spec, version)
 
 
 LUA = {
@@ -203,10 +195,7 @@ INVALID = [
     ("spec", "path", "fragment"), [pytest.param(s, p, f, id=n) for n, s, p, f in INVALID]
 )
 def test_envoyfilter_invalid(spec: dict[str, Any], path: str, fragment: str) -> None:
-    result = load_text(_doc("EnvoyFilter", spec, "v1alpha3"))
-    errors = [p for p in result.problems if p.level is Level.ERROR]
-    assert not result.resources
-    assert any(p.path == path and fragment in p.message for p in errors), errors
+    assert_rejected(_doc("EnvoyFilter", spec, "v1alpha3"), path, fragment)
 
 
 def test_envoyfilter_valid() -> None:
@@ -294,10 +283,7 @@ PROXY_INVALID = [
     ("spec", "path", "fragment"), [pytest.param(s, p, f, id=n) for n, s, p, f in PROXY_INVALID]
 )
 def test_proxyconfig_invalid(spec: dict[str, Any], path: str, fragment: str) -> None:
-    result = load_text(_doc("ProxyConfig", spec, "v1beta1"))
-    errors = [p for p in result.problems if p.level is Level.ERROR]
-    assert not result.resources
-    assert any(p.path == path and fragment in p.message for p in errors), errors
+    assert_rejected(_doc("ProxyConfig", spec, "v1beta1"), path, fragment)
 
 
 def test_proxyconfig_valid() -> None:

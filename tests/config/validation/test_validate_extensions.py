@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
+from config_support.documents import istio_doc, problems_at
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
 
@@ -14,14 +14,15 @@ SHA = "1ef0c9a92b0420cf25f7fe5d481b231464bc88f486ca3b9c83ed5cc21d2f6210"
 
 
 def doc(spec: dict[str, Any] | None) -> str:
-    data: dict[str, Any] = {
-        "apiVersion": "extensions.istio.io/v1alpha1",
-        "kind": "WasmPlugin",
-        "metadata": {"name": "w", "namespace": "foo"},
-    }
-    if spec is not None:
-        data["spec"] = spec
-    return yaml.safe_dump(data, sort_keys=False)
+    return istio_doc(
+        "extensions.istio.io",
+        "WasmPlugin",
+        spec,
+        "v1alpha1",
+        name="w",
+        namespace="foo",
+        sort_keys=False,
+    )
 
 
 def plugin(**fields: Any) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def plugin(**fields: Any) -> dict[str, Any]:
 
 
 def problems(text: str, level: Level) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in load_text(text).problems if p.level is level]
+    return problems_at(text, level)
 
 
 INVALID: list[tuple[str, dict[str, Any] | None, str, str]] = [

@@ -5,21 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
+from config_support.documents import assert_rejected, networking_doc
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
 
 
 def _doc(kind: str, spec: dict[str, Any], version: str = "v1") -> str:
-    return yaml.safe_dump(
-        {
-            "apiVersion": f"networking.istio.io/{version}",
-            "kind": kind,
-            "metadata": {"name": "x", "namespace": "default"},
-            "spec": spec,
-        }
-    )
+    return networking_doc(kind, spec, version)
 
 
 def _http(**extra: Any) -> dict[str, Any]:
@@ -332,10 +325,7 @@ SIDECAR_INVALID = [
     ],
 )
 def test_invalid(kind: str, spec: dict[str, Any], path: str, fragment: str) -> None:
-    result = load_text(_doc(kind, spec))
-    errors = [p for p in result.problems if p.level is Level.ERROR]
-    assert not result.resources
-    assert any(p.path == path and fragment in p.message for p in errors), errors
+    assert_rejected(_doc(kind, spec), path, fragment)
 
 
 VALID = [

@@ -6,24 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
+from config_support.documents import istio_doc, problems_at
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
 
 
 def doc(spec: dict[str, Any], version: str = "v1") -> str:
-    data = {
-        "apiVersion": f"telemetry.istio.io/{version}",
-        "kind": "Telemetry",
-        "metadata": {"name": "t", "namespace": "foo"},
-        "spec": spec,
-    }
-    return yaml.safe_dump(data, sort_keys=False)
+    return istio_doc(
+        "telemetry.istio.io", "Telemetry", spec, version, name="t", namespace="foo", sort_keys=False
+    )
 
 
 def problems(text: str, level: Level) -> list[tuple[str, str]]:
-    return [(p.path, p.message) for p in load_text(text).problems if p.level is level]
+    return problems_at(text, level)
 
 
 def has(text: str, path: str, fragment: str, level: Level = Level.ERROR) -> bool:

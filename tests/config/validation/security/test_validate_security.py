@@ -6,21 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
+from config_support.documents import istio_doc
 from sailmesh.config.diagnostics import Level, Problem
 from sailmesh.config.load import load_text
 
 
 def doc(kind: str, spec: dict[str, Any], version: str = "v1", **meta: Any) -> str:
-    metadata = {"name": "test", "namespace": "foo", **meta}
-    data = {
-        "apiVersion": f"security.istio.io/{version}",
-        "kind": kind,
-        "metadata": metadata,
-        "spec": spec,
-    }
-    return yaml.safe_dump(data, sort_keys=False)
+    meta = {"name": "test", "namespace": "foo", **meta}
+    return istio_doc("security.istio.io", kind, spec, version, sort_keys=False, **meta)
 
 
 def problems_of(text: str) -> list[Problem]:
