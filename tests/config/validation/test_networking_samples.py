@@ -198,7 +198,10 @@ spec:
         subset: v1
 """
 
-RATINGS_TEST_DELAY = """
+
+def ratings_fault_for_jason(fault: str) -> str:
+    """Istio's ratings-test-delay/abort samples: ``fault`` for user jason, ratings v1 for all."""
+    return f"""
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
@@ -212,11 +215,7 @@ spec:
         end-user:
           exact: jason
     fault:
-      delay:
-        percentage:
-          value: 100.0
-        fixedDelay: 7s
-    route:
+{fault}    route:
     - destination:
         host: ratings
         subset: v1
@@ -226,33 +225,20 @@ spec:
         subset: v1
 """
 
-RATINGS_TEST_ABORT = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: ratings
-spec:
-  hosts:
-  - ratings
-  http:
-  - match:
-    - headers:
-        end-user:
-          exact: jason
-    fault:
+
+RATINGS_TEST_DELAY = ratings_fault_for_jason("""\
+      delay:
+        percentage:
+          value: 100.0
+        fixedDelay: 7s
+""")
+
+RATINGS_TEST_ABORT = ratings_fault_for_jason("""\
       abort:
         percentage:
           value: 100.0
         httpStatus: 500
-    route:
-    - destination:
-        host: ratings
-        subset: v1
-  - route:
-    - destination:
-        host: ratings
-        subset: v1
-"""
+""")
 
 TIMEOUTS_TASK = """
 apiVersion: networking.istio.io/v1
