@@ -9,7 +9,6 @@ import pytest
 
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_paths, load_text
-from sailmesh.config.models.base import parse_duration_nanos
 
 VS = """\
 apiVersion: networking.istio.io/v1
@@ -125,27 +124,3 @@ def test_directories_recursive_and_stdin(tmp_path, monkeypatch) -> None:  # type
     assert [p.message for p in result.problems] == [
         f"no such file or directory: {tmp_path / 'missing.yaml'}"
     ]
-
-
-@pytest.mark.parametrize(
-    ("text", "nanos"),
-    [
-        ("1s", 10**9),
-        ("0.5s", 5 * 10**8),
-        ("250ms", 25 * 10**7),
-        ("1m30s", 90 * 10**9),
-        ("1h", 3600 * 10**9),
-        ("10us", 10**4),
-        ("0", 0),
-        ("-1s", -(10**9)),
-        (".5s", 5 * 10**8),
-    ],
-)
-def test_duration_parsing(text: str, nanos: int) -> None:
-    assert parse_duration_nanos(text) == nanos
-
-
-@pytest.mark.parametrize("text", ["", "5", "1x", "s", "1s2", "1.2.3s", "--1s"])
-def test_duration_rejects(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_duration_nanos(text)
