@@ -1,25 +1,48 @@
-"""The kinds sailmesh understands: group, served versions, body model and validator per kind.
+"""The kinds sailmesh understands: group, served versions, plural and body model per kind.
 
-Each API group contributes a ``KINDS`` tuple from ``sailmesh.config.validation.<group>``; this
-module joins them into lookups by kind and by ``apiVersion``.
+This module is the one kind table and holds only metadata; which validator checks a kind is
+``sailmesh.config.validation.registry``'s business, so the table never imports validation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError, create_model
 
 from sailmesh.config.models.base import Model
+from sailmesh.config.models.destinationrule import DestinationRuleSpec
+from sailmesh.config.models.envoyfilter import EnvoyFilterSpec, ProxyConfigSpec
+from sailmesh.config.models.extensions import WasmPluginSpec
+from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
+from sailmesh.config.models.install import IstioOperatorSpec
+from sailmesh.config.models.kubernetes.objects import (
+    ConfigMapBody,
+    NamespaceBody,
+    SecretBody,
+    ServiceAccountBody,
+    ServiceBody,
+)
+from sailmesh.config.models.kubernetes.workloads import DeploymentBody, PodBody
+from sailmesh.config.models.security import (
+    AuthorizationPolicySpec,
+    PeerAuthenticationSpec,
+    RequestAuthenticationSpec,
+)
+from sailmesh.config.models.serviceentry import (
+    ServiceEntrySpec,
+    WorkloadEntrySpec,
+    WorkloadGroupSpec,
+)
+from sailmesh.config.models.telemetry import TelemetrySpec
+from sailmesh.config.models.virtualservice import VirtualServiceSpec
 
-if TYPE_CHECKING:
-    from sailmesh.config.diagnostics import Report
-    from sailmesh.config.resource import Resource
-
-Validator = Callable[["Resource", "Report"], None]
+NETWORKING = "networking.istio.io"
+NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
+SECURITY = "security.istio.io"
+SECURITY_VERSIONS = ("v1", "v1beta1")
 
 
 @dataclass(frozen=True)
@@ -31,7 +54,6 @@ class KindInfo:
     versions: tuple[str, ...]
     plural: str
     body: type[Model]
-    validate: Validator | None = None
     namespaced: bool = True
     deprecated_versions: tuple[str, ...] = ()
 
@@ -59,25 +81,91 @@ def istio_body(kind: str, spec: type[Model]) -> type[Model]:
     return body
 
 
-@cache
-def all_kinds() -> tuple[KindInfo, ...]:
-    from sailmesh.config.validation import (
-        extensions,
-        install,
-        kubernetes,
-        networking,
-        security,
-        telemetry,
+def _istio_kind(
+    kind: str, group: str, versions: tuple[str, ...], plural: str, spec: type[Model]
+) -> KindInfo:
+    return KindInfo(kind, group, versions, plural, istio_body(kind, spec))
+
+
+def _networking_kinds() -> tuple[KindInfo, ...]:
+    return (
+        _istio_kind(
+            "VirtualService", NETWORKING, NETWORKING_VERSIONS, "virtualservices", VirtualServiceSpec
+        ),
+        _istio_kind(
+            "DestinationRule",
+            NETWORKING,
+            NETWORKING_VERSIONS,
+            "destinationrules",
+            DestinationRuleSpec,
+        ),
+        _istio_kind("Gateway", NETWORKING, NETWORKING_VERSIONS, "gateways", GatewaySpec),
+        _istio_kind(
+            "ServiceEntry", NETWORKING, NETWORKING_VERSIONS, "serviceentries", ServiceEntrySpec
+        ),
+        _istio_kind("Sidecar", NETWORKING, NETWORKING_VERSIONS, "sidecars", SidecarSpec),
+        _istio_kind(
+            "WorkloadEntry", NETWORKING, NETWORKING_VERSIONS, "workloadentries", WorkloadEntrySpec
+        ),
+        _istio_kind(
+            "WorkloadGroup", NETWORKING, NETWORKING_VERSIONS, "workloadgroups", WorkloadGroupSpec
+        ),
+        _istio_kind("EnvoyFilter", NETWORKING, ("v1alpha3",), "envoyfilters", EnvoyFilterSpec),
+        _istio_kind("ProxyConfig", NETWORKING, ("v1beta1",), "proxyconfigs", ProxyConfigSpec),
     )
 
+
+def _policy_kinds() -> tuple[KindInfo, ...]:
     return (
-        *networking.KINDS,
-        *security.KINDS,
-        *telemetry.KINDS,
-        *extensions.KINDS,
-        *kubernetes.KINDS,
-        *install.KINDS,
+        _istio_kind(
+            "PeerAuthentication",
+            SECURITY,
+            SECURITY_VERSIONS,
+            "peerauthentications",
+            PeerAuthenticationSpec,
+        ),
+        _istio_kind(
+            "AuthorizationPolicy",
+            SECURITY,
+            SECURITY_VERSIONS,
+            "authorizationpolicies",
+            AuthorizationPolicySpec,
+        ),
+        _istio_kind(
+            "RequestAuthentication",
+            SECURITY,
+            SECURITY_VERSIONS,
+            "requestauthentications",
+            RequestAuthenticationSpec,
+        ),
+        _istio_kind(
+            "Telemetry", "telemetry.istio.io", ("v1", "v1alpha1"), "telemetries", TelemetrySpec
+        ),
+        _istio_kind(
+            "WasmPlugin", "extensions.istio.io", ("v1alpha1",), "wasmplugins", WasmPluginSpec
+        ),
     )
+
+
+def _kubernetes_kinds() -> tuple[KindInfo, ...]:
+    return (
+        KindInfo("Namespace", "", ("v1",), "namespaces", NamespaceBody, namespaced=False),
+        KindInfo("ServiceAccount", "", ("v1",), "serviceaccounts", ServiceAccountBody),
+        KindInfo("Service", "", ("v1",), "services", ServiceBody),
+        KindInfo("Secret", "", ("v1",), "secrets", SecretBody),
+        KindInfo("ConfigMap", "", ("v1",), "configmaps", ConfigMapBody),
+        KindInfo("Pod", "", ("v1",), "pods", PodBody),
+        KindInfo("Deployment", "apps", ("v1",), "deployments", DeploymentBody),
+    )
+
+
+@cache
+def all_kinds() -> tuple[KindInfo, ...]:
+    """Every kind: Istio's (networking, security, telemetry, extensions), Kubernetes', install."""
+    install = _istio_kind(
+        "IstioOperator", "install.istio.io", ("v1alpha1",), "istiooperators", IstioOperatorSpec
+    )
+    return (*_networking_kinds(), *_policy_kinds(), *_kubernetes_kinds(), install)
 
 
 @cache

@@ -1,27 +1,27 @@
 """Turning YAML documents into typed resources, with every problem located.
 
 ``parse_document`` checks apiVersion/kind against the kind table, types metadata and body with
-pydantic, converts pydantic's errors into field-path problems (unknown fields get a "did you
-mean" hint naming where such a field does exist), and runs the kind's semantic validator.
+pydantic, converts pydantic's errors into field-path problems (``schema_errors``), and runs the
+kind's semantic validator (``validation.registry``).
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import types
-import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from sailmesh.config import kinds as kind_table
 from sailmesh.config.diagnostics import Level, ObjectRef, Problem, Report, Source
 from sailmesh.config.models.base import Model
-from sailmesh.config.resource import ObjectMeta, Resource
+from sailmesh.config.models.meta import ObjectMeta
+from sailmesh.config.resource import Resource
+from sailmesh.config.schema_errors import pydantic_problems
+from sailmesh.config.validation.registry import validator_for
 from sailmesh.config.yamlsource import YamlDocument
 
 DEFAULT_NAMESPACE = "default"
@@ -105,55 +105,71 @@ def parse_document(
                 f"expected a mapping with apiVersion and kind, got {type(data).__name__}",
             )
         ]
-    api_version, kind = data.get("apiVersion"), data.get("kind")
-    raw_meta: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
-    raw_ns = raw_meta.get("namespace")
-    ref = ObjectRef(
-        str(kind or "?"),
-        str(raw_meta.get("name") or "?"),
-        raw_ns if isinstance(raw_ns, str) else None,
-    )
-    if not isinstance(api_version, str) or not api_version:
-        return None, [_at(doc, ref, "apiVersion", "required field is missing")]
-    if not isinstance(kind, str) or not kind:
-        return None, [_at(doc, ref, "kind", "required field is missing")]
-    info = kind_table.lookup(api_version, kind)
+    ref = _ref_from_raw(data)
+    info, problem = _find_kind(doc, ref, data)
     if info is None:
-        return None, [
-            _at(
-                doc,
-                ref,
-                "apiVersion" if kind_table.kinds_named(kind) else "kind",
-                _unknown_kind_message(api_version, kind),
-            )
-        ]
-
+        return None, [problem] if problem else []
     report = Report()
     meta = _parse_meta(data.get("metadata"), info, default_namespace, report)
-    ref = ObjectRef(
-        kind, meta.name if meta else ref.name, meta.namespace if meta else ref.namespace
-    )
-    body_data = {k: v for k, v in data.items() if k not in _TOP_LEVEL}
-    body: Model | None = None
-    try:
-        body = info.body.model_validate(body_data)
-    except ValidationError as exc:
-        report.extend(pydantic_problems(exc, info.body))
+    if meta is not None:
+        ref = ObjectRef(info.kind, meta.name, meta.namespace)
+    body = _parse_body(data, info, report)
     if body is None:
         return None, _locate(report.problems, doc, ref)
-
     # Validate the body even when metadata is broken, so one pass reports everything.
     placeholder = ObjectMeta(name=ref.name, namespace=ref.namespace or default_namespace)
-    resource = Resource(api_version, kind, meta or placeholder, body, doc.source, doc)
-    if info.validate is not None:
-        try:
-            info.validate(resource, report)
-        except Exception as exc:  # a validator bug must not hide the object's location
-            report.error("", f"internal validation error ({type(exc).__name__}: {exc})")
+    resource = Resource(data["apiVersion"], info.kind, meta or placeholder, body, doc.source, doc)
+    _validate(resource, info, report)
     problems = _locate(report.problems, doc, ref)
     if report.has_errors or meta is None:
         return None, problems
     return resource, problems
+
+
+def _ref_from_raw(data: dict[str, Any]) -> ObjectRef:
+    """The object's kind, name and namespace as written, for locating early problems."""
+    raw_meta: dict[str, Any] = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
+    raw_ns = raw_meta.get("namespace")
+    return ObjectRef(
+        str(data.get("kind") or "?"),
+        str(raw_meta.get("name") or "?"),
+        raw_ns if isinstance(raw_ns, str) else None,
+    )
+
+
+def _find_kind(
+    doc: YamlDocument, ref: ObjectRef, data: dict[str, Any]
+) -> tuple[kind_table.KindInfo | None, Problem | None]:
+    """The kind served at the document's apiVersion, or the problem saying why there is none."""
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if not isinstance(api_version, str) or not api_version:
+        return None, _at(doc, ref, "apiVersion", "required field is missing")
+    if not isinstance(kind, str) or not kind:
+        return None, _at(doc, ref, "kind", "required field is missing")
+    info = kind_table.lookup(api_version, kind)
+    if info is None:
+        path = "apiVersion" if kind_table.kinds_named(kind) else "kind"
+        return None, _at(doc, ref, path, _unknown_kind_message(api_version, kind))
+    return info, None
+
+
+def _parse_body(data: dict[str, Any], info: kind_table.KindInfo, report: Report) -> Model | None:
+    body_data = {k: v for k, v in data.items() if k not in _TOP_LEVEL}
+    try:
+        return info.body.model_validate(body_data)
+    except ValidationError as exc:
+        report.extend(pydantic_problems(exc, info.body))
+        return None
+
+
+def _validate(resource: Resource, info: kind_table.KindInfo, report: Report) -> None:
+    validate = validator_for(info.group, info.kind)
+    if validate is None:
+        return
+    try:
+        validate(resource, report)
+    except Exception as exc:  # a validator bug must not hide the object's location
+        report.error("", f"internal validation error ({type(exc).__name__}: {exc})")
 
 
 def _parse_meta(
@@ -202,175 +218,3 @@ def _at(doc: YamlDocument, ref: ObjectRef | None, path: str, message: str) -> Pr
 
 def _locate(problems: list[Problem], doc: YamlDocument, ref: ObjectRef) -> list[Problem]:
     return [p.located(ref, Source(doc.file, doc.line_of(p.path) or doc.line)) for p in problems]
-
-
-# --- pydantic errors -> field-path problems ---------------------------------------------------
-
-
-def loc_to_path(loc: Iterable[int | str]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out = f"{out}.{part}" if out else str(part)
-    return out
-
-
-def pydantic_problems(
-    exc: ValidationError, root: type[BaseModel], prefix: tuple[str, ...] = ()
-) -> list[Problem]:
-    errors = exc.errors(include_url=False)
-    unknown: dict[tuple[Any, ...], set[str]] = {}
-    for err in errors:
-        if err["type"] == "extra_forbidden":
-            unknown.setdefault(tuple(err["loc"])[:-1], set()).add(str(err["loc"][-1]))
-    problems = []
-    for err in errors:
-        loc = tuple(err["loc"])
-        siblings = frozenset(unknown.get(loc[:-1], set()) - {str(loc[-1]) if loc else ""})
-        path = loc_to_path(prefix + loc)
-        problems.append(Problem(Level.ERROR, _message(err, root, loc, siblings), path))
-    return problems
-
-
-def _message(
-    err: Any, root: type[BaseModel], loc: tuple[Any, ...], siblings: frozenset[str] = frozenset()
-) -> str:
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return _unknown_field_message(root, loc, siblings)
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "literal_error":
-        expected = err.get("ctx", {}).get("expected", "")
-        return f"invalid value {err.get('input')!r}: must be one of {expected}"
-    if kind in ("value_error", "assertion_error"):
-        return str(err.get("ctx", {}).get("error", err["msg"]))
-    return f"{err['msg']} (got {_short(err.get('input'))})"
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-# Fields people write from older Istio APIs or other tools, and what Istio wants instead,
-# keyed by (model class name, field name).
-_FIELD_HINTS: dict[tuple[str, str], str] = {
-    (
-        "Server",
-        "redirect",
-    ): "to redirect HTTP to HTTPS set `tls: {httpsRedirect: true}` on this server",
-    ("Tracing", "sampling"): "set the sampling rate with `randomSamplingPercentage: <0-100>`",
-    ("Tracing", "overrides"): "tracing has no overrides: use `customTags` for span tags; "
-    "metric overrides belong under spec.metrics[].overrides",
-    (
-        "MetricsOverrides",
-        "dimensions",
-    ): "metric labels are set with `tagOverrides: {<tag>: {value: <expression>}}`",
-    (
-        "MetricsOverrides",
-        "tagged_fields",
-    ): "metric labels are set with `tagOverrides: {<tag>: {value: <expression>}}`",
-    ("WorkloadEntrySpec", "port"): "endpoint ports are a map from service port name to number, "
-    "e.g. `ports: {http: 8080}`",
-    (
-        "TCPSettings",
-        "keepAlive",
-    ): "TCP keepalive is `tcpKeepalive: {time: 7200s, interval: 75s, probes: 9}`",
-}
-
-
-def _unknown_field_message(
-    root: type[BaseModel], loc: tuple[Any, ...], siblings: frozenset[str] = frozenset()
-) -> str:
-    name = str(loc[-1])
-    parent = model_at(root, loc[:-1])
-    msg = f"unknown field {name!r}"
-    if parent is None:
-        return msg
-    hint = _FIELD_HINTS.get((parent.__name__, name))
-    if hint:
-        return f"{msg}; {hint}"
-    allowed = sorted(_aliases(parent))
-    by_lower = {a.lower(): a for a in allowed}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.75)
-    if close:
-        return f"{msg}; did you mean {by_lower[close[0]]!r}?"
-    index = field_index(root)
-    elsewhere = [p for p in index.get(name, ()) if p != loc_to_path(loc)]
-    if elsewhere:
-        # Prefer the place where this object's other misplaced fields also belong.
-        def fit(path: str) -> tuple[int, int]:
-            parent_path = path.rpartition(".")[0]
-            shared = sum(f"{parent_path}.{s}" in index.get(s, ()) for s in siblings)
-            return (-shared, path.count("."))
-
-        elsewhere.sort(key=fit)
-        return f"{msg} here; {name!r} belongs under {_or_list(elsewhere)}"
-    if allowed:
-        return f"{msg}; valid fields here: {', '.join(allowed)}"
-    return msg
-
-
-def _or_list(paths: list[str]) -> str:
-    shown = paths[:3]
-    return " or ".join(shown) + (f" (and {len(paths) - 3} more)" if len(paths) > 3 else "")
-
-
-def _aliases(model: type[BaseModel]) -> list[str]:
-    return [f.alias or n for n, f in model.model_fields.items()]
-
-
-def _model_args(annotation: Any) -> list[Any]:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _model_args(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType, list, tuple, dict, set, frozenset):
-        out: list[Any] = []
-        for arg in typing.get_args(annotation):
-            out += _model_args(arg)
-        return out
-    return [annotation]
-
-
-def _submodel(annotation: Any) -> type[BaseModel] | None:
-    for arg in _model_args(annotation):
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return None
-
-
-def model_at(root: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class describing the object at ``loc`` (list indexes and map keys skipped)."""
-    model: type[BaseModel] | None = root
-    for part in loc:
-        if model is None:
-            return None
-        if isinstance(part, int):
-            continue
-        by_alias = {(f.alias or n): f for n, f in model.model_fields.items()}
-        fld = by_alias.get(str(part)) or model.model_fields.get(str(part))
-        if fld is None:
-            continue  # a map key: stay on the value model
-        model = _submodel(fld.annotation)
-    return model
-
-
-@cache
-def field_index(root: type[BaseModel]) -> dict[str, list[str]]:
-    """Every field name reachable from ``root`` mapped to the paths where it is valid."""
-    index: dict[str, list[str]] = {}
-
-    def walk(model: type[BaseModel], path: str, seen: frozenset[type[BaseModel]]) -> None:
-        for name, fld in model.model_fields.items():
-            alias = fld.alias or name
-            here = f"{path}.{alias}" if path else alias
-            index.setdefault(alias, []).append(here)
-            sub = _submodel(fld.annotation)
-            if sub is not None and sub not in seen:
-                walk(sub, here, seen | {sub})
-
-    walk(root, "", frozenset({root}))
-    return index

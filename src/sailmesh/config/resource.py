@@ -7,29 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from sailmesh.config.diagnostics import ObjectRef, Source
 from sailmesh.config.models.base import Model
+from sailmesh.config.models.meta import ObjectMeta
 
 if TYPE_CHECKING:
     from sailmesh.config.yamlsource import YamlDocument
-
-
-class ObjectMeta(Model):
-    """Kubernetes object metadata (the fields config objects carry)."""
-
-    name: str = ""
-    generate_name: str | None = None
-    namespace: str | None = None
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
-    resource_version: str | None = None
-    generation: int | None = None
-    uid: str | None = None
-    creation_timestamp: Any = None
-    deletion_timestamp: Any = None
-    deletion_grace_period_seconds: int | None = None
-    owner_references: list[dict[str, Any]] | None = None
-    finalizers: list[str] | None = None
-    managed_fields: list[dict[str, Any]] | None = None
-    self_link: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,5 +2,8 @@
 
 In: a typed :class:`~sailmesh.config.resource.Resource`. Out: problems appended to a
 :class:`~sailmesh.config.diagnostics.Report`, each with a field path; validators never raise
-for bad user config. Each module also exports ``KINDS``: the kind table entries of its group.
+for bad user config. One module per Istio kind (``virtualservice``, ``destinationrule``,
+``gateway``, ``sidecar``, ``serviceentry``, ``envoyfilter``, ``telemetry``, ``extensions``,
+``install``), shared checks in ``common``, ``routing`` and ``resilience``, the ``security`` and
+``kubernetes`` subpackages, and ``registry``: the (group, kind) -> validator table the parser uses.
 """

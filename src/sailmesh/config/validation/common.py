@@ -11,8 +11,9 @@ import re
 from collections.abc import Mapping, Sequence
 
 from sailmesh.config.diagnostics import Report, join_path
-from sailmesh.config.models.base import Duration
-from sailmesh.config.validation.k8s_names import (
+from sailmesh.config.models.base import Duration, Percent
+from sailmesh.config.models.networking_common import WorkloadSelector
+from sailmesh.config.validation.kubernetes.names import (
     DNS1123_LABEL,
     DNS1123_SUBDOMAIN,
     check_labels,
@@ -275,6 +276,22 @@ def check_percent(report: Report, path: str, value: float | None) -> None:
         report.error(path, f"percentage {value:g} must be in the range 0..100")
 
 
+def check_percentage(report: Report, path: str, percentage: Percent | None) -> None:
+    """A ``Percent`` message (``{value: 0..100}``) at ``path``."""
+    check_percent(report, join_path(path, "value"), percentage.value if percentage else None)
+
+
+def check_deprecated_percent(
+    report: Report, path: str, field: str, replacement: str, value: int | None
+) -> None:
+    """An integer percent ``field`` Istio replaced by a ``Percent`` message: warn, check range."""
+    if value is None:
+        return
+    at = join_path(path, field)
+    report.warn(at, f"{field} is deprecated; use {replacement}: {{value: {value}}}")
+    check_percent(report, at, value)
+
+
 # --- exportTo, labels ------------------------------------------------------------------------
 
 
@@ -326,20 +343,31 @@ def check_workload_labels(
     check_labels(report, path, labels)
 
 
+def check_workload_selector(
+    report: Report, selector: WorkloadSelector | None, *, kind: str
+) -> None:
+    """``spec.workloadSelector`` of the networking kinds that select workloads by labels."""
+    if selector is not None:
+        check_workload_labels(report, "spec.workloadSelector.labels", selector.labels, kind=kind)
+
+
 __all__ = [
     "HTTP_PROTOCOLS",
     "PROTOCOLS",
     "TLS_PROTOCOLS",
+    "check_deprecated_percent",
     "check_duration",
     "check_export_to",
     "check_gateway_names",
     "check_label_map",
     "check_namespace_host",
     "check_percent",
+    "check_percentage",
     "check_port",
     "check_protocol",
     "check_regex",
     "check_workload_labels",
+    "check_workload_selector",
     "fqdn_problem",
     "is_ip",
     "is_ip_or_cidr",

@@ -27,7 +27,7 @@ from sailmesh.config.validation.common import (
     is_ip,
     wildcard_host_problem,
 )
-from sailmesh.config.validation.k8s_names import DNS1123_LABEL, check_labels
+from sailmesh.config.validation.kubernetes.names import DNS1123_LABEL, check_labels
 
 SPEC = "spec"
 

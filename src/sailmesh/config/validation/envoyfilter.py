@@ -6,13 +6,19 @@ from __future__ import annotations
 
 from sailmesh.config.diagnostics import Report, join_path
 from sailmesh.config.models.envoyfilter import (
+    EnvoyConfigObjectMatch,
     EnvoyConfigObjectPatch,
     EnvoyFilterSpec,
     ProxyConfigSpec,
 )
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.common import check_port, check_regex, check_workload_labels
-from sailmesh.config.validation.k8s_names import env_name_problem, map_path
+from sailmesh.config.validation.common import (
+    check_port,
+    check_regex,
+    check_workload_labels,
+    check_workload_selector,
+)
+from sailmesh.config.validation.kubernetes.names import env_name_problem, map_path
 
 SPEC = "spec"
 HCM = "envoy.filters.network.http_connection_manager"
@@ -25,30 +31,13 @@ IMAGE_TYPES = ("default", "debug", "distroless")
 
 def validate_envoy_filter(resource: Resource, report: Report) -> None:
     spec: EnvoyFilterSpec = resource.spec
-    if spec.workload_selector is not None:
-        check_workload_labels(
-            report,
-            join_path(SPEC, "workloadSelector.labels"),
-            spec.workload_selector.labels,
-            kind="EnvoyFilter",
+    check_workload_selector(report, spec.workload_selector, kind="EnvoyFilter")
+    if spec.workload_selector is not None and spec.target_refs:
+        report.error(
+            join_path(SPEC, "targetRefs"),
+            "only one of workloadSelector or targetRefs may be set",
         )
-        if spec.target_refs:
-            report.error(
-                join_path(SPEC, "targetRefs"),
-                "only one of workloadSelector or targetRefs may be set",
-            )
-    for i, ref in enumerate(spec.target_refs):
-        at = join_path(join_path(SPEC, "targetRefs"), i)
-        if not ref.kind:
-            report.error(join_path(at, "kind"), "required field is missing (e.g. 'Gateway')")
-        if not ref.name:
-            report.error(join_path(at, "name"), "required field is missing")
-        if ref.namespace and ref.namespace != resource.namespace:
-            report.error(
-                join_path(at, "namespace"),
-                "targetRefs must refer to objects in the "
-                "EnvoyFilter's own namespace; remove namespace",
-            )
+    _check_target_refs(report, resource.namespace, spec)
     if not spec.config_patches:
         report.warn(
             join_path(SPEC, "configPatches"), "no configPatches: this EnvoyFilter does nothing"
@@ -57,14 +46,35 @@ def validate_envoy_filter(resource: Resource, report: Report) -> None:
         _check_patch(report, join_path(join_path(SPEC, "configPatches"), i), patch)
 
 
+def _check_target_refs(report: Report, namespace: str, spec: EnvoyFilterSpec) -> None:
+    for i, ref in enumerate(spec.target_refs):
+        at = join_path(join_path(SPEC, "targetRefs"), i)
+        if not ref.kind:
+            report.error(join_path(at, "kind"), "required field is missing (e.g. 'Gateway')")
+        if not ref.name:
+            report.error(join_path(at, "name"), "required field is missing")
+        if ref.namespace and ref.namespace != namespace:
+            report.error(
+                join_path(at, "namespace"),
+                "targetRefs must refer to objects in the "
+                "EnvoyFilter's own namespace; remove namespace",
+            )
+
+
 def _check_patch(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
-    apply_to = cp.apply_to
-    if apply_to in (None, "INVALID"):
+    """One configPatch: applyTo, the patch operation it allows, then the match."""
+    if cp.apply_to in (None, "INVALID"):
         report.error(
             join_path(path, "applyTo"),
             "required field is missing (e.g. HTTP_FILTER, CLUSTER, LISTENER)",
         )
-    patch_path = join_path(path, "patch")
+    _check_patch_operation(report, join_path(path, "patch"), cp)
+    if cp.match is not None:
+        _check_match(report, join_path(path, "match"), cp.match, cp)
+
+
+def _check_patch_operation(report: Report, patch_path: str, cp: EnvoyConfigObjectPatch) -> None:
+    apply_to = cp.apply_to
     operation = cp.patch.operation if cp.patch else None
     if cp.patch is None:
         report.error(patch_path, "required field is missing (operation and value)")
@@ -100,12 +110,40 @@ def _check_patch(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
         report.warn(
             join_path(patch_path, "filterClass"), "filterClass only applies to HTTP_FILTER patches"
         )
-    match = cp.match
-    if match is None:
-        return
-    match_path = join_path(path, "match")
+
+
+def _check_match(
+    report: Report, match_path: str, match: EnvoyConfigObjectMatch, cp: EnvoyConfigObjectPatch
+) -> None:
     if match.proxy is not None:
         check_regex(report, join_path(match_path, "proxy.proxyVersion"), match.proxy.proxy_version)
+    _check_matched_object(report, match_path, match, cp.apply_to)
+    _check_listener_match(report, match_path, cp)
+    if match.cluster is not None:
+        check_port(report, join_path(match_path, "cluster.portNumber"), match.cluster.port_number)
+    if match.route_configuration is not None:
+        check_port(
+            report,
+            join_path(match_path, "routeConfiguration.portNumber"),
+            match.route_configuration.port_number,
+        )
+
+
+def _matched_object_for(apply_to: str | None) -> str | None:
+    """The match object (listener, routeConfiguration, cluster) an ``applyTo`` patches."""
+    if apply_to in _LISTENER_CLASS:
+        return "listener"
+    if apply_to in _ROUTE_CLASS:
+        return "routeConfiguration"
+    if apply_to == "CLUSTER":
+        return "cluster"
+    return None
+
+
+def _check_matched_object(
+    report: Report, match_path: str, match: EnvoyConfigObjectMatch, apply_to: str | None
+) -> None:
+    """At most one of listener, routeConfiguration, cluster, waypoint; the one applyTo needs."""
     objects = [
         n
         for n, v in (
@@ -122,29 +160,13 @@ def _check_patch(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
             f"only one of listener, routeConfiguration, cluster or "
             f"waypoint may be set (got {', '.join(objects)})",
         )
-    if objects and match.waypoint is None:
-        expected = (
-            "listener"
-            if apply_to in _LISTENER_CLASS
-            else "routeConfiguration"
-            if apply_to in _ROUTE_CLASS
-            else "cluster"
-            if apply_to == "CLUSTER"
-            else None
-        )
-        if expected is not None and objects[0] != expected:
-            report.error(
-                join_path(match_path, objects[0]),
-                f"applyTo {apply_to} needs a {expected} match, not {objects[0]}",
-            )
-    _check_listener_match(report, match_path, cp)
-    if match.cluster is not None:
-        check_port(report, join_path(match_path, "cluster.portNumber"), match.cluster.port_number)
-    if match.route_configuration is not None:
-        check_port(
-            report,
-            join_path(match_path, "routeConfiguration.portNumber"),
-            match.route_configuration.port_number,
+    if not objects or match.waypoint is not None:
+        return
+    expected = _matched_object_for(apply_to)
+    if expected is not None and objects[0] != expected:
+        report.error(
+            join_path(match_path, objects[0]),
+            f"applyTo {apply_to} needs a {expected} match, not {objects[0]}",
         )
 
 

@@ -1,4 +1,4 @@
-"""Validation rules and kind table for extensions.istio.io: WasmPlugin.
+"""Validation rules for extensions.istio.io: WasmPlugin.
 
 Mirrors istiod's checks: the module URL and its scheme, the sha256 checksum, the pull secret
 and plugin names, VM environment variables, traffic selectors, and selector vs targetRef(s).
@@ -10,11 +10,10 @@ import re
 from urllib.parse import urlsplit
 
 from sailmesh.config.diagnostics import Report, join_path
-from sailmesh.config.kinds import KindInfo, istio_body
 from sailmesh.config.models.extensions import WasmPluginSpec
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.k8s_names import check_meta
-from sailmesh.config.validation.sec_common import check_policy_targets
+from sailmesh.config.validation.kubernetes.names import check_meta
+from sailmesh.config.validation.security.common import check_policy_targets
 
 URL_SCHEMES = ("oci", "file", "http", "https")
 _SHA256 = re.compile(r"^[a-f0-9]{64}$")
@@ -113,15 +112,3 @@ def _check_vm_config(report: Report, spec: WasmPluginSpec) -> None:
             )
         if var.value is not None and len(var.value) > 2048:
             report.error(join_path(at, "value"), "must be at most 2048 characters")
-
-
-KINDS: tuple[KindInfo, ...] = (
-    KindInfo(
-        "WasmPlugin",
-        "extensions.istio.io",
-        ("v1alpha1",),
-        "wasmplugins",
-        istio_body("WasmPlugin", WasmPluginSpec),
-        validate_wasm_plugin,
-    ),
-)

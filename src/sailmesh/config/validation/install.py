@@ -1,9 +1,8 @@
-"""Validation and kind table for IstioOperator (install.istio.io)."""
+"""Validation of IstioOperator (install.istio.io)."""
 
 from __future__ import annotations
 
 from sailmesh.config.diagnostics import Report
-from sailmesh.config.kinds import KindInfo, istio_body
 from sailmesh.config.models.install import IstioOperatorSpec
 from sailmesh.config.resource import Resource
 
@@ -47,15 +46,3 @@ def validate_istio_operator(resource: Resource, report: Report) -> None:
     for field, index, gateway in gateways:
         if not gateway.name:
             report.error(f"spec.components.{field}[{index}].name", "required field is missing")
-
-
-KINDS: tuple[KindInfo, ...] = (
-    KindInfo(
-        "IstioOperator",
-        "install.istio.io",
-        ("v1alpha1",),
-        "istiooperators",
-        istio_body("IstioOperator", IstioOperatorSpec),
-        validate_istio_operator,
-    ),
-)

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from sailmesh.config.diagnostics import Report, join_path
-from sailmesh.config.models.virtualservice import HTTPFaultInjection, HTTPRetry
-from sailmesh.config.validation.common import check_duration, check_percent
+from sailmesh.config.models.virtualservice import (
+    FaultAbort,
+    FaultDelay,
+    HTTPFaultInjection,
+    HTTPRetry,
+)
+from sailmesh.config.validation.common import (
+    check_deprecated_percent,
+    check_duration,
+    check_percentage,
+)
 
 RETRY_ON = frozenset(
     {
@@ -89,69 +98,64 @@ def check_fault(report: Report, path: str, fault: HTTPFaultInjection | None) -> 
         return
     if fault.abort is None and fault.delay is None:
         report.error(path, "fault injection needs an abort and/or a delay")
-    if (delay := fault.delay) is not None:
-        at = join_path(path, "delay")
-        check_percent(
-            report,
-            join_path(at, "percentage.value"),
-            delay.percentage.value if delay.percentage else None,
+    if fault.delay is not None:
+        _check_delay(report, join_path(path, "delay"), fault.delay)
+    if fault.abort is not None:
+        _check_abort(report, join_path(path, "abort"), fault.abort)
+
+
+def _check_delay(report: Report, at: str, delay: FaultDelay) -> None:
+    check_percentage(report, join_path(at, "percentage"), delay.percentage)
+    check_deprecated_percent(report, at, "percent", "percentage", delay.percent)
+    if delay.exponential_delay is not None:
+        report.error(
+            join_path(at, "exponentialDelay"),
+            "exponentialDelay is not supported; use fixedDelay",
         )
-        if delay.percent is not None:
-            report.warn(
-                join_path(at, "percent"),
-                f"percent is deprecated; use percentage: {{value: {delay.percent}}}",
-            )
-            check_percent(report, join_path(at, "percent"), delay.percent)
-        if delay.exponential_delay is not None:
-            report.error(
-                join_path(at, "exponentialDelay"),
-                "exponentialDelay is not supported; use fixedDelay",
-            )
-        elif delay.fixed_delay is None:
-            report.error(
-                join_path(at, "fixedDelay"), "required field is missing (e.g. fixedDelay: 5s)"
-            )
-        check_duration(report, join_path(at, "fixedDelay"), delay.fixed_delay)
-    if (abort := fault.abort) is not None:
-        at = join_path(path, "abort")
-        check_percent(
-            report,
-            join_path(at, "percentage.value"),
-            abort.percentage.value if abort.percentage else None,
+    elif delay.fixed_delay is None:
+        report.error(join_path(at, "fixedDelay"), "required field is missing (e.g. fixedDelay: 5s)")
+    check_duration(report, join_path(at, "fixedDelay"), delay.fixed_delay)
+
+
+def _check_abort(report: Report, at: str, abort: FaultAbort) -> None:
+    check_percentage(report, join_path(at, "percentage"), abort.percentage)
+    _check_abort_has_one_status(report, at, abort)
+    if abort.http_status is not None and not 200 <= abort.http_status <= 599:
+        report.error(
+            join_path(at, "httpStatus"),
+            f"HTTP status {abort.http_status} must be in the range 200..599",
         )
-        kinds = [
-            n
-            for n, v in (
-                ("httpStatus", abort.http_status),
-                ("grpcStatus", abort.grpc_status),
-                ("http2Error", abort.http2_error),
-            )
-            if v is not None
-        ]
-        if not kinds:
-            report.error(at, "abort needs httpStatus (e.g. 503) or grpcStatus (e.g. UNAVAILABLE)")
-        elif len(kinds) > 1:
-            report.error(
-                at,
-                f"only one of httpStatus, grpcStatus or http2Error may be set (got "
-                f"{', '.join(kinds)})",
-            )
-        if abort.http_status is not None and not 200 <= abort.http_status <= 599:
-            report.error(
-                join_path(at, "httpStatus"),
-                f"HTTP status {abort.http_status} must be in the range 200..599",
-            )
-        if abort.grpc_status is not None and abort.grpc_status not in GRPC_CODES:
-            report.error(
-                join_path(at, "grpcStatus"),
-                f"unknown gRPC status {abort.grpc_status!r}: "
-                "use a code name such as UNAVAILABLE or INTERNAL",
-            )
-        if abort.http2_error is not None:
-            report.error(
-                join_path(at, "http2Error"),
-                "HTTP/2 abort fault injection is not supported; use httpStatus",
-            )
+    if abort.grpc_status is not None and abort.grpc_status not in GRPC_CODES:
+        report.error(
+            join_path(at, "grpcStatus"),
+            f"unknown gRPC status {abort.grpc_status!r}: "
+            "use a code name such as UNAVAILABLE or INTERNAL",
+        )
+    if abort.http2_error is not None:
+        report.error(
+            join_path(at, "http2Error"),
+            "HTTP/2 abort fault injection is not supported; use httpStatus",
+        )
+
+
+def _check_abort_has_one_status(report: Report, at: str, abort: FaultAbort) -> None:
+    statuses = [
+        name
+        for name, value in (
+            ("httpStatus", abort.http_status),
+            ("grpcStatus", abort.grpc_status),
+            ("http2Error", abort.http2_error),
+        )
+        if value is not None
+    ]
+    if not statuses:
+        report.error(at, "abort needs httpStatus (e.g. 503) or grpcStatus (e.g. UNAVAILABLE)")
+    elif len(statuses) > 1:
+        report.error(
+            at,
+            f"only one of httpStatus, grpcStatus or http2Error may be set (got "
+            f"{', '.join(statuses)})",
+        )
 
 
 __all__ = ["GRPC_CODES", "RETRY_ON", "check_fault", "check_retries"]

@@ -23,7 +23,7 @@ from sailmesh.config.validation.common import (
     check_regex,
     wildcard_host_problem,
 )
-from sailmesh.config.validation.k8s_names import (
+from sailmesh.config.validation.kubernetes.names import (
     DNS1123_LABEL,
     header_name_problem,
     map_path,

@@ -26,7 +26,7 @@ from sailmesh.config.validation.common import (
     parse_protocol,
     wildcard_host_problem,
 )
-from sailmesh.config.validation.k8s_names import (
+from sailmesh.config.validation.kubernetes.names import (
     DNS1123_SUBDOMAIN,
     dns_label_problem,
     header_name_problem,

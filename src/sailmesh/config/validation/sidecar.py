@@ -7,7 +7,7 @@ from sailmesh.config.models.gateway import IstioEgressListener, IstioIngressList
 from sailmesh.config.resource import Resource
 from sailmesh.config.validation.common import (
     check_namespace_host,
-    check_workload_labels,
+    check_workload_selector,
     is_ip,
     port_problem,
 )
@@ -21,13 +21,7 @@ _LOCAL_HOSTS = {"127.0.0.1", "0.0.0.0", "[::1]", "[::]"}
 
 def validate_sidecar(resource: Resource, report: Report) -> None:
     spec: SidecarSpec = resource.spec
-    if spec.workload_selector is not None:
-        check_workload_labels(
-            report,
-            join_path(SPEC, "workloadSelector.labels"),
-            spec.workload_selector.labels,
-            kind="Sidecar",
-        )
+    check_workload_selector(report, spec.workload_selector, kind="Sidecar")
     bound: dict[tuple[str, int], str] = {}
     for i, ingress in enumerate(spec.ingress):
         _check_ingress(report, join_path(join_path(SPEC, "ingress"), i), ingress, bound)

@@ -1,4 +1,4 @@
-"""Validation rules and kind table for telemetry.istio.io: Telemetry.
+"""Validation rules for telemetry.istio.io: Telemetry.
 
 Mirrors istiod's checks (provider names, sampling range, custom tags, tag overrides, metric
 selectors, access-log filters) plus the CRD's schema rules (selector vs targetRef(s)).
@@ -7,7 +7,6 @@ selectors, access-log filters) plus the CRD's schema rules (selector vs targetRe
 from __future__ import annotations
 
 from sailmesh.config.diagnostics import Report, join_path
-from sailmesh.config.kinds import KindInfo, istio_body
 from sailmesh.config.models.telemetry import (
     AccessLogging,
     Metrics,
@@ -16,8 +15,8 @@ from sailmesh.config.models.telemetry import (
     Tracing,
 )
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.k8s_names import check_meta, map_path
-from sailmesh.config.validation.sec_common import check_policy_targets
+from sailmesh.config.validation.kubernetes.names import check_meta, map_path
+from sailmesh.config.validation.security.common import check_policy_targets
 
 
 def validate_telemetry(resource: Resource, report: Report) -> None:
@@ -139,15 +138,3 @@ def _check_access_logging(report: Report, path: str, logging: AccessLogging) -> 
                 join_path(path, "filter.expression"),
                 f"invalid CEL expression {expression!r}: unbalanced parentheses",
             )
-
-
-KINDS: tuple[KindInfo, ...] = (
-    KindInfo(
-        "Telemetry",
-        "telemetry.istio.io",
-        ("v1", "v1alpha1"),
-        "telemetries",
-        istio_body("Telemetry", TelemetrySpec),
-        validate_telemetry,
-    ),
-)

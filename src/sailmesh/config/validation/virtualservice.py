@@ -14,11 +14,12 @@ from sailmesh.config.models.virtualservice import (
 )
 from sailmesh.config.resource import Resource
 from sailmesh.config.validation.common import (
+    check_deprecated_percent,
     check_duration,
     check_export_to,
     check_gateway_names,
     check_label_map,
-    check_percent,
+    check_percentage,
     check_port,
     is_ip,
     is_ip_or_cidr,
@@ -212,26 +213,19 @@ def _check_mirrors(report: Report, path: str, route: HTTPRoute) -> None:
     elif route.mirror_percent is not None or route.mirror_percentage is not None:
         field = "mirrorPercentage" if route.mirror_percentage is not None else "mirrorPercent"
         report.warn(join_path(path, field), f"{field} has no effect without mirror")
-    if route.mirror_percent is not None:
-        report.warn(
+    check_deprecated_percent(
+        report, path, "mirrorPercent", "mirrorPercentage", route.mirror_percent
+    )
+    if route.mirror_percent is not None and route.mirror_percentage is not None:
+        report.error(
             join_path(path, "mirrorPercent"),
-            f"mirrorPercent is deprecated; use mirrorPercentage: {{value: {route.mirror_percent}}}",
+            "only one of mirrorPercent or mirrorPercentage may be set; keep mirrorPercentage",
         )
-        check_percent(report, join_path(path, "mirrorPercent"), route.mirror_percent)
-        if route.mirror_percentage is not None:
-            report.error(
-                join_path(path, "mirrorPercent"),
-                "only one of mirrorPercent or mirrorPercentage may be set; keep mirrorPercentage",
-            )
-    if route.mirror_percentage is not None:
-        check_percent(
-            report, join_path(path, "mirrorPercentage.value"), route.mirror_percentage.value
-        )
+    check_percentage(report, join_path(path, "mirrorPercentage"), route.mirror_percentage)
     for i, mirror in enumerate(route.mirrors):
         at = join_path(join_path(path, "mirrors"), i)
         check_destination(report, join_path(at, "destination"), mirror.destination)
-        if mirror.percentage is not None:
-            check_percent(report, join_path(at, "percentage.value"), mirror.percentage.value)
+        check_percentage(report, join_path(at, "percentage"), mirror.percentage)
 
 
 def _check_http_match(report: Report, path: str, match: HTTPMatchRequest) -> None:
