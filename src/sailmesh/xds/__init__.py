@@ -2,11 +2,16 @@
 
 In: a proxy's identity and the mesh snapshot (and, for :mod:`~sailmesh.xds.bootstrap`, the
 node id, metadata and the control plane's address). Out: Envoy resources per type URL
-(``{type_url: {name: protobuf message}}``) for :mod:`sailmesh.ads`, and bootstrap documents
-(plain dicts ready for JSON) for the runtime to start Envoy with.
+(``{type_url: {name: protobuf message}}``, type URLs from :mod:`sailmesh.typeurls`) for the
+control plane to serve through :mod:`sailmesh.ads` (which this package never imports), and
+bootstrap documents (plain dicts ready for JSON) that :mod:`sailmesh.app` renders for the
+runtime.
 
-Sidecar translation: :func:`sailmesh.xds.translate.translate` (and one function per type) over a
-:class:`~sailmesh.xds.scope.ProxyScope`; ``clusters``/``endpoints``/``routes``/``listeners`` build
-each type, ``names`` holds every Istio-compatible name, ``simulate`` walks the output the way
-Envoy routes a request (for tests and explanations).
+:mod:`~sailmesh.xds.generate` is the entry: a ``Generator`` per type URL in one table,
+``generate(proxy, snapshot)``, and the partial builds the control plane reuses results with.
+``clusters``/``endpoints``/``routes``/``listeners`` build each type over a
+:class:`~sailmesh.xds.scope.ProxyScope`, ``gateway`` the gateways', ``names`` holds every
+Istio-compatible name, ``node`` reads and writes Envoy node metadata, ``simulate`` walks the
+output the way Envoy routes a request (for tests and explanations), ``translate`` is the
+convenience entry tests and tools use.
 """
