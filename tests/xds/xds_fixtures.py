@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+from typing import Any
 
 from sailmesh.config.load import load_paths, load_text
 from sailmesh.config.resource import Resource
@@ -101,4 +103,30 @@ def tcp_service(name: str, port: int, vip: str | None = None) -> Service:
         vip=vip,
         name=name,
         selector=frozen_map({"app": name}),
+    )
+
+
+API_VERSIONS = {
+    "VirtualService": "networking.istio.io/v1",
+    "DestinationRule": "networking.istio.io/v1",
+    "Gateway": "networking.istio.io/v1",
+    "Sidecar": "networking.istio.io/v1",
+    "ServiceEntry": "networking.istio.io/v1",
+}
+
+
+def resource(kind: str, spec: str, name: str = "r", namespace: str = "default") -> Resource:
+    """One object of ``kind`` from the YAML of its ``spec`` (must load cleanly)."""
+    body = textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ")
+    (found,) = config(
+        f"apiVersion: {API_VERSIONS[kind]}\nkind: {kind}\n"
+        f"metadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{body}\n"
+    )
+    return found
+
+
+def http_routes(http: str, namespace: str = "default") -> list[Any]:
+    """The ``http`` routes of a VirtualService for host ``r`` from the YAML of its list."""
+    return list(
+        resource("VirtualService", f"hosts: [r]\nhttp:\n{http}", namespace=namespace).spec.http
     )
