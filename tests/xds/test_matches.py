@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 import xds_fixtures as fx
-from google.protobuf import json_format
 
 from sailmesh.xds.matches import (
     applicable_matches,
@@ -25,10 +24,6 @@ def match(block: str, namespace: str = "default") -> Any:
     return route.match[0]
 
 
-def as_dict(message: Any) -> dict[str, Any]:
-    return json_format.MessageToDict(message)
-
-
 @pytest.mark.parametrize(
     ("block", "expected"),
     [
@@ -40,11 +35,11 @@ def as_dict(message: Any) -> dict[str, Any]:
     ],
 )
 def test_uri(block: str, expected: dict[str, Any]) -> None:
-    assert as_dict(route_match(match(block))) == expected
+    assert fx.as_dict(route_match(match(block))) == expected
 
 
 def test_no_match_block_matches_everything() -> None:
-    assert as_dict(route_match(None)) == {"prefix": "/"}
+    assert fx.as_dict(route_match(None)) == {"prefix": "/"}
 
 
 def test_pseudo_headers_headers_and_query_parameters_in_order() -> None:
@@ -56,7 +51,7 @@ def test_pseudo_headers_headers_and_query_parameters_in_order() -> None:
             " queryParams: {q: {exact: '1'}, present: {}}}"
         )
     )
-    assert as_dict(found) == {
+    assert fx.as_dict(found) == {
         "prefix": "/",
         "headers": [
             {"name": ":scheme", "stringMatch": {"exact": "https"}},
@@ -76,10 +71,10 @@ def test_pseudo_headers_headers_and_query_parameters_in_order() -> None:
 def test_string_matcher() -> None:
     assert string_matcher(None) is None
     exact = match("{headers: {h: {exact: v}}}").headers["h"]
-    assert as_dict(string_matcher(exact, ignore_case=True)) == {"exact": "v", "ignoreCase": True}
+    assert fx.as_dict(string_matcher(exact, ignore_case=True)) == {"exact": "v", "ignoreCase": True}
     empty_prefix = match("{headers: {h: {prefix: ''}}}").headers["h"]
     assert string_matcher(empty_prefix) is None  # an empty prefix also means presence
-    assert as_dict(header_matcher("X-H", empty_prefix, invert=True)) == {
+    assert fx.as_dict(header_matcher("X-H", empty_prefix, invert=True)) == {
         "name": "x-h",  # Envoy's header names are lowercase
         "presentMatch": True,
         "invertMatch": True,

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 import xds_fixtures as fx
 from envoy.config.core.v3 import base_pb2
-from google.protobuf import json_format
 
 from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.xds.route_actions import (
@@ -58,10 +57,6 @@ def test_fraction_is_in_millionths() -> None:
     assert fraction(0.5).numerator == 5_000
     assert fraction(100).numerator == 1_000_000
     assert fraction(250).numerator == 1_000_000
-
-
-def as_dict(message: Any) -> dict[str, Any]:
-    return json_format.MessageToDict(message)
 
 
 def route(fields: str) -> Any:
@@ -133,7 +128,7 @@ def test_fraction_clamps_and_rounds(percent: float, numerator: int) -> None:
 )
 def test_fault_config(fault: str, expected: dict[str, Any]) -> None:
     found = fault_config(route(f"fault: {fault}, {ROUTE_TO_R}").fault)
-    assert found is not None and as_dict(found) == expected
+    assert found is not None and fx.as_dict(found) == expected
 
 
 def test_no_fault() -> None:
@@ -141,7 +136,7 @@ def test_no_fault() -> None:
 
 
 def test_mirror_policy() -> None:
-    assert as_dict(mirror_policy("outbound|80||m", 25.0)) == {
+    assert fx.as_dict(mirror_policy("outbound|80||m", 25.0)) == {
         "cluster": "outbound|80||m",
         "runtimeFraction": {"defaultValue": {"numerator": 250000, "denominator": "MILLION"}},
         "traceSampled": False,
@@ -155,7 +150,7 @@ def test_cors_policy() -> None:
         " allowMethods: [GET, POST], allowHeaders: [x-a, x-b], exposeHeaders: [x-c],"
         f" maxAge: 24h, allowCredentials: true}}, {ROUTE_TO_R}"
     ).cors_policy
-    assert as_dict(cors_policy(cors)) == {
+    assert fx.as_dict(cors_policy(cors)) == {
         "allowOriginStringMatch": [{"exact": "https://a.com"}, {"prefix": "https://b"}],
         "allowMethods": "GET,POST",
         "allowHeaders": "x-a,x-b",
@@ -203,7 +198,7 @@ def test_hash_policies(consistent_hash: str, expected: list[dict[str, Any]]) -> 
         f"host: r\ntrafficPolicy: {{loadBalancer: {{consistentHash: {consistent_hash}}}}}",
     )
     found = hash_policies(rule.spec.traffic_policy.load_balancer.consistent_hash)
-    assert [as_dict(p) for p in found] == expected
+    assert [fx.as_dict(p) for p in found] == expected
     assert hash_policies(None) == []
 
 
@@ -224,7 +219,7 @@ def test_hash_policies(consistent_hash: str, expected: list[dict[str, Any]]) -> 
     ],
 )
 def test_redirect_action(redirect: str, expected: dict[str, Any]) -> None:
-    assert as_dict(redirect_action(route(f"redirect: {redirect}").redirect)) == expected
+    assert fx.as_dict(redirect_action(route(f"redirect: {redirect}").redirect)) == expected
 
 
 @pytest.mark.parametrize(
@@ -237,4 +232,4 @@ def test_redirect_action(redirect: str, expected: dict[str, Any]) -> None:
 )
 def test_direct_response(response: str, expected: dict[str, Any]) -> None:
     found = direct_response(route(f"directResponse: {response}").direct_response)
-    assert as_dict(found) == expected
+    assert fx.as_dict(found) == expected

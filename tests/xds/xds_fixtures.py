@@ -6,6 +6,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import json_format
+
 from sailmesh.config.load import load_paths, load_text
 from sailmesh.config.resource import Resource
 from sailmesh.registry.convert import kubernetes_service
@@ -130,3 +132,8 @@ def http_routes(http: str, namespace: str = "default") -> list[Any]:
     return list(
         resource("VirtualService", f"hosts: [r]\nhttp:\n{http}", namespace=namespace).spec.http
     )
+
+
+def as_dict(message: Any) -> dict[str, Any]:
+    """A protobuf message as JSON-shaped data (camelCase names), for whole-message asserts."""
+    return dict(json_format.MessageToDict(message))
