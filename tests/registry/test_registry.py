@@ -5,14 +5,7 @@ from __future__ import annotations
 from dataclasses import FrozenInstanceError
 
 import pytest
-from registry_builders import (
-    EXTERNAL_ENTRY,
-    INLINE_ENTRY,
-    REVIEWS_SERVICE,
-    SELECTING_ENTRY,
-    VM_ENTRY,
-    one,
-)
+import registry_builders as rb
 
 from sailmesh.registry.model import FrozenMap, Service, ServicePort, Workload, frozen_map
 from sailmesh.registry.registry import RegistryView, ServiceRegistry, compute_view
@@ -117,7 +110,7 @@ def counting(registry: ServiceRegistry) -> list[int]:
 def test_kubernetes_services_and_pods_feed_the_view() -> None:
     registry = ServiceRegistry()
     calls = counting(registry)
-    service = registry.set_kubernetes_service(one(REVIEWS_SERVICE), "10.96.0.13")
+    service = registry.set_kubernetes_service(rb.one(rb.REVIEWS_SERVICE), "10.96.0.13")
     registry.set_workload(pod("reviews-v1", "10.0.0.1", app="reviews"))
     view = registry.view()
     assert view.services == (service,)
@@ -131,7 +124,7 @@ def test_listeners_are_called_only_for_real_changes() -> None:
     calls = counting(registry)
     also: list[str] = []
     registry.subscribe(lambda: also.append("x"))
-    resource = one(REVIEWS_SERVICE)
+    resource = rb.one(rb.REVIEWS_SERVICE)
     registry.set_kubernetes_service(resource, "10.96.0.13")
     registry.set_kubernetes_service(resource, "10.96.0.13")  # the same: no notification
     registry.set_kubernetes_service(resource, "10.96.0.99")
@@ -149,10 +142,10 @@ def test_listeners_are_called_only_for_real_changes() -> None:
 
 def test_view_is_cached_until_something_changes() -> None:
     registry = ServiceRegistry()
-    registry.set_kubernetes_service(one(REVIEWS_SERVICE), None)
+    registry.set_kubernetes_service(rb.one(rb.REVIEWS_SERVICE), None)
     first = registry.view()
     assert registry.view() is first
-    registry.set_kubernetes_service(one(REVIEWS_SERVICE), None)  # unchanged
+    registry.set_kubernetes_service(rb.one(rb.REVIEWS_SERVICE), None)  # unchanged
     assert registry.view() is first
     registry.set_workload(pod("reviews-v1", "10.0.0.1", app="reviews"))
     second = registry.view()
@@ -164,8 +157,8 @@ def test_view_is_cached_until_something_changes() -> None:
 def test_service_entries_and_workload_entries() -> None:
     registry = ServiceRegistry()
     calls = counting(registry)
-    entries = [one(EXTERNAL_ENTRY), one(INLINE_ENTRY), one(SELECTING_ENTRY)]
-    registry.set_mesh_config(entries, [one(VM_ENTRY)])
+    entries = [rb.one(rb.EXTERNAL_ENTRY), rb.one(rb.INLINE_ENTRY), rb.one(rb.SELECTING_ENTRY)]
+    registry.set_mesh_config(entries, [rb.one(rb.VM_ENTRY)])
     view = registry.view()
     assert [s.hostname for s in view.services] == [
         "api.example.com",
@@ -180,17 +173,19 @@ def test_service_entries_and_workload_entries() -> None:
     assert (vm.address, vm.port, vm.locality, vm.weight) == ("10.2.0.1", 18080, "eu/west/a", 5)
     assert vm.service_account == "spiffe://cluster.local/ns/default/sa/vm-sa"
     assert view.endpoints_for("api.example.com", 443) == ()  # DNS entry without endpoints
-    registry.set_mesh_config(entries, [one(VM_ENTRY)])  # the same again
+    registry.set_mesh_config(entries, [rb.one(rb.VM_ENTRY)])  # the same again
     assert calls == [1]
     registry.set_mesh_config([], [])
     assert registry.view().services == () and calls == [1, 2]
 
 
 def test_inline_endpoints_serve_only_their_own_entry() -> None:
-    other = INLINE_ENTRY.replace("name: db,", "name: db2,").replace("db.internal", "db2.internal")
+    other = rb.INLINE_ENTRY.replace("name: db,", "name: db2,").replace(
+        "db.internal", "db2.internal"
+    )
     other = other.replace("10.1.0.", "10.9.0.")
     registry = ServiceRegistry()
-    registry.set_mesh_config([one(INLINE_ENTRY), one(other)], [])
+    registry.set_mesh_config([rb.one(rb.INLINE_ENTRY), rb.one(other)], [])
     view = registry.view()
     assert [a for a, _ in addresses(view, "db.internal", 5432)] == ["10.1.0.1", "10.1.0.2"]
     assert [a for a, _ in addresses(view, "db2.internal", 5432)] == ["10.9.0.1", "10.9.0.2"]
@@ -198,7 +193,7 @@ def test_inline_endpoints_serve_only_their_own_entry() -> None:
 
 def test_pods_and_entries_together() -> None:
     registry = ServiceRegistry()
-    registry.set_mesh_config([one(SELECTING_ENTRY)], [one(VM_ENTRY)])
+    registry.set_mesh_config([rb.one(rb.SELECTING_ENTRY)], [rb.one(rb.VM_ENTRY)])
     registry.set_workload(pod("vm-pod", "10.0.0.5", app="vm"))
     view = registry.view()
     assert addresses(view, "vm.example.internal", 8080) == [("10.2.0.1", 18080), ("10.0.0.5", 8080)]

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import xds_fixtures as fx
 
-from sailmesh.registry.model import Service, ServicePort
+from sailmesh.registry.model import Service
 from sailmesh.xds.routes import alt_hosts, service_domains
 
-SVC = Service(
-    hostname="reviews.default.svc.cluster.local",
-    namespace="default",
-    ports=(ServicePort("http", 9080, "HTTP"),),
-    vip="10.96.0.13",
-    name="reviews",
-)
+SVC = fx.service("reviews", 9080, vip="10.96.0.13", selector=False)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +64,7 @@ def test_alt_hosts(hostname: str, namespace: str, expected: list[str]) -> None:
 
 
 def test_explicit_port_80_also_answers_without_the_port() -> None:
-    web = Service("web.default.svc.cluster.local", "default", (), vip="10.96.0.40")
+    web = fx.service("web", 80, vip="10.96.0.40", selector=False)
     assert service_domains(web, 80, "shop", True) == [
         "web.default.svc.cluster.local",
         "web.default.svc.cluster.local:80",

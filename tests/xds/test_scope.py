@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import xds_fixtures as fx
 
-from sailmesh.registry.model import Service, ServicePort, frozen_map
+from sailmesh.registry.model import ServicePort, frozen_map
 from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.xds.scope import build_scope, destination_host, port_kind
 
@@ -16,13 +16,7 @@ BOOKINFO = [
     "ratings.default.svc.cluster.local",
     REVIEWS,
 ]
-SHOP_CART = Service(
-    hostname="cart.shop.svc.cluster.local",
-    namespace="shop",
-    ports=(ServicePort("http", 80, "HTTP"),),
-    name="cart",
-    selector=frozen_map({"app": "cart"}),
-)
+SHOP_CART = fx.service("cart", 80, namespace="shop")
 
 
 @pytest.mark.parametrize(

@@ -97,15 +97,28 @@ def productpage_proxy(**changes: object) -> Proxy:
     return Proxy(**values)  # type: ignore[arg-type]
 
 
-def tcp_service(name: str, port: int, vip: str | None = None) -> Service:
+def service(
+    name: str,
+    port: int,
+    protocol: str = "HTTP",
+    vip: str | None = None,
+    namespace: str = "default",
+    selector: bool = True,
+) -> Service:
+    """Kubernetes-style service ``name`` with one port named after its protocol, selecting
+    ``app: <name>`` (unless ``selector`` is false)."""
     return Service(
-        hostname=f"{name}.default.svc.cluster.local",
-        namespace="default",
-        ports=(ServicePort("tcp", port, "TCP"),),
+        hostname=f"{name}.{namespace}.svc.cluster.local",
+        namespace=namespace,
+        ports=(ServicePort(protocol.lower(), port, protocol),),  # type: ignore[arg-type]
         vip=vip,
         name=name,
-        selector=frozen_map({"app": name}),
+        selector=frozen_map({"app": name}) if selector else None,
     )
+
+
+def tcp_service(name: str, port: int, vip: str | None = None) -> Service:
+    return service(name, port, "TCP", vip)
 
 
 API_VERSIONS = {
