@@ -80,16 +80,21 @@ def _wait_synced(
         time.sleep(0.02)
 
 
+def _timeout(state: dict[str, Any], proxies: int, limit: float) -> str:
+    return f"timeout ({state['synced']}/{proxies} after {limit:.0f} s)"
+
+
+def _report_errors(state: dict[str, Any]) -> None:
+    if state.get("errors"):
+        print(f"client errors: {state['errors']}", file=sys.stderr)
+
+
 def _sync_row(
     cp: Child, clients: Child, proxies: int, case: str, t_connect: float, label: str
 ) -> tuple[bool, Row]:
     ok, state = _wait_synced(cp, clients, proxies, SYNC_LIMIT_S)
-    if ok:
-        result = f"{state['last'] - t_connect:.2f} s"
-    else:
-        result = f"timeout ({state['synced']}/{proxies} after {SYNC_LIMIT_S:.0f} s)"
-    if state.get("errors"):
-        print(f"client errors: {state['errors']}", file=sys.stderr)
+    result = f"{state['last'] - t_connect:.2f} s" if ok else _timeout(state, proxies, SYNC_LIMIT_S)
+    _report_errors(state)
     return ok, (f"initial sync, {label} (connect to all ACKed)", case, result, "-")
 
 
@@ -112,9 +117,8 @@ def _change_row(
     elif ok:
         result = f"{state['last'] - applied['t0']:.2f} s (push {applied['pushed']:.2f} s)"
     else:
-        result = f"timeout ({state['synced']}/{proxies} after {CHANGE_LIMIT_S:.0f} s)"
-    if state.get("errors"):
-        print(f"client errors: {state['errors']}", file=sys.stderr)
+        result = _timeout(state, proxies, CHANGE_LIMIT_S)
+    _report_errors(state)
     label = f"apply one-service change -> all ACKed: {CHANGE_LABELS[change]}, {mode}"
     return ok, (label, case, result, f"< {TARGET_S} s")
 
