@@ -14,25 +14,25 @@ from pathlib import Path
 TARGET_S = 10.0
 
 
-def _rss_kib(pid: int) -> int:
+def _kib(path: Path, key: str) -> int | None:
+    """The kB value of the ``key:`` line of a /proc file (None if absent or unreadable)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in path.read_text().splitlines():
+            if line.startswith(key + ":"):
                 return int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return None
+
+
+def _rss_kib(pid: int) -> int:
+    return _kib(Path(f"/proc/{pid}/status"), "VmRSS") or 0
 
 
 def _pss_kib(pid: int) -> int:
     """Proportional set size: shared pages split between the processes sharing them."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return _rss_kib(pid)
+    found = _kib(Path(f"/proc/{pid}/smaps_rollup"), "Pss")
+    return found if found is not None else _rss_kib(pid)
 
 
 def _descendants(root: int) -> list[int]:

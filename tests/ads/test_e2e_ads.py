@@ -37,6 +37,24 @@ def serve_and_wait(ads: AdsThread, envoy: EnvoyProcess, port: int, body: str) ->
     wait_for(lambda: synced(ads), what="SYNCED")
 
 
+def serve(
+    ads: AdsThread,
+    start_envoy: StartEnvoy,
+    backends: dict[str, int],
+    route_to: str = "v1",
+    *,
+    delta: bool = False,
+    xds: int | UnixAddress | None = None,
+) -> int:
+    """A new Envoy (over ``xds``, by default the ADS port) given a listener on a free port that
+    routes to ``route_to`` of ``backends``; returns that port once it answers and is SYNCED."""
+    port = free_port()
+    ads.cache.set_snapshot(NODE_ID, mesh(port, backends, route_to=route_to))
+    envoy = start_envoy(xds if xds is not None else ads.port, delta=delta)
+    serve_and_wait(ads, envoy, port, route_to)
+    return port
+
+
 MODES = pytest.mark.parametrize("delta", [False, True], ids=["sotw", "delta"])
 
 
@@ -44,10 +62,7 @@ MODES = pytest.mark.parametrize("delta", [False, True], ids=["sotw", "delta"])
 def test_request_through_envoy_reaches_backend(
     ads: AdsThread, backends: dict[str, int], start_envoy: StartEnvoy, delta: bool
 ) -> None:
-    port = free_port()
-    ads.cache.set_snapshot(NODE_ID, mesh(port, {"v1": backends["v1"]}, route_to="v1"))
-    envoy = start_envoy(ads.port, delta=delta)
-    serve_and_wait(ads, envoy, port, "v1")
+    serve(ads, start_envoy, {"v1": backends["v1"]}, delta=delta)
     status = proxy_status(ads)
     assert status is not None and status.mode == ("delta" if delta else "sotw")
     snapshot = ads.cache.get(NODE_ID)
@@ -62,20 +77,14 @@ def test_ads_over_a_unix_socket(
     socket_path = str(tmp_path / "xds.sock")
     ads.stop()
     ads.start(unix_path=socket_path)
-    port = free_port()
-    ads.cache.set_snapshot(NODE_ID, mesh(port, {"v2": backends["v2"]}, route_to="v2"))
-    envoy = start_envoy(UnixAddress(socket_path))
-    serve_and_wait(ads, envoy, port, "v2")
+    serve(ads, start_envoy, {"v2": backends["v2"]}, "v2", xds=UnixAddress(socket_path))
 
 
 @MODES
 def test_config_change_under_traffic_drops_no_request(
     ads: AdsThread, backends: dict[str, int], start_envoy: StartEnvoy, delta: bool
 ) -> None:
-    port = free_port()
-    ads.cache.set_snapshot(NODE_ID, mesh(port, {"v1": backends["v1"]}, route_to="v1"))
-    envoy = start_envoy(ads.port, delta=delta)
-    serve_and_wait(ads, envoy, port, "v1")
+    port = serve(ads, start_envoy, {"v1": backends["v1"]}, delta=delta)
     traffic = TrafficLoop(port, count=300).start()
     wait_for(lambda: len(traffic.results) >= 50, what="traffic")
     # A new cluster, its endpoints and a route to it, in one snapshot: make before break.
@@ -92,11 +101,9 @@ def test_config_change_under_traffic_drops_no_request(
 def test_rejected_config_is_nacked_and_old_config_keeps_serving(
     ads: AdsThread, backends: dict[str, int], start_envoy: StartEnvoy, delta: bool
 ) -> None:
-    port = free_port()
-    good = mesh(port, backends, route_to="v1")
-    ads.cache.set_snapshot(NODE_ID, good)
-    envoy = start_envoy(ads.port, delta=delta)
-    serve_and_wait(ads, envoy, port, "v1")
+    port = serve(ads, start_envoy, backends, delta=delta)
+    good = ads.cache.get(NODE_ID)
+    assert good is not None
     # protobuf accepts any string as a regex; Envoy's RE2 rejects this one.
     ads.cache.set_snapshot(NODE_ID, mesh(port, backends, route_to="v2", regex="/((unclosed"))
 
@@ -118,10 +125,7 @@ def test_rejected_config_is_nacked_and_old_config_keeps_serving(
 def test_ads_restart_under_traffic_is_invisible(
     ads: AdsThread, backends: dict[str, int], start_envoy: StartEnvoy, delta: bool
 ) -> None:
-    port = free_port()
-    ads.cache.set_snapshot(NODE_ID, mesh(port, {"v1": backends["v1"]}, route_to="v1"))
-    envoy = start_envoy(ads.port, delta=delta)
-    serve_and_wait(ads, envoy, port, "v1")
+    port = serve(ads, start_envoy, {"v1": backends["v1"]}, delta=delta)
     before = proxy_status(ads)
     assert before is not None
     traffic = TrafficLoop(port, count=300).start()
@@ -147,10 +151,7 @@ def test_changed_cluster_rewarms_at_once_and_the_others_keep_their_endpoints(
     """A change to one of two clusters (what a DestinationRule change does): Envoy re-warms it
     with the endpoints pushed after it, not after its 15 s initial fetch timeout, and the other
     cluster, whose endpoints were not sent again, still routes."""
-    port = free_port()
-    ads.cache.set_snapshot(NODE_ID, mesh(port, backends, route_to="v1"))
-    envoy = start_envoy(ads.port, delta=delta)
-    serve_and_wait(ads, envoy, port, "v1")
+    port = serve(ads, start_envoy, backends, delta=delta)
     traffic = TrafficLoop(port, count=200).start()
     wait_for(lambda: len(traffic.results) >= 30, what="traffic")
     ads.cache.set_snapshot(NODE_ID, mesh(port, backends, route_to="v1", timeouts={"v1": 2}))
@@ -165,10 +166,7 @@ def test_changed_cluster_rewarms_at_once_and_the_others_keep_their_endpoints(
 def test_endpoints_of_one_cluster_change_and_the_others_keep_theirs(
     ads: AdsThread, backends: dict[str, int], start_envoy: StartEnvoy, delta: bool
 ) -> None:
-    port = free_port()
-    ads.cache.set_snapshot(NODE_ID, mesh(port, backends, route_to="v1"))
-    envoy = start_envoy(ads.port, delta=delta)
-    serve_and_wait(ads, envoy, port, "v1")
+    port = serve(ads, start_envoy, backends, delta=delta)
     with Backend("v3") as v3:
         moved = {"v1": v3.port, "v2": backends["v2"]}
         ads.cache.set_snapshot(NODE_ID, mesh(port, moved, route_to="v1"))

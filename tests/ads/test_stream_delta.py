@@ -1,11 +1,21 @@
-"""Sans-I/O playbook for the delta (incremental) ADS stream."""
+"""Sans-I/O playbook for the delta (incremental) ADS stream.
+
+Also the shortcuts the machine takes with many proxies: a stream that holds exactly an earlier
+set diffs it against the new one (once for all streams) instead of name by name (checked
+against the name-by-name machine on random runs); streams share nonces and encoded bytes and
+never reuse a nonce; equal subscribed name sets are one object.
+"""
 
 from __future__ import annotations
 
+import random
+from typing import Any
+
 from ads_playbook import delta_req, snapshot, tracker
 
-from sailmesh.ads.delta import DeltaStream
-from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
+from sailmesh.ads import wire
+from sailmesh.ads.delta import DeltaStream, _DeltaType
+from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, TypeResources
 from sailmesh.ads.status import SyncState
 
 
@@ -133,3 +143,123 @@ def test_empty_wildcard_type_is_answered() -> None:
     s.on_snapshot(snapshot(clusters={}, endpoints={}, listeners=(), routes={}))
     [cds] = s.on_request(delta_req(CLUSTER))
     assert names(cds) == []
+
+
+# --- fast paths ----------------------------------------------------------------------------
+
+
+class _NameByName(DeltaStream):
+    """The delta machine without the shortcut."""
+
+    @staticmethod
+    def _changes_from_synced(
+        st: _DeltaType, synced: TypeResources, desired: TypeResources
+    ) -> tuple[list[str], list[str]]:
+        return DeltaStream._changes(st, desired)
+
+
+def _summary(responses: list[Any]) -> list[tuple[Any, ...]]:
+    return [
+        (r.type_url, r.system_version_info, r.nonce, r.names, r.removed_resources)
+        for r in responses
+    ]
+
+
+def _random_snapshot(rng: random.Random) -> Any:
+    clusters = {f"c{i}": rng.randint(1, 3) for i in range(8) if rng.random() < 0.7}
+    endpoints = {n: rng.choice((8000, 8001)) for n in clusters if rng.random() < 0.9}
+    return snapshot(clusters=clusters, endpoints=endpoints)
+
+
+def test_delta_shortcut_matches_name_by_name_on_random_runs() -> None:
+    for seed in range(60):
+        _random_run(seed)
+
+
+def _random_run(seed: int) -> None:
+    rng = random.Random(seed)
+    fast, slow = DeltaStream(tracker("delta"), "d"), _NameByName(tracker("delta"), "d")
+    sent: dict[str, Any] = {}
+
+    def step(call: str, *args: Any) -> None:
+        a = getattr(fast, call)(*args)
+        b = getattr(slow, call)(*args)
+        assert _summary(a) == _summary(b), (seed, call, args)
+        for r in a:
+            sent[r.type_url] = r
+
+    snap = _random_snapshot(rng)
+    step("on_snapshot", snap)
+    step("on_request", delta_req(CLUSTER))
+    step("on_request", delta_req(LISTENER))
+    for _ in range(40):
+        op = rng.random()
+        if op < 0.25:
+            snap = _random_snapshot(rng)
+            step("on_snapshot", snap)
+        elif op < 0.6 and sent:
+            type_url = rng.choice(sorted(sent))
+            error = "bad" if rng.random() < 0.1 else None
+            step("on_request", delta_req(type_url, nonce=sent.pop(type_url).nonce, error=error))
+        elif op < 0.75:
+            names = tuple(rng.sample([f"c{i}" for i in range(8)], 2))
+            step("on_request", delta_req(ENDPOINT, subscribe=names))
+        elif op < 0.85:
+            step("on_request", delta_req(ENDPOINT, unsubscribe=(f"c{rng.randrange(8)}",)))
+        elif op < 0.9:
+            step("on_request", delta_req(ROUTE, subscribe=("80",)))
+        else:
+            step("on_request", delta_req(CLUSTER, nonce="stale"))
+    view_fast = fast.status.view(snap).types
+    view_slow = slow.status.view(snap).types
+    assert {t: v.state for t, v in view_fast.items()} == {t: v.state for t, v in view_slow.items()}
+
+
+def test_delta_change_of_one_cluster_sends_it_and_its_endpoints() -> None:
+    s = DeltaStream(tracker("delta"), "d")
+    s.on_snapshot(snapshot(clusters={"c1": 1, "c2": 1}))
+    [cds] = s.on_request(delta_req(CLUSTER))
+    [eds] = s.on_request(delta_req(ENDPOINT, subscribe=("c1", "c2")))
+    assert s.on_request(delta_req(CLUSTER, nonce=cds.nonce)) == []
+    s.on_request(delta_req(ENDPOINT, nonce=eds.nonce))
+    cds, eds = s.on_snapshot(snapshot(clusters={"c1": 1, "c2": 2}))
+    assert cds.names == ("c2",) and eds.names == ("c2",)
+
+
+def test_delta_streams_share_nonces_and_bytes_and_never_reuse_a_nonce() -> None:
+    first = snapshot(clusters={"c1": 1, "c2": 2})
+    changed = snapshot(clusters={"c1": 1, "c2": 3})
+    streams = [DeltaStream(tracker("delta"), f"d{i}-", shared_nonces=True) for i in range(2)]
+    sent: list[list[Any]] = [[], []]
+    for i, s in enumerate(streams):
+        s.on_snapshot(first)
+        [cds] = s.on_request(delta_req(CLUSTER))
+        [eds] = s.on_request(delta_req(ENDPOINT, subscribe=("c1", "c2")))
+        s.on_request(delta_req(CLUSTER, nonce=cds.nonce))
+        s.on_request(delta_req(ENDPOINT, nonce=eds.nonce))
+        sent[i] += [cds, eds, *s.on_snapshot(changed)]
+    assert [r.nonce for r in sent[0]] == [r.nonce for r in sent[1]]
+    assert all(wire.encode(a) is wire.encode(b) for a, b in zip(*sent, strict=True))
+    parsed = sent[0][2].message()
+    assert parsed.nonce == sent[0][2].nonce and [r.name for r in parsed.resources] == ["c2"]
+
+    # Envoy asks for c2's endpoints again: the same body as the last one, never the same nonce.
+    s = streams[0]
+    s.on_request(delta_req(CLUSTER, nonce=sent[0][2].nonce))
+    s.on_request(delta_req(ENDPOINT, nonce=sent[0][3].nonce))
+    [again] = s.on_request(delta_req(ENDPOINT, subscribe=("c2",)))
+    assert again.body is sent[0][3].body
+    nonces = [r.nonce for r in [*sent[0], again]]
+    assert len(set(nonces)) == len(nonces)
+
+
+def test_delta_equal_name_sets_are_one_object() -> None:
+    held = []
+    for i in range(2):
+        s = DeltaStream(tracker("delta"), f"d{i}-")
+        s.on_snapshot(snapshot(clusters={"c1": 1, "c2": 2}))
+        s.on_request(delta_req(CLUSTER))
+        s.on_request(delta_req(ENDPOINT, subscribe=("c1",)))
+        s.on_request(delta_req(ENDPOINT, subscribe=("c2",)))
+        held.append(s._types[ENDPOINT].names)
+    assert held[0] == frozenset({"c1", "c2"}) and held[0] is held[1]

@@ -1,10 +1,19 @@
-"""Sans-I/O playbook for the state-of-the-world ADS stream."""
+"""Sans-I/O playbook for the state-of-the-world ADS stream.
+
+Also the shortcuts the machine takes with many proxies: streams share nonces and so the
+encoded bytes of a response, and never reuse a nonce of a type; equal subscribed name sets
+are one object.
+"""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Any
+
 from ads_playbook import ack, names_of, req, snapshot, tracker, types_of
 
-from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
+from sailmesh.ads import wire
+from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, ResourceSnapshot
 from sailmesh.ads.status import SyncState
 from sailmesh.ads.stream import SotwStream
 
@@ -227,3 +236,55 @@ def test_nothing_is_sent_before_a_snapshot_exists() -> None:
     assert s.status.view().types[CLUSTER].state == SyncState.NOT_SENT
     [cds] = s.on_snapshot(snapshot())
     assert cds.type_url == CLUSTER
+
+
+# --- fast paths ----------------------------------------------------------------------------
+
+
+def test_sotw_streams_share_nonces_and_bytes_and_never_reuse_a_nonce() -> None:
+    first = snapshot(clusters={"c1": 1, "c2": 2})
+    streams = [SotwStream(tracker(), f"s{i}-", shared_nonces=True) for i in range(2)]
+    sent: list[list[Any]] = [[], []]
+    for i, s in enumerate(streams):
+        s.on_snapshot(first)
+        [cds] = s.on_request(req(CLUSTER))
+        s.on_request(req(LISTENER))
+        [eds] = s.on_request(req(ENDPOINT, ("c1", "c2")))
+        s.on_request(ack(cds))
+        [lds] = s.on_request(ack(eds, ("c1", "c2")))
+        s.on_request(ack(lds))
+        sent[i] += [cds, eds, lds]
+    assert [r.nonce for r in sent[0]] == [r.nonce for r in sent[1]]
+    assert all(wire.encode(a) is wire.encode(b) for a, b in zip(*sent, strict=True))
+    parsed = sent[0][0].message()
+    assert parsed.nonce == sent[0][0].nonce and parsed.version_info == first.version(CLUSTER)
+
+    # A cluster change: new clusters, and the changed cluster's (unchanged) endpoints sent
+    # again (a second shared nonce).
+    changed = snapshot(clusters={"c1": 1, "c2": 3})
+    second = ResourceSnapshot(MappingProxyType({**first.types, CLUSTER: changed.of(CLUSTER)}))
+    s = streams[0]
+    cds, eds = s.on_snapshot(second)
+    assert names_of(eds.message()) == ["c2"] and eds.nonce != sent[0][1].nonce
+    assert eds.version_info == sent[0][1].version_info
+    assert [r.nonce for r in streams[1].on_snapshot(second)] == [cds.nonce, eds.nonce]
+    # Going back to an older body: the stream's own nonce.
+    s.on_request(ack(cds))
+    s.on_request(ack(eds, ("c1", "c2")))
+    [back, eds_again] = s.on_snapshot(first)
+    assert back.body is sent[0][0].body and back.nonce.startswith("s0-")
+    nonces = [r.nonce for r in [*sent[0], cds, eds, back, eds_again]]
+    assert len(set(nonces)) == len(nonces)
+
+
+def test_sotw_equal_name_sets_are_one_object() -> None:
+    names = ("c1", "c2")
+    held = []
+    for i in range(2):
+        s = SotwStream(tracker(), f"s{i}-")
+        s.on_snapshot(snapshot(clusters={"c1": 1, "c2": 2}))
+        s.on_request(req(CLUSTER))
+        [eds] = s.on_request(req(ENDPOINT, names))
+        s.on_request(ack(eds, names))
+        held.append(s._types[ENDPOINT].names)
+    assert held[0] == frozenset(names) and held[0] is held[1]

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
-
+from e2e_support.loop_thread import LoopThread
 from sailmesh.ads.cache import SnapshotCache
 from sailmesh.ads.server import AdsServer
 from sailmesh.ads.status import ProxyStatus
 
-T = TypeVar("T")
 
-
-class AdsThread:
+class AdsThread(LoopThread):
     """``start()``/``stop()`` the server (restartable on the same port); ``status()`` views."""
 
     def __init__(self, cache: SnapshotCache) -> None:
+        super().__init__("ads-loop", timeout=10.0)
         self.cache = cache
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="ads-loop")
-        self._thread.start()
         self.server: AdsServer | None = None
         self.port = 0
-
-    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 10.0) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def start(self, port: int = 0, unix_path: str | None = None) -> int:
         self.server = AdsServer(self.cache)
@@ -42,14 +31,5 @@ class AdsThread:
         server = self.server
         if server is None:
             return []
-
-        async def read() -> list[ProxyStatus]:
-            return server.proxy_status()
-
-        return self.call(read())
-
-    def close(self) -> None:
-        self.stop()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-        self.loop.close()
+        found: list[ProxyStatus] = self.on_loop(server.proxy_status)
+        return found

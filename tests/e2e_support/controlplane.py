@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from e2e_support.loop_thread import LoopThread
 from sailmesh.app.server import MeshServer
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.runtime.envoy import EnvoyProcess
 from sailmesh.xds.bootstrap import TcpAddress, render_bootstrap, sidecar_node_id
 from sailmesh.xds.node import node_metadata_for
 
-T = TypeVar("T")
 
-
-class ControlPlaneThread:
+class ControlPlaneThread(LoopThread):
     """Start/stop (restartable on the same ADS port and state dir) a control plane."""
 
     def __init__(self, state_dir: Path, api_socket: Path | None = None) -> None:
+        super().__init__("controlplane-loop", timeout=20.0)
         self.state_dir = state_dir
         self.api_socket = api_socket
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="controlplane-loop")
-        self._thread.start()
         self.server: MeshServer | None = None
         self.cp: ControlPlane | None = None
         self.port = 0
-
-    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def start(self) -> ControlPlane:
         settings = ControlPlaneSettings(
@@ -59,20 +50,6 @@ class ControlPlaneThread:
     def delete(self, text: str) -> dict[str, Any]:
         assert self.server is not None
         return self.server.api.delete_yaml(text, "test.yaml", "default", ignore_not_found=True)
-
-    def on_loop(self, fn: Any) -> Any:
-        """Run ``fn()`` on the control plane's loop and return its result."""
-
-        async def run() -> Any:
-            return fn()
-
-        return self.call(run())
-
-    def close(self) -> None:
-        self.stop()
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-        self.loop.close()
 
 
 def start_sidecar(

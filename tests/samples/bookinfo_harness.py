@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -122,6 +124,13 @@ class Launcher:
                 os.kill(svc.pid, signal.SIGTERM)
         for svc in self.services:
             svc.stop()
+
+
+def launching(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Launcher]:
+    """A launcher in a fresh directory, whose processes are all stopped when it is done."""
+    launcher = Launcher(tmp_path_factory.mktemp(name))
+    yield launcher
+    launcher.stop_all()
 
 
 def upstream_env(**services: int) -> dict[str, str]:

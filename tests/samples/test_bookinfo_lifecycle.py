@@ -11,14 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bookinfo_harness import Launcher, Reply, capture, get, get_json, upstream_env
+from bookinfo_harness import Launcher, Reply, capture, get, get_json, launching, upstream_env
 
 
 @pytest.fixture
 def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
-    launcher = Launcher(tmp_path_factory.mktemp("bookinfo-lifecycle"))
-    yield launcher
-    launcher.stop_all()
+    yield from launching(tmp_path_factory, "bookinfo-lifecycle")
 
 
 def test_sigterm_exits_zero_and_logs_each_request(launcher: Launcher) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from bookinfo_harness import (
@@ -26,13 +25,6 @@ REVIEWS_V1_JSON = {
     "clustername": "null",
     "reviews": [{"reviewer": "Reviewer1", "text": "Good."}],
 }
-
-
-@pytest.fixture(scope="module")
-def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
-    launcher = Launcher(tmp_path_factory.mktemp("bookinfo-productpage"))
-    yield launcher
-    launcher.stop_all()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from bookinfo_harness import (
@@ -22,13 +21,6 @@ REVIEW_TEXTS = [
     "Absolutely fun and entertaining. The play lacks thematic depth when compared to other "
     "plays by Shakespeare.",
 ]
-
-
-@pytest.fixture(scope="module")
-def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
-    launcher = Launcher(tmp_path_factory.mktemp("bookinfo-services"))
-    yield launcher
-    launcher.stop_all()
 
 
 @pytest.fixture(scope="module")

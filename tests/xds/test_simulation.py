@@ -8,7 +8,6 @@ import pytest
 import xds_fixtures as fx
 from xds_cases import CASES
 
-from sailmesh.registry.model import Service, ServicePort
 from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.simulate import Call, Result, missing_clusters, simulate
@@ -133,13 +132,11 @@ def test_service_entry_tls_by_sni() -> None:
 
 
 def test_match_fields_and_source_labels() -> None:
-    text = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews}
-spec:
-  hosts: [reviews]
-  http:
+    vs = fx.resource(
+        "VirtualService",
+        """
+hosts: [reviews]
+http:
   - match: [{sourceLabels: {app: reviews}}]
     route: [{destination: {host: reviews, subset: v3}}]
   - match: [{port: 9999}]
@@ -157,8 +154,10 @@ spec:
     timeout: 5s
     retries: {attempts: 0}
   - route: [{destination: {host: reviews, subset: v1}}]
-"""
-    snap = fx.snapshot(fx.config(text, files=("destination-rule-all.yaml",)))
+""",
+        name="reviews",
+    )
+    snap = fx.snapshot([vs, *fx.config(files=("destination-rule-all.yaml",))])
     v1, v2 = f"outbound|9080|v1|{REVIEWS}", f"outbound|9080|v2|{REVIEWS}"
     resources = translate(fx.productpage_proxy(), snap)
     vh = resources["type.googleapis.com/envoy.config.route.v3.RouteConfiguration"]["9080"]
@@ -177,20 +176,20 @@ spec:
 
 
 def test_tcp_service_with_vip_and_weighted_tcp_route() -> None:
-    text = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: mysql}
-spec:
-  hosts: [mysql]
-  tcp:
-  - match: [{port: 3306}]
-    route:
-    - {destination: {host: mysql, subset: a}, weight: 90}
-    - {destination: {host: mysql, subset: b}, weight: 10}
-"""
+    vs = fx.resource(
+        "VirtualService",
+        """
+hosts: [mysql]
+tcp:
+- match: [{port: 3306}]
+  route:
+  - {destination: {host: mysql, subset: a}, weight: 90}
+  - {destination: {host: mysql, subset: b}, weight: 10}
+""",
+        name="mysql",
+    )
     mysql = fx.tcp_service("mysql", 3306, "10.96.0.30")
-    snap = fx.snapshot(fx.config(text), extra_services=[mysql])
+    snap = fx.snapshot([vs], extra_services=[mysql])
     resources = translate(fx.productpage_proxy(), snap)
     result = simulate(resources, Call("mysql", 3306, ip="10.96.0.30", protocol="tcp"))
     assert result.listener == "10.96.0.30_3306"
@@ -222,13 +221,7 @@ def test_inbound_chains() -> None:
 
 
 def test_explicit_mode_routes_on_the_host_header() -> None:
-    extra = Service(
-        hostname="web.default.svc.cluster.local",
-        namespace="default",
-        ports=(ServicePort("http", 80, "HTTP"),),
-        vip="10.96.0.40",
-        name="web",
-    )
+    extra = fx.service("web", 80, vip="10.96.0.40", selector=False)
     snap = fx.snapshot(
         fx.config(files=("destination-rule-all.yaml", "virtual-service-reviews-test-v2.yaml")),
         extra_services=[extra],
@@ -253,16 +246,16 @@ def test_mesh_default_retry_policy_is_honoured() -> None:
 
 
 def test_sidecar_egress_hosts_limit_what_the_proxy_sees() -> None:
-    text = """
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: default}
-spec:
-  egress:
-  - hosts: ["./reviews.default.svc.cluster.local"]
-  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
-"""
-    snap = fx.snapshot(fx.config(text))
+    sidecar = fx.resource(
+        "Sidecar",
+        """
+egress:
+- hosts: ["./reviews.default.svc.cluster.local"]
+outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+""",
+        name="default",
+    )
+    snap = fx.snapshot([sidecar])
     resources = translate(fx.productpage_proxy(), snap)
     clusters = resources["type.googleapis.com/envoy.config.cluster.v3.Cluster"]
     outbound = sorted(c for c in clusters if c.startswith("outbound|"))

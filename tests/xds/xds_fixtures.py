@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
 
 from sailmesh.config.load import load_paths, load_text
 from sailmesh.config.resource import Resource
@@ -93,12 +97,56 @@ def productpage_proxy(**changes: object) -> Proxy:
     return Proxy(**values)  # type: ignore[arg-type]
 
 
-def tcp_service(name: str, port: int, vip: str | None = None) -> Service:
+def service(
+    name: str,
+    port: int,
+    protocol: str = "HTTP",
+    vip: str | None = None,
+    namespace: str = "default",
+    selector: bool = True,
+) -> Service:
+    """Kubernetes-style service ``name`` with one port named after its protocol, selecting
+    ``app: <name>`` (unless ``selector`` is false)."""
     return Service(
-        hostname=f"{name}.default.svc.cluster.local",
-        namespace="default",
-        ports=(ServicePort("tcp", port, "TCP"),),
+        hostname=f"{name}.{namespace}.svc.cluster.local",
+        namespace=namespace,
+        ports=(ServicePort(protocol.lower(), port, protocol),),  # type: ignore[arg-type]
         vip=vip,
         name=name,
-        selector=frozen_map({"app": name}),
+        selector=frozen_map({"app": name}) if selector else None,
     )
+
+
+def tcp_service(name: str, port: int, vip: str | None = None) -> Service:
+    return service(name, port, "TCP", vip)
+
+
+API_VERSIONS = {
+    "VirtualService": "networking.istio.io/v1",
+    "DestinationRule": "networking.istio.io/v1",
+    "Gateway": "networking.istio.io/v1",
+    "Sidecar": "networking.istio.io/v1",
+    "ServiceEntry": "networking.istio.io/v1",
+}
+
+
+def resource(kind: str, spec: str, name: str = "r", namespace: str = "default") -> Resource:
+    """One object of ``kind`` from the YAML of its ``spec`` (must load cleanly)."""
+    body = textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ")
+    (found,) = config(
+        f"apiVersion: {API_VERSIONS[kind]}\nkind: {kind}\n"
+        f"metadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{body}\n"
+    )
+    return found
+
+
+def http_routes(http: str, namespace: str = "default") -> list[Any]:
+    """The ``http`` routes of a VirtualService for host ``r`` from the YAML of its list."""
+    return list(
+        resource("VirtualService", f"hosts: [r]\nhttp:\n{http}", namespace=namespace).spec.http
+    )
+
+
+def as_dict(message: Any) -> dict[str, Any]:
+    """A protobuf message as JSON-shaped data (camelCase names), for whole-message asserts."""
+    return dict(json_format.MessageToDict(message))
