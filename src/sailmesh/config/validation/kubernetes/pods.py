@@ -12,9 +12,11 @@ from sailmesh.config.diagnostics import Report, join_path
 from sailmesh.config.models.kubernetes.workloads import (
     Container,
     DeploymentBody,
+    DeploymentSpec,
     LabelSelector,
     PodBody,
     PodSpec,
+    PodTemplateSpec,
 )
 from sailmesh.config.resource import Resource
 from sailmesh.config.validation.kubernetes.names import (
@@ -38,6 +40,20 @@ def validate_deployment(resource: Resource, report: Report) -> None:
     body = cast(DeploymentBody, resource.body)
     spec = body.spec
     check_meta(report, resource)
+    _check_counts(report, spec)
+    _check_strategy(report, spec)
+    _check_selector(report, spec)
+    if spec.template is None:
+        report.error(
+            "spec.template",
+            "required field is missing: the pod template (metadata.labels and spec.containers)",
+        )
+        return
+    _check_template(report, spec, spec.template)
+
+
+def _check_counts(report: Report, spec: DeploymentSpec) -> None:
+    """Replica and timing counts: never negative; the progress deadline after minReady."""
     for field, value in (
         ("replicas", spec.replicas),
         ("minReadySeconds", spec.min_ready_seconds),
@@ -45,19 +61,21 @@ def validate_deployment(resource: Resource, report: Report) -> None:
     ):
         if value is not None and value < 0:
             report.error(f"spec.{field}", f"must be greater than or equal to 0 (got {value})")
-    if spec.progress_deadline_seconds is not None and spec.progress_deadline_seconds <= (
-        spec.min_ready_seconds or 0
-    ):
+    deadline = spec.progress_deadline_seconds
+    if deadline is not None and deadline <= (spec.min_ready_seconds or 0):
         report.error("spec.progressDeadlineSeconds", "must be greater than minReadySeconds")
-    if (
-        spec.strategy is not None
-        and spec.strategy.type == "Recreate"
-        and (spec.strategy.rolling_update is not None)
-    ):
+
+
+def _check_strategy(report: Report, spec: DeploymentSpec) -> None:
+    strategy = spec.strategy
+    if strategy is not None and strategy.type == "Recreate" and strategy.rolling_update is not None:
         report.error(
             "spec.strategy.rollingUpdate",
             "may not be set when strategy type is 'Recreate'; remove it or use type: RollingUpdate",
         )
+
+
+def _check_selector(report: Report, spec: DeploymentSpec) -> None:
     if spec.selector is None:
         report.error(
             "spec.selector",
@@ -67,13 +85,11 @@ def validate_deployment(resource: Resource, report: Report) -> None:
         )
     else:
         check_label_selector(report, "spec.selector", spec.selector)
-    if spec.template is None:
-        report.error(
-            "spec.template",
-            "required field is missing: the pod template (metadata.labels and spec.containers)",
-        )
-        return
-    labels = spec.template.metadata.labels
+
+
+def _check_template(report: Report, spec: DeploymentSpec, template: PodTemplateSpec) -> None:
+    """The pod template: labels matching the selector, restart policy, the pod spec."""
+    labels = template.metadata.labels
     check_labels(report, "spec.template.metadata.labels", labels)
     if spec.selector is not None and not selector_matches(spec.selector, labels):
         report.error(
@@ -82,7 +98,7 @@ def validate_deployment(resource: Resource, report: Report) -> None:
             f"`labels`: add {_wanted(spec.selector, labels)} to the template labels "
             "(or fix spec.selector)",
         )
-    pod = spec.template.spec
+    pod = template.spec
     if pod.restart_policy not in (None, "Always"):
         report.error(
             "spec.template.spec.restartPolicy",

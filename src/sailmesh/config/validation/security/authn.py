@@ -8,6 +8,7 @@ problem with its field path and a hint on how to fix it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from sailmesh.config.diagnostics import Report, join_path
@@ -65,38 +66,9 @@ def _check_jwt_rule(report: Report, path: str, rule: JWTRule) -> None:
             "required field is missing: the issuer ('iss' "
             "claim) of the tokens, e.g. 'testing@secure.istio.io'",
         )
-    for i, audience in enumerate(rule.audiences or ()):
-        if not audience:
-            report.error(f"{path}.audiences[{i}]", "audience must be a non-empty string")
-    if rule.jwks_uri is not None and rule.jwks is not None:
-        report.error(
-            join_path(path, "jwks"),
-            "`jwks` and `jwksUri` are mutually exclusive: "
-            "inline the key set or give its URL, not both",
-        )
-    if rule.jwks_uri is not None:
-        problem = jwks_uri_problem(rule.jwks_uri)
-        if problem:
-            report.error(join_path(path, "jwksUri"), problem)
-    if rule.jwks is not None:
-        problem = jwks_problem(rule.jwks)
-        if problem:
-            report.error(join_path(path, "jwks"), problem)
-    for i, header in enumerate(rule.from_headers or ()):
-        at = f"{path}.fromHeaders[{i}]"
-        if not header.name:
-            report.error(
-                join_path(at, "name"),
-                "required field is missing: the header carrying "
-                "the token, e.g. 'Authorization' (with prefix 'Bearer ')",
-            )
-        elif problem := header_name_problem(header.name):
-            report.error(join_path(at, "name"), problem)
-    for field, what in (("fromParams", "query parameter"), ("fromCookies", "cookie name")):
-        values = rule.from_params if field == "fromParams" else rule.from_cookies
-        for i, value in enumerate(values or ()):
-            if not value:
-                report.error(f"{path}.{field}[{i}]", f"{what} must be a non-empty string")
+    _check_non_empty(report, path, "audiences", rule.audiences, "audience")
+    _check_key_set(report, path, rule)
+    _check_token_locations(report, path, rule)
     _check_output_headers(report, path, rule)
     if rule.timeout is not None and rule.timeout.nanos <= 0:
         report.error(
@@ -112,6 +84,48 @@ def _check_jwt_rule(report: Report, path: str, rule: JWTRule) -> None:
     for i, claim in enumerate(claims):
         if not claim:
             report.error(f"{path}.spaceDelimitedClaims[{i}]", "claim name must not be empty")
+
+
+def _check_non_empty(
+    report: Report, path: str, field: str, values: Sequence[str] | None, what: str
+) -> None:
+    for i, value in enumerate(values or ()):
+        if not value:
+            report.error(f"{path}.{field}[{i}]", f"{what} must be a non-empty string")
+
+
+def _check_key_set(report: Report, path: str, rule: JWTRule) -> None:
+    """``jwks`` (inline) or ``jwksUri``, never both; each well formed."""
+    if rule.jwks_uri is not None and rule.jwks is not None:
+        report.error(
+            join_path(path, "jwks"),
+            "`jwks` and `jwksUri` are mutually exclusive: "
+            "inline the key set or give its URL, not both",
+        )
+    if rule.jwks_uri is not None:
+        problem = jwks_uri_problem(rule.jwks_uri)
+        if problem:
+            report.error(join_path(path, "jwksUri"), problem)
+    if rule.jwks is not None:
+        problem = jwks_problem(rule.jwks)
+        if problem:
+            report.error(join_path(path, "jwks"), problem)
+
+
+def _check_token_locations(report: Report, path: str, rule: JWTRule) -> None:
+    """Where tokens are read from: header names, query parameters, cookies."""
+    for i, header in enumerate(rule.from_headers or ()):
+        at = f"{path}.fromHeaders[{i}]"
+        if not header.name:
+            report.error(
+                join_path(at, "name"),
+                "required field is missing: the header carrying "
+                "the token, e.g. 'Authorization' (with prefix 'Bearer ')",
+            )
+        elif problem := header_name_problem(header.name):
+            report.error(join_path(at, "name"), problem)
+    _check_non_empty(report, path, "fromParams", rule.from_params, "query parameter")
+    _check_non_empty(report, path, "fromCookies", rule.from_cookies, "cookie name")
 
 
 def _check_output_headers(report: Report, path: str, rule: JWTRule) -> None:
