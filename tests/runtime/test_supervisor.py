@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from sailmesh.clock import ManualClock
 from sailmesh.runtime.supervisor import (
     Backoff,
     ContainerSpec,
@@ -66,23 +67,6 @@ raise SystemExit(1)
 """
 
 Event = tuple[float, str, str, str]
-
-
-class FakeClock:
-    """Monotonic time the test advances; ``sleep`` advances it (and yields a little)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        time.sleep(min(seconds, 0.005))
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Harness:
@@ -256,7 +240,7 @@ def test_crash_is_reported_within_200ms_then_restarted(h: Harness) -> None:
 
 
 def test_backoff_doubles_and_resets_with_fake_clock(h: Harness) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     sup = h.pod(
         [app(h.tmp, TRIGGERED_CRASH, restart_policy="OnFailure")], clock=clock, monitor=False
     )
