@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from sailmesh.runtime import host
 from sailmesh.runtime.host import runtime_mode
 from sailmesh.runtime.local import LIMITS
-from sailmesh.runtime.sandbox import modes
+from sailmesh.runtime.sandbox import modes, userns
 from sailmesh.runtime.sandbox.errors import ModeUnavailable
 from sailmesh.runtime.sandbox.modes import Mode
 
@@ -18,13 +17,13 @@ MISSING = "missing commands: nsenter (Debian packages util-linux, iproute2, ipta
 
 def test_userns_requested_runs_when_available(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(host, "probe_runtime", lambda: None)
+    monkeypatch.setattr(userns, "probe_runtime", lambda: None)
     assert runtime_mode("userns").mode is Mode.USERNS
 
 
 def test_userns_requested_is_refused_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(host, "probe_runtime", lambda: MISSING)
+    monkeypatch.setattr(userns, "probe_runtime", lambda: MISSING)
     with pytest.raises(ModeUnavailable, match="userns is not available: missing commands: nsenter"):
         runtime_mode("userns")
 
@@ -32,7 +31,7 @@ def test_userns_requested_is_refused_with_the_reason(monkeypatch: pytest.MonkeyP
 def test_auto_picks_userns_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(modes.PROBES, Mode.NETNS, lambda: "needs root")
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(host, "probe_runtime", lambda: None)
+    monkeypatch.setattr(userns, "probe_runtime", lambda: None)
     report = runtime_mode(None)
     assert report.mode is Mode.USERNS
     assert report.unavailable == {Mode.NETNS: "needs root"}
@@ -41,7 +40,7 @@ def test_auto_picks_userns_without_root(monkeypatch: pytest.MonkeyPatch) -> None
 def test_auto_skips_an_unusable_userns_for_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(modes.PROBES, Mode.NETNS, lambda: "needs root")
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(host, "probe_runtime", lambda: MISSING)
+    monkeypatch.setattr(userns, "probe_runtime", lambda: MISSING)
     report = runtime_mode(None)
     assert report.mode is Mode.EXPLICIT
     assert report.unavailable == {Mode.NETNS: "needs root", Mode.USERNS: MISSING}

@@ -77,8 +77,15 @@ def probe_runtime() -> str | None:
     if absent:
         return f"missing commands: {', '.join(absent)} (Debian packages util-linux, iproute2, iptables)"
     if os.geteuid() == 0:  # the agent runs as nobody: can nobody make the namespaces?
-        drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
-        argv = [*drop, "unshare", "--user", "--map-root-user", "--net", "--mount", "true"]
+        argv = [
+            *netns.setpriv_argv(NOBODY, NOBODY),
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--net",
+            "--mount",
+            "true",
+        ]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
         if proc.returncode != 0:
             detail = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
@@ -113,7 +120,7 @@ class UsernsNode:
     def _drop(self) -> list[str]:
         if os.geteuid() != 0:
             return []
-        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--"]
+        return netns.setpriv_argv(self.uid, self.gid)
 
     def start(self) -> None:
         """Start the agent (idempotent) and wait until it serves its socket."""
