@@ -18,9 +18,9 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from runtime_e2e import DEMO_PATHS, NETWORKING
 
 from e2e_support.bookinfo import (
     REVIEWS_PODS,
@@ -37,9 +37,6 @@ from sailmesh.runtime.sandbox import netns
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-BOOKINFO = ROOT / "samples" / "bookinfo"
-NETWORKING = BOOKINFO / "networking"
 
 try:
     find_envoy()
@@ -55,13 +52,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
     run_id = m.mesh.names.run_id
     ports: list[int] = []
     try:
-        m.start(
-            [
-                str(BOOKINFO / "platform"),
-                str(NETWORKING / "bookinfo-gateway.yaml"),
-                str(NETWORKING / "destination-rule-all.yaml"),
-            ]
-        )
+        m.start(DEMO_PATHS)
         assert m.mesh.runtime is not None
         ports = [p for pod in m.mesh.runtime.pods.values() for p in pod.ports.all()]
         yield m

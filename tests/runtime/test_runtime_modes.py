@@ -28,19 +28,23 @@ def test_userns_requested_is_refused_with_the_reason(monkeypatch: pytest.MonkeyP
         runtime_mode("userns")
 
 
-def test_auto_picks_userns_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_root_userns_allowed(monkeypatch: pytest.MonkeyPatch, runtime: str | None) -> None:
+    """netns needs root (missing), the kernel allows userns, the runtime's own check says
+    ``runtime``."""
     monkeypatch.setitem(modes.PROBES, Mode.NETNS, lambda: "needs root")
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(userns, "probe_runtime", lambda: None)
+    monkeypatch.setattr(userns, "probe_runtime", lambda: runtime)
+
+
+def test_auto_picks_userns_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    no_root_userns_allowed(monkeypatch, None)
     report = runtime_mode(None)
     assert report.mode is Mode.USERNS
     assert report.unavailable == {Mode.NETNS: "needs root"}
 
 
 def test_auto_skips_an_unusable_userns_for_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(modes.PROBES, Mode.NETNS, lambda: "needs root")
-    monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(userns, "probe_runtime", lambda: MISSING)
+    no_root_userns_allowed(monkeypatch, MISSING)
     report = runtime_mode(None)
     assert report.mode is Mode.EXPLICIT
     assert report.unavailable == {Mode.NETNS: "needs root", Mode.USERNS: MISSING}

@@ -280,25 +280,6 @@ def test_backoff_doubles_and_resets_with_fake_clock(h: Harness) -> None:
     assert sup.stop(grace=1).container("app").restarts == 4
 
 
-def test_backoff_delays_are_capped() -> None:
-    assert [Backoff().delay(n) for n in range(7)] == [1, 2, 4, 8, 16, 30, 30]
-
-
-@pytest.mark.parametrize(
-    ("policy", "code", "restart"),
-    [
-        ("Always", 0, True),
-        ("Always", 1, True),
-        ("OnFailure", 0, False),
-        ("OnFailure", 2, True),
-        ("Never", 0, False),
-        ("Never", 2, False),
-    ],
-)
-def test_restart_policy(policy: Any, code: int, restart: bool) -> None:
-    assert ContainerSpec("c", ["true"], restart_policy=policy).should_restart(code) is restart
-
-
 def test_stop_drains_app_before_proxy(h: Harness) -> None:
     sup = h.pod([proxy(h.tmp), app(h.tmp, DRAINING_APP)])
     sup.start()
@@ -411,18 +392,3 @@ def test_monitor_thread_stops_and_pod_can_only_start_once(h: Harness) -> None:
     sup.stop(grace=1)
     assert not any(t.name == "supervisor-web-1" for t in threading.enumerate())
     assert sup.stop().phase == "Succeeded"  # stopped on request: a clean end
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"name": "a/b", "argv": ["x"]},
-        {"name": "a", "argv": []},
-        {"name": "a", "argv": ["x"], "role": "sidecar"},
-        {"name": "a", "argv": ["x"], "restart_policy": "Sometimes"},
-        {"name": "a", "argv": ["x"], "grace_seconds": -1},
-    ],
-)
-def test_invalid_container_spec(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
-        ContainerSpec(**kwargs)
