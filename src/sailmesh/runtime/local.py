@@ -42,12 +42,10 @@ from sailmesh.runtime.envoy import find_envoy
 from sailmesh.runtime.ports import GatewayPortsOf, HostPorts, PodPorts
 from sailmesh.runtime.sandbox.capture import CaptureConfig
 from sailmesh.runtime.sandbox.hosts import ServiceName
-from sailmesh.runtime.sandbox.modes import Mode
-from sailmesh.runtime.sandbox.netns import RunNames, Subnet
+from sailmesh.runtime.sandbox.netns import RunNames
 from sailmesh.runtime.sandbox.pod import PodSandbox, PodSpec
 from sailmesh.runtime.sandbox.strategies import LIMITS
 from sailmesh.runtime.sandbox.strategy import APP_PATH, PROXY_CONTAINER, ExecCommand, Sandbox
-from sailmesh.runtime.sandbox.userns import UsernsNode
 from sailmesh.runtime.supervisor import ContainerSpec, PodSupervisor
 from sailmesh.runtime.workloads import PodPlan, plan_pods
 
@@ -117,19 +115,6 @@ class LocalRuntime:
             find_envoy(), self.xds_socket, self.render_bootstrap, self.strategy.socket_mark
         )
         self.pylib = self._stage_pylib()
-
-    @property
-    def mode(self) -> Mode:
-        return self.strategy.mode
-
-    @property
-    def node(self) -> UsernsNode | None:
-        """userns mode: the run's namespace agent."""
-        return self.strategy.node
-
-    @property
-    def subnet(self) -> Subnet:
-        return self.strategy.subnet
 
     # --- reconcile ---------------------------------------------------------------------------
     def reconcile(
