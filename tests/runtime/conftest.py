@@ -21,9 +21,7 @@ def netns_available() -> None:
         pytest.skip(f"netns mode unavailable: {why}")
 
 
-@pytest.fixture
-def explicit_names() -> Iterator[netns.RunNames]:
-    """A fresh run for explicit mode (no namespaces), checked to leave nothing behind."""
+def _fresh_run() -> Iterator[netns.RunNames]:
     names = netns.RunNames(netns.new_run_id())
     _RUN_IDS.append(names.run_id)
     try:
@@ -31,18 +29,18 @@ def explicit_names() -> Iterator[netns.RunNames]:
     finally:
         netns.cleanup(names.run_id)
     assert leftovers(names.run_id) == []
+
+
+@pytest.fixture
+def explicit_names() -> Iterator[netns.RunNames]:
+    """A fresh run for explicit mode (no namespaces), checked to leave nothing behind."""
+    yield from _fresh_run()
 
 
 @pytest.fixture
 def run_names(netns_available: None) -> Iterator[netns.RunNames]:
     """A fresh run; afterwards it is cleaned up and checked to have left nothing."""
-    names = netns.RunNames(netns.new_run_id())
-    _RUN_IDS.append(names.run_id)
-    try:
-        yield names
-    finally:
-        netns.cleanup(names.run_id)
-    assert leftovers(names.run_id) == []
+    yield from _fresh_run()
 
 
 @pytest.fixture(scope="session", autouse=True)

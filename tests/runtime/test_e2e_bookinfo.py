@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime_e2e import BOOKINFO, DEMO_PATHS, skip_unless_netns
 
 from e2e_support.bookinfo import (
     apply_sample,
@@ -28,16 +29,11 @@ from e2e_support.bookinfo import (
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.runtime.sandbox import netns
-from sailmesh.runtime.sandbox.modes import Mode, detect_mode
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-BOOKINFO = ROOT / "samples" / "bookinfo"
-NETWORKING = BOOKINFO / "networking"
 
-if detect_mode().mode is not Mode.NETNS:  # pragma: no cover - CI runs as root
-    pytest.skip(f"needs netns mode: {detect_mode().describe()}", allow_module_level=True)
+skip_unless_netns()
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +42,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
     m = LocalMeshThread(home)
     run_id = m.mesh.names.run_id
     try:
-        m.start(
-            [
-                str(BOOKINFO / "platform"),
-                str(NETWORKING / "bookinfo-gateway.yaml"),
-                str(NETWORKING / "destination-rule-all.yaml"),
-            ]
-        )
+        m.start(DEMO_PATHS)
         yield m
     finally:
         m.close()

@@ -3,40 +3,19 @@ proxy-config, logs, exec, apply, create secret, down — and nothing left afterw
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime_e2e import sailctl, skip_unless_netns
 
 from sailmesh.runtime.sandbox import netns
-from sailmesh.runtime.sandbox.modes import Mode, detect_mode
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-SAILCTL = str(Path(sys.executable).parent / "sailctl")
 
-if detect_mode().mode is not Mode.NETNS:  # pragma: no cover - CI runs as root
-    pytest.skip(f"needs netns mode: {detect_mode().describe()}", allow_module_level=True)
-
-
-def sailctl(home: Path, *args: str, check: bool = True, stdin: str | None = None) -> str:
-    proc = subprocess.run(
-        [SAILCTL, *args],
-        env={**os.environ, "SAILMESH_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        input=stdin,
-        cwd=ROOT,
-    )
-    if check:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout + proc.stderr
+skip_unless_netns()
 
 
 @pytest.fixture(scope="module")

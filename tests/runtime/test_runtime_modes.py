@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from sailmesh.runtime import host
 from sailmesh.runtime.host import runtime_mode
 from sailmesh.runtime.local import LIMITS
-from sailmesh.runtime.sandbox import modes
+from sailmesh.runtime.sandbox import modes, userns
 from sailmesh.runtime.sandbox.errors import ModeUnavailable
 from sailmesh.runtime.sandbox.modes import Mode
 
@@ -18,30 +17,34 @@ MISSING = "missing commands: nsenter (Debian packages util-linux, iproute2, ipta
 
 def test_userns_requested_runs_when_available(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(host, "probe_runtime", lambda: None)
+    monkeypatch.setattr(userns, "probe_runtime", lambda: None)
     assert runtime_mode("userns").mode is Mode.USERNS
 
 
 def test_userns_requested_is_refused_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(host, "probe_runtime", lambda: MISSING)
+    monkeypatch.setattr(userns, "probe_runtime", lambda: MISSING)
     with pytest.raises(ModeUnavailable, match="userns is not available: missing commands: nsenter"):
         runtime_mode("userns")
 
 
-def test_auto_picks_userns_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_root_userns_allowed(monkeypatch: pytest.MonkeyPatch, runtime: str | None) -> None:
+    """netns needs root (missing), the kernel allows userns, the runtime's own check says
+    ``runtime``."""
     monkeypatch.setitem(modes.PROBES, Mode.NETNS, lambda: "needs root")
     monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(host, "probe_runtime", lambda: None)
+    monkeypatch.setattr(userns, "probe_runtime", lambda: runtime)
+
+
+def test_auto_picks_userns_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    no_root_userns_allowed(monkeypatch, None)
     report = runtime_mode(None)
     assert report.mode is Mode.USERNS
     assert report.unavailable == {Mode.NETNS: "needs root"}
 
 
 def test_auto_skips_an_unusable_userns_for_explicit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(modes.PROBES, Mode.NETNS, lambda: "needs root")
-    monkeypatch.setitem(modes.PROBES, Mode.USERNS, lambda: None)
-    monkeypatch.setattr(host, "probe_runtime", lambda: MISSING)
+    no_root_userns_allowed(monkeypatch, MISSING)
     report = runtime_mode(None)
     assert report.mode is Mode.EXPLICIT
     assert report.unavailable == {Mode.NETNS: "needs root", Mode.USERNS: MISSING}

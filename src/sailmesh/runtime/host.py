@@ -1,12 +1,13 @@
 """The runtime side of a local mesh: pods, their sandboxes and the 127.0.0.1 forwarders.
 
-:class:`RuntimeHost` picks the sandbox mode, owns the run's names (namespaces, links, work
-dirs), reconciles pods on a worker thread when asked (``request_reconcile``), keeps a
-forwarder per gateway port, and answers the runtime's API calls (status, pod, admin). It is
-handed everything it needs of the mesh through :class:`MeshLink` by the composition root
-(:mod:`sailmesh.app`): the resources to run, the mesh's proxy defaults, service VIPs, where to
-publish workloads, the gateway ports, and a bootstrap renderer. It never imports the control
-plane or translation.
+:class:`RuntimeHost` picks the sandbox mode and with it the run's
+:class:`~sailmesh.runtime.sandbox.strategy.Sandbox` strategy, owns the run's names
+(namespaces, links, work dirs), reconciles pods on a worker thread when asked
+(``request_reconcile``), keeps a forwarder per gateway port, and answers the runtime's API
+calls (status, pod, admin, exec). It is handed everything it needs of the mesh through
+:class:`MeshLink` by the composition root (the app package): the resources to run, the mesh's
+proxy defaults, service VIPs, where to publish workloads, the gateway ports, and a bootstrap
+renderer. It never imports the control plane or translation.
 
 Modes: ``netns`` (root), ``userns`` (unprivileged user namespaces; see
 :mod:`sailmesh.runtime.sandbox.userns`: one agent process owns the run's user namespace, the
@@ -20,6 +21,7 @@ gateway's 127.0.0.1 forwarders connect through sockets the agent makes inside th
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import threading
@@ -32,20 +34,21 @@ from sailmesh.config.resource import Resource
 from sailmesh.errors import ApiError
 from sailmesh.registry.model import Workload
 from sailmesh.runtime import proxy as envoy_proxy
-from sailmesh.runtime.local import LIMITS, LocalRuntime, RunningPod
+from sailmesh.runtime.local import LocalRuntime, RunningPod
 from sailmesh.runtime.sandbox import netns
-from sailmesh.runtime.sandbox.capture import PROXY_GID
-from sailmesh.runtime.sandbox.errors import ModeUnavailable
 from sailmesh.runtime.sandbox.forward import Forwarder
-from sailmesh.runtime.sandbox.modes import REASONS, Mode, ModeReport, detect_mode
-from sailmesh.runtime.sandbox.userns import UsernsNode, probe_runtime
+from sailmesh.runtime.sandbox.modes import Mode, ModeReport
+from sailmesh.runtime.sandbox.strategies import runtime_mode, sandbox_for_run
+from sailmesh.runtime.sandbox.userns import UsernsNode
 from sailmesh.runtime.workloads import PodPlan
+
+__all__ = ["GatewayPort", "MeshLink", "RuntimeHost", "runtime_mode"]
 
 log = logging.getLogger("sailmesh.runtime")
 
 
 class MeshLink(Protocol):
-    """What the runtime needs of the mesh it runs pods for (given by :mod:`sailmesh.app`)."""
+    """What the runtime needs of the mesh it runs pods for (given by the composition root)."""
 
     def resources(self) -> list[Resource]:
         """The applied resources (the runtime reads their workload specs)."""
@@ -72,20 +75,6 @@ class MeshLink(Protocol):
         ...
 
 
-def runtime_mode(override: str | None = None) -> ModeReport:
-    """:func:`detect_mode`, plus the runtime's own requirements of userns mode."""
-    report = detect_mode(override)
-    if report.mode is not Mode.USERNS:
-        return report
-    why = probe_runtime()
-    if why is None:
-        return report
-    if override is not None and override.strip().lower() != "auto":
-        raise ModeUnavailable(f"sandbox mode userns is not available: {why}")
-    unavailable = {**report.unavailable, Mode.USERNS: why}
-    return ModeReport(Mode.EXPLICIT, REASONS[Mode.EXPLICIT], unavailable)
-
-
 @dataclass(frozen=True)
 class GatewayPort:
     namespace: str
@@ -101,9 +90,9 @@ class RuntimeHost:
     def __init__(self, mode: str | None = None, run_id: str | None = None) -> None:
         self.mode_report: ModeReport = runtime_mode(mode)
         self.names = netns.RunNames(run_id or netns.new_run_id())
+        self.strategy = sandbox_for_run(self.mode_report.mode, self.names)
         self.link: MeshLink | None = None
         self.runtime: LocalRuntime | None = None
-        self.node: UsernsNode | None = None  # userns mode: the agent owning the namespaces
         # netns: a forwarder per gateway port; explicit: None (the gateway binds 127.0.0.1)
         self.forwarders: dict[tuple[str, str, int], tuple[Forwarder | None, GatewayPort]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -119,9 +108,14 @@ class RuntimeHost:
         return self.mode_report.mode
 
     @property
+    def node(self) -> UsernsNode | None:
+        """userns mode: the agent owning the run's namespaces."""
+        return self.strategy.node
+
+    @property
     def limits(self) -> tuple[str, ...]:
         """What the chosen mode cannot do (printed at start)."""
-        return LIMITS.get(self.mode, ())
+        return self.strategy.limits
 
     def prepare(self) -> Path:
         """Make the run's work dir; returns the path the control plane's ADS Unix socket must
@@ -137,23 +131,18 @@ class RuntimeHost:
         self._loop = asyncio.get_running_loop()
         self.link = link
         xds_socket = self.names.workdir / "xds.sock"
-        if self.mode is Mode.USERNS:
-            self.node = UsernsNode(self.names)
-            await asyncio.to_thread(self.node.start)
-        if os.geteuid() == 0 and self.node is not None:  # Envoy runs as the agent's user
-            os.chown(xds_socket, self.node.uid, self.node.gid)
-        elif os.geteuid() == 0:  # Envoy runs as uid/gid 1337; otherwise as ourselves
-            os.chown(xds_socket, 0, PROXY_GID)
+        await asyncio.to_thread(self.strategy.start_node)
+        if os.geteuid() == 0:  # Envoy must connect: it runs as the mode's proxy user
+            os.chown(xds_socket, *self.strategy.ads_socket_owner())
         os.chmod(xds_socket, 0o660)
         self.runtime = LocalRuntime(
             self.names,
-            self.mode,
+            self.strategy,
             xds_socket,
             vip_of=link.vip_of,
             publish=link.publish,
             render_bootstrap=link.render_bootstrap,
             gateway_ports_of=self._server_ports,
-            node=self.node,
         )
         self._worker = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
         self._worker.start()
@@ -169,8 +158,7 @@ class RuntimeHost:
         self.forwarders.clear()
         if self.runtime is not None:
             await asyncio.to_thread(self.runtime.stop)
-        if self.node is not None:
-            await asyncio.to_thread(self.node.stop)
+        await asyncio.to_thread(self.strategy.stop_node)
 
     async def cleanup(self) -> None:
         """Remove whatever of the run is left (after :meth:`stop` and the control plane's)."""
@@ -231,7 +219,7 @@ class RuntimeHost:
         for key, (pod, port) in wanted.items():
             if key in self.forwarders:
                 continue
-            if self.mode is Mode.EXPLICIT:  # the gateway itself listens on 127.0.0.1
+            if self.strategy.gateways_bind_loopback:  # the gateway listens on 127.0.0.1
                 bound = (pod.ports.gateway or {}).get(port, port)
                 gateway = GatewayPort(pod.plan.namespace, pod.plan.name, port, bound)
                 self.forwarders[key] = (None, gateway)
@@ -259,6 +247,9 @@ class RuntimeHost:
             raise ApiError(404, {"error": f"pod {query.get('pod')!r} not found"})
         if what == "pod":
             return self.pod_info(pod)
+        if what == "exec":
+            command = _command_list(query.get("command", ""))
+            return pod.exec_command(command, query.get("container") or None).to_json()
         if what == "admin":
             status, body = envoy_proxy.admin_request(
                 pod.netns_file, query.get("path", "/config_dump"), pod.admin_port, timeout=10
@@ -273,7 +264,7 @@ class RuntimeHost:
             "name": pod.plan.name,
             "ip": pod.ip,
             "netns": pod.sandbox.ns if pod.netns_file else None,
-            # userns: `sailctl exec` appends its command to this (nsenter into the pod)
+            # userns: a command appended to this runs in the pod (nsenter through the agent)
             "execPrefix": pod.sandbox.command([]) if pod.sandbox.node is not None else None,
             "appUid": pod.sandbox.spec.app_uid,
             "appGid": pod.sandbox.spec.app_gid,
@@ -319,3 +310,14 @@ class RuntimeHost:
             "pods": pods,
             "gatewayPorts": ports,
         }
+
+
+def _command_list(text: str) -> list[str]:
+    """The ``command`` of an ``exec`` call: a JSON list of strings, not empty."""
+    try:
+        command = json.loads(text)
+    except ValueError:
+        command = None
+    if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+        raise ApiError(400, {"error": "exec: command must be a non-empty JSON list of strings"})
+    return command

@@ -26,7 +26,7 @@ ADMIN_PORT = 15000
 @dataclass(frozen=True)
 class BootstrapRequest:
     """What a pod's Envoy bootstrap must say, in the runtime's terms. The composition root
-    (:mod:`sailmesh.app`) hands the runtime a :data:`BootstrapRenderer` that turns it into
+    (the app package) hands the runtime a :data:`BootstrapRenderer` that turns it into
     Envoy's bootstrap document; the runtime knows pods and sockets, not xDS."""
 
     node_id: str

@@ -24,11 +24,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.runtime.sandbox.errors import CommandFailed
 from sailmesh.runtime.sandbox.hosts import ETC_NETNS, netns_etc_dir
 
@@ -142,16 +142,16 @@ def pids(name: str) -> list[int]:
     return [int(p) for p in run(["ip", "netns", "pids", name], check=False).split()]
 
 
-def kill_pids(pid_list: Sequence[int], grace: float = 2.0) -> None:
+def kill_pids(pid_list: Sequence[int], grace: float = 2.0, clock: Clock = SYSTEM_CLOCK) -> None:
     """SIGTERM the given pids, then SIGKILL those still alive after ``grace`` seconds."""
     for pid in pid_list:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
+    deadline = clock.monotonic() + grace
     alive = list(pid_list)
-    while alive and time.monotonic() < deadline:
+    while alive and clock.monotonic() < deadline:
         alive = [p for p in alive if Path(f"/proc/{p}").exists() and not _zombie(p)]
-        time.sleep(0.02)
+        clock.sleep(0.02)
     for pid in alive:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -216,9 +216,14 @@ def exec_argv(
     """
     prefix = ["ip", "netns", "exec", ns]
     if uid is not None:
-        group = uid if gid is None else gid
-        prefix += ["setpriv", f"--reuid={uid}", f"--regid={group}", "--clear-groups", "--"]
+        prefix += setpriv_argv(uid, uid if gid is None else gid)
     return prefix + list(argv)
+
+
+def setpriv_argv(uid: int, gid: int) -> list[str]:
+    """The prefix that runs a command as ``uid``/``gid`` with no supplementary groups (root
+    only; ``setpriv`` execs the command, so its pid stays the workload's)."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
 
 
 def mounts_with(prefix: str) -> list[str]:

@@ -46,6 +46,8 @@ from sailmesh.runtime.sandbox.netns import BRIDGE, POD_IFACE, RunNames, Subnet
 NOBODY = 65534
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 AGENT_START_TIMEOUT = 10.0
+#: A new user namespace (we are its root) with its own network and mount namespaces.
+UNSHARE_USER_NET = ("unshare", "--user", "--map-root-user", "--net", "--mount")
 # Runs in the pod's own mount namespace: bind the pod's name files over /etc, enter the work
 # directory (entering a mount namespace resets it to /), exec the workload (same pid).
 _POD_SHIM = (
@@ -77,8 +79,7 @@ def probe_runtime() -> str | None:
     if absent:
         return f"missing commands: {', '.join(absent)} (Debian packages util-linux, iproute2, iptables)"
     if os.geteuid() == 0:  # the agent runs as nobody: can nobody make the namespaces?
-        drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--"]
-        argv = [*drop, "unshare", "--user", "--map-root-user", "--net", "--mount", "true"]
+        argv = [*netns.setpriv_argv(NOBODY, NOBODY), *UNSHARE_USER_NET, "true"]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
         if proc.returncode != 0:
             detail = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
@@ -113,7 +114,7 @@ class UsernsNode:
     def _drop(self) -> list[str]:
         if os.geteuid() != 0:
             return []
-        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--"]
+        return netns.setpriv_argv(self.uid, self.gid)
 
     def start(self) -> None:
         """Start the agent (idempotent) and wait until it serves its socket."""
@@ -132,11 +133,7 @@ class UsernsNode:
         os.chmod(script, 0o644)
         argv = [
             *self._drop(),
-            "unshare",
-            "--user",
-            "--map-root-user",
-            "--net",
-            "--mount",
+            *UNSHARE_USER_NET,
             "--propagation",
             "private",
             "--fork",

@@ -13,8 +13,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from sailmesh.runtime.supervisor_procs import reap, signal_group, tail
-from sailmesh.runtime.supervisor_types import (
+from sailmesh.runtime.supervisor.procs import reap, signal_group, tail
+from sailmesh.runtime.supervisor.types import (
     Backoff,
     ContainerSpec,
     ContainerState,

@@ -32,43 +32,19 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.errors import SupervisorError
-from sailmesh.runtime.supervisor_procs import follow, popen_spawner, tail
-from sailmesh.runtime.supervisor_state import ContainerRun
-from sailmesh.runtime.supervisor_types import (
+from sailmesh.runtime.supervisor.state import ContainerRun
+from sailmesh.runtime.supervisor.types import (
     Backoff,
-    Clock,
     ContainerSpec,
-    ContainerStatus,
     EventCallback,
     PodPhase,
     PodStartError,
     PodStatus,
-    RestartPolicy,
     Role,
     Spawner,
-    SystemClock,
 )
-
-__all__ = [
-    "Backoff",
-    "Clock",
-    "ContainerSpec",
-    "ContainerStatus",
-    "EventCallback",
-    "PodPhase",
-    "PodStartError",
-    "PodStatus",
-    "PodSupervisor",
-    "RestartPolicy",
-    "Role",
-    "Spawner",
-    "SupervisorError",
-    "SystemClock",
-    "follow",
-    "popen_spawner",
-    "tail",
-]
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +78,7 @@ class PodSupervisor:
         self.name = pod_name
         self.log_dir = Path(log_dir)
         self._spawner = spawner
-        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._clock: Clock = clock if clock is not None else SYSTEM_CLOCK
         self._on_event = on_event
         self._backoff = backoff if backoff is not None else Backoff()
         self._poll_interval = poll_interval

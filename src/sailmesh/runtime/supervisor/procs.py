@@ -19,7 +19,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import BinaryIO
 
-from sailmesh.runtime.supervisor_types import ContainerSpec
+from sailmesh.runtime.supervisor.types import ContainerSpec
 
 log = logging.getLogger(__name__)
 

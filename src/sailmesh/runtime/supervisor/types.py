@@ -1,4 +1,4 @@
-"""Value types of the pod supervisor: container specs, status snapshots, clock, errors.
+"""Value types of the pod supervisor: container specs, status snapshots, errors.
 
 Everything here is plain data (frozen dataclasses and ``Literal`` aliases) so that the
 supervisor's snapshots can be handed to other threads and serialised by the CLI.
@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from sailmesh.errors import SupervisorError
 
@@ -55,30 +54,6 @@ class PodStartError(SupervisorError):
         self.log_tail = list(log_tail)
         tail = "\n".join(f"  | {line}" for line in self.log_tail) or "  | (log is empty)"
         super().__init__(f"pod {pod!r}: container {container!r} {reason}; last log lines:\n{tail}")
-
-
-class Clock(Protocol):
-    """Monotonic time and sleeping, injected wherever the supervisor measures or waits."""
-
-    def monotonic(self) -> float:
-        """Seconds from an arbitrary, never-decreasing origin."""
-        ...
-
-    def sleep(self, seconds: float) -> None:
-        """Block for ``seconds``."""
-        ...
-
-
-class SystemClock:
-    """The real clock (:func:`time.monotonic`, :func:`time.sleep`)."""
-
-    def monotonic(self) -> float:
-        """The current :func:`time.monotonic` reading."""
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep for real."""
-        time.sleep(max(0.0, seconds))
 
 
 @dataclass(frozen=True)
