@@ -46,6 +46,18 @@ def test_cluster_scoped_kind_drops_its_namespace() -> None:
         ("apiVersion: v1\nkind: Servise\nmetadata: {name: a}\n", "kind", "did you mean 'Service'"),
         ("apiVersion: v1\nkind: Service\n", "metadata.name", "every object needs a name"),
         ("apiVersion: v1\nkind: Service\nmetadata: {name: A_b}\n", "metadata.name", "RFC 1123"),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: A_b}\n",
+            "metadata.namespace",
+            "invalid namespace 'A_b': must be a lowercase RFC 1123 label",
+        ),
+        (
+            f"apiVersion: v1\nkind: Service\nmetadata: {{name: a, namespace: {'n' * 64}}}\n",
+            "metadata.namespace",
+            "at most 63 characters",
+        ),
+        (SIDECAR + "  egress: []\n", "spec.egress", "duplicate key"),
+        (SIDECAR.replace("{name: default}", "{name: a, name: b}"), "metadata.name", "duplicate"),
     ],
 )
 def test_rejected_documents(text: str, path: str, fragment: str) -> None:
@@ -77,3 +89,19 @@ def test_document_without_node_still_parses() -> None:
     )
     resource, problems = parse_document(doc)
     assert problems == [] and resource is not None and resource.namespace == "default"
+
+
+def test_a_duplicate_key_is_reported_at_its_second_line() -> None:
+    resource, problems = parse_one(SIDECAR + "  egress: []\n")
+    assert resource is None
+    assert problems[0][0] == "spec.egress" and problems[0][2] == 6
+
+
+def test_the_default_namespace_is_checked_too() -> None:
+    [doc], _ = read_text(SIDECAR, "doc.yaml")
+    for default, fragment in [("", "the namespace is empty"), ("Bad NS", "invalid namespace")]:
+        resource, problems = parse_document(doc, default)
+        assert resource is None
+        (problem,) = problems
+        assert problem.path == "metadata.namespace" and fragment in problem.message
+        assert "the default namespace of this apply" in problem.message

@@ -117,3 +117,32 @@ def test_persist_failure_rolls_back_even_as_root(
     assert [r.name for r in store.list()] == ["a"] and store.revision == 1 and not events
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"], "no temporary files left"
     assert json.loads((tmp_path / "config.json").read_text())["revision"] == 1
+
+
+def test_persist_fsyncs_the_directory_after_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real_replace, real_fsync = os.replace, os.fsync
+
+    def replace(src: str, dst: str) -> None:
+        calls.append("rename")
+        real_replace(src, dst)
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync-dir" if os.path.isdir(f"/proc/self/fd/{fd}") else "fsync-file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "fsync", fsync)
+    ConfigStore(tmp_path).apply([vs("a")])
+    assert calls == ["fsync-file", "rename", "fsync-dir"]
+
+
+def test_load_removes_temporary_files_a_killed_writer_left(tmp_path: Path) -> None:
+    ConfigStore(tmp_path).apply([vs("a")])
+    (tmp_path / ".config-abc123.json").write_text('{"revision": 9, "obj')  # torn write
+    (tmp_path / "keep.txt").write_text("not ours")
+    again = ConfigStore(tmp_path)
+    assert [r.name for r in again.list()] == ["a"] and again.revision == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "keep.txt"]

@@ -11,6 +11,12 @@ Routes (all JSON):
 Requests are served on a thread; the backend methods must be thread-safe. The backend is
 :class:`sailmesh.app.backend.MeshApi`.
 
+Bad requests get one-line JSON errors and never stop the server: a body over
+:data:`MAX_BODY_BYTES` is refused with 413 before it is read, a missing or malformed length,
+a body that is not a JSON object or fields of the wrong type with 400, a connection that stalls
+for :data:`IDLE_TIMEOUT` seconds is closed. The stdlib's own refusals (garbage request lines,
+header lines over 64 KiB, more than 100 headers) are answered in the same JSON form.
+
 Who can talk to it: the socket is created with mode 0600 in a 0700 directory, so only its
 owner (and root) can connect; nothing listens on TCP.
 """
@@ -22,6 +28,7 @@ import os
 import socket
 import socketserver
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +36,33 @@ from urllib.parse import parse_qs, urlparse
 
 from sailmesh.errors import ApiError
 
-__all__ = ["ApiClient", "ApiError", "ApiServer", "Backend"]
+__all__ = [
+    "IDLE_TIMEOUT",
+    "MAX_BODY_BYTES",
+    "ApiClient",
+    "ApiError",
+    "ApiServer",
+    "Backend",
+    "body_too_large",
+]
+
+#: The largest request body the API reads: room for 8 MiB of YAML (the config loader's limit)
+#: once escaped into JSON.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+#: Seconds a connection may stay silent mid-request (or between requests) before it is closed.
+IDLE_TIMEOUT = 30.0
+#: After refusing a request, unread bytes (at most this many, for at most _LINGER_SECONDS) are
+#: read and dropped before closing, so the client can read the answer instead of a reset.
+_LINGER_BYTES = 1024 * 1024
+_LINGER_SECONDS = 1.0
+
+
+def body_too_large(length: int) -> str:
+    """The one-line 413 error for a request body of ``length`` bytes."""
+    return (
+        f"request body is {length} bytes; the limit is {MAX_BODY_BYTES // (1024 * 1024)} MiB "
+        "(YAML up to 8 MiB per apply): split the input"
+    )
 
 
 class Backend(Protocol):
@@ -54,6 +87,7 @@ class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer
 class _Handler(BaseHTTPRequestHandler):
     server: _UnixHTTPServer
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -66,17 +100,53 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's refusals (bad request line, oversized headers, ...) as one-line JSON."""
+        self.close_connection = True
+        reason = message or self.responses.get(code, ("error",))[0]
+        if getattr(self, "request_version", "") in ("", "HTTP/0.9"):
+            self.request_version = "HTTP/1.1"  # answer with a status line, not a bare body
+        self._send(code, {"error": f"bad request: {reason}"})
+
     def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            raise ApiError(411, {"error": "send the body with a Content-Length, not chunked"})
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isdigit():
+            self.close_connection = True
+            raise ApiError(400, {"error": f"bad request: invalid Content-Length {raw[:40]!r}"})
+        length = int(raw)
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the body stays unread: this connection is done
+            raise ApiError(413, {"error": body_too_large(length)})
         if not length:
             return {}
-        data = json.loads(self.rfile.read(length))
+        payload = self.rfile.read(length)
+        if len(payload) < length:
+            self.close_connection = True
+            raise ApiError(400, {"error": "bad request: the body ended before Content-Length"})
+        try:
+            data = json.loads(payload)
+        except ValueError as exc:  # also bytes that are not UTF-8
+            raise ApiError(400, {"error": f"bad request: the body is not JSON: {exc}"}) from None
         if not isinstance(data, dict):
             raise ApiError(400, {"error": "request body must be a JSON object"})
         return data
+
+    @staticmethod
+    def _field(body: dict[str, Any], name: str, kind: type, default: Any) -> Any:
+        value = body.get(name, default)
+        if not isinstance(value, kind):
+            raise ApiError(
+                400, {"error": f"bad request: field {name!r} must be a {kind.__name__} in JSON"}
+            )
+        return value
 
     def _dispatch(self, method: str) -> None:
         url = urlparse(self.path)
@@ -101,7 +171,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(
                     200,
                     backend.apply_yaml(
-                        b.get("yaml", ""), b.get("file", "-"), b.get("namespace", "default")
+                        self._field(b, "yaml", str, ""),
+                        self._field(b, "file", str, "-"),
+                        self._field(b, "namespace", str, "default"),
                     ),
                 )
             elif method == "POST" and url.path == "/v1/delete":
@@ -109,20 +181,47 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(
                     200,
                     backend.delete_yaml(
-                        b.get("yaml", ""),
-                        b.get("file", "-"),
-                        b.get("namespace", "default"),
-                        bool(b.get("ignoreNotFound", False)),
+                        self._field(b, "yaml", str, ""),
+                        self._field(b, "file", str, "-"),
+                        self._field(b, "namespace", str, "default"),
+                        self._field(b, "ignoreNotFound", bool, False),
                     ),
                 )
             else:
                 self._send(404, {"error": f"no route {method} {url.path}"})
         except ApiError as exc:
-            self._send(exc.status, exc.body)
+            self._reply_error(exc.status, exc.body)
         except (ValueError, KeyError) as exc:
-            self._send(400, {"error": f"bad request: {exc}"})
+            self._reply_error(400, {"error": f"bad request: {exc}"})
         except Exception as exc:  # report, never kill the server thread silently
-            self._send(500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
+            self._reply_error(500, {"error": f"internal error: {type(exc).__name__}: {exc}"})
+
+    def finish(self) -> None:
+        super().finish()
+        if self.close_connection:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Tell the client we are done, then drop what it still sends (bounded)."""
+        sock = self.connection
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + _LINGER_SECONDS
+            dropped = 0
+            while dropped < _LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                sock.settimeout(left)
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+        except OSError:
+            pass
+
+    def _reply_error(self, status: int, body: dict[str, Any]) -> None:
+        try:
+            self._send(status, body)
+        except OSError:  # the client is gone: nobody to tell
+            self.close_connection = True
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -183,9 +282,11 @@ class ApiClient:
                 sock.connect(str(path))
                 self.sock = sock
 
+        payload = json.dumps(body).encode() if body is not None else None
+        if payload is not None and len(payload) > MAX_BODY_BYTES:
+            return 413, {"error": body_too_large(len(payload))}  # the server would refuse it
         conn = _Conn("localhost", timeout=timeout)
         try:
-            payload = json.dumps(body).encode() if body is not None else None
             headers = {"Content-Type": "application/json"} if payload else {}
             conn.request(method, route, body=payload, headers=headers)
             resp = conn.getresponse()

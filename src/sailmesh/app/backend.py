@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sailmesh import __version__
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
+from sailmesh.config.resource import Resource
 from sailmesh.config.store import NotFoundError, StoreError
 from sailmesh.controlplane.server import ControlPlane
 from sailmesh.errors import ApiError
@@ -51,8 +52,22 @@ class MeshApi:
             raise ApiError(409, {"error": str(exc)}) from exc
         return {
             "outcomes": [str(o) for o in outcomes],
-            "warnings": [str(p) for p in result.problems if p.level is Level.WARNING],
+            "warnings": [str(p) for p in result.problems if p.level is Level.WARNING]
+            + self._unknown_namespace_warnings(result.resources),
         }
+
+    def _unknown_namespace_warnings(self, resources: list[Resource]) -> list[str]:
+        """Objects applied to a namespace no Namespace object declares are kept (namespaces are
+        implicit here, unlike in Kubernetes), but a typo there silently selects nothing: say so."""
+        known = {"default", "istio-system", self.cp.mesh_config().root_namespace}
+        known.update(r.name for r in self.cp.store.list(kind="Namespace"))
+        known.update(r.name for r in resources if r.kind == "Namespace")
+        unknown = sorted({r.namespace for r in resources if r.namespace} - known)
+        return [
+            f"warning: namespace {ns!r} has no Namespace object; the objects applied there "
+            "were stored and affect only workloads in that namespace (a typo?)"
+            for ns in unknown
+        ]
 
     def delete_yaml(
         self, text: str, file: str, namespace: str, ignore_not_found: bool

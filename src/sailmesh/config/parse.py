@@ -22,12 +22,13 @@ from sailmesh.config.models.meta import ObjectMeta
 from sailmesh.config.resource import Resource
 from sailmesh.config.schema_errors import pydantic_problems
 from sailmesh.config.validation.registry import validator_for
-from sailmesh.config.yamlsource import YamlDocument
+from sailmesh.config.yamlsource import YamlDocument, duplicate_keys
 
 DEFAULT_NAMESPACE = "default"
 _DNS1123_SUBDOMAIN = re.compile(
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 )
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _TOP_LEVEL = ("apiVersion", "kind", "metadata")
 
 
@@ -110,20 +111,33 @@ def parse_document(
     if info is None:
         return None, [problem] if problem else []
     report = Report()
+    duplicates = _duplicate_key_problems(doc)
     meta = _parse_meta(data.get("metadata"), info, default_namespace, report)
     if meta is not None:
         ref = ObjectRef(info.kind, meta.name, meta.namespace)
     body = _parse_body(data, info, report)
     if body is None:
-        return None, _locate(report.problems, doc, ref)
+        return None, [p.located(ref, None) for p in duplicates] + _locate(report.problems, doc, ref)
     # Validate the body even when metadata is broken, so one pass reports everything.
     placeholder = ObjectMeta(name=ref.name, namespace=ref.namespace or default_namespace)
     resource = Resource(data["apiVersion"], info.kind, meta or placeholder, body, doc.source, doc)
     _validate(resource, info, report)
-    problems = _locate(report.problems, doc, ref)
-    if report.has_errors or meta is None:
+    problems = [p.located(ref, None) for p in duplicates] + _locate(report.problems, doc, ref)
+    if report.has_errors or meta is None or duplicates:
         return None, problems
     return resource, problems
+
+
+def _duplicate_key_problems(doc: YamlDocument) -> list[Problem]:
+    return [
+        Problem(
+            Level.ERROR,
+            "duplicate key: the mapping names this field twice (YAML would keep only the last)",
+            path,
+            source=Source(doc.file, line),
+        )
+        for path, line in duplicate_keys(doc.node)
+    ]
 
 
 def _ref_from_raw(data: dict[str, Any]) -> ObjectRef:
@@ -194,11 +208,27 @@ def _parse_meta(
             f"invalid name {meta.name!r}: must be a lowercase RFC 1123 "
             "subdomain (a-z, 0-9, '-', '.'; start and end alphanumeric)",
         )
+    written = bool(meta.namespace)
     if info.namespaced and not meta.namespace:
         meta = meta.model_copy(update={"namespace": default_ns})
     elif not info.namespaced and meta.namespace:
         meta = meta.model_copy(update={"namespace": None})
+    if info.namespaced:
+        _check_namespace(meta.namespace or "", written, report)
     return meta
+
+
+def _check_namespace(namespace: str, written: bool, report: Report) -> None:
+    """Namespaces are RFC 1123 labels (as in Kubernetes): this also keeps keys and paths sane."""
+    origin = "" if written else " (the default namespace of this apply: set it with -n)"
+    if not namespace:
+        report.error("metadata.namespace", f"the namespace is empty{origin}")
+    elif not _DNS1123_LABEL.match(namespace) or len(namespace) > 63:
+        report.error(
+            "metadata.namespace",
+            f"invalid namespace {namespace[:80]!r}{origin}: must be a lowercase RFC 1123 label "
+            "(a-z, 0-9, '-'; start and end alphanumeric; at most 63 characters)",
+        )
 
 
 def _unknown_kind_message(api_version: str, kind: str) -> str:

@@ -1,7 +1,9 @@
 """The config store: the applied objects, their resource versions, change events, persistence.
 
 Batches apply whole or not at all: the new state is computed aside, persisted (write to a
-temporary file, fsync, rename), and only then made current and announced to subscribers.
+temporary file, fsync it, rename it over the state file, fsync the directory so the rename
+itself survives a crash), and only then made current and announced to subscribers. A process
+killed mid-write leaves at most a stray temporary file, which the next load removes.
 Objects are keyed by (kind, namespace, name); API versions of one kind share an identity.
 """
 
@@ -27,6 +29,8 @@ Key = tuple[str, str, str]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 Outcome = Literal["created", "configured", "unchanged", "deleted"]
 STATE_FILE = "config.json"
+_TEMP_PREFIX = ".config-"
+_TEMP_SUFFIX = ".json"
 
 
 class StoreError(ConfigError):
@@ -218,7 +222,7 @@ class ConfigStore:
         directory = self._state_file.parent
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         payload = {"revision": revision, "objects": [objects[k].to_dict() for k in sorted(objects)]}
-        fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".json", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=directory)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(payload, out, separators=(",", ":"))
@@ -226,6 +230,7 @@ class ConfigStore:
                 os.fsync(out.fileno())
             os.chmod(tmp, 0o600)
             os.replace(tmp, self._state_file)
+            _fsync_directory(directory)
         except BaseException as exc:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -233,6 +238,7 @@ class ConfigStore:
 
     def _restore(self) -> None:
         assert self._state_file is not None
+        _remove_stale_temp_files(self._state_file.parent)
         if not self._state_file.exists():
             return
         try:
@@ -244,3 +250,20 @@ class ConfigStore:
         self.load_problems = result.problems
         self._objects = {r.key: replace(r, document=None) for r in result.resources}
         self._revision = int(payload.get("revision", 0))
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename inside ``directory`` durable (its entry lives in the directory)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temp_files(directory: Path) -> None:
+    """Temporary files a killed writer left behind: never renamed, so never part of the state."""
+    if not directory.is_dir():
+        return
+    for stale in directory.glob(f"{_TEMP_PREFIX}*{_TEMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
