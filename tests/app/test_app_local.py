@@ -63,3 +63,36 @@ def test_published_workloads_reach_the_registry_and_leave_it() -> None:
     link.publish(None, "default", "a-0")
     assert link.cp.registry.view().workloads == ()
     assert link.vip_of("default", "a") == link.vip_of("default", "a")
+
+
+def test_service_backends_are_kubernetes_vips_with_their_ready_endpoints() -> None:
+    link = _link()
+    from sailmesh.app.backend import MeshApi
+
+    MeshApi(link.cp).apply_yaml(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: fast, namespace: legacy}\n"
+        "spec:\n  clusterIP: 10.96.3.3\n  selector: {app: fast}\n"
+        "  ports: [{name: http, port: 80, targetPort: 8080}]\n",
+        "svc.yaml",
+        "legacy",
+    )
+    link.cp.registry_sync.sync(link.cp.store.list(kind="Service"))
+    (empty,) = link.service_backends()
+    assert (empty.vip, empty.port, empty.endpoints, empty.name) == (
+        "10.96.3.3",
+        80,
+        (),
+        "legacy/fast:80",
+    )
+    link.publish(
+        Workload(
+            name="fast-0",
+            namespace="legacy",
+            address="10.244.0.7",
+            labels=frozen_map({"app": "fast"}),
+        ),
+        "legacy",
+        "fast-0",
+    )
+    (served,) = link.service_backends()
+    assert served.endpoints == (("10.244.0.7", 8080),)

@@ -29,6 +29,7 @@ from sailmesh.runtime.proxy import BootstrapRequest
 from sailmesh.runtime.sandbox.forward import Forwarder
 from sailmesh.runtime.sandbox.modes import Mode, ModeReport
 from sailmesh.runtime.sandbox.netns import RunNames
+from sailmesh.runtime.sandbox.servicelb import ServiceBackend
 from sailmesh.runtime.sandbox.userns import UsernsNode
 
 log = logging.getLogger("sailmesh.app")
@@ -71,6 +72,25 @@ class ControlPlaneLink:
 
     def render_bootstrap(self, request: BootstrapRequest) -> dict[str, Any]:
         return render_pod_bootstrap(request)
+
+    def service_backends(self) -> list[ServiceBackend]:
+        """Each Kubernetes Service port on its VIP with the addresses of its ready endpoints."""
+        view = self.cp.registry.view()
+        return [
+            ServiceBackend(
+                vip=service.vip,
+                port=port.port,
+                endpoints=tuple(
+                    (ep.address, ep.port)
+                    for ep in view.endpoints_for(service.hostname, port.port)
+                    if ep.healthy
+                ),
+                name=f"{service.namespace}/{service.name}:{port.port}",
+            )
+            for service in view.services
+            if service.origin == "kubernetes" and service.vip is not None
+            for port in service.ports
+        ]
 
 
 class LocalMesh:
@@ -142,6 +162,8 @@ class LocalMesh:
         cp = self.server.cp
         await self.host.start(ControlPlaneLink(cp))
         self._unsubscribe = cp.store.subscribe(self._on_store_events)
+        # endpoints changed: pods without a sidecar re-balance their Service VIPs
+        cp.registry.subscribe(self.host.request_reconcile)
         if resources:
             await asyncio.to_thread(cp.store.apply, list(resources))
         self.host.request_reconcile()

@@ -38,6 +38,7 @@ from sailmesh.runtime.local import LocalRuntime, RunningPod
 from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.forward import Forwarder
 from sailmesh.runtime.sandbox.modes import Mode, ModeReport
+from sailmesh.runtime.sandbox.servicelb import ServiceBackend
 from sailmesh.runtime.sandbox.strategies import runtime_mode, sandbox_for_run
 from sailmesh.runtime.sandbox.userns import UsernsNode
 from sailmesh.runtime.workloads import PodPlan
@@ -72,6 +73,10 @@ class MeshLink(Protocol):
 
     def render_bootstrap(self, request: envoy_proxy.BootstrapRequest) -> dict[str, Any]:
         """Envoy's bootstrap document for a pod's proxy."""
+        ...
+
+    def service_backends(self) -> list[ServiceBackend]:
+        """Every Service VIP port with its ready endpoints (for pods without a sidecar)."""
         ...
 
 
@@ -143,6 +148,7 @@ class RuntimeHost:
             publish=link.publish,
             render_bootstrap=link.render_bootstrap,
             gateway_ports_of=self._server_ports,
+            service_backends=link.service_backends,
         )
         self._worker = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
         self._worker.start()

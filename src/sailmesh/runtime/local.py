@@ -44,6 +44,7 @@ from sailmesh.runtime.sandbox.capture import CaptureConfig
 from sailmesh.runtime.sandbox.hosts import ServiceName
 from sailmesh.runtime.sandbox.netns import RunNames
 from sailmesh.runtime.sandbox.pod import PodSandbox, PodSpec
+from sailmesh.runtime.sandbox.servicelb import ServiceBackend
 from sailmesh.runtime.sandbox.strategies import LIMITS
 from sailmesh.runtime.sandbox.strategy import APP_PATH, PROXY_CONTAINER, ExecCommand, Sandbox
 from sailmesh.runtime.supervisor import ContainerSpec, PodSupervisor
@@ -55,6 +56,7 @@ log = logging.getLogger("sailmesh.runtime")
 
 APP_READY_TIMEOUT = 30.0
 VipLookup = Callable[[str, str], str | None]
+BackendsOf = Callable[[], Iterable[ServiceBackend]]
 WorkloadSink = Callable[[Workload | None, str, str], None]  # (workload or None=remove, ns, name)
 
 
@@ -103,9 +105,12 @@ class LocalRuntime:
     publish: WorkloadSink
     render_bootstrap: envoy_proxy.BootstrapRenderer
     gateway_ports_of: GatewayPortsOf = lambda plan: []
+    #: The Services' VIPs and ready endpoints, for the rules of pods without a sidecar.
+    service_backends: BackendsOf = lambda: []
     clock: Clock = SYSTEM_CLOCK
     pods: dict[tuple[str, str], RunningPod] = field(default_factory=dict)
     services: list[ServiceName] = field(default_factory=list)
+    backends: list[ServiceBackend] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -147,6 +152,7 @@ class LocalRuntime:
                 for pod in self.pods.values():
                     pod.sandbox.update_hosts(self.services)
             new = [p for k, p in desired.items() if k not in self.pods]
+        self._sync_backends(new)
         if new:
             self.strategy.setup_node()  # once, before pods start in parallel
             with ThreadPoolExecutor(max_workers=min(8, len(new))) as pool:
@@ -154,6 +160,18 @@ class LocalRuntime:
                     if running is not None:
                         with self._lock:
                             self.pods[running.plan.key] = running
+
+    def _sync_backends(self, new: list[PodPlan]) -> None:
+        """Pods without a sidecar reach Services through rules of their own (kube-proxy's
+        role): bring the running ones up to date; ``new`` ones get them when created."""
+        if not any(not p.inject for p in new) and all(p.plan.inject for p in self.pods.values()):
+            return
+        backends = list(self.service_backends())
+        with self._lock:
+            self.backends = backends
+            running = [p for p in self.pods.values() if not p.plan.inject]
+        for pod in running:
+            pod.sandbox.update_backends(backends)
 
     def stop(self) -> None:
         with self._lock:
@@ -172,6 +190,7 @@ class LocalRuntime:
             else PodPorts()
         )
         sandbox = PodSandbox(self.names, _pod_spec(plan, index, ports), strategy=self.strategy)
+        sandbox.backends = tuple(sorted(self.backends))
         try:
             sandbox.create(self.services)
             ip = sandbox.ip or "127.0.0.1"
@@ -276,7 +295,7 @@ def _pod_spec(plan: PodPlan, index: int, ports: PodPorts) -> PodSpec:
         name=plan.name,
         namespace=plan.namespace,
         index=index,
-        capture=CaptureConfig(capture_inbound=not plan.gateway),
+        capture=CaptureConfig(capture_inbound=not plan.gateway) if plan.inject else None,
         explicit_outbound_port=ports.proxy or 0,
     )
 

@@ -63,6 +63,8 @@ class ExplicitSandbox(Sandbox):
         "on $PORT (its first containerPort's host port), or only one replica per port works",
         "gateways bind 127.0.0.1 (a substitute port when the server port is taken or "
         "privileged); ports of Gateways applied after the gateway started bind as they are",
+        "pods without a sidecar have no Service names or VIPs (nothing translates them): "
+        "they reach other pods only at 127.0.0.1:<host port>",
     )
 
     def command(

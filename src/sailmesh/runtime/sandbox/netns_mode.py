@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sailmesh.runtime.sandbox import netns
-from sailmesh.runtime.sandbox.capture import apply_rules, render_rules
+from sailmesh.runtime.sandbox.capture import apply_rules
 from sailmesh.runtime.sandbox.hosts import ServiceName, write_netns_files
 from sailmesh.runtime.sandbox.modes import Mode
 from sailmesh.runtime.sandbox.strategy import Sandbox
@@ -47,7 +47,7 @@ class NetnsSandbox(Sandbox):
         return netns.attach_pod(self.names, pod.ns, pod.spec.index, self.subnet)
 
     def apply_rules(self, pod: PodSandbox) -> None:
-        apply_rules(pod.ns, render_rules(pod.spec.capture, "owner"))
+        apply_rules(pod.ns, pod.rules_script("owner"))
 
     def update_hosts(self, pod: PodSandbox, services: Iterable[ServiceName]) -> Path | None:
         return write_netns_files(pod.ns, pod.hosts_text(services))

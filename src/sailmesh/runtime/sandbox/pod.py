@@ -20,10 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sailmesh.runtime.sandbox import netns
-from sailmesh.runtime.sandbox.capture import PROXY_GID, PROXY_UID, CaptureConfig
+from sailmesh.runtime.sandbox.capture import (
+    PROXY_GID,
+    PROXY_UID,
+    CaptureConfig,
+    Variant,
+    render_rules,
+)
 from sailmesh.runtime.sandbox.explicit_mode import EXPLICIT_LIMITS, explicit_proxy_env
 from sailmesh.runtime.sandbox.hosts import ServiceName, render_hosts
 from sailmesh.runtime.sandbox.modes import Mode
+from sailmesh.runtime.sandbox.servicelb import ServiceBackend, render_service_rules
 from sailmesh.runtime.sandbox.strategies import sandbox_for
 from sailmesh.runtime.sandbox.strategy import ExecCommand, Sandbox
 from sailmesh.runtime.sandbox.userns import UsernsNode
@@ -42,7 +49,9 @@ class PodSpec:
     index: int = 0
     app_uid: int = NOBODY
     app_gid: int = NOBODY
-    capture: CaptureConfig = field(default_factory=CaptureConfig)
+    #: Istio's capture rules for the pod's sidecar; None: no sidecar, so no capture (the pod
+    #: reaches Services through :mod:`.servicelb` rules instead).
+    capture: CaptureConfig | None = field(default_factory=CaptureConfig)
     explicit_outbound_port: int = 15001  # explicit mode; 0: no sidecar, no proxy variables
 
 
@@ -67,6 +76,8 @@ class PodSandbox:
         self.ip: str | None = None
         self.workdir = names.workdir / spec.name
         self.processes: list[subprocess.Popen[bytes]] = []
+        #: Without a sidecar: the Service backends its rules send VIP traffic to.
+        self.backends: tuple[ServiceBackend, ...] = ()
 
     @property
     def mode(self) -> Mode:
@@ -115,6 +126,23 @@ class PodSandbox:
             path.mkdir(exist_ok=True)
             if os.geteuid() == 0:
                 os.chown(path, *self.file_owner(as_proxy=as_proxy))
+
+    def rules_script(self, variant: Variant) -> str:
+        """The pod's ``iptables-restore`` script: Istio's capture rules (``variant`` tells how
+        Envoy is recognised) when it has a sidecar, else its Service VIP translation."""
+        if self.spec.capture is None:
+            return render_service_rules(self.backends)
+        return render_rules(self.spec.capture, variant)
+
+    def update_backends(self, backends: Iterable[ServiceBackend]) -> bool:
+        """Without a sidecar: re-apply the rules when the Service backends changed (whether
+        they did). With one, Envoy balances Services and nothing changes here."""
+        wanted = tuple(sorted(backends))
+        if self.spec.capture is not None or wanted == self.backends:
+            return False
+        self.backends = wanted
+        self.strategy.apply_rules(self)
+        return True
 
     def hosts_text(self, services: Iterable[ServiceName]) -> str:
         """The pod's hosts file: itself, then the services' names and VIPs."""

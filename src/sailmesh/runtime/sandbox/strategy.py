@@ -115,7 +115,8 @@ class Sandbox(ABC):
         return None
 
     def apply_rules(self, pod: PodSandbox) -> None:
-        """Install the pod's capture rules."""
+        """Install the pod's rules (:meth:`PodSandbox.rules_script`): capture for a pod with
+        a sidecar, service VIPs for a pod without one."""
         return None
 
     def update_hosts(self, pod: PodSandbox, services: Iterable[ServiceName]) -> Path | None:

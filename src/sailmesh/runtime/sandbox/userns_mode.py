@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sailmesh.runtime.sandbox import userns
-from sailmesh.runtime.sandbox.capture import CaptureConfig, render_rules
+from sailmesh.runtime.sandbox.capture import CaptureConfig
 from sailmesh.runtime.sandbox.errors import SandboxError
 from sailmesh.runtime.sandbox.hosts import RESOLV_CONF, ServiceName, write_in_place
 from sailmesh.runtime.sandbox.modes import Mode
@@ -97,7 +97,7 @@ class UsernsSandbox(Sandbox):
         return self._node.add_pod(pod.ns, pod.spec.index, self.subnet)
 
     def apply_rules(self, pod: PodSandbox) -> None:
-        self._node.apply_rules(pod.ns, render_rules(pod.spec.capture, "mark"))
+        self._node.apply_rules(pod.ns, pod.rules_script("mark"))
 
     def update_hosts(self, pod: PodSandbox, services: Iterable[ServiceName]) -> Path | None:
         etc = pod.workdir / "etc"
