@@ -14,7 +14,7 @@ is dropped, and a route whose every block was dropped is dropped.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from envoy.config.route.v3 import route_components_pb2 as route_pb2
 from envoy.type.matcher.v3 import regex_pb2, string_pb2
@@ -39,17 +39,18 @@ def string_matcher(match: Any, ignore_case: bool = False) -> string_pb2.StringMa
 
 def header_matcher(name: str, match: Any, invert: bool = False) -> route_pb2.HeaderMatcher:
     """A header condition; an empty StringMatch means "the header is present"."""
-    out = route_pb2.HeaderMatcher(name=name.lower(), invert_match=invert)
-    matcher = string_matcher(match)
-    if matcher is None:
-        out.present_match = True
-    else:
-        out.string_match.CopyFrom(matcher)
-    return out
+    return _match_value(route_pb2.HeaderMatcher(name=name.lower(), invert_match=invert), match)
 
 
 def query_matcher(name: str, match: Any) -> route_pb2.QueryParameterMatcher:
-    out = route_pb2.QueryParameterMatcher(name=name)
+    return _match_value(route_pb2.QueryParameterMatcher(name=name), match)
+
+
+_Matcher = TypeVar("_Matcher", route_pb2.HeaderMatcher, route_pb2.QueryParameterMatcher)
+
+
+def _match_value(out: _Matcher, match: Any) -> _Matcher:
+    """``out`` matching ``match``'s string condition, or mere presence when it has none."""
     matcher = string_matcher(match)
     if matcher is None:
         out.present_match = True

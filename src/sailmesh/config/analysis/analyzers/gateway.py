@@ -62,7 +62,8 @@ def _service_ports(ctx: AnalysisContext, pods: list[Workload]) -> set[int]:
     return ports
 
 
-def _ingress_ports(ctx: AnalysisContext) -> Iterator[Problem]:
+def _served_gateways(ctx: AnalysisContext) -> Iterator[tuple[Resource, Any] | Problem]:
+    """Each Gateway with the pods its selector picks; a problem when it picks none."""
     for gw in ctx.of_kind("Gateway"):
         pods = _gateway_pods(ctx, gw)
         if pods is None:
@@ -70,6 +71,15 @@ def _ingress_ports(ctx: AnalysisContext) -> Iterator[Problem]:
         if not pods:
             yield _selector_not_found(gw)
             continue
+        yield gw, pods
+
+
+def _ingress_ports(ctx: AnalysisContext) -> Iterator[Problem]:
+    for found in _served_gateways(ctx):
+        if isinstance(found, Problem):
+            yield found
+            continue
+        gw, pods = found
         exposed = _service_ports(ctx, pods)
         for i, server in enumerate(gw.spec.servers or []):
             number = server.port.number if server.port else None
@@ -155,13 +165,11 @@ def credential_valid(secret: Resource) -> bool:
 
 
 def _secrets(ctx: AnalysisContext) -> Iterator[Problem]:
-    for gw in ctx.of_kind("Gateway"):
-        pods = _gateway_pods(ctx, gw)
-        if pods is None:
+    for found in _served_gateways(ctx):
+        if isinstance(found, Problem):
+            yield found
             continue
-        if not pods:
-            yield _selector_not_found(gw)
-            continue
+        gw, pods = found
         namespace = pods[0].namespace
         for path, name in _credentials(gw):
             secret = ctx.get("Secret", namespace, name)

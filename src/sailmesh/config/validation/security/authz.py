@@ -81,31 +81,23 @@ def validate_authorization_policy(resource: Resource, report: Report) -> None:
 
 def _check_rule(report: Report, path: str, rule: Rule, action: str) -> None:
     if rule.from_ is not None:
-        if not rule.from_:
-            report.error(
-                join_path(path, "from"),
-                "`from` must not be empty: remove it to match "
-                "any source, or list at least one `source`",
-            )
+        _check_not_empty(
+            report, path, "from", rule.from_, "any source, or list at least one `source`"
+        )
         for i, item in enumerate(rule.from_):
-            at = f"{path}.from[{i}].source"
             if item.source is None:
                 report.error(f"{path}.from[{i}]", "each `from` entry needs a `source`")
             else:
-                _check_source(report, at, item.source, action)
+                _check_source(report, f"{path}.from[{i}].source", item.source, action)
     if rule.to is not None:
-        if not rule.to:
-            report.error(
-                join_path(path, "to"),
-                "`to` must not be empty: remove it to match any "
-                "operation, or list at least one `operation`",
-            )
+        _check_not_empty(
+            report, path, "to", rule.to, "any operation, or list at least one `operation`"
+        )
         for i, target in enumerate(rule.to):
-            at = f"{path}.to[{i}].operation"
             if target.operation is None:
                 report.error(f"{path}.to[{i}]", "each `to` entry needs an `operation`")
             else:
-                _check_operation(report, at, target.operation)
+                _check_operation(report, f"{path}.to[{i}].operation", target.operation)
     if rule.when is not None:
         if not rule.when:
             report.error(
@@ -114,6 +106,16 @@ def _check_rule(report: Report, path: str, rule: Rule, action: str) -> None:
             )
         for i, condition in enumerate(rule.when):
             _check_condition(report, f"{path}.when[{i}]", condition, action)
+
+
+def _check_not_empty(
+    report: Report, path: str, field: str, entries: Sequence[object], instead: str
+) -> None:
+    """An empty ``from``/``to`` list matches nothing, which is never what was meant."""
+    if not entries:
+        report.error(
+            join_path(path, field), f"`{field}` must not be empty: remove it to match {instead}"
+        )
 
 
 def _is_empty(model: Source | Operation) -> bool:
