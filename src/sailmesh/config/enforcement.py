@@ -87,8 +87,6 @@ VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
     NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
     NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
-    NotEnforced("VirtualService", "spec.http[*].fault.delay.exponentialDelay", "only fixedDelay is injected"),
-    NotEnforced("VirtualService", "spec.http[*].fault.abort.http2Error", "only httpStatus and grpcStatus aborts are injected"),
     NotEnforced("VirtualService", "spec.tls[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].sourceSubnet", "the source subnet is not matched"),
