@@ -34,8 +34,9 @@ class NotEnforced:
     reason: str
     except_values: tuple[str, ...] = ()
     except_keys: tuple[str, ...] = ()
-    #: A further condition on the value (e.g. "a CIDR range"), when the field is partly enforced.
+    #: A further condition on the value when the field is partly enforced, and its wording.
     when: Callable[[Any], bool] | None = None
+    when_text: str = ""
 
     @property
     def whole_kind(self) -> bool:
@@ -139,7 +140,7 @@ SIDECAR: tuple[NotEnforced, ...] = (
 )
 
 SERVICE_ENTRY: tuple[NotEnforced, ...] = (
-    NotEnforced("ServiceEntry", "spec.addresses[*]", "CIDR ranges are not matched: only a single address becomes the service's VIP", when=_is_range),
+    NotEnforced("ServiceEntry", "spec.addresses[*]", "CIDR ranges are not matched: only a single address becomes the service's VIP", when=_is_range, when_text="CIDR ranges"),
     NotEnforced("ServiceEntry", "spec.subjectAltNames", _NO_MTLS),
     NotEnforced("ServiceEntry", "spec.location", "MESH_INTERNAL changes nothing yet (no mutual TLS)", except_values=("MESH_EXTERNAL",)),
     NotEnforced("ServiceEntry", "spec.endpoints[*].network", "multi-network meshes are not supported: endpoints are reached directly"),
@@ -181,3 +182,57 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
     """Of ``all_kinds``, those not listed as a whole kind."""
     whole = {e.kind for e in NOT_ENFORCED if e.whole_kind}
     return [k for k in all_kinds if k not in whole]
+
+
+#: What translation reads, for the README's summary (kinds not listed above as whole kinds).
+ENFORCED_SUMMARY = (
+    "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
+    "ServiceEntry, WorkloadEntry, Sidecar; from an IstioOperator's meshConfig: "
+    "rootNamespace, outboundTrafficPolicy.mode, accessLogFile, defaultHttpRetryPolicy "
+    "(attempts, retryOn) and defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
+)
+_SHORTEN = (
+    "spec.subsets[*].trafficPolicy.",
+    "spec.trafficPolicy.",
+    "portLevelSettings[*].",
+    "spec.",
+)
+
+
+def _short(path: str) -> str:
+    for prefix in _SHORTEN:
+        path = path.replace(prefix, "")
+    return path
+
+
+def _qualifier(e: NotEnforced) -> str:
+    excepted = (*e.except_values, *e.except_keys)
+    if excepted:
+        return f" (except {', '.join(excepted)})"
+    return f" ({e.when_text})" if e.when_text else ""
+
+
+def markdown_summary() -> str:
+    """The README's "What is enforced today" body, rendered from the table."""
+    lines = [
+        f"Enforced (translated to Envoy): {ENFORCED_SUMMARY}.",
+        "",
+        "Accepted but **not enforced** yet; `sailctl apply`, `analyze` and `validate` report "
+        "each use as `Warning [SM0001] NotEnforced` naming the object and field:",
+        "",
+    ]
+    lines += [f"- {e.kind}: {e.reason}" for e in NOT_ENFORCED if e.whole_kind]
+    fields: dict[str, list[str]] = {}
+    for e in NOT_ENFORCED:
+        if not e.whole_kind:
+            short = f"`{_short(e.path)}`{_qualifier(e)}"
+            if short not in fields.setdefault(e.kind, []):
+                fields[e.kind].append(short)
+    for kind, names in fields.items():
+        lines.append(f"- {kind} fields: {', '.join(names)}")
+    lines += [
+        "",
+        "(DestinationRule policy fields are listed once and apply at every level: "
+        "`trafficPolicy`, `portLevelSettings`, subsets.)",
+    ]
+    return "\n".join(lines)
