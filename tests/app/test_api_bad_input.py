@@ -288,3 +288,24 @@ def test_a_stalled_client_does_not_block_others(api: Api, unchanged: None) -> No
         stalled.sendall(b"POST /v1/apply HTTP/1.1\r\nContent-Length: 1000\r\n\r\n{")
         status, body = api.client.request("GET", "/v1/version")
         assert status == 200, body
+
+
+DENY_ALL = """\
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-all}
+spec: {}
+"""
+
+
+def test_unenforced_config_is_applied_with_one_warning_per_use(api: Api) -> None:
+    status, body = api.apply(DENY_ALL)
+    try:
+        assert status == 200, body
+        assert body["outcomes"] == ["authorizationpolicy/deny-all created (namespace default)"]
+        assert body["warnings"] == [
+            "Warning: [SM0001] AuthorizationPolicy default/deny-all spec: not enforced: "
+            "authorization is not enforced yet, requests are not checked"
+        ]
+    finally:
+        api.client.request("POST", "/v1/delete", {"yaml": DENY_ALL, "namespace": "default"})

@@ -16,6 +16,7 @@ from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
 from sailmesh.config.resource import Resource
 from sailmesh.config.store import NotFoundError, StoreError
+from sailmesh.config.unenforced import apply_warning, not_enforced_problems
 from sailmesh.controlplane.server import ControlPlane
 from sailmesh.errors import ApiError
 
@@ -53,7 +54,8 @@ class MeshApi:
         return {
             "outcomes": [str(o) for o in outcomes],
             "warnings": [str(p) for p in result.problems if p.level is Level.WARNING]
-            + self._unknown_namespace_warnings(result.resources),
+            + self._unknown_namespace_warnings(result.resources)
+            + [apply_warning(p) for p in not_enforced_problems(result.resources)],
         }
 
     def _unknown_namespace_warnings(self, resources: list[Resource]) -> list[str]:

@@ -1,4 +1,7 @@
-"""Istio's analysis message types: code, name, level and template (istio.io/docs/reference/config/analysis)."""
+"""Istio's analysis message types: code, name, level and template (istio.io/docs/reference/config/analysis).
+
+Codes ``ISTnnnn`` are Istio's; sailmesh's own messages use ``SMnnnn`` (documented in the README).
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,10 @@ class MessageType:
         )
 
     @property
-    def url(self) -> str:
+    def url(self) -> str | None:
+        """Istio's page for an IST code (sailmesh's own SM codes have none there)."""
+        if not self.code.startswith("IST"):
+            return None
         return f"https://istio.io/latest/docs/reference/config/analysis/{self.code.lower()}/"
 
 
@@ -194,6 +200,9 @@ CONFLICTING_SERVICE_ENTRY_PROTOCOLS = MessageType(
     'The ServiceEntries %s define host "%s" port %s with conflicting protocols %s; traffic on this '
     "port will be handled by only one of them.",
 )
+
+# --- sailmesh's own codes (SMnnnn) ------------------------------------------------------------
+NOT_ENFORCED = MessageType("SM0001", "NotEnforced", _W, "%s: not enforced: %s")
 
 ALL: tuple[MessageType, ...] = tuple(
     v for v in list(globals().values()) if isinstance(v, MessageType)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sailmesh.config.analysis.analyzers import (
     destinationrule,
+    enforcement,
     gateway,
     security,
     selectors,
@@ -30,6 +31,7 @@ ALL_ANALYZERS: tuple[Analyzer, ...] = (
     *telemetry.ANALYZERS,
     *virtualservice.ANALYZERS,
     *vsroutes.ANALYZERS,
+    *enforcement.ANALYZERS,
 )
 
 __all__ = ["ALL_ANALYZERS"]

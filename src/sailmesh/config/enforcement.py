@@ -1,0 +1,238 @@
+"""What sailmesh accepts but does not enforce yet: one table, reported as SM0001 NotEnforced.
+
+Validation accepts the whole Istio API; translation enforces only part of it. Every kind or
+field that validation accepts and translation ignores is listed here with the reason, so that
+``sailctl apply``/``analyze``/``validate`` can tell the user (see
+:mod:`sailmesh.config.unenforced` for the finder) instead of silently dropping it.
+
+Patterns are field paths in Istio's camelCase YAML names, as validation paths are:
+``name`` a field, ``[*]`` any list item, ``*`` any key of a map. ``spec`` alone is a whole kind.
+``except_values`` lists the values of the field that *are* enforced (case-insensitive), and
+``except_keys`` the keys of a ``*`` map segment that are. Traffic policy fields are listed once
+and expanded to ``portLevelSettings[*]`` and ``subsets[*].trafficPolicy`` by :func:`_policy`.
+
+When a feature is implemented, delete its line (and a test shows the field now changes the
+Envoy output: ``tests/xds/test_enforcement_honesty.py`` fails until the line is gone).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+WHOLE_KIND = "spec"
+
+
+@dataclass(frozen=True)
+class NotEnforced:
+    """One kind (``path == "spec"``) or field pattern accepted but not enforced, and why."""
+
+    kind: str
+    path: str
+    reason: str
+    except_values: tuple[str, ...] = ()
+    except_keys: tuple[str, ...] = ()
+    #: A further condition on the value when the field is partly enforced, and its wording.
+    when: Callable[[Any], bool] | None = None
+    when_text: str = ""
+
+    @property
+    def whole_kind(self) -> bool:
+        return self.path == WHOLE_KIND
+
+
+def _is_range(value: Any) -> bool:
+    """An address entry that is a CIDR range of more than one address."""
+    try:
+        return ipaddress.ip_network(str(value), strict=False).num_addresses > 1
+    except ValueError:
+        return False
+
+
+_POLICY_PREFIXES = ("spec.trafficPolicy", "spec.subsets[*].trafficPolicy")
+_PORT_LEVEL = ".portLevelSettings[*]"
+
+
+def _policy(field: str, reason: str, port_level: bool = True) -> tuple[NotEnforced, ...]:
+    """A DestinationRule traffic policy field, at every level it can be set."""
+    prefixes = [p + s for p in _POLICY_PREFIXES for s in ("", _PORT_LEVEL) if port_level or not s]
+    return tuple(NotEnforced("DestinationRule", f"{p}.{field}", reason) for p in prefixes)
+
+
+def _kind(kind: str, reason: str) -> NotEnforced:
+    return NotEnforced(kind, WHOLE_KIND, reason)
+
+
+_NO_MTLS = "mutual TLS is not implemented yet: traffic between sidecars is plaintext"
+_NO_LOCALITY = "locality-aware load balancing is not implemented: localities are not preferred"
+_HTTP_SERVERS = ("HTTP", "HTTP2", "GRPC", "GRPC-WEB")
+
+# fmt: off
+KINDS: tuple[NotEnforced, ...] = (
+    _kind(
+        "PeerAuthentication", "mutual TLS is not enforced yet: connections are not authenticated"
+    ),
+    _kind("AuthorizationPolicy", "authorization is not enforced yet, requests are not checked"),
+    _kind("RequestAuthentication", "JWT authentication is not enforced yet: tokens are not checked"),
+    _kind("Telemetry", "Telemetry resources are not applied yet: metrics, logs and traces are not changed"),
+    _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
+    _kind("WasmPlugin", "Wasm plugins are not loaded"),
+    _kind("ProxyConfig", "ProxyConfig resources are not applied (use meshConfig.defaultConfig or the proxy.istio.io/config annotation)"),
+    _kind("WorkloadGroup", "WorkloadGroups are not used: there is no VM auto-registration"),
+)
+
+VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
+    NotEnforced("VirtualService", "spec.http[*].delegate", "delegation is not implemented: the route is dropped"),
+    NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
+    NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
+    NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
+    NotEnforced("VirtualService", "spec.tls[*].match[*].destinationSubnets", "destination subnets are not matched"),
+    NotEnforced("VirtualService", "spec.tcp[*].match[*].destinationSubnets", "destination subnets are not matched"),
+    NotEnforced("VirtualService", "spec.tcp[*].match[*].sourceSubnet", "the source subnet is not matched"),
+)
+
+DESTINATION_RULE: tuple[NotEnforced, ...] = (
+    NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
+    *_policy("tls", "client TLS is not originated: upstream connections are plaintext"),
+    *_policy("loadBalancer.localityLbSetting", _NO_LOCALITY),
+    *_policy("loadBalancer.zoneAwareLbSetting", _NO_LOCALITY),
+    *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
+    *_policy("loadBalancer.warmup", "slow start is not configured"),
+    *_policy("loadBalancer.consistentHash.httpCookie.attributes", "cookie attributes are not set"),
+    *_policy("connectionPool.tcp.maxConnectionDuration", "connections are not closed after a maximum duration"),
+    *_policy("connectionPool.tcp.idleTimeout", "the TCP idle timeout is not set"),
+    *_policy("connectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
+    *_policy("outlierDetection.outlierDetectionHttpErrorCodes", "only 5xx/gateway errors count for outlier detection"),
+    *_policy("tunnel", "tunnelling is not implemented", port_level=False),
+    *_policy("proxyProtocol", "the PROXY protocol header is not sent", port_level=False),
+    *_policy("retryBudget", "retry budgets are not set", port_level=False),
+)
+
+GATEWAY: tuple[NotEnforced, ...] = (
+    NotEnforced(
+        "Gateway",
+        "spec.servers[*].port.protocol",
+        "only HTTP, HTTP2, GRPC and GRPC-WEB servers are served: this server gets no listener",
+        except_values=_HTTP_SERVERS,
+    ),
+    NotEnforced("Gateway", "spec.servers[*].tls", "gateway TLS (termination, passthrough, httpsRedirect) is not implemented"),
+    NotEnforced("Gateway", "spec.servers[*].bind", "the listener binds every address"),
+    NotEnforced("Gateway", "spec.servers[*].defaultEndpoint", "default endpoints are not implemented"),
+    NotEnforced("Gateway", "spec.servers[*].name", "server names are not used (stats are not prefixed)"),
+)
+
+SIDECAR: tuple[NotEnforced, ...] = (
+    NotEnforced("Sidecar", "spec.ingress", "ingress listeners are not implemented: inbound ports come from the services selecting the workload"),
+    NotEnforced("Sidecar", "spec.egress[*].port", "per-port egress listeners are not implemented: egress hosts apply to every port"),
+    NotEnforced("Sidecar", "spec.egress[*].bind", "per-port egress listeners are not implemented"),
+    NotEnforced("Sidecar", "spec.egress[*].captureMode", "capture modes are not implemented", except_values=("DEFAULT",)),
+    NotEnforced("Sidecar", "spec.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
+    NotEnforced("Sidecar", "spec.inboundConnectionPool.tcp.maxConnectionDuration", "connections are not closed after a maximum duration"),
+    NotEnforced("Sidecar", "spec.inboundConnectionPool.tcp.idleTimeout", "the TCP idle timeout is not set"),
+    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.idleTimeout", "inbound HTTP protocol options are not set"),
+    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.maxRequestsPerConnection", "inbound HTTP protocol options are not set"),
+    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.h2UpgradePolicy", "inbound HTTP protocol options are not set", except_values=("DEFAULT",)),
+    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.useClientProtocol", "inbound HTTP protocol options are not set"),
+    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.maxConcurrentStreams", "inbound HTTP protocol options are not set"),
+    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
+)
+
+SERVICE_ENTRY: tuple[NotEnforced, ...] = (
+    NotEnforced("ServiceEntry", "spec.addresses[*]", "CIDR ranges are not matched: only a single address becomes the service's VIP", when=_is_range, when_text="CIDR ranges"),
+    NotEnforced("ServiceEntry", "spec.subjectAltNames", _NO_MTLS),
+    NotEnforced("ServiceEntry", "spec.location", "MESH_INTERNAL changes nothing yet (no mutual TLS)", except_values=("MESH_EXTERNAL",)),
+    NotEnforced("ServiceEntry", "spec.endpoints[*].network", "multi-network meshes are not supported: endpoints are reached directly"),
+    NotEnforced("ServiceEntry", "spec.endpoints[*].serviceAccount", _NO_MTLS),
+    NotEnforced("WorkloadEntry", "spec.network", "multi-network meshes are not supported: the workload is reached directly"),
+    NotEnforced("WorkloadEntry", "spec.serviceAccount", _NO_MTLS),
+)
+
+_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig")
+_MESH = "meshConfig field not read by sailmesh"
+MESH_CONFIG: tuple[NotEnforced, ...] = (
+    NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
+    NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS is)", except_keys=("proxyMetadata",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS is)", except_keys=("ISTIO_DELTA_XDS",)),
+)
+# fmt: on
+
+#: The table: every kind and field sailmesh accepts and does not enforce.
+NOT_ENFORCED: tuple[NotEnforced, ...] = (
+    *KINDS,
+    *VIRTUAL_SERVICE,
+    *DESTINATION_RULE,
+    *GATEWAY,
+    *SIDECAR,
+    *SERVICE_ENTRY,
+    *MESH_CONFIG,
+)
+
+
+def entries_for(kind: str) -> tuple[NotEnforced, ...]:
+    """The table's entries about ``kind``."""
+    return tuple(e for e in NOT_ENFORCED if e.kind == kind)
+
+
+def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
+    """Of ``all_kinds``, those not listed as a whole kind."""
+    whole = {e.kind for e in NOT_ENFORCED if e.whole_kind}
+    return [k for k in all_kinds if k not in whole]
+
+
+#: What translation reads, for the README's summary (kinds not listed above as whole kinds).
+ENFORCED_SUMMARY = (
+    "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
+    "ServiceEntry, WorkloadEntry, Sidecar; from an IstioOperator's meshConfig: "
+    "rootNamespace, outboundTrafficPolicy.mode, accessLogFile, defaultHttpRetryPolicy "
+    "(attempts, retryOn) and defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
+)
+_SHORTEN = (
+    "spec.subsets[*].trafficPolicy.",
+    "spec.trafficPolicy.",
+    "portLevelSettings[*].",
+    "spec.",
+)
+
+
+def _short(path: str) -> str:
+    for prefix in _SHORTEN:
+        path = path.replace(prefix, "")
+    return path
+
+
+def _qualifier(e: NotEnforced) -> str:
+    excepted = (*e.except_values, *e.except_keys)
+    if excepted:
+        return f" (except {', '.join(excepted)})"
+    return f" ({e.when_text})" if e.when_text else ""
+
+
+def markdown_summary() -> str:
+    """The README's "What is enforced today" body, rendered from the table."""
+    lines = [
+        f"Enforced (translated to Envoy): {ENFORCED_SUMMARY}.",
+        "",
+        "Accepted but **not enforced** yet; `sailctl apply`, `analyze` and `validate` report "
+        "each use as `Warning [SM0001] NotEnforced` naming the object and field:",
+        "",
+    ]
+    lines += [f"- {e.kind}: {e.reason}" for e in NOT_ENFORCED if e.whole_kind]
+    fields: dict[str, list[str]] = {}
+    for e in NOT_ENFORCED:
+        if not e.whole_kind:
+            short = f"`{_short(e.path)}`{_qualifier(e)}"
+            if short not in fields.setdefault(e.kind, []):
+                fields[e.kind].append(short)
+    for kind, names in fields.items():
+        lines.append(f"- {kind} fields: {', '.join(names)}")
+    lines += [
+        "",
+        "(DestinationRule policy fields are listed once and apply at every level: "
+        "`trafficPolicy`, `portLevelSettings`, subsets.)",
+    ]
+    return "\n".join(lines)

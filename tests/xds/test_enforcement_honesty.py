@@ -1,0 +1,230 @@
+"""The not-enforced table is honest: listed fields change no Envoy output, the others do.
+
+For every leaf field of the typed models of the enforced kinds (VirtualService,
+DestinationRule, Gateway, ServiceEntry, Sidecar), a valid document sets it to a non-default
+value (validation decides what is valid) and is translated with the real translator for a
+sidecar and a gateway, next to the same document without it:
+
+- a field the table lists (:mod:`sailmesh.config.enforcement`, found by the real finder)
+  must leave every Envoy resource byte-identical: it really has no effect;
+- any other field must change the output, unless :data:`NO_VISIBLE_EFFECT` says why not.
+
+So a field cannot be ignored without being listed, and an entry cannot stay listed once the
+field is implemented (remove the entry then).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import pytest
+from honesty_world import (
+    BASES,
+    GATEWAY,
+    SPECS,
+    candidates,
+    concrete,
+    context,
+    depth,
+    leaves,
+    listed,
+    load,
+    translate,
+    with_value,
+    without,
+)
+
+from sailmesh.config.enforcement import NOT_ENFORCED, NotEnforced
+from sailmesh.config.resource import Resource
+from sailmesh.config.unenforced import find_unenforced, split_pattern
+
+#: Fields that are legitimately inert (in Istio too) although validation accepts them, and why.
+NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
+    ("Gateway", "spec.servers[*].port.name"): "a label of the server port; Istio names "
+    "nothing after it for HTTP servers (route configs are http.<number>)",
+    ("Gateway", "spec.servers[*].port.targetPort"): "deprecated; Istio ignores it on Gateway "
+    "servers (the gateway listens on the server port)",
+    ("ServiceEntry", "spec.ports[*].name"): "a label of the port (endpoints refer to it by "
+    "name, so renaming both changes nothing; clusters are named by number)",
+}
+#: Fields validation rejects whatever their value (so they are not "accepted"), and why.
+NOT_SETTABLE: dict[tuple[str, str], str] = {
+    ("VirtualService", "spec.http[*].fault.delay.exponentialDelay"): "rejected: not supported",
+    ("VirtualService", "spec.http[*].fault.abort.http2Error"): "rejected: not supported",
+}
+#: Fields whose "no effect" is shown by a scenario of their own below.
+SCENARIOS: dict[tuple[str, str], str] = {
+    ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
+}
+
+LEAVES = [(kind, *leaf) for kind, spec in SPECS.items() for leaf in leaves(spec)]
+LEAF_IDS = [f"{leaf[0]}:{leaf[1]}" for leaf in LEAVES]
+#: Valid documents tried per leaf (at most :data:`PER_BASE` per base document): an enforced
+#: field must change the output in one of them, a listed one in none.
+TRIES = 4
+PER_BASE = 2
+
+
+@cache
+def _output(kind: str, spec_key: str) -> Any:
+    import json
+
+    resource = load(kind, json.loads(spec_key))
+    assert resource is not None
+    return translate([*context(kind), resource])
+
+
+def output(kind: str, spec: dict[str, Any]) -> Any:
+    import json
+
+    return _output(kind, json.dumps(spec, sort_keys=True))
+
+
+#: (the base when it sets the leaf to another value, else the document without the leaf;
+#: the document without the leaf (the base when that is not valid); with it; its resource)
+Trial = tuple[dict[str, Any], dict[str, Any], dict[str, Any], Resource]
+
+
+@cache
+def trials(kind: str, pattern: str) -> list[Trial]:
+    """Up to :data:`TRIES` (base, document without the leaf, with it, its resource) that
+    validation accepts; the one without it is the base when removing the leaf is not valid."""
+    (name, ann, default) = next(leaf[2:] for leaf in LEAVES if leaf[:2] == (kind, pattern))
+    found: list[Trial] = []
+    for alone in (False, True):
+        # The bases that already hold most of the leaf's path first: they give it a context.
+        for base in sorted(BASES[kind], key=lambda b: -depth(b, pattern)):
+            taken = 0
+            for value in candidates(name, ann, default):
+                spec = with_value(base, pattern, value, alone)
+                resource = load(kind, spec)
+                if spec == base or resource is None or taken == PER_BASE:
+                    continue
+                taken += 1
+                stripped = without(spec, pattern)
+                stripped = stripped if load(kind, stripped) else base
+                # A leaf the base already sets is also compared with the base's value of it.
+                replaced = not alone and depth(base, pattern) == len(split_pattern(pattern))
+                found.append((base if replaced else stripped, stripped, spec, resource))
+                if len(found) == TRIES:
+                    return found
+        if found:
+            return found
+    return found
+
+
+def test_bases_are_valid() -> None:
+    for kind, bases in BASES.items():
+        for base in bases:
+            assert load(kind, base) is not None, (kind, base)
+
+
+@pytest.mark.parametrize(("kind", "pattern", "name", "ann", "default"), LEAVES, ids=LEAF_IDS)
+def test_leaf_is_enforced_or_listed(
+    kind: str, pattern: str, name: str, ann: Any, default: Any
+) -> None:
+    if (kind, pattern) in NOT_SETTABLE:
+        assert not trials(kind, pattern), f"{kind} {pattern} is accepted now: test it"
+        return
+    if (kind, pattern) in SCENARIOS:
+        pytest.skip(f"shown by {SCENARIOS[kind, pattern]}")
+    found = trials(kind, pattern)
+    assert found, f"{kind} {pattern}: no valid value among the candidates; add one"
+    path = concrete(pattern)
+    changed, listed_somewhere = False, False
+    for base, stripped, spec, resource in found:
+        result = output(kind, spec)
+        if listed(resource, path):
+            listed_somewhere = True
+            assert result == output(kind, stripped), (
+                f"{kind} {path} is listed as not enforced but changes the Envoy output"
+            )
+        else:
+            changed |= result != output(kind, stripped) or result != output(kind, base)
+    if listed_somewhere or (kind, pattern) in NO_VISIBLE_EFFECT:
+        return
+    assert changed, f"{kind} {path} has no effect on the Envoy output: list it in the table"
+
+
+def test_non_http_gateway_servers_get_nothing() -> None:
+    """A TCP, TLS or HTTPS server (the table lists their protocols) adds nothing to the gateway."""
+    plain = {"selector": {"istio": "ingressgateway"}, "servers": [GATEWAY["servers"][0]]}
+    servers = [
+        {"port": {"number": 31400, "name": "tcp", "protocol": "TCP"}, "hosts": ["*"]},
+        {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*"],
+         "tls": {"mode": "PASSTHROUGH"}},
+        {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"],
+         "tls": {"mode": "SIMPLE", "credentialName": "cred"}},
+    ]  # fmt: skip
+    more = {**plain, "servers": [*plain["servers"], *servers]}
+    resource = load("Gateway", more)
+    assert resource is not None
+    uses = {u.path for u in find_unenforced(resource)}
+    assert {f"spec.servers[{i}].port.protocol" for i in (1, 2, 3)} <= uses
+    assert output("Gateway", more) == output("Gateway", plain)
+
+
+COVERED = [e for e in NOT_ENFORCED if e.kind in SPECS]
+
+
+@pytest.mark.parametrize("entry", COVERED, ids=[f"{e.kind}:{e.path}" for e in COVERED])
+def test_every_entry_is_exercised(entry: NotEnforced) -> None:
+    """Each entry of an enforced kind was set by some leaf trial above (and shown inert)."""
+    for kind, pattern, *_ in LEAVES:
+        if kind != entry.kind or (kind, pattern) in SCENARIOS:
+            continue
+        for *_, resource in trials(kind, pattern):
+            if any(use.entry is entry for use in find_unenforced(resource)):
+                return
+    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].port.protocol"), entry
+
+
+MESH_LISTED = {
+    "enableTracing": True,
+    "trustDomain": "example.org",
+    "accessLogEncoding": "JSON",
+    "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
+    "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
+}
+MESH_ENFORCED = {
+    "accessLogFile": "/dev/stdout",
+    "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
+    "defaultHttpRetryPolicy": {"attempts": 5},
+    "rootNamespace": "mesh-root",
+}
+
+
+def mesh_output(mesh_config: dict[str, Any]) -> Any:
+    from honesty_world import mesh_translate
+
+    return mesh_translate(mesh_config)
+
+
+def operator(mesh_config: dict[str, Any]) -> Resource:
+    from sailmesh.config.load import load_text
+
+    text = json.dumps(
+        {
+            "apiVersion": "install.istio.io/v1alpha1",
+            "kind": "IstioOperator",
+            "metadata": {"name": "mesh", "namespace": "istio-system"},
+            "spec": {"meshConfig": mesh_config},
+        }
+    )
+    (found,) = load_text(text).resources
+    return found
+
+
+@pytest.mark.parametrize("key", sorted(MESH_LISTED))
+def test_listed_mesh_config_fields_change_nothing(key: str) -> None:
+    resource = operator({key: MESH_LISTED[key]})
+    assert find_unenforced(resource), key
+    assert mesh_output({key: MESH_LISTED[key]}) == mesh_output({})
+
+
+@pytest.mark.parametrize("key", sorted(MESH_ENFORCED))
+def test_read_mesh_config_fields_change_the_output(key: str) -> None:
+    assert not find_unenforced(operator({key: MESH_ENFORCED[key]})), key
+    assert mesh_output({key: MESH_ENFORCED[key]}) != mesh_output({})
