@@ -114,7 +114,12 @@ def test_explicit_command_and_environment() -> None:
 
 
 def test_exec_command_per_mode() -> None:
-    base = {"PATH": APP_PATH, "HOME": str(NAMES.workdir / "web.shop"), "POD_NAME": "web"}
+    base = {
+        "PATH": APP_PATH,
+        "HOME": str(NAMES.workdir / "web.shop"),
+        "POD_NAME": "web",
+        "POD_NAMESPACE": "shop",
+    }
     netns = pod(Mode.NETNS).exec_command(["ls", "-l"], "istio-proxy")
     enter = ["ip", "netns", "exec", "sm-strat1-pod-web.shop"]
     assert netns == ExecCommand(
