@@ -125,11 +125,22 @@ def _print_ready(status: dict[str, Any], seconds: float) -> bool:
     return not waiting
 
 
+def clean_dead_run(home: Path) -> bool:
+    """Clean up the run of a mesh that did not stop (killed); whether there was one."""
+    from sailmesh.runtime.stale import clean_dead_run as clean
+
+    run_id = clean(home / "run")
+    if run_id is not None:
+        click.echo(f"cleaned up a previous run {run_id} that did not stop")
+    return run_id is not None
+
+
 def _up(paths: list[str], mode: str | None, detach: bool, socket_path: Path | None) -> None:
     home = default_home()
     sock = socket_path or home / "run" / "api.sock"
     if _mesh_running(sock):
         raise click.ClickException("a mesh is already running; stop it with `sailctl down`")
+    clean_dead_run(home)
     if not detach:
         raise SystemExit(asyncio.run(_serve(paths, mode, home)))
     (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -211,7 +222,8 @@ def down(socket_path: Path | None) -> None:
     try:
         status, body = call(socket_path, "POST", "/v1/shutdown")
     except click.ClickException:
-        click.echo("no mesh is running")
+        if not clean_dead_run(home):
+            click.echo("no mesh is running")
         return
     fail_on_error(status, body)
     pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None

@@ -252,14 +252,36 @@ def mounts_with(prefix: str) -> list[str]:
     return [p for p in points if prefix in p]
 
 
+def processes_of(workdir: Path) -> list[int]:
+    """Pids of the processes (not ours) whose command line names ``workdir`` or whose current
+    directory lies in it: what a run started, also after the run itself was killed."""
+    found: list[int] = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if str(workdir) in cmdline or cwd == str(workdir) or cwd.startswith(f"{workdir}/"):
+            found.append(int(proc.name))
+    return found
+
+
 def cleanup(run_id: str) -> list[str]:
     """Remove everything run ``run_id`` created; return what was removed.
 
-    Pod namespaces go first (killing their processes by pid), then the node namespace (which
-    takes the bridge and the veth ends with it), ``/etc/netns`` entries and the work directory.
+    First the processes of the run's work directory (:func:`processes_of`: Envoys, the userns
+    agent, which takes its namespaces with it, pods of any mode), then pod namespaces (killing
+    their processes by pid), the node namespace (which takes the bridge and the veth ends with
+    it), ``/etc/netns`` entries and the work directory.
     """
     names = RunNames(run_id)
     removed: list[str] = []
+    strays = processes_of(names.workdir)
+    kill_pids(strays)
+    removed += [f"process {pid}" for pid in strays]
     for ns in sorted(list_netns(names.prefix), key=lambda n: n == names.node_ns):
         delete(ns)
         removed.append(f"netns {ns}")
