@@ -43,7 +43,8 @@ FAST = (
 )
 
 
-def namespace_manifests(namespace: str, injection: str, prefix: str) -> str:
+def namespace_manifests(namespace: str, injection: str) -> str:
+    """The same Deployments and Services in every namespace: only the injection label differs."""
     fast = json.dumps(["python3", "-c", FAST])
     return f"""
 apiVersion: v1
@@ -54,7 +55,7 @@ apiVersion: v1
 kind: Service
 metadata: {{name: fast, namespace: {namespace}}}
 spec:
-  selector: {{app: {prefix}fast}}
+  selector: {{app: fast}}
   ports: [{{name: http, port: 80, targetPort: 8080}}]
 ---
 apiVersion: v1
@@ -66,11 +67,11 @@ spec:
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {{name: {prefix}fast, namespace: {namespace}}}
+metadata: {{name: fast, namespace: {namespace}}}
 spec:
-  selector: {{matchLabels: {{app: {prefix}fast}}}}
+  selector: {{matchLabels: {{app: fast}}}}
   template:
-    metadata: {{labels: {{app: {prefix}fast}}}}
+    metadata: {{labels: {{app: fast}}}}
     spec:
       containers:
       - name: fast
@@ -79,18 +80,18 @@ spec:
 ---
 apiVersion: apps/v1
 kind: Deployment
-metadata: {{name: {prefix}client, namespace: {namespace}}}
+metadata: {{name: client, namespace: {namespace}}}
 spec:
-  selector: {{matchLabels: {{app: {prefix}client}}}}
+  selector: {{matchLabels: {{app: client}}}}
   template:
-    metadata: {{labels: {{app: {prefix}client}}}}
+    metadata: {{labels: {{app: client}}}}
     spec:
       containers: [{{name: client, command: [sleep, "3600"]}}]
 """
 
 
-MESH = namespace_manifests("mesh", "enabled", "")
-LEGACY = namespace_manifests("legacy", "disabled", "legacy-")
+MESH = namespace_manifests("mesh", "enabled")
+LEGACY = namespace_manifests("legacy", "disabled")
 
 
 def _userns_unavailable() -> str | None:
@@ -153,7 +154,7 @@ def get(client: RunningPod, url: str) -> str:
 
 
 def test_pods_without_a_sidecar_get_no_capture_rules(mesh: LocalMeshThread) -> None:
-    for deployment in ("legacy-client", "legacy-fast"):
+    for deployment in ("client", "fast"):
         pod = pod_of(mesh, "legacy", deployment)
         assert not pod.plan.inject
         table = rules(mesh, pod)
@@ -167,9 +168,9 @@ def test_pods_without_a_sidecar_get_no_capture_rules(mesh: LocalMeshThread) -> N
     ("client_ns", "client", "url", "answer"),
     [
         ("mesh", "client", "http://fast", "mesh fast-"),
-        ("mesh", "client", "http://fast.legacy", "legacy legacy-fast-"),
-        ("legacy", "legacy-client", "http://fast", "legacy legacy-fast-"),
-        ("legacy", "legacy-client", "http://fast.mesh.svc.cluster.local", "mesh fast-"),
+        ("mesh", "client", "http://fast.legacy", "legacy fast-"),
+        ("legacy", "client", "http://fast", "legacy fast-"),
+        ("legacy", "client", "http://fast.mesh.svc.cluster.local", "mesh fast-"),
     ],
     ids=["sidecar-to-sidecar", "sidecar-to-plain", "plain-to-plain", "plain-to-sidecar"],
 )
@@ -183,9 +184,7 @@ def test_every_direction_reaches_services_by_name(
 def test_a_plain_pod_reaches_a_service_by_its_vip(mesh: LocalMeshThread) -> None:
     assert mesh.mesh.cp is not None
     vip = mesh.mesh.cp.vips.allocate("mesh", "fast")
-    assert get(pod_of(mesh, "legacy", "legacy-client"), f"http://{vip}:80/").startswith(
-        "mesh fast-"
-    )
+    assert get(pod_of(mesh, "legacy", "client"), f"http://{vip}:80/").startswith("mesh fast-")
 
 
 def test_a_plain_pods_call_to_a_sidecar_goes_through_its_inbound_sidecar(
@@ -194,7 +193,7 @@ def test_a_plain_pods_call_to_a_sidecar_goes_through_its_inbound_sidecar(
     server = pod_of(mesh, "mesh", "fast")
     log = server.supervisor.log_path("istio-proxy")
     before = log.read_text(errors="replace").count("inbound|8080||")
-    assert get(pod_of(mesh, "legacy", "legacy-client"), "http://fast.mesh").startswith("mesh")
+    assert get(pod_of(mesh, "legacy", "client"), "http://fast.mesh").startswith("mesh")
     wait_for(
         lambda: log.read_text(errors="replace").count("inbound|8080||") > before,
         5,
@@ -204,7 +203,7 @@ def test_a_plain_pods_call_to_a_sidecar_goes_through_its_inbound_sidecar(
 
 def test_a_service_without_endpoints_refuses_at_once(mesh: LocalMeshThread) -> None:
     started = time.monotonic()
-    answer = get(pod_of(mesh, "legacy", "legacy-client"), "http://nobody.legacy")
+    answer = get(pod_of(mesh, "legacy", "client"), "http://nobody.legacy")
     assert answer.startswith("ERROR") and "refused" in answer.lower(), answer
     assert time.monotonic() - started < 3
 
@@ -212,14 +211,14 @@ def test_a_service_without_endpoints_refuses_at_once(mesh: LocalMeshThread) -> N
 def test_scaling_a_service_spreads_plain_calls_over_its_endpoints(mesh: LocalMeshThread) -> None:
     mesh.apply(
         LEGACY.replace(
-            "spec:\n  selector: {matchLabels: {app: legacy-fast}}",
-            "spec:\n  replicas: 2\n  selector: {matchLabels: {app: legacy-fast}}",
+            "spec:\n  selector: {matchLabels: {app: fast}}",
+            "spec:\n  replicas: 2\n  selector: {matchLabels: {app: fast}}",
         )
     )
-    client = pod_of(mesh, "legacy", "legacy-client")
+    client = pod_of(mesh, "legacy", "client")
 
     def both_answer() -> bool:
         names = {get(client, "http://fast").split()[-1] for _ in range(12)}
-        return len({n for n in names if n.startswith("legacy-fast-")}) == 2
+        return len({n for n in names if n.startswith("fast-")}) == 2
 
     wait_for(both_answer, 20, "calls spread over both replicas")

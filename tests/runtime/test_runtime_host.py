@@ -25,7 +25,10 @@ def explicit_host() -> tuple[RuntimeHost, RunningPod]:
     spec = PodSpec(p.name, explicit_outbound_port=31001)
     sandbox = PodSandbox(host.names, spec, strategy=host.strategy)
     pod = RunningPod(p, sandbox, supervisor=None, index=0, ip="127.0.0.1")  # type: ignore[arg-type]
-    host.runtime = SimpleNamespace(find_pod=lambda ref: pod if ref == "web" else None)  # type: ignore[assignment]
+    host.runtime = SimpleNamespace(  # type: ignore[assignment]
+        find_pod=lambda ref, ns=None: pod if ref == "web" else None,
+        not_found=lambda ref, ns=None: f"pod {ref!r} not found",
+    )
     return host, pod
 
 

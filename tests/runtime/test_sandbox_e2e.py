@@ -184,3 +184,22 @@ def test_hosts_file_edited_in_place_reaches_running_processes(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_pods_of_one_name_in_two_namespaces_both_get_a_sandbox(run_names: netns.RunNames) -> None:
+    """`client` in namespaces `mesh` and `legacy`: two namespaces, two IPs, two hosts files."""
+    pods = [
+        PodSandbox(run_names, PodSpec("client-1a2b-0", namespace=ns, index=i))
+        for i, ns in enumerate(("mesh", "legacy"))
+    ]
+    try:
+        for pod in pods:
+            pod.create([REVIEWS])
+        assert {pod.ip for pod in pods} == {"10.244.0.2", "10.244.0.3"}
+        assert len({pod.ns for pod in pods}) == 2 and all(netns.exists(pod.ns) for pod in pods)
+        for pod in pods:  # each namespace holds its own pod's address, and only that
+            shown = netns.run(["ip", "-n", pod.ns, "-4", "-o", "addr", "show", "eth0"])
+            assert shown.count(" inet ") == 1 and f" {pod.ip}/" in shown, shown
+    finally:
+        for pod in pods:
+            pod.destroy()

@@ -69,15 +69,15 @@ def test_what_each_mode_answers() -> None:
 
 
 def test_netns_files_per_mode() -> None:
-    assert pod(Mode.NETNS).netns_file == Path("/run/netns/sm-strat1-pod-web")
+    assert pod(Mode.NETNS).netns_file == Path("/run/netns/sm-strat1-pod-web.shop")
     assert pod(Mode.EXPLICIT).netns_file is None
     userns = pod(Mode.USERNS, started_node())
-    assert userns.netns_file == Path("/proc/4242/root/run/netns/sm-strat1-pod-web")
+    assert userns.netns_file == Path("/proc/4242/root/run/netns/sm-strat1-pod-web.shop")
 
 
 def test_netns_command_enters_the_namespace_as_the_app_or_the_proxy() -> None:
     p = pod(Mode.NETNS)
-    enter = ["ip", "netns", "exec", "sm-strat1-pod-web"]
+    enter = ["ip", "netns", "exec", "sm-strat1-pod-web.shop"]
     assert p.command(["id"]) == [*enter, *SETPRIV_APP, "id"]
     assert p.command(["id"], as_proxy=True) == [*enter, *SETPRIV_PROXY, "id"]
     assert p.file_owner() == (1000, 1001) and p.file_owner(as_proxy=True) == (1337, 1337)
@@ -92,7 +92,7 @@ def test_userns_command_enters_through_the_agent_with_its_own_etc() -> None:
         "--user",
         "--mount",
         "--preserve-credentials",
-        "--net=/proc/4242/root/run/netns/sm-strat1-pod-web",
+        "--net=/proc/4242/root/run/netns/sm-strat1-pod-web.shop",
     ]
     etc = p.workdir / "etc"
     assert argv[-4:] == [str(etc / "hosts"), str(etc / "resolv.conf"), "/srv", "id"]
@@ -114,10 +114,17 @@ def test_explicit_command_and_environment() -> None:
 
 
 def test_exec_command_per_mode() -> None:
-    base = {"PATH": APP_PATH, "HOME": str(NAMES.workdir / "web"), "POD_NAME": "web"}
+    base = {
+        "PATH": APP_PATH,
+        "HOME": str(NAMES.workdir / "web.shop"),
+        "POD_NAME": "web",
+        "POD_NAMESPACE": "shop",
+    }
     netns = pod(Mode.NETNS).exec_command(["ls", "-l"], "istio-proxy")
-    enter = ["ip", "netns", "exec", "sm-strat1-pod-web"]
-    assert netns == ExecCommand((*enter, *SETPRIV_PROXY, "ls", "-l"), base, NAMES.workdir / "web")
+    enter = ["ip", "netns", "exec", "sm-strat1-pod-web.shop"]
+    assert netns == ExecCommand(
+        (*enter, *SETPRIV_PROXY, "ls", "-l"), base, NAMES.workdir / "web.shop"
+    )
     assert pod(Mode.NETNS).exec_command(["ls"], "app").argv == (*enter, *SETPRIV_APP, "ls")
 
     explicit = pod(Mode.EXPLICIT).exec_command(["ls"], "")
@@ -136,5 +143,5 @@ def test_exec_command_per_mode() -> None:
     assert command.to_json() == {
         "argv": list(command.argv),
         "env": base,
-        "cwd": str(NAMES.workdir / "web"),
+        "cwd": str(NAMES.workdir / "web.shop"),
     }

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import click
@@ -21,6 +23,10 @@ from sailmesh.cli.tables import print_table
 from sailmesh.config.load import load_paths
 
 MODES = click.Choice(["netns", "userns", "explicit"])
+READY, NOT_READY = "✔", "✘"
+F = TypeVar("F", bound=Callable[..., Any])
+#: The line ``up`` prints once the pods started (``up -d`` waits for it in the log).
+_REPORT = re.compile(r"^[✔✘] .*pods (not )?ready in ", re.MULTILINE)
 
 
 def samples_dir() -> Path:
@@ -78,6 +84,7 @@ async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
     pidfile = home / "run" / "mesh.pid"
     pidfile.write_text(f"{os.getpid()} {mesh.names.run_id}\n")
     started = time.monotonic()
+    all_ready = False
     try:
         await mesh.start(result.resources)
         assert mesh.server is not None
@@ -86,25 +93,46 @@ async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
             loop.call_soon_threadsafe(stop.set)
 
         mesh.server.api.on_shutdown = request_stop
-        _print_ready(mesh.status(), time.monotonic() - started)
+        all_ready = _print_ready(mesh.status(), time.monotonic() - started)
         await stop.wait()
         click.echo("stopping the mesh ...")
     finally:
         await mesh.stop()
         pidfile.unlink(missing_ok=True)
     click.echo("mesh stopped; every pod, namespace and rule removed")
-    return 0
+    return 0 if all_ready else 1
 
 
-def _print_ready(status: dict[str, Any], seconds: float) -> None:
+def _print_ready(status: dict[str, Any], seconds: float) -> bool:
+    """Report the pods after start (one write, which ``up -d`` waits for); whether all are
+    ready. Every pod that is not gets a line with the reason."""
     pods = status["pods"]
-    ready = sum(1 for p in pods if p["ready"])
-    click.echo(f"✔ {ready}/{len(pods)} pods ready in {seconds:.1f}s (run {status['runId']})")
-    for g in status["gatewayPorts"]:
-        click.echo(
-            f"  gateway {g['namespace']}/{g['pod']} port {g['port']} -> "
-            f"http://127.0.0.1:{g['local']}/"
-        )
+    waiting = [p for p in pods if not p["ready"]]
+    run = f"in {seconds:.1f}s (run {status['runId']})"
+    if waiting:
+        lines = [f"{NOT_READY} {len(waiting)} of {len(pods)} pods not ready {run}"]
+        lines += [
+            f"  {p['namespace']}/{p['name']}: {p['phase']}: {p.get('reason') or 'not ready'}"
+            for p in waiting
+        ]
+    else:
+        lines = [f"{READY} {len(pods)}/{len(pods)} pods ready {run}"]
+    lines += [
+        f"  gateway {g['namespace']}/{g['pod']} port {g['port']} -> http://127.0.0.1:{g['local']}/"
+        for g in status["gatewayPorts"]
+    ]
+    click.echo("\n".join(lines))
+    return not waiting
+
+
+def clean_dead_run(home: Path) -> bool:
+    """Clean up the run of a mesh that did not stop (killed); whether there was one."""
+    from sailmesh.runtime.stale import clean_dead_run as clean
+
+    run_id = clean(home / "run")
+    if run_id is not None:
+        click.echo(f"cleaned up a previous run {run_id} that did not stop")
+    return run_id is not None
 
 
 def _up(paths: list[str], mode: str | None, detach: bool, socket_path: Path | None) -> None:
@@ -112,6 +140,7 @@ def _up(paths: list[str], mode: str | None, detach: bool, socket_path: Path | No
     sock = socket_path or home / "run" / "api.sock"
     if _mesh_running(sock):
         raise click.ClickException("a mesh is already running; stop it with `sailctl down`")
+    clean_dead_run(home)
     if not detach:
         raise SystemExit(asyncio.run(_serve(paths, mode, home)))
     (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -135,15 +164,18 @@ def _up(paths: list[str], mode: str | None, detach: bool, socket_path: Path | No
                     f"the mesh exited ({proc.returncode}):\n"
                     + logfile.read_text(errors="replace")[-3000:]
                 )
-            if "pods ready" in logfile.read_text(errors="replace"):
+            if _REPORT.search(logfile.read_text(errors="replace")):
                 bar.update(100)
                 break
             time.sleep(0.2)
             bar.update(1)
         else:
             raise click.ClickException(f"the mesh did not become ready; see {logfile}")
-    click.echo(logfile.read_text(errors="replace").strip())
+    text = logfile.read_text(errors="replace").strip()
+    click.echo(text)
     click.echo(f"running in the background (pid {proc.pid}); logs: {logfile}; stop: sailctl down")
+    if f"{NOT_READY} " in text:
+        raise SystemExit(1)  # the mesh runs on: fix the manifests and apply them, or `down`
 
 
 @click.command()
@@ -190,7 +222,8 @@ def down(socket_path: Path | None) -> None:
     try:
         status, body = call(socket_path, "POST", "/v1/shutdown")
     except click.ClickException:
-        click.echo("no mesh is running")
+        if not clean_dead_run(home):
+            click.echo("no mesh is running")
         return
     fail_on_error(status, body)
     pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
@@ -209,11 +242,28 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def namespace_option(func: F) -> F:
+    """``-n/--namespace`` of a command taking a pod reference (default ``default``, like
+    kubectl; a reference ``ns/POD`` names its own)."""
+    return click.option(
+        "-n",
+        "--namespace",
+        default="default",
+        show_default=True,
+        help="The namespace of POD (a reference ns/POD names its own).",
+    )(func)
+
+
 @click.command()
+@click.option("-n", "--namespace", default=None, help="Only the pods of this namespace.")
+@click.option(
+    "-A", "--all-namespaces", "all_namespaces", is_flag=True, help="Every namespace (default)."
+)
 @socket_option
-def status(socket_path: Path | None) -> None:
+def status(namespace: str | None, all_namespaces: bool, socket_path: Path | None) -> None:
     """Pods, their readiness and restarts, the sandbox mode, and each sidecar's sync state."""
-    code, body = call(socket_path, "GET", "/v1/runtime/status")
+    query = "" if all_namespaces or not namespace else "?" + urlencode({"namespace": namespace})
+    code, body = call(socket_path, "GET", f"/v1/runtime/status{query}")
     fail_on_error(code, body)
     _, proxies = call(socket_path, "GET", "/v1/proxies")
     sync: dict[str, str] = {}
@@ -240,19 +290,22 @@ def status(socket_path: Path | None) -> None:
                 f"{ready}/{len(p['containers'])}",
                 p["phase"],
                 restarts,
-                p["ip"],
+                p["ip"] or "-",
                 proxy,
+                p.get("reason") or "",
             )
         )
-    print_table(("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "IP", "PROXY"), rows)
+    columns = ("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "IP", "PROXY", "REASON")
+    print_table(columns, rows)
     for g in body["gatewayPorts"]:
         click.echo(
             f"gateway {g['namespace']}/{g['pod']}:{g['port']} -> http://127.0.0.1:{g['local']}/"
         )
 
 
-def _pod_info(socket_path: Path | None, pod: str) -> dict[str, Any]:
-    code, body = call(socket_path, "GET", f"/v1/runtime/pod?pod={pod}")
+def _pod_info(socket_path: Path | None, pod: str, namespace: str) -> dict[str, Any]:
+    query = urlencode({"pod": pod, "namespace": namespace})
+    code, body = call(socket_path, "GET", f"/v1/runtime/pod?{query}")
     fail_on_error(code, body)
     return body
 
@@ -263,13 +316,19 @@ def _pod_info(socket_path: Path | None, pod: str) -> dict[str, Any]:
 @click.option(
     "-c", "--container", default=None, help="Run as this container's user (istio-proxy: uid 1337)."
 )
+@namespace_option
 @socket_option
 def exec_(
-    pod: str, command: tuple[str, ...], container: str | None, socket_path: Path | None
+    pod: str,
+    command: tuple[str, ...],
+    container: str | None,
+    namespace: str,
+    socket_path: Path | None,
 ) -> None:
     """Run COMMAND inside POD's sandbox (POD, ns/POD or deploy/NAME), like kubectl exec."""
+    argv = json.dumps(list(command))
     query = urlencode(
-        {"pod": pod, "container": container or "", "command": json.dumps(list(command))}
+        {"pod": pod, "namespace": namespace, "container": container or "", "command": argv}
     )
     code, body = call(socket_path, "GET", f"/v1/runtime/exec?{query}")
     fail_on_error(code, body)
@@ -289,12 +348,18 @@ exec_.name = "exec"
 )
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
 @click.option("--tail", "lines", type=int, default=-1, help="Only the last N lines.")
+@namespace_option
 @socket_option
 def logs(
-    pod: str, container: str | None, follow: bool, lines: int, socket_path: Path | None
+    pod: str,
+    container: str | None,
+    follow: bool,
+    lines: int,
+    namespace: str,
+    socket_path: Path | None,
 ) -> None:
     """Print a container's log (POD, ns/POD or deploy/NAME)."""
-    info = _pod_info(socket_path, pod)
+    info = _pod_info(socket_path, pod, namespace)
     containers: dict[str, str] = info["containers"]
     name = container or next((c for c in containers if c != "istio-proxy"), "istio-proxy")
     if name not in containers:

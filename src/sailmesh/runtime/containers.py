@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -109,6 +110,26 @@ def app_containers(
             )
         )
     return specs
+
+
+def missing_executable(spec: ContainerSpec) -> str | None:
+    """Why ``spec``'s command cannot start (its executable is not found), or None.
+
+    Pods share the host's file system, so the lookup is the one ``exec`` would do: ``argv[0]``
+    on the container's ``PATH``, or as a path (relative ones against its working directory).
+    """
+    command = spec.argv[0]
+    if "/" not in command:
+        found = shutil.which(command, path=spec.env.get("PATH", APP_PATH))
+        return None if found else f"executable {command!r} not found in $PATH"
+    path = Path(command)
+    if not path.is_absolute():
+        if spec.working_dir is None:
+            return None  # relative to the pod's work directory: nothing to check up front
+        path = spec.working_dir / path
+    if path.is_file() and os.access(path, os.X_OK):
+        return None
+    return f"executable {command!r} not found"
 
 
 def spawn(sandbox: PodSandbox, spec: ContainerSpec, log_path: Path) -> subprocess.Popen[bytes]:

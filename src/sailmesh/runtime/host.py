@@ -31,16 +31,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sailmesh.config.resource import Resource
-from sailmesh.errors import ApiError
+from sailmesh.errors import ApiError, one_line
 from sailmesh.registry.model import Workload
 from sailmesh.runtime import proxy as envoy_proxy
-from sailmesh.runtime.local import LocalRuntime, RunningPod
+from sailmesh.runtime.local import FailedPod, LocalRuntime, RunningPod
 from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.forward import Forwarder
 from sailmesh.runtime.sandbox.modes import Mode, ModeReport
 from sailmesh.runtime.sandbox.servicelb import ServiceBackend
 from sailmesh.runtime.sandbox.strategies import runtime_mode, sandbox_for_run
 from sailmesh.runtime.sandbox.userns import UsernsNode
+from sailmesh.runtime.supervisor import ContainerStatus
 from sailmesh.runtime.workloads import PodPlan
 
 __all__ = ["GatewayPort", "MeshLink", "RuntimeHost", "runtime_mode"]
@@ -194,8 +195,9 @@ class RuntimeHost:
                 self.runtime.reconcile(self.link.resources(), self.link.mesh_proxy_config())
                 if self._loop is not None:
                     asyncio.run_coroutine_threadsafe(self._sync_forwarders(), self._loop).result(30)
-            except Exception:
-                log.exception("reconcile failed")
+            except Exception as exc:  # one line on the console; the traceback at debug level
+                log.warning("reconcile failed: %s", one_line(exc))
+                log.debug("reconcile failed", exc_info=exc)
             with self._reconcile_done:
                 self._reconciled = generation
                 self._reconcile_done.notify_all()
@@ -246,11 +248,12 @@ class RuntimeHost:
     # --- the runtime's API (status, pods, admin) ------------------------------------------
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
         if what == "status":
-            return self.status()
+            return self.status(query.get("namespace") or None)
         assert self.runtime is not None
-        pod = self.runtime.find_pod(query.get("pod", ""))
+        ref, namespace = query.get("pod", ""), query.get("namespace") or None
+        pod = self.runtime.find_pod(ref, namespace)
         if pod is None:
-            raise ApiError(404, {"error": f"pod {query.get('pod')!r} not found"})
+            raise ApiError(404, {"error": self.runtime.not_found(ref, namespace)})
         if what == "pod":
             return self.pod_info(pod)
         if what == "exec":
@@ -284,26 +287,16 @@ class RuntimeHost:
             },
         }
 
-    def status(self) -> dict[str, Any]:
+    def status(self, namespace: str | None = None) -> dict[str, Any]:
+        """The run, its pods (of ``namespace``, else all; failed ones too, with their reason)
+        and the gateway ports."""
         assert self.runtime is not None
-        pods = []
-        for pod in sorted(self.runtime.pods.values(), key=lambda p: p.plan.key):
-            st = pod.supervisor.status()
-            pods.append(
-                {
-                    "namespace": pod.plan.namespace,
-                    "name": pod.plan.name,
-                    "ip": pod.ip,
-                    "phase": st.phase,
-                    "ready": pod.ready,
-                    "gateway": pod.plan.gateway,
-                    "sidecar": pod.plan.inject and not pod.plan.gateway,
-                    "containers": [
-                        {"name": c.name, "state": c.state, "restarts": c.restarts, "ready": c.ready}
-                        for c in st.containers
-                    ],
-                }
-            )
+        rows = [_pod_row(p) for p in list(self.runtime.pods.values())]
+        rows += [_failed_row(f) for f in list(self.runtime.failed.values())]
+        pods = sorted(
+            (r for r in rows if namespace in (None, r["namespace"])),
+            key=lambda r: (r["namespace"], r["name"]),
+        )
         ports = [
             {"namespace": g.namespace, "pod": g.pod, "port": g.port, "local": g.local_port}
             for _, g in self.forwarders.values()
@@ -316,6 +309,53 @@ class RuntimeHost:
             "pods": pods,
             "gatewayPorts": ports,
         }
+
+
+def _pod_row(pod: RunningPod) -> dict[str, Any]:
+    """A running pod in the status: phase, readiness (with why not), containers."""
+    st = pod.supervisor.status()
+    waiting = [c for c in st.containers if not c.ready]
+    reason = None
+    if waiting:
+        reason = "; ".join(_not_ready(c) for c in waiting)
+    elif not pod.ready:
+        reason = f"pod {st.phase}, not ready"
+    return {
+        "namespace": pod.plan.namespace,
+        "name": pod.plan.name,
+        "ip": pod.ip,
+        "phase": st.phase,
+        "ready": pod.ready and not waiting,
+        "reason": reason,
+        "gateway": pod.plan.gateway,
+        "sidecar": pod.plan.inject and not pod.plan.gateway,
+        "containers": [
+            {"name": c.name, "state": c.state, "restarts": c.restarts, "ready": c.ready}
+            for c in st.containers
+        ],
+    }
+
+
+def _not_ready(c: ContainerStatus) -> str:
+    """Why one container is not ready: ``container 'app' not ready (waiting, Error, 3 restarts)``."""
+    details = [c.state, c.reason, f"{c.restarts} restarts" if c.restarts else ""]
+    return f"container {c.name!r} not ready ({', '.join(d for d in details if d)})"
+
+
+def _failed_row(failed: FailedPod) -> dict[str, Any]:
+    """A pod that could not start, in the status: phase ``Failed`` and the reason."""
+    plan = failed.plan
+    return {
+        "namespace": plan.namespace,
+        "name": plan.name,
+        "ip": "",
+        "phase": "Failed",
+        "ready": False,
+        "reason": failed.reason,
+        "gateway": plan.gateway,
+        "sidecar": plan.inject and not plan.gateway,
+        "containers": [],
+    }
 
 
 def _command_list(text: str) -> list[str]:

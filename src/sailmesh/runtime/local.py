@@ -29,28 +29,32 @@ from typing import Any
 
 from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.config.resource import Resource
+from sailmesh.errors import one_line
 from sailmesh.registry.model import FrozenMap, Workload, frozen_map
 from sailmesh.runtime import proxy as envoy_proxy
 from sailmesh.runtime.containers import (
     ProxySetup,
     app_containers,
     base_env,
+    missing_executable,
     proxy_container,
     spawn,
 )
 from sailmesh.runtime.envoy import find_envoy
+from sailmesh.runtime.podref import PodRef
 from sailmesh.runtime.ports import GatewayPortsOf, HostPorts, PodPorts
 from sailmesh.runtime.sandbox.capture import CaptureConfig
+from sailmesh.runtime.sandbox.errors import SandboxError
 from sailmesh.runtime.sandbox.hosts import ServiceName
 from sailmesh.runtime.sandbox.netns import RunNames
 from sailmesh.runtime.sandbox.pod import PodSandbox, PodSpec
 from sailmesh.runtime.sandbox.servicelb import ServiceBackend
 from sailmesh.runtime.sandbox.strategies import LIMITS
 from sailmesh.runtime.sandbox.strategy import APP_PATH, PROXY_CONTAINER, ExecCommand, Sandbox
-from sailmesh.runtime.supervisor import ContainerSpec, PodSupervisor
+from sailmesh.runtime.supervisor import ContainerSpec, PodStartError, PodSupervisor
 from sailmesh.runtime.workloads import PodPlan, plan_pods
 
-__all__ = ["APP_PATH", "LIMITS", "LocalRuntime", "PodPorts", "RunningPod"]
+__all__ = ["APP_PATH", "LIMITS", "FailedPod", "LocalRuntime", "PodPorts", "RunningPod"]
 
 log = logging.getLogger("sailmesh.runtime")
 
@@ -94,6 +98,14 @@ class RunningPod:
         return self.sandbox.exec_command(command, container or "")
 
 
+@dataclass(frozen=True)
+class FailedPod:
+    """A pod that could not start and why (one line); tried again when its template changes."""
+
+    plan: PodPlan
+    reason: str
+
+
 @dataclass
 class LocalRuntime:
     """Runs pods for one mesh instance. Thread-safe ``reconcile``; ``stop`` ends everything."""
@@ -109,6 +121,7 @@ class LocalRuntime:
     service_backends: BackendsOf = lambda: []
     clock: Clock = SYSTEM_CLOCK
     pods: dict[tuple[str, str], RunningPod] = field(default_factory=dict)
+    failed: dict[tuple[str, str], FailedPod] = field(default_factory=dict)
     services: list[ServiceName] = field(default_factory=list)
     backends: list[ServiceBackend] = field(default_factory=list)
 
@@ -151,15 +164,23 @@ class LocalRuntime:
             if hosts_changed:
                 for pod in self.pods.values():
                     pod.sandbox.update_hosts(self.services)
-            new = [p for k, p in desired.items() if k not in self.pods]
+            for key in [k for k, f in self.failed.items() if _changed(desired, k, f.plan)]:
+                del self.failed[key]  # gone, or changed: a changed pod is tried again
+            new = [p for k, p in desired.items() if k not in self.pods and k not in self.failed]
         self._sync_backends(new)
         if new:
+            self._start_pods(new)
+
+    def _start_pods(self, plans: list[PodPlan]) -> None:
+        """Start pods in parallel; each failure is recorded on its pod, the others go on."""
+        try:
             self.strategy.setup_node()  # once, before pods start in parallel
-            with ThreadPoolExecutor(max_workers=min(8, len(new))) as pool:
-                for running in pool.map(self._start_pod, new):
-                    if running is not None:
-                        with self._lock:
-                            self.pods[running.plan.key] = running
+        except Exception as exc:
+            for plan in plans:
+                self._record_failure(plan, exc)
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(plans))) as pool:
+            list(pool.map(self._start_pod, plans))
 
     def _sync_backends(self, new: list[PodPlan]) -> None:
         """Pods without a sidecar reach Services through rules of their own (kube-proxy's
@@ -177,12 +198,30 @@ class LocalRuntime:
         with self._lock:
             pods = list(self.pods.values())
             self.pods.clear()
+            self.failed.clear()
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(pods)))) as pool:
             list(pool.map(self._stop_pod, pods))
 
     # --- pods --------------------------------------------------------------------------------
     def _start_pod(self, plan: PodPlan) -> RunningPod | None:
+        """Start one pod; a failure is recorded on the pod (see ``failed``), never raised."""
+        try:
+            return self._run_pod(plan)
+        except Exception as exc:
+            self._record_failure(plan, exc)
+            return None
+
+    def _record_failure(self, plan: PodPlan, exc: BaseException) -> None:
+        reason = failure_reason(exc)
+        log.warning("pod %s/%s failed to start: %s", plan.namespace, plan.name, reason)
+        log.debug("pod %s/%s: start failure", plan.namespace, plan.name, exc_info=exc)
         with self._lock:
+            self.failed[plan.key] = FailedPod(plan, reason)
+
+    def _run_pod(self, plan: PodPlan) -> RunningPod:
+        with self._lock:
+            if not self._free_indexes:
+                raise SandboxError("no pod address left: a run holds at most 250 pods")
             index = self._free_indexes.pop(0)
         ports = (
             self._host_ports.allocate(plan, self.gateway_ports_of)
@@ -194,9 +233,11 @@ class LocalRuntime:
         try:
             sandbox.create(self.services)
             ip = sandbox.ip or "127.0.0.1"
+            containers = self._containers(plan, sandbox, ip, ports)
+            _check_commands(plan, containers)
             supervisor = PodSupervisor(
                 f"{plan.namespace}/{plan.name}",
-                self._containers(plan, sandbox, ip, ports),
+                containers,
                 spawner=lambda spec, log_path: spawn(sandbox, spec, log_path),
                 log_dir=sandbox.workdir / "logs",
                 on_event=self._on_event,
@@ -210,7 +251,6 @@ class LocalRuntime:
             running.ready = True
             return running
         except Exception:
-            log.exception("pod %s/%s failed to start", plan.namespace, plan.name)
             with self._lock:
                 self.pods.pop(plan.key, None)
             sandbox.destroy()
@@ -272,21 +312,43 @@ class LocalRuntime:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         return target.parent
 
-    def find_pod(self, ref: str) -> RunningPod | None:
-        """A pod by ``name``, ``ns/name``, ``name.ns`` or ``deploy/<deployment>``."""
+    def find_pod(self, ref: str, namespace: str | None = None) -> RunningPod | None:
+        """A running pod by reference (see :mod:`~sailmesh.runtime.podref`), looked up in
+        ``namespace`` (None: every namespace, the first match by namespace and name)."""
+        wanted = PodRef.parse(ref, namespace)
         with self._lock:
-            pods = list(self.pods.values())
-        if ref.startswith("deploy/") or ref.startswith("deployment/"):
-            owner = "Deployment/" + ref.split("/", 1)[1]
-            return next((p for p in pods if p.plan.owner == owner), None)
-        for p in pods:
-            if ref in (
-                p.plan.name,
-                f"{p.plan.namespace}/{p.plan.name}",
-                f"{p.plan.name}.{p.plan.namespace}",
-            ):
-                return p
-        return None
+            pods = sorted(self.pods.values(), key=lambda p: p.plan.key)
+        return next((p for p in pods if wanted.matches(p.plan)), None)
+
+    def not_found(self, ref: str, namespace: str | None = None) -> str:
+        """The one line saying :meth:`find_pod` found nothing, and where the name exists."""
+        with self._lock:
+            plans = [p.plan for p in self.pods.values()]
+        return PodRef.parse(ref, namespace).not_found(plans)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """Why a pod did not start, in one line."""
+    if isinstance(exc, PodStartError):
+        return f"container {exc.container!r} {exc.reason}"
+    return one_line(exc)
+
+
+def _changed(
+    desired: Mapping[tuple[str, str], PodPlan], key: tuple[str, str], plan: PodPlan
+) -> bool:
+    """Whether the pod ``key`` (planned as ``plan``) is no longer wanted, or wanted otherwise."""
+    return key not in desired or desired[key].template_hash != plan.template_hash
+
+
+def _check_commands(plan: PodPlan, containers: Sequence[ContainerSpec]) -> None:
+    """Raise :class:`PodStartError` when a container's executable does not exist."""
+    for spec in containers:
+        why = missing_executable(spec)
+        if why is not None:
+            raise PodStartError(
+                f"{plan.namespace}/{plan.name}", spec.name, f"cannot start: {why}", []
+            )
 
 
 def _pod_spec(plan: PodPlan, index: int, ports: PodPorts) -> PodSpec:

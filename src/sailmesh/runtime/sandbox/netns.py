@@ -4,7 +4,7 @@ Layout of one run (``<p>`` is the run prefix ``sm-<run_id>-``)::
 
     host namespace      untouched: no addresses, routes, links or iptables rules are added
     <p>node             bridge ``br0`` with the gateway address (e.g. 10.244.0.1/24)
-      vp<i> ──veth──▶   <p>pod-<name>: ``eth0`` with the pod IP, ``lo`` up,
+      vp<i> ──veth──▶   <p>pod-<pod>.<namespace>: ``eth0`` with the pod IP, ``lo`` up,
                         default route via the gateway, capture rules (see ``capture``)
 
 Both veth ends are created inside our namespaces (``ip -n <node> link add ... peer ... netns
@@ -16,6 +16,7 @@ work directory) and kills leftover processes inside those namespaces by pid.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import os
 import re
@@ -36,6 +37,10 @@ NETNS_DIR = Path("/run/netns")
 BRIDGE = "br0"
 POD_IFACE = "eth0"
 _RUN_ID = re.compile(r"^[a-z0-9]{1,12}$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+#: Longest per-pod key: with the longest prefix (``sm-<12>-pod-``) names stay <= 64 chars.
+_POD_KEY_MAX = 44
 
 
 def new_run_id() -> str:
@@ -63,9 +68,24 @@ class RunNames:
         """The node namespace holding the bridge."""
         return f"{self.prefix}node"
 
-    def pod_ns(self, pod: str) -> str:
-        """The network namespace of ``pod``."""
-        return f"{self.prefix}pod-{pod}"
+    def pod_key(self, pod: str, namespace: str = "default") -> str:
+        """The run-unique name of pod ``pod`` of ``namespace``: ``<pod>.<namespace>`` (the
+        proxy id's form), or, when that is long or not a plain DNS name, its start and a hash
+        of both (a file name, never a path; the dot keeps it apart from ``node``, ``agent``)."""
+        key = f"{pod}.{namespace}"
+        if len(key) <= _POD_KEY_MAX and _DNS_LABEL.match(namespace) and _DNS_NAME.match(pod):
+            return key
+        digest = hashlib.sha256(f"{namespace}/{pod}".encode()).hexdigest()[:10]
+        start = re.sub(r"[^a-z0-9.-]+", "-", key.lower())[: _POD_KEY_MAX - 12].strip(".-")
+        return f"{start or 'pod'}.h{digest}"
+
+    def pod_ns(self, pod: str, namespace: str = "default") -> str:
+        """The network namespace (and ``/etc/netns`` entry) of ``pod`` of ``namespace``."""
+        return f"{self.prefix}pod-{self.pod_key(pod, namespace)}"
+
+    def pod_workdir(self, pod: str, namespace: str = "default") -> Path:
+        """The work directory (configs, logs) of ``pod`` of ``namespace``."""
+        return self.workdir / self.pod_key(pod, namespace)
 
     @property
     def workdir(self) -> Path:
@@ -232,14 +252,36 @@ def mounts_with(prefix: str) -> list[str]:
     return [p for p in points if prefix in p]
 
 
+def processes_of(workdir: Path) -> list[int]:
+    """Pids of the processes (not ours) whose command line names ``workdir`` or whose current
+    directory lies in it: what a run started, also after the run itself was killed."""
+    found: list[int] = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if str(workdir) in cmdline or cwd == str(workdir) or cwd.startswith(f"{workdir}/"):
+            found.append(int(proc.name))
+    return found
+
+
 def cleanup(run_id: str) -> list[str]:
     """Remove everything run ``run_id`` created; return what was removed.
 
-    Pod namespaces go first (killing their processes by pid), then the node namespace (which
-    takes the bridge and the veth ends with it), ``/etc/netns`` entries and the work directory.
+    First the processes of the run's work directory (:func:`processes_of`: Envoys, the userns
+    agent, which takes its namespaces with it, pods of any mode), then pod namespaces (killing
+    their processes by pid), the node namespace (which takes the bridge and the veth ends with
+    it), ``/etc/netns`` entries and the work directory.
     """
     names = RunNames(run_id)
     removed: list[str] = []
+    strays = processes_of(names.workdir)
+    kill_pids(strays)
+    removed += [f"process {pid}" for pid in strays]
     for ns in sorted(list_netns(names.prefix), key=lambda n: n == names.node_ns):
         delete(ns)
         removed.append(f"netns {ns}")

@@ -72,9 +72,9 @@ class PodSandbox:
         self.strategy = strategy or sandbox_for(mode, names, subnet, node)
         self.names = names
         self.spec = spec
-        self.ns = names.pod_ns(spec.name)
+        self.ns = names.pod_ns(spec.name, spec.namespace)
         self.ip: str | None = None
-        self.workdir = names.workdir / spec.name
+        self.workdir = names.pod_workdir(spec.name, spec.namespace)
         self.processes: list[subprocess.Popen[bytes]] = []
         #: Without a sidecar: the Service backends its rules send VIP traffic to.
         self.backends: tuple[ServiceBackend, ...] = ()

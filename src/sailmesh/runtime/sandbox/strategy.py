@@ -140,6 +140,11 @@ class Sandbox(ABC):
     def exec_command(self, pod: PodSandbox, command: Sequence[str], container: str) -> ExecCommand:
         """``command`` run in ``pod`` as ``container`` (``istio-proxy``: the proxy's user)."""
         uid, gid = pod.identity(as_proxy=container == PROXY_CONTAINER)
-        env = {"PATH": APP_PATH, "HOME": str(pod.workdir), "POD_NAME": pod.spec.name}
+        env = {
+            "PATH": APP_PATH,
+            "HOME": str(pod.workdir),
+            "POD_NAME": pod.spec.name,
+            "POD_NAMESPACE": pod.spec.namespace,
+        }
         argv = self.command(pod, command, uid, gid, None)
         return ExecCommand(tuple(argv), env | self.proxy_env(pod), pod.workdir)

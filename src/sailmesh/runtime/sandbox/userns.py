@@ -7,7 +7,7 @@ Layout of one run (``<p>`` is the run prefix ``sm-<run_id>-``)::
                         user (``nobody`` when the runtime is root): "root" inside, with a
                         private tmpfs on /run/netns (see ``userns_agent``)
       <p>node           bridge ``br0`` with the gateway address
-        vp<i> ──veth──▶ <p>pod-<name>: ``eth0``, ``lo``, default route, the ``mark`` variant
+        vp<i> ──veth──▶ <p>pod-<pod>.<namespace>: ``eth0``, ``lo``, default route, the ``mark`` variant
                         of the capture rules (iptables-nft)
 
 The runtime never enters these namespaces itself (an unprivileged, multi-threaded process
