@@ -97,3 +97,29 @@ def test_a_body_that_is_not_an_object_is_a_bad_request(tmp_path: Path) -> None:
         assert b"request body must be a JSON object" in answer
     finally:
         server.stop()
+
+
+def test_a_server_dying_mid_answer_is_a_connection_error(tmp_path: Path) -> None:
+    import threading
+
+    import pytest
+
+    path = tmp_path / "dying.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def answer_half() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
+        conn.close()
+
+    server = threading.Thread(target=answer_half)
+    server.start()
+    try:
+        with pytest.raises(ConnectionError, match="before answering in full"):
+            ApiClient(path, timeout=5).request("GET", "/v1/version")
+    finally:
+        server.join(5)
+        listener.close()

@@ -292,5 +292,9 @@ class ApiClient:
             resp = conn.getresponse()
             data = json.loads(resp.read() or b"{}")
             return resp.status, data
+        except http.client.HTTPException as exc:  # the server went away mid-answer
+            raise ConnectionError(
+                f"the control plane closed the connection before answering in full ({exc!r})"
+            ) from exc
         finally:
             conn.close()
