@@ -263,3 +263,18 @@ def test_delta_equal_name_sets_are_one_object() -> None:
         s.on_request(delta_req(ENDPOINT, subscribe=("c2",)))
         held.append(s._types[ENDPOINT].names)
     assert held[0] == frozenset({"c1", "c2"}) and held[0] is held[1]
+
+
+def test_break_after_make_keeps_a_dropped_cluster_until_the_routes_moved_off_it() -> None:
+    """As in state of the world: c1 is removed only once the route to c2 is acknowledged."""
+    s, _ = synced_stream()
+    [cds, eds] = s.on_snapshot(snapshot(clusters={"c2": 1}, routes={"80": "c2"}))
+    assert names(cds) == ["c2"] and list(cds.removed_resources) == []
+    assert s.on_request(ack(cds)) == []
+    [eds2] = s.on_request(ack(eds, subscribe=("c2",)))
+    assert names(eds2) == ["c2"] and list(eds2.removed_resources) == []
+    [rds] = s.on_request(ack(eds2))
+    assert rds.type_url == ROUTE and list(rds.removed_resources) == []
+    [cds2, eds3] = s.on_request(ack(rds))
+    assert names(cds2) == [] and list(cds2.removed_resources) == ["c1"]
+    assert list(eds3.removed_resources) == ["c1"]

@@ -288,3 +288,31 @@ def test_sotw_equal_name_sets_are_one_object() -> None:
         s.on_request(ack(eds, names))
         held.append(s._types[ENDPOINT].names)
     assert held[0] == frozenset(names) and held[0] is held[1]
+
+
+def test_break_after_make_keeps_a_dropped_cluster_until_the_routes_moved_off_it() -> None:
+    """A route moving from c1 to a new c2 while c1 goes away (a subset renamed in one apply):
+    c1 and its endpoints stay until the new route is acknowledged, then go (503 NC before)."""
+    s, _ = synced_stream()
+    move = snapshot(clusters={"c2": 1}, routes={"80": "c2"})
+    [cds, eds] = s.on_snapshot(move)
+    assert names_of(cds) == ["c1", "c2"]  # c2 added, c1 kept: the running route needs it
+    assert s.on_request(ack(cds)) == []
+    [eds2] = s.on_request(ack(eds, ("c1", "c2")))
+    assert names_of(eds2) == ["c1", "c2"]
+    [rds] = s.on_request(ack(eds2, ("c1", "c2")))
+    assert rds.type_url == ROUTE
+    [cds2, eds3] = s.on_request(ack(rds, ("80",)))  # the routes moved: c1 goes now
+    assert names_of(cds2) == ["c2"] and cds2.version_info == move.version(CLUSTER)
+    assert names_of(eds3) == ["c2"]
+    assert s.on_request(ack(cds2)) == []
+    [eds4] = s.on_request(ack(eds3, ("c2",)))  # Envoy's subscriptions follow the clusters
+    assert s.on_request(ack(eds4, ("c2",))) == []
+    view = s.status.view(move)
+    assert {view.state(t) for t in (CLUSTER, ENDPOINT, LISTENER, ROUTE)} == {SyncState.SYNCED}
+
+
+def test_a_cluster_dropped_without_a_route_change_goes_at_once() -> None:
+    s, _ = synced_stream(snapshot(clusters={"c1": 1, "c2": 1}))
+    [cds, _eds] = s.on_snapshot(snapshot(clusters={"c1": 1}))
+    assert names_of(cds) == ["c1"]

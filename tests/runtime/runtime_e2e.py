@@ -1,16 +1,19 @@
 """What the runtime's end-to-end tests share: the bookinfo sample's paths, the netns check,
-and running ``sailctl`` against a mesh home."""
+the demo mesh (checked to leave nothing behind) and running ``sailctl`` against a mesh home."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from e2e_support.localmesh import LocalMeshThread
 from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
+from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.modes import Mode, detect_mode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +56,30 @@ def sailctl(home: Path, *args: str, check: bool = True, stdin: str | None = None
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
+
+
+def demo_mesh(home: Path) -> Iterator[LocalMeshThread]:
+    """The demo mesh (netns mode) in ``home`` for a module's tests; afterwards it is stopped and
+    checked to have left nothing behind."""
+    m = LocalMeshThread(home)
+    run_id = m.mesh.names.run_id
+    try:
+        m.start(DEMO_PATHS)
+        yield m
+    finally:
+        m.close()
+        assert_nothing_left(run_id)
+
+
+def assert_nothing_left(run_id: str) -> None:
+    prefix = netns.RunNames(run_id).prefix
+    assert netns.list_netns(prefix) == [], "network namespaces left behind"
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    assert prefix not in links, "veth links left behind in the host namespace"
+    assert netns.mounts_with(prefix) == [], "mounts left behind"
+    ps = subprocess.run(
+        ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"{prefix}work" not in ps, "processes of the run still running"
+    assert not netns.RunNames(run_id).workdir.exists(), "work directory left behind"
+    assert not Path(f"/etc/netns/{prefix}").exists()

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from runtime_e2e import BOOKINFO, DEMO_PATHS, skip_unless_netns
+from runtime_e2e import BOOKINFO, demo_mesh, skip_unless_netns
 
 from e2e_support.bookinfo import (
     apply_sample,
@@ -28,7 +26,6 @@ from e2e_support.bookinfo import (
 )
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
-from sailmesh.runtime.sandbox import netns
 
 pytestmark = pytest.mark.e2e
 
@@ -38,29 +35,7 @@ skip_unless_netns()
 
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
-    home = tmp_path_factory.mktemp("sailmesh-home")
-    m = LocalMeshThread(home)
-    run_id = m.mesh.names.run_id
-    try:
-        m.start(DEMO_PATHS)
-        yield m
-    finally:
-        m.close()
-        assert_nothing_left(run_id)
-
-
-def assert_nothing_left(run_id: str) -> None:
-    prefix = netns.RunNames(run_id).prefix
-    assert netns.list_netns(prefix) == [], "network namespaces left behind"
-    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
-    assert prefix not in links, "veth links left behind in the host namespace"
-    assert netns.mounts_with(prefix) == [], "mounts left behind"
-    ps = subprocess.run(
-        ["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True
-    ).stdout
-    assert f"{prefix}work" not in ps, "processes of the run still running"
-    assert not netns.RunNames(run_id).workdir.exists(), "work directory left behind"
-    assert not Path(f"/etc/netns/{prefix}").exists()
+    yield from demo_mesh(tmp_path_factory.mktemp("sailmesh-home"))
 
 
 def gateway(mesh: LocalMeshThread) -> int:

@@ -126,6 +126,26 @@ def changes_between(
 _MAX_DIFFS = 16
 
 
+def retaining(old: TypeResources, new: TypeResources) -> TypeResources:
+    """``new`` plus the resources only ``old`` has (``new`` itself when there are none);
+    computed once per pair (kept on ``new``, by ``old``'s content version)."""
+    gone = changes_between(old, new)[1]
+    if not gone:
+        return new
+    kept: dict[str, TypeResources] = new.memo.setdefault("retaining", {})
+    found = kept.get(old.version)
+    if found is None:
+        part = TypeResources._of(
+            new.type_url,
+            {n: old.packed[n] for n in gone},
+            {n: old.versions[n] for n in gone},
+        )
+        if len(kept) >= _MAX_DIFFS:
+            kept.pop(next(iter(kept)))
+        found = kept[old.version] = TypeResources.merge(new.type_url, part, new)
+    return found
+
+
 def subscribed_versions(resources: TypeResources, names: frozenset[str]) -> Mapping[str, str]:
     """The versions of the ``names`` that ``resources`` has; computed once per name set (streams
     subscribing to the same names share the set object, see ``ads.stream.shared_names``)."""

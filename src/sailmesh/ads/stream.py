@@ -15,6 +15,9 @@ Rules (see DESIGN.md, "Envoy facts"):
 * make before break: listeners and routes wait while clusters or endpoints are unanswered;
   every cluster push is followed by an endpoints push, and an endpoints re-request is
   answered even when nothing changed;
+* break after make: clusters (and endpoints) a new snapshot drops stay in what is sent until
+  the listeners and routes of that snapshot are answered (they may be what the routes Envoy
+  still runs point at: removing them first gives 503 ``NC``); then they are removed;
 * endpoints go out incrementally, as Istio's do: SotW lets a response of a non-wildcard type
   carry only some of the subscribed names (Envoy updates those and keeps the others), so after
   a cluster or endpoint change a response carries the endpoints of the changed clusters and
@@ -30,6 +33,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Generic, TypeVar
 
 from envoy.service.discovery.v3 import discovery_pb2
@@ -44,6 +48,7 @@ from sailmesh.ads.resources import (
     ResourceSnapshot,
     TypeResources,
     changes_between,
+    retaining,
 )
 from sailmesh.ads.status import StatusTracker
 from sailmesh.ads.wire import NonceChooser, SharedBody, SotwResponse, sotw_body
@@ -59,6 +64,10 @@ class StreamMachine(ABC, Generic[Response]):
     ) -> None:
         self.status = status
         self.snapshot: ResourceSnapshot | None = None
+        #: What is sent while removals wait (break after make); None: the snapshot itself.
+        self._sending: ResourceSnapshot | None = None
+        #: Whether the last pump found the listeners and routes answered and up to date.
+        self._settled = False
         self._nonce_prefix = nonce_prefix
         self._nonces = 0
         self._shared_nonces = shared_nonces
@@ -66,8 +75,25 @@ class StreamMachine(ABC, Generic[Response]):
 
     def on_snapshot(self, snapshot: ResourceSnapshot) -> list[Response]:
         """A new snapshot for this proxy: the responses that bring Envoy up to it."""
-        self.snapshot = snapshot
+        previous, self.snapshot = self.snapshot, snapshot
+        if previous is not None:
+            self._retain(self._sending or previous, snapshot)
         return self._pump()
+
+    def _retain(self, held: ResourceSnapshot, snapshot: ResourceSnapshot) -> None:
+        """Keep sending the clusters and endpoints of ``held`` (what Envoy's routes may still
+        reference) that ``snapshot`` drops, until its listeners and routes are answered. With
+        the same listeners and routes (and nothing kept already) removals go out at once."""
+        routes_change = any(held.version(t) != snapshot.version(t) for t in GATED_TYPES)
+        if not routes_change and self._sending is None:
+            return
+        kept = {}
+        for type_url in WARMING_TYPES:
+            view = retaining(held.of(type_url), snapshot.of(type_url))
+            if view is not snapshot.of(type_url):
+                kept[type_url] = view
+        types = MappingProxyType({**snapshot.types, **kept}) if kept else None
+        self._sending = ResourceSnapshot(types) if types is not None else None
 
     def _next_nonce(self) -> str:
         self._nonces += 1
@@ -89,17 +115,29 @@ class StreamMachine(ABC, Generic[Response]):
     def _pump(self) -> list[Response]:
         if self.snapshot is None:
             return []
+        out = self._pump_once(self._sending or self.snapshot)
+        if self._sending is not None and self._settled:
+            self._sending = None  # the routes no longer need what was kept: remove it now
+            out += self._pump_once(self.snapshot)
+        return out
+
+    def _pump_once(self, snapshot: ResourceSnapshot) -> list[Response]:
         out: list[Response] = []
         gate_closed = False
+        settled = True
         for type_url in self._type_order():
             if not self._subscribed(type_url):
                 continue
-            if not (type_url in GATED_TYPES and gate_closed) and not self._inflight(type_url):
-                response = self._respond(type_url, self.snapshot)
+            gated = type_url in GATED_TYPES
+            if not (gated and gate_closed) and not self._inflight(type_url):
+                response = self._respond(type_url, snapshot)
                 if response is not None:
                     out.append(response)
+            if gated and (gate_closed or self._inflight(type_url)):
+                settled = False
             if type_url in WARMING_TYPES and self._inflight(type_url):
                 gate_closed = True
+        self._settled = settled
         return out
 
     def _type_order(self) -> list[str]:

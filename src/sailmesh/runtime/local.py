@@ -50,11 +50,19 @@ from sailmesh.runtime.sandbox.netns import RunNames
 from sailmesh.runtime.sandbox.pod import PodSandbox, PodSpec
 from sailmesh.runtime.sandbox.servicelb import ServiceBackend
 from sailmesh.runtime.sandbox.strategies import LIMITS
-from sailmesh.runtime.sandbox.strategy import APP_PATH, PROXY_CONTAINER, ExecCommand, Sandbox
-from sailmesh.runtime.supervisor import ContainerSpec, PodStartError, PodSupervisor
+from sailmesh.runtime.sandbox.strategy import APP_PATH, ExecCommand, Sandbox
+from sailmesh.runtime.supervisor import ContainerSpec, PodStartError, PodStatus, PodSupervisor
 from sailmesh.runtime.workloads import PodPlan, plan_pods
 
-__all__ = ["APP_PATH", "LIMITS", "FailedPod", "LocalRuntime", "PodPorts", "RunningPod"]
+__all__ = [
+    "APP_PATH",
+    "LIMITS",
+    "FailedPod",
+    "LocalRuntime",
+    "PodPorts",
+    "RunningPod",
+    "serving",
+]
 
 log = logging.getLogger("sailmesh.runtime")
 
@@ -284,15 +292,14 @@ class LocalRuntime:
         namespace, _, name = pod_name.partition("/")
         with self._lock:
             pod = self.pods.get((namespace, name))
-        if pod is None or pod.plan.gateway or container in ("", PROXY_CONTAINER):
+        if pod is None or pod.plan.gateway or not container:
             return
         if event in ("exited", "stopped", "stopping"):
-            self.publish(None, namespace, name)  # endpoints drop while the app is down
-        elif event == "ready":
-            apps = [c for c in pod.supervisor.status().containers if c.role == "app"]
-            others_ready = all(c.ready or c.name == container for c in apps)
-            if others_ready:
-                self.publish(pod.workload(), namespace, name)
+            # Endpoints drop while an app or the sidecar is down: with the sidecar gone, inbound
+            # traffic is still captured to its (closed) port and callers would get errors.
+            self.publish(None, namespace, name)
+        elif event == "ready" and serving(pod.supervisor.status(), container):
+            self.publish(pod.workload(), namespace, name)
 
     def _stage_pylib(self) -> Path:
         """A copy of sailmesh's sample apps readable by the pods' unprivileged users."""
@@ -360,6 +367,13 @@ def _pod_spec(plan: PodPlan, index: int, ports: PodPorts) -> PodSpec:
         capture=CaptureConfig(capture_inbound=not plan.gateway) if plan.inject else None,
         explicit_outbound_port=ports.proxy or 0,
     )
+
+
+def serving(status: PodStatus, just_ready: str) -> bool:
+    """Whether a pod serves now that its container ``just_ready`` is ready: it has apps, and
+    every container (the sidecar included, when there is one) is ready."""
+    apps = [c for c in status.containers if c.role == "app"]
+    return bool(apps) and all(c.ready or c.name == just_ready for c in status.containers)
 
 
 def _wait_apps_ready(
