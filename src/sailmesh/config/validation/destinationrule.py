@@ -24,6 +24,8 @@ from sailmesh.config.validation.common import (
     check_percent,
     check_port,
     check_workload_labels,
+    fields_given,
+    fields_set,
     is_ip,
     wildcard_host_problem,
 )
@@ -173,16 +175,12 @@ def check_load_balancer(report: Report, path: str, lb: LoadBalancerSettings) -> 
 
 
 def _check_consistent_hash(report: Report, path: str, ch: ConsistentHashLB) -> None:
-    keys = [
-        n
-        for n, set_ in (
-            ("httpHeaderName", ch.http_header_name is not None),
-            ("httpCookie", ch.http_cookie is not None),
-            ("useSourceIp", ch.use_source_ip is not None),
-            ("httpQueryParameterName", ch.http_query_parameter_name is not None),
-        )
-        if set_
-    ]
+    keys = fields_set(
+        ("httpHeaderName", ch.http_header_name),
+        ("httpCookie", ch.http_cookie),
+        ("useSourceIp", ch.use_source_ip),
+        ("httpQueryParameterName", ch.http_query_parameter_name),
+    )
     if not keys:
         report.error(
             path,
@@ -345,16 +343,12 @@ def check_client_tls(report: Report, path: str, tls: ClientTLSSettings) -> None:
                 "mode MUTUAL needs clientCertificate and privateKey (or credentialName)",
             )
     elif tls.mode == "DISABLE":
-        given = [
-            f
-            for f, v in (
-                ("clientCertificate", tls.client_certificate),
-                ("privateKey", tls.private_key),
-                ("caCertificates", tls.ca_certificates),
-                ("credentialName", tls.credential_name),
-            )
-            if v
-        ]
+        given = fields_given(
+            ("clientCertificate", tls.client_certificate),
+            ("privateKey", tls.private_key),
+            ("caCertificates", tls.ca_certificates),
+            ("credentialName", tls.credential_name),
+        )
         if given:
             report.warn(
                 join_path(path, "mode"),

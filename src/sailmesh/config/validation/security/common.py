@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sailmesh.config.diagnostics import Report, join_path
 from sailmesh.config.models.security import PolicyTargetReference, WorkloadSelector
@@ -143,11 +143,18 @@ def star_problem(value: str) -> str | None:
     return None
 
 
-def check_match_values(report: Report, path: str, values: Sequence[str] | None) -> None:
+def check_each(
+    report: Report, path: str, values: Sequence[str] | None, problem: Callable[[str], str | None]
+) -> None:
+    """An error at ``path[i]`` for each value ``problem`` finds fault with."""
     for i, value in enumerate(values or ()):
-        problem = star_problem(value)
-        if problem:
-            report.error(join_path(path, i), problem)
+        message = problem(value)
+        if message:
+            report.error(join_path(path, i), message)
+
+
+def check_match_values(report: Report, path: str, values: Sequence[str] | None) -> None:
+    check_each(report, path, values, star_problem)
 
 
 def ip_problem(value: str) -> str | None:
@@ -162,10 +169,7 @@ def ip_problem(value: str) -> str | None:
 
 
 def check_ips(report: Report, path: str, values: Sequence[str] | None) -> None:
-    for i, value in enumerate(values or ()):
-        problem = ip_problem(value)
-        if problem:
-            report.error(join_path(path, i), problem)
+    check_each(report, path, values, ip_problem)
 
 
 def port_problem(value: str) -> str | None:
@@ -178,14 +182,12 @@ def port_problem(value: str) -> str | None:
 
 
 def check_ports(report: Report, path: str, values: Sequence[str] | None) -> None:
-    for i, value in enumerate(values or ()):
-        problem = port_problem(value)
-        if problem:
-            report.error(join_path(path, i), problem)
+    check_each(report, path, values, port_problem)
 
 
 __all__ = [
     "TARGET_KINDS",
+    "check_each",
     "check_ips",
     "check_match_values",
     "check_policy_targets",
