@@ -179,6 +179,14 @@ def fields_given(*fields: tuple[str, object]) -> list[str]:
     return [name for name, value in fields if value]
 
 
+def check_not_given(
+    report: Report, path: str, fields: Sequence[tuple[str, object]], why: str
+) -> None:
+    """An error at each of the ``(name, value)`` fields given a value: "<name> cannot be <why>"."""
+    for name in fields_given(*fields):
+        report.error(join_path(path, name), f"{name} cannot be {why}")
+
+
 def check_one_of(
     report: Report, path: str, given: Sequence[str], *, missing: str, many: str, sep: str = ", "
 ) -> None:

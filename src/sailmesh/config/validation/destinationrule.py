@@ -21,6 +21,7 @@ from sailmesh.config.resource import Resource
 from sailmesh.config.validation.common import (
     check_duration,
     check_export_to,
+    check_not_given,
     check_percent,
     check_port,
     check_workload_labels,
@@ -317,20 +318,20 @@ def check_outlier_detection(report: Report, path: str, od: OutlierDetection) -> 
 
 
 def check_client_tls(report: Report, path: str, tls: ClientTLSSettings) -> None:
+    certificates = (
+        ("clientCertificate", tls.client_certificate),
+        ("privateKey", tls.private_key),
+        ("caCertificates", tls.ca_certificates),
+        ("credentialName", tls.credential_name),
+    )
     if tls.mode == "ISTIO_MUTUAL":
-        for field, value in (
-            ("clientCertificate", tls.client_certificate),
-            ("privateKey", tls.private_key),
-            ("caCertificates", tls.ca_certificates),
-            ("credentialName", tls.credential_name),
-        ):
-            if value:
-                report.error(
-                    join_path(path, field),
-                    f"{field} cannot be set with mode "
-                    "ISTIO_MUTUAL (Istio provides the certificates); remove it or use "
-                    "mode MUTUAL",
-                )
+        check_not_given(
+            report,
+            path,
+            certificates,
+            "set with mode ISTIO_MUTUAL (Istio provides the certificates); "
+            "remove it or use mode MUTUAL",
+        )
     elif tls.mode == "MUTUAL" and not tls.credential_name:
         if not tls.client_certificate:
             report.error(
@@ -343,12 +344,7 @@ def check_client_tls(report: Report, path: str, tls: ClientTLSSettings) -> None:
                 "mode MUTUAL needs clientCertificate and privateKey (or credentialName)",
             )
     elif tls.mode == "DISABLE":
-        given = fields_given(
-            ("clientCertificate", tls.client_certificate),
-            ("privateKey", tls.private_key),
-            ("caCertificates", tls.ca_certificates),
-            ("credentialName", tls.credential_name),
-        )
+        given = fields_given(*certificates)
         if given:
             report.warn(
                 join_path(path, "mode"),

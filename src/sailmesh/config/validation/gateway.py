@@ -9,6 +9,7 @@ from sailmesh.config.resource import Resource
 from sailmesh.config.validation.common import (
     check_label_map,
     check_namespace_hosts,
+    check_not_given,
     check_port,
     check_protocol,
     fields_given,
@@ -144,16 +145,12 @@ def _check_certificates(report: Report, path: str, tls: ServerTLSSettings) -> No
     mode = tls.mode
     by_secret = bool(tls.credential_name or tls.credential_names)
     if by_secret:
-        for field, value in (
-            ("serverCertificate", tls.server_certificate),
-            ("privateKey", tls.private_key),
-        ):
-            if value:
-                report.error(
-                    join_path(path, field),
-                    f"{field} cannot be combined with "
-                    "credentialName; the secret holds the certificate and key",
-                )
+        check_not_given(
+            report,
+            path,
+            (("serverCertificate", tls.server_certificate), ("privateKey", tls.private_key)),
+            "combined with credentialName; the secret holds the certificate and key",
+        )
         return
     if tls.tls_certificates:
         if tls.server_certificate or tls.private_key:

@@ -9,8 +9,10 @@ from collections.abc import Callable, Sequence
 
 from sailmesh.config.diagnostics import Report, join_path
 from sailmesh.config.models.security import PolicyTargetReference, WorkloadSelector
+from sailmesh.config.resource import Resource
 from sailmesh.config.validation.kubernetes.names import (
     DNS1123_SUBDOMAIN,
+    check_meta,
     label_key_problem,
     label_value_problem,
     map_path,
@@ -55,6 +57,14 @@ def check_selector(report: Report, path: str, selector: WorkloadSelector | None)
                     at,
                     f"{problem}; no workload can carry this label, so the selector matches nothing",
                 )
+
+
+def check_policy_head(report: Report, resource: Resource) -> None:
+    """What every targeted policy checks first: its metadata, then which workloads it targets
+    (``spec.selector``, ``spec.targetRef`` or ``spec.targetRefs``)."""
+    spec = resource.spec
+    check_meta(report, resource)
+    check_policy_targets(report, "spec", spec.selector, spec.target_ref, spec.target_refs)
 
 
 def check_policy_targets(
@@ -190,6 +200,7 @@ __all__ = [
     "check_each",
     "check_ips",
     "check_match_values",
+    "check_policy_head",
     "check_policy_targets",
     "check_ports",
     "check_selector",
