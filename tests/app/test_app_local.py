@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
+from config_support.manifests import manifests
 from sailmesh.app.backend import MeshApi
 from sailmesh.app.local import ControlPlaneLink
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.registry.model import Workload, frozen_map
 
-CONFIG = """
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: web, namespace: istio-system}
-spec:
+CONFIG = manifests("""
+Gateway istio-system/web
   selector: {istio: ingressgateway}
   servers:
   - {port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}
   - {port: {number: 80, name: http2, protocol: HTTP}, hosts: ["*"]}
 ---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: other, namespace: istio-system}
-spec:
+Gateway istio-system/other
   selector: {istio: egressgateway}
   servers: [{port: {number: 443, name: tls, protocol: TLS}, hosts: ["*"], tls: {mode: PASSTHROUGH}}]
 ---
-apiVersion: install.istio.io/v1alpha1
-kind: IstioOperator
-metadata: {name: mesh, namespace: istio-system}
-spec:
+IstioOperator istio-system/mesh
   meshConfig:
     defaultConfig:
       proxyMetadata: {ISTIO_DELTA_XDS: "false"}
-"""
+""")
 
 
 def _link() -> ControlPlaneLink:

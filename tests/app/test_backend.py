@@ -7,27 +7,22 @@ from typing import Any
 
 import pytest
 
+from config_support.manifests import manifests
 from sailmesh import __version__
 from sailmesh.app.backend import MeshApi
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.errors import ApiError
 
-VS = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews}
-spec:
+VS = manifests("""
+VirtualService reviews
   hosts: [reviews]
   http: [{route: [{destination: {host: reviews}}]}]
-"""
-BAD = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: broken}
-spec:
+""")
+BAD = manifests("""
+VirtualService broken
   hosts: [ratings]
   http: [{route: [{destination: {host: ratings, subsett: v1}}]}]
-"""
+""")
 
 
 def _api() -> MeshApi:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from config_support.manifests import manifests
 from sailmesh.config.load import load_text
 from sailmesh.config.meshconfig import mesh_config_document
 from sailmesh.config.proxyconfig import default_proxy_config
@@ -14,12 +15,10 @@ metadata: {name: %s, namespace: istio-system}
 spec:
   meshConfig: %s
 """
-SERVICE = """
-apiVersion: v1
-kind: Service
-metadata: {name: a}
+SERVICE = manifests("""
+Service a
 spec: {ports: [{name: http, port: 80}]}
-"""
+""")
 
 
 def _load(*texts: str) -> list[Resource]:

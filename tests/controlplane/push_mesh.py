@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from config_support.manifests import manifests
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, ResourceSnapshot
 from sailmesh.app.backend import MeshApi
 from sailmesh.config.load import load_text
@@ -22,16 +23,13 @@ from sailmesh.xds.translate import translate
 TYPES = (CLUSTER, ENDPOINT, LISTENER, ROUTE)
 APPS = ("productpage", "reviews", "ratings", "details")
 
-REVIEWS_DR = """
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: default}
-spec:
+REVIEWS_DR = manifests("""
+DestinationRule default/reviews
   host: reviews
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}}
-"""
+""")
 
 
 def services(tcp_db: bool = False) -> list[Service]:
@@ -103,26 +101,18 @@ def alone(proxy: Proxy, snapshot: MeshSnapshot, options: TranslateOptions) -> Re
 
 
 # --- through the control plane ------------------------------------------------------------
-MESH = """
-apiVersion: v1
-kind: Service
-metadata: {name: reviews, namespace: default}
-spec:
+MESH = manifests("""
+Service default/reviews
   selector: {app: reviews}
   ports: [{name: http, port: 9080}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: ratings, namespace: default}
-spec:
+Service default/ratings
   selector: {app: ratings}
   ports: [{name: http, port: 9080}]
 ---
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: reviews-1, namespace: default}
+WorkloadEntry default/reviews-1
 spec: {address: 10.0.0.1, labels: {app: reviews, version: v1}}
-"""
+""")
 
 
 def node(app: str, n: int) -> Any:

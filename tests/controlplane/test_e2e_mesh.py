@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from config_support.manifests import manifests
 from e2e_support.backend import Backend
 from e2e_support.controlplane import ControlPlaneThread, start_sidecar
 from e2e_support.proxy import free_port, wait_for
@@ -42,7 +43,7 @@ spec:
         for v, port in ports.items()
     )
     return (
-        """\
+        manifests("""\
 apiVersion: v1
 kind: Service
 metadata: {name: reviews}
@@ -50,16 +51,13 @@ spec:
   selector: {app: reviews}
   ports: [{name: http, port: 9080}]
 ---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
+DestinationRule reviews
   host: reviews
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}}
   - {name: v3, labels: {version: v3}}
-"""
+""")
         + entries
     )
 

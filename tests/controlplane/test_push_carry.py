@@ -25,6 +25,7 @@ from push_mesh import (
     workloads,
 )
 
+from config_support.manifests import manifests
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, ResourceSnapshot
 from sailmesh.config.resource import Resource
 from sailmesh.controlplane.pushcache import Carry, PushContext
@@ -35,75 +36,51 @@ from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.options import TranslateOptions
 
 OPTIONS = TranslateOptions()
-REVIEWS_VS = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews, namespace: default}
-spec:
+REVIEWS_VS = manifests("""
+VirtualService default/reviews
   hosts: [reviews]
   http: [{route: [{destination: {host: reviews, subset: v1}}]}]
-"""
-REVIEWS_DR_HASH = """
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews, namespace: default}
-spec:
+""")
+REVIEWS_DR_HASH = manifests("""
+DestinationRule default/reviews
   host: reviews
   trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user}}}
   subsets:
   - {name: v1, labels: {version: v1}}
   - {name: v2, labels: {version: v2}}
-"""
+""")
 BASE = REVIEWS_DR + "---" + REVIEWS_VS
-RATINGS_DR_POOL = """
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: ratings, namespace: default}
-spec:
+RATINGS_DR_POOL = manifests("""
+DestinationRule default/ratings
   host: ratings.default.svc.cluster.local
   trafficPolicy: {connectionPool: {tcp: {maxConnections: 7}}}
   subsets: [{name: v2, labels: {version: v2}}]
-"""
-WILDCARD_DR = """
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: everything, namespace: default}
-spec:
+""")
+WILDCARD_DR = manifests("""
+DestinationRule default/everything
   host: "*.default.svc.cluster.local"
   trafficPolicy: {connectionPool: {tcp: {maxConnections: 9}}}
-"""
-RATINGS_VS = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings, namespace: default}
-spec:
+""")
+RATINGS_VS = manifests("""
+VirtualService default/ratings
   hosts: [ratings]
   http: [{timeout: 3s, retries: {attempts: 2}, route: [{destination: {host: ratings}}]}]
-"""
-DETAILS_TCP_VS = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: details, namespace: default}
-spec:
+""")
+DETAILS_TCP_VS = manifests("""
+VirtualService default/details
   hosts: [details]
   tcp: [{route: [{destination: {host: details, port: {number: 9000}}}]}]
-"""
-SIDECAR = """
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: default, namespace: default}
-spec:
+""")
+SIDECAR = manifests("""
+Sidecar default/default
   egress: [{hosts: [./reviews.default.svc.cluster.local]}]
-"""
-POLICY = """
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-ratings, namespace: default}
-spec:
+""")
+POLICY = manifests("""
+AuthorizationPolicy default/deny-ratings
   selector: {matchLabels: {app: ratings}}
   action: DENY
   rules: [{}]
-"""
+""")
 
 
 VIEW = compute_view(services(tcp_db=True), workloads())

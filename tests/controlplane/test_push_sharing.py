@@ -22,6 +22,7 @@ from push_mesh import (
     workloads,
 )
 
+from config_support.manifests import manifests
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
 from sailmesh.controlplane.pushcache import LabelDependence, PushContext
 from sailmesh.registry.model import Service, ServicePort, Workload, frozen_map
@@ -30,42 +31,30 @@ from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.options import TranslateOptions
 
-SOURCE_LABELS_VS = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews, namespace: default}
-spec:
+SOURCE_LABELS_VS = manifests("""
+VirtualService default/reviews
   hosts: [reviews]
   http:
   - match: [{sourceLabels: {app: productpage}}]
     route: [{destination: {host: reviews, subset: v2}}]
   - route: [{destination: {host: reviews, subset: v1}}]
-"""
-SELECTED_SIDECAR = """
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: ratings-only-details, namespace: default}
-spec:
+""")
+SELECTED_SIDECAR = manifests("""
+Sidecar default/ratings-only-details
   workloadSelector: {labels: {app: ratings}}
   egress: [{hosts: [./details.default.svc.cluster.local]}]
-"""
-SELECTED_POLICY = """
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-ratings, namespace: default}
-spec:
+""")
+SELECTED_POLICY = manifests("""
+AuthorizationPolicy default/deny-ratings
   selector: {matchLabels: {app: ratings}}
   action: DENY
   rules: [{}]
-"""
-GATEWAY = """
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: ingress, namespace: default}
-spec:
+""")
+GATEWAY = manifests("""
+Gateway default/ingress
   selector: {istio: ingressgateway}
   servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
-"""
+""")
 
 
 def _snapshot(*texts: str) -> MeshSnapshot:
@@ -194,14 +183,11 @@ def test_workload_at_the_proxy_address_is_part_of_the_inbound_key() -> None:
 
 
 # --- through the control plane ------------------------------------------------------------
-CHANGE = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings, namespace: default}
-spec:
+CHANGE = manifests("""
+VirtualService default/ratings
   hosts: [ratings]
   http: [{timeout: 3s, route: [{destination: {host: ratings}}]}]
-"""
+""")
 
 
 def test_control_plane_shares_per_push_and_a_change_reaches_everyone() -> None:

@@ -4,29 +4,24 @@ from __future__ import annotations
 
 from push_mesh import load
 
+from config_support.manifests import manifests
 from sailmesh.config.store import ConfigStore
 from sailmesh.controlplane.registry_sync import RegistrySync
 from sailmesh.controlplane.vips import VipAllocator
 from sailmesh.registry.registry import ServiceRegistry
 
-SERVICE = """
-apiVersion: v1
-kind: Service
-metadata: {name: reviews, namespace: default}
-spec:
+SERVICE = manifests("""
+Service default/reviews
   clusterIP: 10.96.1.1
   selector: {app: reviews}
   ports: [{name: http, port: 9080}]
-"""
-SERVICE_ENTRY = """
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: httpbin, namespace: default}
-spec:
+""")
+SERVICE_ENTRY = manifests("""
+ServiceEntry default/httpbin
   hosts: [httpbin.org]
   ports: [{number: 80, name: http, protocol: HTTP}]
   resolution: DNS
-"""
+""")
 
 
 def _sync() -> tuple[ConfigStore, ServiceRegistry, VipAllocator, RegistrySync]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from config_support.manifests import manifests
 from sailmesh.config.load import load_text
 from sailmesh.config.resource import Resource
 
@@ -45,11 +46,8 @@ spec:
   - {number: 80, name: web, protocol: HTTP}
 """
 
-INLINE_ENTRY = """
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: db, namespace: data}
-spec:
+INLINE_ENTRY = manifests("""
+ServiceEntry data/db
   hosts: [db.internal]
   location: MESH_INTERNAL
   resolution: STATIC
@@ -57,25 +55,19 @@ spec:
   endpoints:
   - {address: 10.1.0.1, labels: {role: primary}, locality: us/east, weight: 3}
   - {address: 10.1.0.2, ports: {tcp-pg: 25432}, serviceAccount: db}
-"""
+""")
 
-SELECTING_ENTRY = """
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: vm, namespace: default}
-spec:
+SELECTING_ENTRY = manifests("""
+ServiceEntry default/vm
   hosts: [vm.example.internal]
   location: MESH_INTERNAL
   resolution: STATIC
   workloadSelector: {labels: {app: vm}}
   ports: [{number: 8080, name: http, protocol: HTTP}]
-"""
+""")
 
-VM_ENTRY = """
-apiVersion: networking.istio.io/v1
-kind: WorkloadEntry
-metadata: {name: vm-1, namespace: default}
-spec:
+VM_ENTRY = manifests("""
+WorkloadEntry default/vm-1
   address: 10.2.0.1
   labels: {app: vm}
   serviceAccount: vm-sa
@@ -83,4 +75,4 @@ spec:
   locality: eu/west/a
   weight: 5
   network: net-2
-"""
+""")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from config_support.manifests import manifests
 from sailmesh.config.load import load_text
 from sailmesh.config.resource import Resource
 from sailmesh.registry.model import Service, ServicePort, frozen_map
@@ -137,29 +138,21 @@ def test_service_lookup_by_hostname(viewer: str, vip: str | None) -> None:
 
 # --- VirtualServices ---------------------------------------------------------------------
 
-VIRTUAL_SERVICES = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: mesh-only, namespace: default}
+VIRTUAL_SERVICES = manifests("""
+VirtualService default/mesh-only
 spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews}}]}]}
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: both, namespace: default}
-spec:
+VirtualService default/both
   hosts: [ratings, api.example.com]
   gateways: [mesh, ingress, istio-system/shared]
   http: [{route: [{destination: {host: ratings}}]}]
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: private, namespace: shop}
-spec:
+VirtualService shop/private
   hosts: [cart]
   exportTo: ["."]
   gateways: [gw.istio-system.svc.cluster.local]
   http: [{route: [{destination: {host: cart}}]}]
-"""
+""")
 
 
 @pytest.mark.parametrize(
@@ -301,31 +294,21 @@ def test_rule_lookups_share_one_index_per_viewer_namespace() -> None:
 
 # --- workload-scoped objects -------------------------------------------------------------
 
-SIDECARS = """
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: ns-wide, namespace: default}
+SIDECARS = manifests("""
+Sidecar default/ns-wide
 spec: {egress: [{hosts: ["./*"]}]}
 ---
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: for-reviews, namespace: default}
-spec:
+Sidecar default/for-reviews
   workloadSelector: {labels: {app: reviews}}
   egress: [{hosts: ["./*"]}]
 ---
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: mesh-default, namespace: istio-system}
+Sidecar istio-system/mesh-default
 spec: {egress: [{hosts: ["*/*"]}]}
 ---
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: root-selected, namespace: istio-system}
-spec:
+Sidecar istio-system/root-selected
   workloadSelector: {labels: {app: ratings}}
   egress: [{hosts: ["*/*"]}]
-"""
+""")
 
 
 @pytest.mark.parametrize(
@@ -347,37 +330,25 @@ def test_no_sidecar_without_a_default() -> None:
     assert snap.sidecar_for(proxy("default", app="ratings")) is None
 
 
-POLICIES = """
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: mesh-wide, namespace: istio-system}
+POLICIES = manifests("""
+AuthorizationPolicy istio-system/mesh-wide
 spec: {}
 ---
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: root-selected, namespace: istio-system}
+AuthorizationPolicy istio-system/root-selected
 spec: {selector: {matchLabels: {app: reviews}}}
 ---
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: ns-wide, namespace: default}
+AuthorizationPolicy default/ns-wide
 spec: {}
 ---
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: for-reviews, namespace: default}
+AuthorizationPolicy default/for-reviews
 spec: {selector: {matchLabels: {app: reviews}}}
 ---
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: empty-selector, namespace: default}
+AuthorizationPolicy default/empty-selector
 spec: {selector: {matchLabels: {}}}
 ---
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: other-ns, namespace: shop}
+AuthorizationPolicy shop/other-ns
 spec: {}
-"""
+""")
 
 
 @pytest.mark.parametrize(
@@ -402,36 +373,24 @@ def test_policies_for_uses_the_meshes_root_namespace() -> None:
     assert [r.name for r in found] == ["other-ns"]
 
 
-SELECTORS = """
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: istio-system}
-spec:
+SELECTORS = manifests("""
+Gateway istio-system/gw
   selector: {istio: ingressgateway}
   servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
 ---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw-any, namespace: istio-system}
-spec:
+Gateway istio-system/gw-any
   selector: {}
   servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
 ---
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: {name: pa, namespace: default}
+PeerAuthentication default/pa
 spec: {selector: {matchLabels: {app: reviews, version: v1}}, mtls: {mode: STRICT}}
 ---
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: {name: pa-ns, namespace: default}
+PeerAuthentication default/pa-ns
 spec: {mtls: {mode: STRICT}}
 ---
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: sc, namespace: default}
+Sidecar default/sc
 spec: {workloadSelector: {labels: {app: ratings}}, egress: [{hosts: ["./*"]}]}
-"""
+""")
 
 
 @pytest.mark.parametrize(

@@ -9,15 +9,13 @@ import pytest
 import xds_fixtures as fx
 from xds_envoy_static import envoy_binary, write_bootstrap
 
+from config_support.manifests import manifests
 from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.translate import translate
 
-EVERYTHING = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings}
-spec:
+EVERYTHING = manifests("""
+VirtualService ratings
   hosts: [ratings]
   http:
   - match:
@@ -55,10 +53,7 @@ spec:
       weight: 20
       headers: {request: {set: {x-canary: "true"}}}
 ---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: ratings}
-spec:
+DestinationRule ratings
   host: ratings
   trafficPolicy:
     loadBalancer:
@@ -75,16 +70,13 @@ spec:
   - name: v2
     labels: {version: v2}
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: external}
-spec:
+ServiceEntry external
   hosts: [api.example.com]
   ports:
   - {number: 443, name: tls, protocol: TLS}
   - {number: 80, name: http, protocol: HTTP}
   resolution: DNS
-"""
+""")
 
 
 def _validate(resources: dict[str, dict[str, object]], tmp_path: Path) -> None:

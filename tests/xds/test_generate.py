@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from xds_fixtures import config, productpage_proxy, snapshot
 
+from config_support.manifests import manifests
 from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET
 from sailmesh.xds.clusters import build_clusters
 from sailmesh.xds.endpoints import build_endpoints
@@ -22,14 +23,11 @@ from sailmesh.xds.options import DEFAULT_OPTIONS
 from sailmesh.xds.scope import build_scope
 
 REVIEWS = "reviews.default.svc.cluster.local"
-HASHING = """
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: ratings, namespace: default}
-spec:
+HASHING = manifests("""
+DestinationRule default/ratings
   host: ratings
   trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: x-user}}}
-"""
+""")
 
 
 def test_one_generator_per_sidecar_type_in_push_order() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import xds_fixtures as fx
 
+from config_support.manifests import manifests
 from sailmesh.xds.policy import (
     EMPTY_POLICY,
     consistent_hash,
@@ -18,11 +19,8 @@ from sailmesh.xds.policy import (
 
 def test_policy_precedence() -> None:
     (dr,) = fx.config(
-        """
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: r}
-spec:
+        manifests("""
+DestinationRule r
   host: r
   trafficPolicy:
     loadBalancer: {simple: RANDOM}
@@ -38,7 +36,7 @@ spec:
       portLevelSettings:
       - port: {number: 80}
         loadBalancer: {simple: LEAST_REQUEST}
-"""
+""")
     )
     top_other_port = effective_policy(dr, "", 81)
     assert top_other_port.load_balancer.simple == "RANDOM"

@@ -8,6 +8,7 @@ import pytest
 import xds_fixtures as fx
 from envoy.config.core.v3 import base_pb2
 
+from config_support.manifests import manifests
 from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.xds.route_actions import (
     cors_policy,
@@ -24,11 +25,8 @@ from sailmesh.xds.route_actions import (
 
 def test_retry_policies() -> None:
     (vs,) = fx.config(
-        """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: r}
-spec:
+        manifests("""
+VirtualService r
   hosts: [r]
   http:
   - retries: {attempts: 4, perTryTimeout: 1.5s, retryOn: "gateway-error,429,503"}
@@ -37,7 +35,7 @@ spec:
     route: [{destination: {host: r}}]
   - retries: {attempts: 1, retryIgnorePreviousHosts: false}
     route: [{destination: {host: r}}]
-"""
+""")
     )
     mesh = MeshConfig()
     custom = retry_policy(vs.spec.http[0].retries, mesh)

@@ -9,16 +9,14 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 
+from config_support.manifests import manifests
 from sailmesh.registry.model import frozen_map
 from sailmesh.typeurls import LISTENER, ROUTE
 from sailmesh.xds.gateway import gateways_for, route_config_name, translate_gateway
 from sailmesh.xds.options import DEFAULT_OPTIONS, TranslateOptions
 
-GATEWAYS = """
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: public, namespace: istio-system}
-spec:
+GATEWAYS = manifests("""
+Gateway istio-system/public
   selector: {istio: ingressgateway}
   servers:
   - port: {number: 80, name: http, protocol: HTTP}
@@ -27,28 +25,19 @@ spec:
     hosts: ["*"]
     tls: {mode: SIMPLE, credentialName: cert}
 ---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: other, namespace: istio-system}
-spec:
+Gateway istio-system/other
   selector: {istio: egressgateway}
   servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}]
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: bookinfo, namespace: default}
-spec:
+VirtualService default/bookinfo
   hosts: [bookinfo.example.com, api.internal.example.com, not-admitted.example.com]
   gateways: [istio-system/public]
   http: [{route: [{destination: {host: productpage, port: {number: 9080}}}]}]
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: mesh-only, namespace: default}
-spec:
+VirtualService default/mesh-only
   hosts: [bookinfo.example.com]
   http: [{route: [{destination: {host: reviews}}]}]
-"""
+""")
 
 
 def ingress(**labels: str) -> Any:

@@ -6,15 +6,13 @@ from collections.abc import Callable
 
 import xds_fixtures as fx
 
+from config_support.manifests import manifests
 from sailmesh.registry.convert import service_entry_inline_workloads, service_entry_services
 from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.snapshot import MeshSnapshot
 
-FAULT = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings}
-spec:
+FAULT = manifests("""
+VirtualService ratings
   hosts: [ratings]
   http:
   - match:
@@ -31,13 +29,10 @@ spec:
     - destination: {host: ratings, subset: v1}
   - route:
     - destination: {host: ratings, subset: v1}
-"""
+""")
 
-CIRCUIT_BREAKER = """
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews-cb}
-spec:
+CIRCUIT_BREAKER = manifests("""
+DestinationRule reviews-cb
   host: reviews.default.svc.cluster.local
   trafficPolicy:
     loadBalancer: {simple: RANDOM}
@@ -60,13 +55,10 @@ spec:
     trafficPolicy:
       loadBalancer:
         consistentHash: {httpCookie: {name: user, ttl: 0s}}
-"""
+""")
 
-SERVICE_ENTRY = """
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: httpbin-ext}
-spec:
+SERVICE_ENTRY = manifests("""
+ServiceEntry httpbin-ext
   hosts: [httpbin.org]
   ports:
   - {number: 80, name: http, protocol: HTTP}
@@ -74,16 +66,13 @@ spec:
   resolution: DNS
   location: MESH_EXTERNAL
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: httpbin-ext}
-spec:
+VirtualService httpbin-ext
   hosts: [httpbin.org]
   http:
   - timeout: 3s
     route:
     - destination: {host: httpbin.org}
-"""
+""")
 
 
 def _with_entries(

@@ -28,7 +28,6 @@ from sailmesh.ads.resources import (
     changes_between,
     subscribed_versions,
 )
-from sailmesh.ads.status import StatusTracker
 from sailmesh.ads.stream import StreamMachine, shared_names
 from sailmesh.ads.wire import DeltaResponse, delta_body
 
@@ -69,14 +68,8 @@ class _DeltaType:
         self.synced = self.sending = None
 
 
-class DeltaStream(StreamMachine[DeltaResponse]):
+class DeltaStream(StreamMachine[DeltaResponse, _DeltaType]):
     """Incremental xDS: responses carry changed resources and removed names."""
-
-    def __init__(
-        self, status: StatusTracker, nonce_prefix: str = "", *, shared_nonces: bool = False
-    ) -> None:
-        super().__init__(status, nonce_prefix, shared_nonces=shared_nonces)
-        self._types: dict[str, _DeltaType] = {}
 
     def on_request(self, request: discovery_pb2.DeltaDiscoveryRequest) -> list[DeltaResponse]:
         type_url = request.type_url
@@ -148,12 +141,6 @@ class DeltaStream(StreamMachine[DeltaResponse]):
             st.force.discard(name)
         if dropped & st.names:
             st.names = shared_names(st.names - dropped)
-
-    def _known_types(self) -> list[str]:
-        return list(self._types)
-
-    def _subscribed(self, type_url: str) -> bool:
-        return type_url in self._types
 
     def _inflight(self, type_url: str) -> bool:
         st = self._types.get(type_url)

@@ -54,9 +54,11 @@ from sailmesh.ads.status import StatusTracker
 from sailmesh.ads.wire import NonceChooser, SharedBody, SotwResponse, sotw_body
 
 Response = TypeVar("Response")
+#: What a stream keeps per resource type it serves.
+TypeState = TypeVar("TypeState")
 
 
-class StreamMachine(ABC, Generic[Response]):
+class StreamMachine(ABC, Generic[Response, TypeState]):
     """The push loop shared by SotW and delta: per-type order and make-before-break gate."""
 
     def __init__(
@@ -72,6 +74,7 @@ class StreamMachine(ABC, Generic[Response]):
         self._nonces = 0
         self._shared_nonces = shared_nonces
         self._choosers: dict[str, NonceChooser] = {}
+        self._types: dict[str, TypeState] = {}
 
     def on_snapshot(self, snapshot: ResourceSnapshot) -> list[Response]:
         """A new snapshot for this proxy: the responses that bring Envoy up to it."""
@@ -144,11 +147,11 @@ class StreamMachine(ABC, Generic[Response]):
         extra = sorted(t for t in self._known_types() if t not in PUSH_ORDER)
         return [*PUSH_ORDER, *extra]
 
-    @abstractmethod
-    def _known_types(self) -> list[str]: ...
+    def _known_types(self) -> list[str]:
+        return list(self._types)
 
-    @abstractmethod
-    def _subscribed(self, type_url: str) -> bool: ...
+    def _subscribed(self, type_url: str) -> bool:
+        return type_url in self._types
 
     @abstractmethod
     def _inflight(self, type_url: str) -> bool: ...
@@ -181,7 +184,7 @@ class _SotwType:
     rewarm: frozenset[str] = frozenset()
 
 
-class SotwStream(StreamMachine[SotwResponse]):
+class SotwStream(StreamMachine[SotwResponse, _SotwType]):
     """State of the world: each response carries every (requested) resource of its type.
 
     With ``shared_nonces``, a response whose body is newer than every body this stream sent
@@ -189,12 +192,6 @@ class SotwStream(StreamMachine[SotwResponse]):
     that its bytes are the same for every stream; otherwise, and for older bodies, the nonce is
     the stream's own (``<nonce_prefix><n>``).
     """
-
-    def __init__(
-        self, status: StatusTracker, nonce_prefix: str = "", *, shared_nonces: bool = False
-    ) -> None:
-        super().__init__(status, nonce_prefix, shared_nonces=shared_nonces)
-        self._types: dict[str, _SotwType] = {}
 
     def on_request(self, request: discovery_pb2.DiscoveryRequest) -> list[SotwResponse]:
         """A request from Envoy (initial, ACK, NACK, re-request or stale)."""
@@ -242,12 +239,6 @@ class SotwStream(StreamMachine[SotwResponse]):
             st.nacked_version = None
             st.held = st.sending
             self.status.acked(type_url, request.version_info, nonce)
-
-    def _known_types(self) -> list[str]:
-        return list(self._types)
-
-    def _subscribed(self, type_url: str) -> bool:
-        return type_url in self._types
 
     def _inflight(self, type_url: str) -> bool:
         st = self._types.get(type_url)

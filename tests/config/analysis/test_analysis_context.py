@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from config_support.manifests import manifests
 from sailmesh.config.analysis.context import (
     AnalysisContext,
     fqdn,
@@ -12,15 +13,12 @@ from sailmesh.config.analysis.context import (
 )
 from sailmesh.config.load import load_text
 
-PLATFORM = """\
+PLATFORM = manifests("""\
 apiVersion: v1
 kind: Namespace
 metadata: {name: shop}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: reviews, namespace: shop}
-spec:
+Service shop/reviews
   selector: {app: reviews}
   ports:
   - {name: http, port: 9080, targetPort: 9080}
@@ -35,10 +33,7 @@ metadata:
 spec:
   ports: [{name: http, port: 80}]
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: reviews-v1, namespace: shop}
-spec:
+Deployment shop/reviews-v1
   selector: {matchLabels: {app: reviews, version: v1}}
   template:
     metadata: {labels: {app: reviews, version: v1}}
@@ -46,10 +41,7 @@ spec:
       serviceAccountName: bookinfo-reviews
       containers: [{name: app, image: x}]
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: reviews-v0, namespace: shop}
-spec:
+Deployment shop/reviews-v0
   replicas: 0
   selector: {matchLabels: {app: reviews, version: v0}}
   template:
@@ -62,7 +54,7 @@ kind: Pod
 metadata: {name: curl, namespace: other, labels: {app: curl}}
 spec:
   containers: [{name: curl, image: curl}]
-"""
+""")
 
 
 def _ctx(text: str = PLATFORM) -> AnalysisContext:

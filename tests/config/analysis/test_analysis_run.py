@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from config_support.manifests import manifests
 from sailmesh.config.analysis import framework
 from sailmesh.config.analysis.analyzers import ALL_ANALYZERS
 from sailmesh.config.analysis.context import AnalysisContext
@@ -79,28 +80,22 @@ def test_crashing_analyzer_becomes_internal_error() -> None:
 
 
 def test_only_runs_one_analyzer_and_load_problems_are_kept() -> None:
-    text = """\
+    text = manifests("""\
 apiVersion: v1
 kind: Service
 metadata: {name: legacy}
 spec:
   ports: [{name: web, port: 80}]
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: tcp}
-spec:
+ServiceEntry tcp
   hosts: [db.example.com]
   ports: [{number: 5432, name: tcp, protocol: TCP}]
   resolution: DNS
 ---
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: bad}
-spec:
+VirtualService bad
   hosts: [x]
   http: [{route: [{destination: {host: x}, weight: -1}]}]
-"""
+""")
     result = load_text(text, "mixed.yaml")
     everything = {p.code for p in analyze(result.resources, result.problems)}
     assert {"IST0106", "IST0118", "IST0134"} <= everything

@@ -153,6 +153,51 @@ def check_namespace_host(report: Report, path: str, host: str, *, gateway: bool)
             report.error(path, problem)
 
 
+def check_namespace_hosts(
+    report: Report, path: str, hosts: Sequence[str], *, gateway: bool, missing: str
+) -> None:
+    """``hosts`` at ``path``: at least one (else "required field is missing: ``missing``"),
+    each a valid ``namespace/host``."""
+    check_required(report, path, hosts, missing)
+    for i, host in enumerate(hosts):
+        check_namespace_host(report, join_path(path, i), host, gateway=gateway)
+
+
+def check_required(report: Report, path: str, value: object, missing: str) -> None:
+    """An error at ``path`` when ``value`` is empty: "required field is missing: ``missing``"."""
+    if not value:
+        report.error(path, f"required field is missing: {missing}")
+
+
+def fields_set(*fields: tuple[str, object]) -> list[str]:
+    """The names of the ``(name, value)`` fields whose value is not None, in order."""
+    return [name for name, value in fields if value is not None]
+
+
+def fields_given(*fields: tuple[str, object]) -> list[str]:
+    """The names of the ``(name, value)`` fields given a non-empty value, in order."""
+    return [name for name, value in fields if value]
+
+
+def check_not_given(
+    report: Report, path: str, fields: Sequence[tuple[str, object]], why: str
+) -> None:
+    """An error at each of the ``(name, value)`` fields given a value: "<name> cannot be <why>"."""
+    for name in fields_given(*fields):
+        report.error(join_path(path, name), f"{name} cannot be {why}")
+
+
+def check_one_of(
+    report: Report, path: str, given: Sequence[str], *, missing: str, many: str, sep: str = ", "
+) -> None:
+    """``given`` names the alternatives set: none is the error ``missing``, more than one the
+    error ``many`` followed by ``(got ...)``."""
+    if not given:
+        report.error(path, missing)
+    elif len(given) > 1:
+        report.error(path, f"{many} (got {sep.join(given)})")
+
+
 def check_gateway_names(report: Report, path: str, names: Sequence[str]) -> None:
     """VirtualService ``gateways``: ``mesh``, ``name``, ``namespace/name`` or a legacy FQDN."""
     for i, name in enumerate(names):

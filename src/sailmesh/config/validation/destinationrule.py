@@ -21,9 +21,12 @@ from sailmesh.config.resource import Resource
 from sailmesh.config.validation.common import (
     check_duration,
     check_export_to,
+    check_not_given,
     check_percent,
     check_port,
     check_workload_labels,
+    fields_given,
+    fields_set,
     is_ip,
     wildcard_host_problem,
 )
@@ -173,16 +176,12 @@ def check_load_balancer(report: Report, path: str, lb: LoadBalancerSettings) -> 
 
 
 def _check_consistent_hash(report: Report, path: str, ch: ConsistentHashLB) -> None:
-    keys = [
-        n
-        for n, set_ in (
-            ("httpHeaderName", ch.http_header_name is not None),
-            ("httpCookie", ch.http_cookie is not None),
-            ("useSourceIp", ch.use_source_ip is not None),
-            ("httpQueryParameterName", ch.http_query_parameter_name is not None),
-        )
-        if set_
-    ]
+    keys = fields_set(
+        ("httpHeaderName", ch.http_header_name),
+        ("httpCookie", ch.http_cookie),
+        ("useSourceIp", ch.use_source_ip),
+        ("httpQueryParameterName", ch.http_query_parameter_name),
+    )
     if not keys:
         report.error(
             path,
@@ -319,20 +318,20 @@ def check_outlier_detection(report: Report, path: str, od: OutlierDetection) -> 
 
 
 def check_client_tls(report: Report, path: str, tls: ClientTLSSettings) -> None:
+    certificates = (
+        ("clientCertificate", tls.client_certificate),
+        ("privateKey", tls.private_key),
+        ("caCertificates", tls.ca_certificates),
+        ("credentialName", tls.credential_name),
+    )
     if tls.mode == "ISTIO_MUTUAL":
-        for field, value in (
-            ("clientCertificate", tls.client_certificate),
-            ("privateKey", tls.private_key),
-            ("caCertificates", tls.ca_certificates),
-            ("credentialName", tls.credential_name),
-        ):
-            if value:
-                report.error(
-                    join_path(path, field),
-                    f"{field} cannot be set with mode "
-                    "ISTIO_MUTUAL (Istio provides the certificates); remove it or use "
-                    "mode MUTUAL",
-                )
+        check_not_given(
+            report,
+            path,
+            certificates,
+            "set with mode ISTIO_MUTUAL (Istio provides the certificates); "
+            "remove it or use mode MUTUAL",
+        )
     elif tls.mode == "MUTUAL" and not tls.credential_name:
         if not tls.client_certificate:
             report.error(
@@ -345,16 +344,7 @@ def check_client_tls(report: Report, path: str, tls: ClientTLSSettings) -> None:
                 "mode MUTUAL needs clientCertificate and privateKey (or credentialName)",
             )
     elif tls.mode == "DISABLE":
-        given = [
-            f
-            for f, v in (
-                ("clientCertificate", tls.client_certificate),
-                ("privateKey", tls.private_key),
-                ("caCertificates", tls.ca_certificates),
-                ("credentialName", tls.credential_name),
-            )
-            if v
-        ]
+        given = fields_given(*certificates)
         if given:
             report.warn(
                 join_path(path, "mode"),

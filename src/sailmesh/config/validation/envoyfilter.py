@@ -17,6 +17,7 @@ from sailmesh.config.validation.common import (
     check_regex,
     check_workload_labels,
     check_workload_selector,
+    fields_set,
 )
 from sailmesh.config.validation.kubernetes.names import env_name_problem, map_path
 
@@ -144,16 +145,12 @@ def _check_matched_object(
     report: Report, match_path: str, match: EnvoyConfigObjectMatch, apply_to: str | None
 ) -> None:
     """At most one of listener, routeConfiguration, cluster, waypoint; the one applyTo needs."""
-    objects = [
-        n
-        for n, v in (
-            ("listener", match.listener),
-            ("routeConfiguration", match.route_configuration),
-            ("cluster", match.cluster),
-            ("waypoint", match.waypoint),
-        )
-        if v is not None
-    ]
+    objects = fields_set(
+        ("listener", match.listener),
+        ("routeConfiguration", match.route_configuration),
+        ("cluster", match.cluster),
+        ("waypoint", match.waypoint),
+    )
     if len(objects) > 1:
         report.error(
             match_path,

@@ -12,8 +12,7 @@ from urllib.parse import urlsplit
 from sailmesh.config.diagnostics import Report, join_path
 from sailmesh.config.models.extensions import WasmPluginSpec
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.kubernetes.names import check_meta
-from sailmesh.config.validation.security.common import check_policy_targets
+from sailmesh.config.validation.security.common import check_policy_head
 
 URL_SCHEMES = ("oci", "file", "http", "https")
 _SHA256 = re.compile(r"^[a-f0-9]{64}$")
@@ -21,8 +20,7 @@ _SHA256 = re.compile(r"^[a-f0-9]{64}$")
 
 def validate_wasm_plugin(resource: Resource, report: Report) -> None:
     spec: WasmPluginSpec = resource.spec
-    check_meta(report, resource)
-    check_policy_targets(report, "spec", spec.selector, spec.target_ref, spec.target_refs)
+    check_policy_head(report, resource)
     _check_url(report, spec)
     if spec.sha256 is not None and spec.sha256 != "" and not _SHA256.match(spec.sha256):
         report.error(

@@ -8,9 +8,11 @@ from sailmesh.config.models.networking_common import Port, ServerTLSSettings
 from sailmesh.config.resource import Resource
 from sailmesh.config.validation.common import (
     check_label_map,
-    check_namespace_host,
+    check_namespace_hosts,
+    check_not_given,
     check_port,
     check_protocol,
+    fields_given,
     is_ip,
     parse_protocol,
 )
@@ -65,14 +67,13 @@ def _check_server(report: Report, path: str, server: Server) -> None:
             join_path(path, "port.targetPort"),
             "targetPort is deprecated on Gateway servers and ignored",
         )
-    if not server.hosts:
-        report.error(
-            join_path(path, "hosts"),
-            "required field is missing: list the hosts this "
-            "server exposes (e.g. 'bookinfo.example.com' or '*')",
-        )
-    for i, host in enumerate(server.hosts):
-        check_namespace_host(report, join_path(join_path(path, "hosts"), i), host, gateway=True)
+    check_namespace_hosts(
+        report,
+        join_path(path, "hosts"),
+        server.hosts,
+        gateway=True,
+        missing="list the hosts this server exposes (e.g. 'bookinfo.example.com' or '*')",
+    )
     if server.bind and not (is_ip(server.bind) or server.bind.startswith("unix://")):
         report.error(
             join_path(path, "bind"),
@@ -106,18 +107,14 @@ def _check_server(report: Report, path: str, server: Server) -> None:
 
 def check_server_tls(report: Report, path: str, tls: ServerTLSSettings) -> None:
     """Certificates required or forbidden per mode (SIMPLE, MUTUAL, ISTIO_MUTUAL, ...)."""
-    certs = [
-        f
-        for f, v in (
-            ("serverCertificate", tls.server_certificate),
-            ("privateKey", tls.private_key),
-            ("caCertificates", tls.ca_certificates),
-            ("credentialName", tls.credential_name),
-            ("credentialNames", tls.credential_names),
-            ("tlsCertificates", tls.tls_certificates),
-        )
-        if v
-    ]
+    certs = fields_given(
+        ("serverCertificate", tls.server_certificate),
+        ("privateKey", tls.private_key),
+        ("caCertificates", tls.ca_certificates),
+        ("credentialName", tls.credential_name),
+        ("credentialNames", tls.credential_names),
+        ("tlsCertificates", tls.tls_certificates),
+    )
     if tls.mode == "ISTIO_MUTUAL":
         for field in certs:
             report.error(
@@ -148,16 +145,12 @@ def _check_certificates(report: Report, path: str, tls: ServerTLSSettings) -> No
     mode = tls.mode
     by_secret = bool(tls.credential_name or tls.credential_names)
     if by_secret:
-        for field, value in (
-            ("serverCertificate", tls.server_certificate),
-            ("privateKey", tls.private_key),
-        ):
-            if value:
-                report.error(
-                    join_path(path, field),
-                    f"{field} cannot be combined with "
-                    "credentialName; the secret holds the certificate and key",
-                )
+        check_not_given(
+            report,
+            path,
+            (("serverCertificate", tls.server_certificate), ("privateKey", tls.private_key)),
+            "combined with credentialName; the secret holds the certificate and key",
+        )
         return
     if tls.tls_certificates:
         if tls.server_certificate or tls.private_key:

@@ -12,7 +12,9 @@ from sailmesh.config.models.virtualservice import (
 from sailmesh.config.validation.common import (
     check_deprecated_percent,
     check_duration,
+    check_one_of,
     check_percentage,
+    fields_set,
 )
 
 RETRY_ON = frozenset(
@@ -139,23 +141,17 @@ def _check_abort(report: Report, at: str, abort: FaultAbort) -> None:
 
 
 def _check_abort_has_one_status(report: Report, at: str, abort: FaultAbort) -> None:
-    statuses = [
-        name
-        for name, value in (
+    check_one_of(
+        report,
+        at,
+        fields_set(
             ("httpStatus", abort.http_status),
             ("grpcStatus", abort.grpc_status),
             ("http2Error", abort.http2_error),
-        )
-        if value is not None
-    ]
-    if not statuses:
-        report.error(at, "abort needs httpStatus (e.g. 503) or grpcStatus (e.g. UNAVAILABLE)")
-    elif len(statuses) > 1:
-        report.error(
-            at,
-            f"only one of httpStatus, grpcStatus or http2Error may be set (got "
-            f"{', '.join(statuses)})",
-        )
+        ),
+        missing="abort needs httpStatus (e.g. 503) or grpcStatus (e.g. UNAVAILABLE)",
+        many="only one of httpStatus, grpcStatus or http2Error may be set",
+    )
 
 
 __all__ = ["GRPC_CODES", "RETRY_ON", "check_fault", "check_retries"]

@@ -20,6 +20,7 @@ from sailmesh.config.validation.common import (
     check_port,
     check_protocol,
     check_workload_labels,
+    fields_set,
     fqdn_problem,
     is_ip,
     is_ip_or_cidr,
@@ -282,16 +283,12 @@ def _check_probe(report: Report, path: str, probe: ReadinessProbe) -> None:
         value = getattr(probe, _snake(field))
         if value is not None and value < 0:
             report.error(join_path(path, field), f"{field} must not be negative")
-    methods = [
-        n
-        for n, v in (
-            ("httpGet", probe.http_get),
-            ("tcpSocket", probe.tcp_socket),
-            ("exec", probe.exec),
-            ("grpc", probe.grpc),
-        )
-        if v is not None
-    ]
+    methods = fields_set(
+        ("httpGet", probe.http_get),
+        ("tcpSocket", probe.tcp_socket),
+        ("exec", probe.exec),
+        ("grpc", probe.grpc),
+    )
     if len(methods) != 1:
         report.error(
             path,

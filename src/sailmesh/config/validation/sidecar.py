@@ -6,7 +6,7 @@ from sailmesh.config.diagnostics import Report, join_path
 from sailmesh.config.models.gateway import IstioEgressListener, IstioIngressListener, SidecarSpec
 from sailmesh.config.resource import Resource
 from sailmesh.config.validation.common import (
-    check_namespace_host,
+    check_namespace_hosts,
     check_workload_selector,
     is_ip,
     port_problem,
@@ -135,14 +135,13 @@ def _check_egress(
             join_path(path, "captureMode"),
             "a listener bound to a unix socket needs captureMode NONE",
         )
-    if not egress.hosts:
-        report.error(
-            join_path(path, "hosts"),
-            "required field is missing: list the reachable "
-            "hosts as namespace/dnsName (e.g. './*', 'istio-system/*')",
-        )
-    for i, host in enumerate(egress.hosts):
-        check_namespace_host(report, join_path(join_path(path, "hosts"), i), host, gateway=False)
+    check_namespace_hosts(
+        report,
+        join_path(path, "hosts"),
+        egress.hosts,
+        gateway=False,
+        missing="list the reachable hosts as namespace/dnsName (e.g. './*', 'istio-system/*')",
+    )
 
 
 __all__ = ["validate_sidecar"]

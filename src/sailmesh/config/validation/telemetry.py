@@ -15,14 +15,13 @@ from sailmesh.config.models.telemetry import (
     Tracing,
 )
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.kubernetes.names import check_meta, map_path
-from sailmesh.config.validation.security.common import check_policy_targets
+from sailmesh.config.validation.kubernetes.names import map_path
+from sailmesh.config.validation.security.common import check_policy_head
 
 
 def validate_telemetry(resource: Resource, report: Report) -> None:
     spec: TelemetrySpec = resource.spec
-    check_meta(report, resource)
-    check_policy_targets(report, "spec", spec.selector, spec.target_ref, spec.target_refs)
+    check_policy_head(report, resource)
     for i, tracing in enumerate(spec.tracing or ()):
         _check_tracing(report, f"spec.tracing[{i}]", tracing)
     for i, metrics in enumerate(spec.metrics or ()):

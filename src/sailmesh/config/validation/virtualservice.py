@@ -19,8 +19,11 @@ from sailmesh.config.validation.common import (
     check_export_to,
     check_gateway_names,
     check_label_map,
+    check_one_of,
     check_percentage,
     check_port,
+    check_required,
+    fields_given,
     is_ip,
     is_ip_or_cidr,
     wildcard_host_problem,
@@ -115,24 +118,19 @@ def _check_delegate_virtual_service(report: Report, spec: VirtualServiceSpec) ->
 
 
 def _check_http_route(report: Report, path: str, route: HTTPRoute) -> None:
-    actions = [
-        name
-        for name, present in (
+    check_one_of(
+        report,
+        path,
+        fields_given(
             ("route", bool(route.route)),
             ("redirect", route.redirect is not None),
             ("directResponse", route.direct_response is not None),
             ("delegate", route.delegate is not None),
-        )
-        if present
-    ]
-    if not actions:
-        report.error(path, "an HTTP route needs one of route, redirect, directResponse or delegate")
-    elif len(actions) > 1:
-        report.error(
-            path,
-            f"an HTTP route can have only one of route, redirect, directResponse "
-            f"or delegate (got {' and '.join(actions)})",
-        )
+        ),
+        missing="an HTTP route needs one of route, redirect, directResponse or delegate",
+        many="an HTTP route can have only one of route, redirect, directResponse or delegate",
+        sep=" and ",
+    )
     if route.redirect is not None:
         if route.rewrite is not None:
             report.error(
@@ -277,12 +275,12 @@ def _check_tls_route(report: Report, path: str, route: TLSRoute, hosts: list[str
     for i, match in enumerate(route.match):
         at = join_path(join_path(path, "match"), i)
         _check_l4_match(report, at, match)
-        if not match.sni_hosts:
-            report.error(
-                join_path(at, "sniHosts"),
-                "required field is missing: list the SNI "
-                "hosts to match (they must be covered by the VirtualService hosts)",
-            )
+        check_required(
+            report,
+            join_path(at, "sniHosts"),
+            match.sni_hosts,
+            "list the SNI hosts to match (they must be covered by the VirtualService hosts)",
+        )
         for j, sni in enumerate(match.sni_hosts):
             _check_sni_host(report, join_path(join_path(at, "sniHosts"), j), sni, hosts)
     _check_l4_routes(report, path, route)

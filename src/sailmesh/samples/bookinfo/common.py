@@ -158,6 +158,10 @@ class App:
 
         return register
 
+    def add_health(self, status: str) -> None:
+        """``GET /health`` answering ``{"status": status}``."""
+        self.route(r"/health")(lambda request: json_response({"status": status}))
+
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
         """Dispatch one request; 404/405 when no route fits, 500 when a handler raises."""
         parts = urlsplit(target)

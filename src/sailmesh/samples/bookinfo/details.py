@@ -24,9 +24,7 @@ def create_app(version: str = "v1") -> App:
     """The details app: ``GET /details/<id>`` and ``GET /health``."""
     app = App(f"details-{version}")
 
-    @app.route(r"/health")
-    def health(request: Request) -> Response:
-        return json_response({"status": "Details is healthy"})
+    app.add_health("Details is healthy")
 
     @app.route(r"/details/([^/]*)")
     def details(request: Request) -> Response:

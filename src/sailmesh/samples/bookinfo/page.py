@@ -100,44 +100,54 @@ def product_page(
     reviews: tuple[int, dict[str, Any]],
 ) -> str:
     """The ``/productpage`` HTML: summary, details and reviews (or their error messages)."""
-    return (
-        _HEAD.format(title="Simple Bookstore App")
-        + _navbar(user)
-        + '<div class="container">\n'
-        + f'<h3 class="text-center">{_e(product["title"])}</h3>\n'
+    return _page(
+        "Simple Bookstore App",
+        user,
+        f'<h3 class="text-center">{_e(product["title"])}</h3>\n'
         + f"<p>Summary: {product['descriptionHtml']}</p>\n"
         + '<div class="details">\n'
         + _details_html(*details)
         + '</div>\n<div class="reviews">\n'
         + _reviews_html(*reviews)
-        + "</div>\n</div>\n</body>\n</html>\n"
+        + "</div>\n",
+    )
+
+
+def _page(title: str, user: str, body: str) -> str:
+    """A whole HTML page: head, navigation bar and ``body`` in the container."""
+    return (
+        _HEAD.format(title=title)
+        + _navbar(user)
+        + '<div class="container">\n'
+        + body
+        + "</div>\n</body>\n</html>\n"
     )
 
 
 def index_page() -> str:
     """The ``/`` page: what the application is, and where to go."""
-    return (
-        _HEAD.format(title="Simple Bookstore App")
-        + _navbar("")
-        + '<div class="container">\n<h3>Hello! This is a simple bookstore application'
+    return _page(
+        "Simple Bookstore App",
+        "",
+        "<h3>Hello! This is a simple bookstore application"
         " consisting of four services as shown below</h3>\n<ul>\n"
         "<li>productpage: calls details and reviews</li>\n"
         "<li>details: book information</li>\n"
         "<li>reviews: book reviews; v2 and v3 call ratings</li>\n"
         "<li>ratings: star ratings</li>\n</ul>\n"
         '<p><a href="/productpage?u=normal">Normal user</a> | '
-        '<a href="/productpage?u=test">Test user</a></p>\n</div>\n</body>\n</html>\n'
+        '<a href="/productpage?u=test">Test user</a></p>\n',
     )
 
 
 def login_page() -> str:
     """The ``GET /login`` page: a sign-in form (any password is accepted)."""
-    return (
-        _HEAD.format(title="Sign in")
-        + _navbar("")
-        + '<div class="container">\n<h3>Please sign in</h3>\n'
+    return _page(
+        "Sign in",
+        "",
+        "<h3>Please sign in</h3>\n"
         '<form method="post" action="/login">\n'
         '<input type="text" name="username" placeholder="User Name">\n'
         '<input type="password" name="passwd" placeholder="Password">\n'
-        '<button type="submit">Sign in</button>\n</form>\n</div>\n</body>\n</html>\n'
+        '<button type="submit">Sign in</button>\n</form>\n',
     )

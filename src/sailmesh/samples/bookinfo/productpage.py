@@ -124,9 +124,7 @@ def create_app(version: str = "v1") -> App:
     def index(request: Request) -> Response:
         return html_response(page.index_page())
 
-    @app.route(r"/health")
-    def health(request: Request) -> Response:
-        return json_response({"status": "Product page is healthy"})
+    app.add_health("Product page is healthy")
 
     @app.route(r"/login")
     def login_form(request: Request) -> Response:

@@ -23,9 +23,7 @@ def create_app(version: str = "v1") -> App:
     stored: dict[int, dict[str, int]] = {}
     lock = threading.Lock()
 
-    @app.route(r"/health")
-    def health(request: Request) -> Response:
-        return json_response({"status": "Ratings is healthy"})
+    app.add_health("Ratings is healthy")
 
     @app.route(r"/ratings/([^/]*)", methods=("GET", "POST"))
     def ratings(request: Request) -> Response:

@@ -92,9 +92,7 @@ def create_app(version: str = "v1") -> App:
     ratings = Upstream.from_env("ratings")
     app = App(f"reviews-{version}")
 
-    @app.route(r"/health")
-    def health(request: Request) -> Response:
-        return json_response({"status": "Reviews is healthy"})
+    app.add_health("Reviews is healthy")
 
     @app.route(r"/reviews/(-?\d+)")
     def reviews(request: Request) -> Response:

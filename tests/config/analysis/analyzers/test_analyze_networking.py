@@ -21,6 +21,7 @@ from config_support.analysis_inputs import (
     line_in,
     of,
 )
+from config_support.manifests import manifests
 from sailmesh.config.diagnostics import Level, Problem
 
 FILE = "net.yaml"
@@ -89,7 +90,7 @@ def test_tls_with_verification_configured() -> None:
 
 # --- destinationrule.PodNotSelectedAnalyzer ----------------------------------------------------
 
-DR_SUBSETS = """\
+DR_SUBSETS = manifests("""\
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: reviews}
@@ -101,12 +102,9 @@ spec:
   - name: v3
     labels: {version: v3}
 ---
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: unknown}
-spec:
+DestinationRule unknown
   host: details
-"""
+""")
 
 
 def test_subset_selecting_no_pods_and_unknown_host() -> None:
@@ -238,7 +236,7 @@ def test_conflicting_gateways() -> None:
 
 # --- sidecars ----------------------------------------------------------------------------------
 
-SIDECARS = """\
+SIDECARS = manifests("""\
 apiVersion: networking.istio.io/v1
 kind: Sidecar
 metadata: {name: a}
@@ -251,31 +249,20 @@ spec:
     - istio-system/*
     - ./ghost.default.svc.cluster.local
 ---
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: b}
-spec:
+Sidecar b
   workloadSelector:
     labels: {version: v1}
 ---
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: c}
-spec:
+Sidecar c
   workloadSelector:
     labels: {app: nothing}
 ---
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: d}
+Sidecar d
 spec: {}
 ---
-apiVersion: networking.istio.io/v1
-kind: Sidecar
-metadata: {name: e}
-spec:
+Sidecar e
   egress: [{hosts: ["./*"]}]
-"""
+""")
 
 
 def test_sidecar_selectors_and_egress_hosts() -> None:
@@ -300,7 +287,7 @@ def test_sidecar_selectors_and_egress_hosts() -> None:
 
 # --- service entries ---------------------------------------------------------------------------
 
-SERVICE_ENTRIES = """\
+SERVICE_ENTRIES = manifests("""\
 apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: db}
@@ -310,16 +297,13 @@ spec:
   - {number: 5432, name: tcp-pg, protocol: TCP}
   resolution: DNS
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: db-http}
-spec:
+ServiceEntry db-http
   hosts: [db.example.com]
   addresses: [240.0.0.10]
   ports:
   - {number: 5432, name: http, protocol: HTTP}
   resolution: DNS
-"""
+""")
 
 
 def test_service_entry_addresses_and_protocol_conflicts() -> None:

@@ -3,34 +3,29 @@
 from __future__ import annotations
 
 from config_support.analysis_inputs import analyze_text, line, of
+from config_support.manifests import manifests
 from sailmesh.config.analysis import framework
 from sailmesh.config.diagnostics import Level, Problem
 
 FILE = "policies.yaml"
 
-WORKLOADS = """\
+WORKLOADS = manifests("""\
 apiVersion: v1
 kind: Namespace
 metadata: {name: default}
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: httpbin}
-spec:
+Service httpbin
   selector: {app: httpbin}
   ports:
   - {name: http, port: 8000, targetPort: 8080}
 ---
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: httpbin}
-spec:
+Deployment httpbin
   selector: {matchLabels: {app: httpbin}}
   template:
     metadata: {labels: {app: httpbin, version: v1}}
     spec:
       containers: [{name: httpbin, image: x}]
-"""
+""")
 
 
 def run(text: str, only: str | None = None) -> list[Problem]:
@@ -83,14 +78,9 @@ def test_port_names_following_convention_and_control_plane_are_fine() -> None:
 
 # --- auth.AuthorizationPoliciesAnalyzer ----------------------------------------------------------
 
-AUTHZ = (
-    WORKLOADS
-    + """\
+AUTHZ = WORKLOADS + manifests("""\
 ---
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: httpbin-nopods}
-spec:
+AuthorizationPolicy httpbin-nopods
   selector:
     matchLabels:
       app: bogus-label
@@ -99,8 +89,7 @@ spec:
   - from:
     - source:
         namespaces: ["default", "ghost"]
-"""
-)
+""")
 
 
 def test_authorization_policy_without_matching_workloads() -> None:
@@ -136,19 +125,13 @@ def test_selector_checks_skipped_without_workloads_in_inputs() -> None:
 
 # --- security.SelectorAnalyzer -----------------------------------------------------------------
 
-PEER_AUTHN = (
-    WORKLOADS
-    + """\
+PEER_AUTHN = WORKLOADS + manifests("""\
 ---
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: {name: strict}
-spec:
+PeerAuthentication strict
   selector:
     matchLabels: {app: ratings}
   mtls: {mode: STRICT}
-"""
-)
+""")
 
 
 def test_peer_authentication_selector_without_workloads() -> None:
@@ -162,32 +145,20 @@ def test_peer_authentication_selector_without_workloads() -> None:
 
 # --- telemetry ---------------------------------------------------------------------------------
 
-TELEMETRY = (
-    WORKLOADS
-    + """\
+TELEMETRY = WORKLOADS + manifests("""\
 ---
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: logs}
-spec:
+Telemetry logs
   selector:
     matchLabels: {app: nothing}
   accessLogging:
   - providers: []
 ---
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: mesh-a}
-spec:
+Telemetry mesh-a
   tracing: [{randomSamplingPercentage: 10}]
 ---
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: mesh-b}
-spec:
+Telemetry mesh-b
   metrics: [{providers: [{name: prometheus}]}]
-"""
-)
+""")
 
 
 def test_telemetry_with_empty_providers() -> None:
@@ -215,20 +186,14 @@ def test_telemetry_selector_and_duplicates() -> None:
 
 
 def test_telemetry_valid() -> None:
-    ok = (
-        WORKLOADS
-        + """\
+    ok = WORKLOADS + manifests("""\
 ---
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: logs}
-spec:
+Telemetry logs
   selector:
     matchLabels: {app: httpbin}
   accessLogging:
   - providers: [{name: envoy}]
-"""
-    )
+""")
     assert [p for p in run(ok) if p.code in ("IST0101", "IST0157", "IST0159", "IST0160")] == []
 
 

@@ -15,6 +15,7 @@ from config_support.analysis_inputs import (
     line_in,
     of,
 )
+from config_support.manifests import manifests
 from sailmesh.config.analysis import framework
 from sailmesh.config.analysis.run import analyze
 from sailmesh.config.diagnostics import Level, Problem
@@ -31,7 +32,7 @@ spec:
   selector: {app: ratings}
   ports: [{name: http, port: 9080}, {name: grpc, port: 9090}]
 """
-ROUTING_TARGETS = """\
+ROUTING_TARGETS = manifests("""\
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: reviews}
@@ -39,23 +40,17 @@ spec:
   host: reviews
   subsets: [{name: v1, labels: {version: v1}}]
 ---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
+Gateway gw
   selector: {istio: ingressgateway}
   servers:
   - port: {number: 8080, name: http, protocol: HTTP}
     hosts: ["*.example.com", "other/foo.internal"]
 ---
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: httpbin}
-spec:
+ServiceEntry httpbin
   hosts: [httpbin.org]
   ports: [{number: 443, name: https, protocol: HTTPS}]
   resolution: DNS
-"""
+""")
 PLATFORM = documents(
     REVIEWS_SERVICE,
     RATINGS_SERVICE,
@@ -329,15 +324,12 @@ spec:
     route: [{destination: {host: reviews}}]
 """
 
-REQUEST_AUTHN = """\
+REQUEST_AUTHN = manifests("""\
 ---
-apiVersion: security.istio.io/v1
-kind: RequestAuthentication
-metadata: {name: jwt, namespace: istio-system}
-spec:
+RequestAuthentication istio-system/jwt
   selector: {matchLabels: {istio: ingressgateway}}
   jwtRules: [{issuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/jwks"}]
-"""
+""")
 
 
 def test_jwt_claim_routing_without_request_authentication() -> None:

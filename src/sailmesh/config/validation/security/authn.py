@@ -19,7 +19,7 @@ from sailmesh.config.models.security import (
 )
 from sailmesh.config.resource import Resource
 from sailmesh.config.validation.kubernetes.names import check_meta, header_name_problem
-from sailmesh.config.validation.security.common import check_policy_targets, check_selector
+from sailmesh.config.validation.security.common import check_policy_head, check_selector
 
 VERSIONS = ("v1", "v1beta1")
 MAX_SPACE_DELIMITED_CLAIMS = 64
@@ -53,8 +53,7 @@ def validate_peer_authentication(resource: Resource, report: Report) -> None:
 
 def validate_request_authentication(resource: Resource, report: Report) -> None:
     spec: RequestAuthenticationSpec = resource.spec
-    check_meta(report, resource)
-    check_policy_targets(report, "spec", spec.selector, spec.target_ref, spec.target_refs)
+    check_policy_head(report, resource)
     for i, rule in enumerate(spec.jwt_rules or ()):
         _check_jwt_rule(report, f"spec.jwtRules[{i}]", rule)
 

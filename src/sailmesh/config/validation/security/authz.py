@@ -18,11 +18,10 @@ from sailmesh.config.models.security import (
     Source,
 )
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.kubernetes.names import check_meta
 from sailmesh.config.validation.security.common import (
     check_ips,
     check_match_values,
-    check_policy_targets,
+    check_policy_head,
     check_ports,
     star_problem,
 )
@@ -48,8 +47,7 @@ MAX_SERVICE_ACCOUNTS = 16
 
 def validate_authorization_policy(resource: Resource, report: Report) -> None:
     spec: AuthorizationPolicySpec = resource.spec
-    check_meta(report, resource)
-    check_policy_targets(report, "spec", spec.selector, spec.target_ref, spec.target_refs)
+    check_policy_head(report, resource)
     if spec.provider is not None and spec.action != "CUSTOM":
         report.error(
             "spec.provider",

@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sailmesh.config.diagnostics import Report, join_path
 from sailmesh.config.models.security import PolicyTargetReference, WorkloadSelector
+from sailmesh.config.resource import Resource
 from sailmesh.config.validation.kubernetes.names import (
     DNS1123_SUBDOMAIN,
+    check_meta,
     label_key_problem,
     label_value_problem,
     map_path,
@@ -55,6 +57,14 @@ def check_selector(report: Report, path: str, selector: WorkloadSelector | None)
                     at,
                     f"{problem}; no workload can carry this label, so the selector matches nothing",
                 )
+
+
+def check_policy_head(report: Report, resource: Resource) -> None:
+    """What every targeted policy checks first: its metadata, then which workloads it targets
+    (``spec.selector``, ``spec.targetRef`` or ``spec.targetRefs``)."""
+    spec = resource.spec
+    check_meta(report, resource)
+    check_policy_targets(report, "spec", spec.selector, spec.target_ref, spec.target_refs)
 
 
 def check_policy_targets(
@@ -143,11 +153,18 @@ def star_problem(value: str) -> str | None:
     return None
 
 
-def check_match_values(report: Report, path: str, values: Sequence[str] | None) -> None:
+def check_each(
+    report: Report, path: str, values: Sequence[str] | None, problem: Callable[[str], str | None]
+) -> None:
+    """An error at ``path[i]`` for each value ``problem`` finds fault with."""
     for i, value in enumerate(values or ()):
-        problem = star_problem(value)
-        if problem:
-            report.error(join_path(path, i), problem)
+        message = problem(value)
+        if message:
+            report.error(join_path(path, i), message)
+
+
+def check_match_values(report: Report, path: str, values: Sequence[str] | None) -> None:
+    check_each(report, path, values, star_problem)
 
 
 def ip_problem(value: str) -> str | None:
@@ -162,10 +179,7 @@ def ip_problem(value: str) -> str | None:
 
 
 def check_ips(report: Report, path: str, values: Sequence[str] | None) -> None:
-    for i, value in enumerate(values or ()):
-        problem = ip_problem(value)
-        if problem:
-            report.error(join_path(path, i), problem)
+    check_each(report, path, values, ip_problem)
 
 
 def port_problem(value: str) -> str | None:
@@ -178,16 +192,15 @@ def port_problem(value: str) -> str | None:
 
 
 def check_ports(report: Report, path: str, values: Sequence[str] | None) -> None:
-    for i, value in enumerate(values or ()):
-        problem = port_problem(value)
-        if problem:
-            report.error(join_path(path, i), problem)
+    check_each(report, path, values, port_problem)
 
 
 __all__ = [
     "TARGET_KINDS",
+    "check_each",
     "check_ips",
     "check_match_values",
+    "check_policy_head",
     "check_policy_targets",
     "check_ports",
     "check_selector",
