@@ -2,7 +2,7 @@
 
 Workload certificates follow Istio's: an empty subject, the SPIFFE id as the only (critical) URI
 SAN, ``serverAuth`` + ``clientAuth`` extended key usage, not a CA, and a validity starting a
-little before "now" (:data:`BACKDATE`, so a peer whose clock runs slightly behind accepts it)
+little before "now" (:data:`BACKDATE`, at most a tenth of the lifetime, so a peer whose clock runs slightly behind accepts it)
 and never past the issuer's own end. Times come from the caller (a :class:`~sailmesh.clock.
 Clock`'s wall time), so tests choose them.
 """
