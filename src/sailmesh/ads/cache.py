@@ -75,3 +75,17 @@ class SnapshotCache:
 def _same(a: ResourceSnapshot, b: ResourceSnapshot) -> bool:
     """Both hold the very same per-type resource objects."""
     return len(a.types) == len(b.types) and all(a.types.get(t) is r for t, r in b.types.items())
+
+
+class SharedSnapshotCache(SnapshotCache):
+    """One snapshot for whichever node connects: a server whose socket already says who the
+    client is (a node agent's per-pod SDS socket) has no use for node ids."""
+
+    def set_shared(self, snapshot: ResourceSnapshot) -> None:
+        self.set_snapshot("", snapshot)
+
+    def get(self, node_id: str) -> ResourceSnapshot | None:
+        return super().get("")
+
+    def watch(self, node_id: str, notify: Watcher) -> Callable[[], None]:
+        return super().watch("", notify)

@@ -1,10 +1,17 @@
-"""The gRPC ADS server (``grpc.aio``): StreamAggregatedResources and DeltaAggregatedResources.
+"""The gRPC ADS server (``grpc.aio``): StreamAggregatedResources and DeltaAggregatedResources,
+and the same two streams under the SecretDiscoveryService names (StreamSecrets, DeltaSecrets).
 
 Each stream reads Envoy's requests into a queue, together with "new snapshot" wake-ups from
 the :class:`~sailmesh.ads.cache.SnapshotCache`, feeds them to a sans-I/O state machine
 (:class:`~sailmesh.ads.stream.SotwStream` or :class:`~sailmesh.ads.delta.DeltaStream`) and
 writes the responses it returns. :meth:`AdsServer.proxy_status` reports every connected
 stream's sync status.
+
+SDS is the same protocol as ADS restricted to one type (same DiscoveryRequest/Response, same
+ACK/NACK and nonces; Envoy subscribes to secrets by name), so the server registers both
+services over one state machine rather than a second implementation: a node agent serves its
+pod's secrets with an :class:`AdsServer` over a
+:class:`~sailmesh.ads.cache.SharedSnapshotCache` on a Unix socket (``start(None, path)``).
 """
 
 from __future__ import annotations
@@ -231,6 +238,7 @@ async def _read(requests: AsyncIterator[Any], queue: asyncio.Queue[Any]) -> None
 
 
 _SERVICE = "envoy.service.discovery.v3.AggregatedDiscoveryService"
+_SDS_SERVICE = "envoy.service.secret.v3.SecretDiscoveryService"
 
 #: gRPC core queues new streams until the (single-threaded) asyncio server asks for them; past
 #: ``max_pending_requests`` (default 1,000) it refuses them at random (RESOURCE_EXHAUSTED, which
@@ -260,8 +268,18 @@ def _add_handlers(servicer: _Servicer, server: Any) -> None:
             response_serializer=encode,
         ),
     }
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(_SERVICE, handlers),))
+    sds = {
+        "StreamSecrets": handlers["StreamAggregatedResources"],
+        "DeltaSecrets": handlers["DeltaAggregatedResources"],
+    }
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(_SERVICE, handlers),
+            grpc.method_handlers_generic_handler(_SDS_SERVICE, sds),
+        )
+    )
     server.add_registered_method_handlers(_SERVICE, handlers)
+    server.add_registered_method_handlers(_SDS_SERVICE, sds)
 
 
 class AdsServer:
@@ -287,17 +305,20 @@ class AdsServer:
         self.port: int | None = None
         self.unix_path: str | None = None
 
-    async def start(self, address: str = "127.0.0.1:0", unix_path: str | None = None) -> int:
-        """Listen on ``host:port`` (port 0 picks one) and optionally a Unix socket; the port."""
+    async def start(self, address: str | None = "127.0.0.1:0", unix_path: str | None = None) -> int:
+        """Listen on ``host:port`` (port 0 picks one; None: no TCP) and optionally a Unix
+        socket; the TCP port (0 without one)."""
         server = grpc.aio.server(options=SERVER_OPTIONS)
         _add_handlers(self._servicer, server)
+        port = 0
         try:
-            port = server.add_insecure_port(address)
+            if address is not None:
+                port = server.add_insecure_port(address)
             if unix_path is not None:
                 server.add_insecure_port(f"unix:{unix_path}")
         except RuntimeError as exc:
-            raise AdsError(f"cannot listen on {address}: {exc}") from exc
-        if port == 0:
+            raise AdsError(f"cannot listen on {address or unix_path}: {exc}") from exc
+        if address is not None and port == 0:
             raise AdsError(f"cannot listen on {address}")
         await server.start()
         self._server, self.port, self.unix_path = server, port, unix_path

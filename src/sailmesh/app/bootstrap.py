@@ -35,4 +35,5 @@ def render_pod_bootstrap(request: BootstrapRequest) -> dict[str, Any]:
         admin_host="127.0.0.1",
         admin_port=request.admin_port,
         upstream_socket_options=envoy_mark_socket_options(mark) if mark is not None else (),
+        sds_socket=str(request.sds_socket) if request.sds_socket is not None else None,
     )

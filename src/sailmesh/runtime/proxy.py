@@ -44,6 +44,8 @@ class BootstrapRequest:
     #: Userns mode: SO_MARK set on every upstream socket, so the capture rules let it out.
     socket_mark: int | None = None
     access_log: str = "/dev/stdout"
+    #: The pod's node-agent SDS socket (``sds-grpc`` cluster); None: no SDS (the default).
+    sds_socket: Path | None = None
 
 
 BootstrapRenderer = Callable[[BootstrapRequest], dict[str, Any]]

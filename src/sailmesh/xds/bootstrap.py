@@ -4,6 +4,8 @@ The bootstrap names the node, points ADS (state of the world or delta) at the co
 through the static ``xds-grpc`` cluster (TCP or a Unix socket), puts the admin API on a
 local address and carries Istio's stats tag rules, so names such as
 ``outbound|9080|v1|reviews.default.svc.cluster.local`` survive as a ``cluster_name`` tag.
+With ``sds_socket`` it also has Istio's static ``sds-grpc`` cluster: the pod's node agent on a
+Unix socket, serving the ``default`` and ``ROOTCA`` secrets (:mod:`sailmesh.xds.secrets`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 XDS_CLUSTER = "xds-grpc"
+SDS_CLUSTER = "sds-grpc"
 HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
 # Istio's tools/packaging/common/envoy_bootstrap.json, in its order; ``extra_stat_tags``
@@ -79,12 +82,15 @@ def render_bootstrap(
     extra_stat_tags: Sequence[str] = (),
     xds_connect_timeout_s: float = 1.0,
     upstream_socket_options: Sequence[Mapping[str, Any]] = (),
+    sds_socket: str | None = None,
 ) -> dict[str, Any]:
     """The bootstrap for one proxy; ``delta`` selects incremental xDS (``DELTA_GRPC``).
 
     ``upstream_socket_options`` go to ``cluster_manager.upstream_bind_config``: they apply to
     every upstream socket of a cluster without its own bind config (the local runtime's userns
     mode sets ``SO_MARK`` there; inbound clusters bind 127.0.0.6 and are exempt by source).
+    ``sds_socket``: the node agent's SDS socket, as the static ``sds-grpc`` cluster (off when
+    None: nothing references secrets yet).
     """
     document: dict[str, Any] = {
         "node": {"id": node_id, "cluster": cluster, "metadata": dict(metadata or {})},
@@ -102,6 +108,9 @@ def render_bootstrap(
         "dynamic_resources": _dynamic_resources(delta),
         "static_resources": {"clusters": [_xds_cluster(xds_address, xds_connect_timeout_s)]},
     }
+    if sds_socket is not None:
+        sds = _xds_cluster(UnixAddress(sds_socket), xds_connect_timeout_s, SDS_CLUSTER)
+        document["static_resources"]["clusters"].append(sds)
     if upstream_socket_options:
         bind = {"socket_options": [dict(option) for option in upstream_socket_options]}
         document["cluster_manager"] = {"upstream_bind_config": bind}
@@ -132,18 +141,20 @@ def _dynamic_resources(delta: bool) -> dict[str, Any]:
     }
 
 
-def _xds_cluster(address: XdsAddress, connect_timeout_s: float) -> dict[str, Any]:
+def _xds_cluster(
+    address: XdsAddress, connect_timeout_s: float, name: str = XDS_CLUSTER
+) -> dict[str, Any]:
     if isinstance(address, UnixAddress):
         endpoint_address: dict[str, Any] = {"pipe": {"path": address.path}}
     else:
         endpoint_address = _socket_address(address.host, address.port)
     return {
-        "name": XDS_CLUSTER,
+        "name": name,
         "type": "STATIC",
         "connect_timeout": f"{connect_timeout_s:g}s",
         "lb_policy": "ROUND_ROBIN",
         "load_assignment": {
-            "cluster_name": XDS_CLUSTER,
+            "cluster_name": name,
             "endpoints": [{"lb_endpoints": [{"endpoint": {"address": endpoint_address}}]}],
         },
         "circuit_breakers": {
