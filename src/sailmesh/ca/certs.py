@@ -65,20 +65,28 @@ def _serial() -> int:
     return secrets.randbits(127) | 1  # positive, non-zero, at most 16 bytes
 
 
-def _ca_extensions(
-    builder: x509.CertificateBuilder, public_key: Any, path_length: int | None
-) -> x509.CertificateBuilder:
-    usage = x509.KeyUsage(
+def _key_usage(
+    *, key_encipherment: bool = False, key_cert_sign: bool = False, crl_sign: bool = False
+) -> x509.KeyUsage:
+    """Digital signature plus what the certificate is for: signing certificates (a CA) or
+    key encipherment (a TLS leaf); nothing else."""
+    return x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,
-        key_encipherment=False,
+        key_encipherment=key_encipherment,
         data_encipherment=False,
         key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
+        key_cert_sign=key_cert_sign,
+        crl_sign=crl_sign,
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _ca_extensions(
+    builder: x509.CertificateBuilder, public_key: Any, path_length: int | None
+) -> x509.CertificateBuilder:
+    usage = _key_usage(key_cert_sign=True, crl_sign=True)
     return (
         builder.add_extension(x509.BasicConstraints(ca=True, path_length=path_length), True)
         .add_extension(usage, critical=True)
@@ -136,17 +144,7 @@ def workload(
     validity: Validity,
 ) -> x509.Certificate:
     """A workload (leaf) certificate for ``public_key`` naming ``spiffe_uri``."""
-    usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=True,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    usage = _key_usage(key_encipherment=True)
     eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
     san = x509.SubjectAlternativeName([x509.UniformResourceIdentifier(spiffe_uri)])
     builder = (

@@ -79,23 +79,17 @@ def validate_authorization_policy(resource: Resource, report: Report) -> None:
 
 def _check_rule(report: Report, path: str, rule: Rule, action: str) -> None:
     if rule.from_ is not None:
-        _check_not_empty(
-            report, path, "from", rule.from_, "any source, or list at least one `source`"
-        )
-        for i, item in enumerate(rule.from_):
-            if item.source is None:
-                report.error(f"{path}.from[{i}]", "each `from` entry needs a `source`")
-            else:
-                _check_source(report, f"{path}.from[{i}].source", item.source, action)
+        sources = [item.source for item in rule.from_]
+        _check_entries(report, path, "from", "source", sources, "any source")
+        for i, source in enumerate(sources):
+            if source is not None:
+                _check_source(report, f"{path}.from[{i}].source", source, action)
     if rule.to is not None:
-        _check_not_empty(
-            report, path, "to", rule.to, "any operation, or list at least one `operation`"
-        )
-        for i, target in enumerate(rule.to):
-            if target.operation is None:
-                report.error(f"{path}.to[{i}]", "each `to` entry needs an `operation`")
-            else:
-                _check_operation(report, f"{path}.to[{i}].operation", target.operation)
+        operations = [target.operation for target in rule.to]
+        _check_entries(report, path, "to", "operation", operations, "any operation")
+        for i, operation in enumerate(operations):
+            if operation is not None:
+                _check_operation(report, f"{path}.to[{i}].operation", operation)
     if rule.when is not None:
         if not rule.when:
             report.error(
@@ -106,14 +100,20 @@ def _check_rule(report: Report, path: str, rule: Rule, action: str) -> None:
             _check_condition(report, f"{path}.when[{i}]", condition, action)
 
 
-def _check_not_empty(
-    report: Report, path: str, field: str, entries: Sequence[object], instead: str
+def _check_entries(
+    report: Report, path: str, field: str, key: str, entries: Sequence[object], any_: str
 ) -> None:
-    """An empty ``from``/``to`` list matches nothing, which is never what was meant."""
+    """``from``/``to``: not empty (an empty list matches nothing, never what was meant), and
+    each entry holds its ``source``/``operation``."""
     if not entries:
         report.error(
-            join_path(path, field), f"`{field}` must not be empty: remove it to match {instead}"
+            join_path(path, field),
+            f"`{field}` must not be empty: remove it to match {any_}, or list at least one `{key}`",
         )
+    for i, entry in enumerate(entries):
+        if entry is None:
+            article = "an" if key[0] in "aeiou" else "a"
+            report.error(f"{path}.{field}[{i}]", f"each `{field}` entry needs {article} `{key}`")
 
 
 def _is_empty(model: Source | Operation) -> bool:
