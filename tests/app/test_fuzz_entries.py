@@ -21,25 +21,19 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config_support.mutation import pick_place, sample_documents
 from e2e_support.controlplane import ControlPlaneThread
 from sailmesh.app.api import ApiClient
 from sailmesh.config.analysis.run import analyze
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
-from sailmesh.config.yamlsource import read_paths
 
 EXAMPLES = int(os.environ.get("SAILMESH_FUZZ_EXAMPLES", "1000"))
 PER_EXAMPLE_S = 5.0
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "bookinfo"
 
 
-def _seeds() -> list[dict[str, Any]]:
-    docs, problems = read_paths([str(SAMPLES)])
-    assert not problems
-    return [d.data for d in docs if isinstance(d.data, dict)]
-
-
-SEEDS = _seeds()
+SEEDS = sample_documents(SAMPLES)
 
 scalars = st.one_of(
     st.none(),
@@ -58,17 +52,6 @@ values = st.recursive(
 )
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 def _nest(value: Any, depth: int) -> Any:
     for _ in range(depth):
         value = {"x": [value]}
@@ -79,14 +62,10 @@ def _nest(value: Any, depth: int) -> Any:
 def mutated(draw: st.DrawFn) -> dict[str, Any]:
     doc = copy.deepcopy(draw(st.sampled_from(SEEDS)))
     for _ in range(draw(st.integers(1, 5))):
-        paths = [p for p in _paths(doc) if p]
-        if not paths:
+        place = pick_place(draw, doc)
+        if place is None:
             break
-        path = draw(st.sampled_from(paths))
-        parent: Any = doc
-        for part in path[:-1]:
-            parent = parent[part]
-        key = path[-1]
+        parent, key = place
         action = draw(st.sampled_from(["replace", "drop", "rename", "add", "nest", "huge"]))
         if action == "replace":
             parent[key] = draw(values)

@@ -11,19 +11,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config_support.mutation import pick_place, sample_documents
 from sailmesh.config.load import load_text
-from sailmesh.config.yamlsource import read_paths
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
-def _sample_documents() -> list[dict[str, Any]]:
-    docs, problems = read_paths([str(SAMPLES)])
-    assert not problems
-    return [d.data for d in docs if isinstance(d.data, dict)]
-
-
-SEEDS = _sample_documents()
+SEEDS = sample_documents(SAMPLES)
 
 scalars = st.one_of(
     st.none(),
@@ -43,33 +37,19 @@ values = st.recursive(
 )
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 @st.composite
 def mutated_documents(draw: st.DrawFn) -> dict[str, Any]:
     doc = copy.deepcopy(draw(st.sampled_from(SEEDS)))
     for _ in range(draw(st.integers(1, 4))):
-        paths = [p for p in _paths(doc) if p]
-        if not paths:
+        place = pick_place(draw, doc)
+        if place is None:
             break
-        path = draw(st.sampled_from(paths))
-        parent: Any = doc
-        for part in path[:-1]:
-            parent = parent[part]
+        parent, key = place
         action = draw(st.sampled_from(["replace", "delete", "add"]))
         if action == "replace":
-            parent[path[-1]] = draw(values)
+            parent[key] = draw(values)
         elif action == "delete":
-            del parent[path[-1]]
+            del parent[key]
         elif isinstance(parent, dict):
             parent[draw(st.text(min_size=1, max_size=10))] = draw(values)
     return doc
