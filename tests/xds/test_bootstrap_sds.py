@@ -24,3 +24,18 @@ def test_sds_cluster_on_the_agent_socket() -> None:
     endpoint = sds["load_assignment"]["endpoints"][0]  # type: ignore[index]
     assert endpoint["lb_endpoints"][0]["endpoint"]["address"] == {"pipe": {"path": "/pod/sds.sock"}}
     assert "http2_protocol_options" in str(sds["typed_extension_protocol_options"])
+
+
+def test_sds_flag_round_trips_through_node_metadata() -> None:
+    from envoy.config.core.v3 import base_pb2
+    from google.protobuf import json_format
+
+    from sailmesh.xds.node import node_metadata_for, options_from_node
+
+    def options(sds: bool) -> bool:
+        node = base_pb2.Node(id="sidecar~10.0.0.1~a.default~default.svc.cluster.local")
+        json_format.ParseDict(node_metadata_for("default", {}, "a", sds=sds), node.metadata)
+        return options_from_node(node).sds
+
+    assert options(True) is True
+    assert options(False) is False

@@ -24,6 +24,7 @@ def render_pod_bootstrap(request: BootstrapRequest) -> dict[str, Any]:
         access_log=request.access_log,
         gateway_bind="127.0.0.1" if request.gateway_ports is not None else None,
         gateway_ports=dict(request.gateway_ports) if request.gateway_ports is not None else None,
+        sds=request.sds_socket is not None,
     )
     mark = request.socket_mark
     return render_bootstrap(

@@ -94,6 +94,12 @@ class Service:
         return next((p for p in self.ports if p.name == name), None)
 
 
+#: Istio's workload label for "this workload has a sidecar that accepts Istio mutual TLS"
+#: (value ``istio``); clients' auto mTLS picks TLS or plaintext per endpoint from it.
+TLS_MODE_LABEL = "security.istio.io/tlsMode"
+TLS_MODE_ISTIO = "istio"
+
+
 @dataclass(frozen=True)
 class Workload:
     """A running instance: a pod (from the runtime) or a WorkloadEntry."""

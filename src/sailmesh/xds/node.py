@@ -5,7 +5,9 @@ Node metadata follows Istio's keys where Istio has one: ``LABELS`` (map), ``NAME
 ``SAILMESH_EXPLICIT_PORT`` (the http_proxy listener port of an explicit-mode proxy) and
 ``SAILMESH_ACCESS_LOG`` (access log path, ``""`` for none), ``SAILMESH_GATEWAY_BIND`` and
 ``SAILMESH_GATEWAY_PORTS`` (``"8080=18080,80=8081"``: where a gateway binds its server ports;
-the local runtime's explicit mode, where gateways share the host's loopback).
+the local runtime's explicit mode, where gateways share the host's loopback), and
+``SAILMESH_SDS`` (``"true"``: the bootstrap has the ``sds-grpc`` cluster of the pod's node agent,
+so the proxy's config may reference the ``default`` and ``ROOTCA`` secrets).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def options_from_node(node: Any) -> TranslateOptions:
     if meta.get("SAILMESH_GATEWAY_PORTS"):
         pairs = (item.split("=", 1) for item in str(meta["SAILMESH_GATEWAY_PORTS"]).split(","))
         kwargs["gateway_ports"] = tuple(sorted((int(a), int(b)) for a, b in pairs))
+    if meta.get("SAILMESH_SDS") == "true":
+        kwargs["sds"] = True
     return TranslateOptions(**kwargs)
 
 
@@ -61,6 +65,7 @@ def node_metadata_for(
     access_log: str | None = None,
     gateway_bind: str | None = None,
     gateway_ports: dict[int, int] | None = None,
+    sds: bool = False,
 ) -> dict[str, Any]:
     """The metadata a sailmesh-rendered bootstrap carries (the inverse of the functions above)."""
     meta: dict[str, Any] = {
@@ -79,4 +84,6 @@ def node_metadata_for(
         meta["SAILMESH_GATEWAY_PORTS"] = ",".join(
             f"{a}={b}" for a, b in sorted(gateway_ports.items())
         )
+    if sds:
+        meta["SAILMESH_SDS"] = "true"
     return meta

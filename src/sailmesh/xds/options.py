@@ -30,6 +30,7 @@ class TranslateOptions:
     ``gateway_bind`` / ``gateway_ports``: where a gateway's server listeners bind (default
     ``0.0.0.0`` and the server port); the local runtime's explicit mode binds them on
     ``127.0.0.1`` and substitutes ports (``(server port, bound port)`` pairs) that are taken.
+    ``sds``: the proxy has a workload identity over SDS (node metadata ``SAILMESH_SDS``).
     """
 
     access_log_path: str | None = None
@@ -38,6 +39,9 @@ class TranslateOptions:
     protocol_detection_timeout_nanos: int = 0
     gateway_bind: str | None = None
     gateway_ports: tuple[tuple[int, int], ...] = ()
+    #: The proxy's bootstrap has the ``sds-grpc`` cluster (its node agent serves ``default``
+    #: and ``ROOTCA``): only then may its config reference secrets (mutual TLS).
+    sds: bool = False
 
     def gateway_listen_port(self, port: int) -> int:
         """The port a gateway binds for its server ``port``."""
