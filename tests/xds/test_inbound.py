@@ -84,7 +84,10 @@ def test_inbound_route_config_sends_everything_to_the_local_app() -> None:
 def test_inbound_chains_by_protocol() -> None:
     def names(protocol: str) -> list[str]:
         port = InboundPort(7000, "p", protocol, API)
-        return [c.filters[0].name for c in inbound_chains(port, DEFAULT_OPTIONS, "")]
+        snap = fx.snapshot([], extra_services=[API], extra_workloads=[POD])
+        proxy = fx.productpage_proxy(ip="10.244.1.1", labels=frozen_map({"app": "api"}))
+        scope = build_scope(proxy, snap)
+        return [c.filters[-1].name for c in inbound_chains(scope, port, DEFAULT_OPTIONS, "")]
 
     hcm, tcp = "envoy.filters.network.http_connection_manager", "envoy.filters.network.tcp_proxy"
     assert names("GRPC") == [hcm]

@@ -52,9 +52,12 @@ def access_logs(path: str, text_format: str) -> list[accesslog_pb2.AccessLog]:
     return [accesslog_pb2.AccessLog(name=FILE_ACCESS_LOG, typed_config=pb.pack(log))]
 
 
-def http_filters(outbound: bool) -> list[hcm_pb2.HttpFilter]:
-    """fault + CORS (outbound, where VirtualService features apply) and the router."""
-    filters: list[hcm_pb2.HttpFilter] = []
+def http_filters(
+    outbound: bool, security: Sequence[hcm_pb2.HttpFilter] = ()
+) -> list[hcm_pb2.HttpFilter]:
+    """``security`` (authentication and authorization, :mod:`sailmesh.xds.request_security`),
+    fault + CORS (outbound, where VirtualService features apply) and the router."""
+    filters: list[hcm_pb2.HttpFilter] = list(security)
     if outbound:
         filters.append(
             hcm_pb2.HttpFilter(name=FAULT_FILTER, typed_config=pb.pack(fault_pb2.HTTPFault()))
@@ -71,11 +74,13 @@ def http_connection_manager(
     route_config: rc_pb2.RouteConfiguration | None = None,
     outbound: bool,
     logs: Sequence[accesslog_pb2.AccessLog] = (),
+    security: Sequence[hcm_pb2.HttpFilter] = (),
 ) -> lc_pb2.Filter:
-    """An HCM network filter using RDS ``rds_name`` or the inline ``route_config``."""
+    """An HCM network filter using RDS ``rds_name`` or the inline ``route_config``, with the
+    ``security`` HTTP filters first."""
     hcm = hcm_pb2.HttpConnectionManager(
         stat_prefix=stat_prefix,
-        http_filters=http_filters(outbound),
+        http_filters=http_filters(outbound, security),
         access_log=list(logs),
         normalize_path=pb.bool_value(True),
         path_with_escaped_slashes_action=hcm_pb2.HttpConnectionManager.KEEP_UNCHANGED,

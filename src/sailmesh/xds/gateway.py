@@ -30,12 +30,12 @@ from sailmesh.snapshot.hosts import fqdn, host_matches
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE
-from sailmesh.xds import filters, names, pb
+from sailmesh.xds import filters, names, pb, request_security
 from sailmesh.xds.clusters import build_clusters
 from sailmesh.xds.endpoints import build_endpoints
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.route_build import vs_routes
-from sailmesh.xds.scope import build_scope
+from sailmesh.xds.scope import ProxyScope, build_scope
 
 HTTP_PROTOCOLS = {"HTTP", "HTTP2", "GRPC", "GRPC-WEB"}
 
@@ -120,15 +120,15 @@ def _route_config(
     )
 
 
-def _listener(
-    port: _Port, options: TranslateOptions, snapshot: MeshSnapshot
-) -> listener_pb2.Listener:
+def _listener(port: _Port, options: TranslateOptions, scope: ProxyScope) -> listener_pb2.Listener:
+    snapshot = scope.snapshot
     logs = filters.access_logs(options.log_path(snapshot.mesh), options.access_log_format)
     hcm_filter = filters.http_connection_manager(
         f"outbound_0.0.0.0_{port.number}",
         rds_name=route_config_name(port.number),
         outbound=True,
         logs=logs,
+        security=request_security.request_filters(scope, port.number),
     )
     hcm = hcm_pb2.HttpConnectionManager()
     hcm_filter.typed_config.Unpack(hcm)
@@ -154,7 +154,7 @@ def translate_gateway(
     """All xDS resources of a gateway proxy, keyed by type URL."""
     scope = build_scope(proxy, snapshot)
     ports = _http_ports(gateways_for(proxy, snapshot))
-    listeners = {x.name: x for x in (_listener(p, options, snapshot) for p in ports)}
+    listeners = {x.name: x for x in (_listener(p, options, scope) for p in ports)}
     routes = {c.name: c for c in (_route_config(proxy, snapshot, p, scope) for p in ports)}
     return {
         CLUSTER: build_clusters(scope),

@@ -17,7 +17,7 @@ from envoy.config.route.v3 import route_components_pb2 as route_pb2
 from envoy.config.route.v3 import route_pb2 as rc_pb2
 
 from sailmesh.registry.model import HTTP_PROTOCOLS
-from sailmesh.xds import filters, names, pb
+from sailmesh.xds import filters, names, pb, request_security
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.plan import InboundPort, inbound_ports
 from sailmesh.xds.scope import ProxyScope
@@ -44,9 +44,13 @@ def inbound_route_config(port: InboundPort) -> rc_pb2.RouteConfiguration:
 
 
 def _chain(
-    name: str, port: int | None, filter_: lc_pb2.Filter, alpn: tuple[str, ...] = ()
+    name: str,
+    port: int | None,
+    filter_: lc_pb2.Filter,
+    alpn: tuple[str, ...] = (),
+    before: list[lc_pb2.Filter] | None = None,
 ) -> lc_pb2.FilterChain:
-    chain = lc_pb2.FilterChain(name=name, filters=[filter_])
+    chain = lc_pb2.FilterChain(name=name, filters=[*(before or []), filter_])
     if port is not None:
         chain.filter_chain_match.destination_port.value = port
     chain.filter_chain_match.application_protocols.extend(alpn)
@@ -54,7 +58,7 @@ def _chain(
 
 
 def inbound_chains(
-    port: InboundPort, options: TranslateOptions, log_path: str
+    scope: ProxyScope, port: InboundPort, options: TranslateOptions, log_path: str
 ) -> list[lc_pb2.FilterChain]:
     """Filter chains for one workload port."""
     logs = filters.access_logs(log_path, options.access_log_format)
@@ -64,8 +68,10 @@ def inbound_chains(
         route_config=inbound_route_config(port),
         outbound=False,
         logs=logs,
+        security=request_security.request_filters(scope, port.port),
     )
     tcp = filters.tcp_proxy(cluster, cluster=cluster, logs=logs)
+    guard = request_security.connection_filters(scope, port.port)
     if port.protocol in HTTP_PROTOCOLS:
         return [_chain(names.inbound_filter_chain(port.port, "http"), port.port, hcm)]
     if port.protocol == "AUTO":
@@ -76,9 +82,9 @@ def inbound_chains(
                 hcm,
                 filters.SNIFFED_HTTP_PROTOCOLS,
             ),
-            _chain(names.inbound_filter_chain(port.port, "tcp"), port.port, tcp),
+            _chain(names.inbound_filter_chain(port.port, "tcp"), port.port, tcp, before=guard),
         ]
-    return [_chain(names.inbound_filter_chain(port.port, "tcp"), port.port, tcp)]
+    return [_chain(names.inbound_filter_chain(port.port, "tcp"), port.port, tcp, before=guard)]
 
 
 def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb2.Listener:
@@ -106,7 +112,7 @@ def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb
         )
     )
     for port in ports:
-        listener.filter_chains.extend(inbound_chains(port, options, log_path))
+        listener.filter_chains.extend(inbound_chains(scope, port, options, log_path))
     listener.filter_chains.append(
         _chain(
             names.INBOUND_PASSTHROUGH_FILTER_CHAIN,

@@ -1,0 +1,40 @@
+"""Where authentication and authorization filters enter a proxy's listeners.
+
+In: a proxy's scope (its workload labels, namespace and the snapshot's PeerAuthentication,
+RequestAuthentication and AuthorizationPolicy objects, via ``snapshot.policies_for``) and the
+port a listener serves. Out: the HTTP filters that go before the router of an inbound or
+gateway HTTP connection manager, and the network filters that go before ``tcp_proxy`` on an
+inbound TCP chain.
+
+The HTTP filters come in Istio's order: ``envoy.filters.http.jwt_authn`` (RequestAuthentication,
+:mod:`sailmesh.xds.jwt` once it exists), ``envoy.filters.http.ext_authz`` (CUSTOM policies),
+then the RBAC filters (DENY, then ALLOW, AUDIT as shadow). The JWT filter records each valid
+token's payload in dynamic metadata under namespace ``envoy.filters.http.jwt_authn``, key
+``payload`` (``payload_in_metadata: payload`` on every provider), and the RBAC rules that look
+at request principals (``iss/sub``) and ``request.auth.*`` read it from there.
+"""
+
+from __future__ import annotations
+
+from envoy.config.listener.v3 import listener_components_pb2 as lc_pb2
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
+    http_connection_manager_pb2 as hcm_pb2,
+)
+
+from sailmesh.xds.scope import ProxyScope
+
+#: Dynamic metadata the JWT filter writes and RBAC reads (see the module docstring).
+JWT_METADATA_NAMESPACE = "envoy.filters.http.jwt_authn"
+JWT_PAYLOAD_KEY = "payload"
+
+
+def request_filters(scope: ProxyScope, port: int) -> list[hcm_pb2.HttpFilter]:
+    """HTTP filters for requests reaching ``scope``'s proxy on ``port`` (a workload's target
+    port on a sidecar, a server port on a gateway), before the router."""
+    return []
+
+
+def connection_filters(scope: ProxyScope, port: int) -> list[lc_pb2.Filter]:
+    """Network filters for TCP connections reaching the workload's ``port``, before
+    ``tcp_proxy``."""
+    return []
