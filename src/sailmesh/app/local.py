@@ -1,8 +1,8 @@
 """A local mesh: the control plane, its API and the pod runtime, wired together.
 
 ``LocalMesh.start(resources)`` prepares the runtime (which names the ADS socket the pods
-reach), starts the control plane and its API (``$SAILMESH_HOME/run/api.sock``) and the
-runtime, applies the manifests and runs their pods; later applies reconcile pods and gateway
+reach), starts the control plane and its API (``$SAILMESH_HOME/run/api.sock``), the pods'
+merged-metrics endpoint (:mod:`~sailmesh.app.telemetry`) and the runtime, applies the manifests and runs their pods; later applies reconcile pods and gateway
 forwarders. ``stop`` ends every process and removes every namespace, link, rule and file of
 the run. The runtime learns about the mesh only through :class:`ControlPlaneLink`.
 """
@@ -15,8 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sailmesh.app.addons import Addons
 from sailmesh.app.bootstrap import render_pod_bootstrap
 from sailmesh.app.server import MeshServer
+from sailmesh.app.telemetry import MeshMonitoring
 from sailmesh.config.meshconfig import mesh_config_document
 from sailmesh.config.proxyconfig import default_proxy_config
 from sailmesh.config.resource import Resource
@@ -94,10 +96,21 @@ class ControlPlaneLink:
 
 
 class LocalMesh:
-    def __init__(self, home: Path, mode: str | None = None, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        mode: str | None = None,
+        run_id: str | None = None,
+        addons: Sequence[str] = (),
+        scrape_interval: str = "5s",
+    ) -> None:
         self.home = home
         self.host = RuntimeHost(mode, run_id)
         self.server: MeshServer | None = None
+        self.monitoring: MeshMonitoring | None = None
+        self.addon_names = tuple(addons)
+        self.scrape_interval = scrape_interval
+        self.addons: Addons | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
     # --- the parts -----------------------------------------------------------------------
@@ -146,6 +159,8 @@ class LocalMesh:
         return self.host.status()
 
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
+        if what == "addons":
+            return {"addons": self.addons.urls() if self.addons is not None else {}}
         return self.host.runtime_call(what, query)
 
     def wait_reconciled(self, timeout: float = 60.0) -> None:
@@ -160,6 +175,10 @@ class LocalMesh:
         self.server = MeshServer(settings, self.api_socket, runtime=self.host)
         await self.server.start()
         cp = self.server.cp
+        self.monitoring = MeshMonitoring(cp, self.host)
+        self.addons = Addons(self.host, self.monitoring, self.addon_names, self.scrape_interval)
+        self.addons.check()
+        await self.monitoring.start()  # the pods' Envoys route their port 15020 to it
         await self.host.start(ControlPlaneLink(cp))
         self._unsubscribe = cp.store.subscribe(self._on_store_events)
         # endpoints changed: pods without a sidecar re-balance their Service VIPs
@@ -170,11 +189,16 @@ class LocalMesh:
         await asyncio.to_thread(self.host.wait_reconciled)
         if not await cp.wait_synced(timeout=15):
             log.warning("not every proxy acknowledged its configuration yet")
+        await self.addons.start()
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self.addons is not None:
+            await self.addons.stop()
         await self.host.stop()
+        if self.monitoring is not None:
+            await self.monitoring.stop()
         if self.server is not None:
             await self.server.stop()
         await self.host.cleanup()

@@ -40,6 +40,7 @@ class ProxySetup:
     xds_socket: Path
     render_bootstrap: envoy_proxy.BootstrapRenderer
     socket_mark: int | None = None  # userns mode: Envoy's SO_MARK
+    agent_socket: Path | None = None  # the control plane's socket behind 15020
 
 
 def proxy_container(
@@ -55,6 +56,7 @@ def proxy_container(
         admin_port=ports.admin,
         gateway_ports=ports.gateway,
         socket_mark=setup.socket_mark,
+        agent_socket=setup.agent_socket,
     )
     config.write_text(json.dumps(setup.render_bootstrap(request)))
     os.chmod(config, 0o644)

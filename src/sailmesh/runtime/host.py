@@ -34,6 +34,7 @@ from sailmesh.config.resource import Resource
 from sailmesh.errors import ApiError, one_line
 from sailmesh.registry.model import Workload
 from sailmesh.runtime import proxy as envoy_proxy
+from sailmesh.runtime import scrape
 from sailmesh.runtime.local import FailedPod, LocalRuntime, RunningPod
 from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.forward import Forwarder
@@ -131,6 +132,12 @@ class RuntimeHost:
         os.chmod(workdir, 0o755)
         return workdir / "xds.sock"
 
+    @property
+    def agent_socket(self) -> Path:
+        """Where the control plane serves each pod's merged metrics to the pods' Envoys
+        (their port 15020 routes there); made by whoever serves it, before :meth:`start`."""
+        return self.names.workdir / "agent.sock"
+
     async def start(self, link: MeshLink) -> None:
         """Start the run's node (userns: its agent), open the ADS socket to the pods' Envoys
         and the reconcile worker. Pods start on :meth:`request_reconcile`."""
@@ -138,9 +145,12 @@ class RuntimeHost:
         self.link = link
         xds_socket = self.names.workdir / "xds.sock"
         await asyncio.to_thread(self.strategy.start_node)
-        if os.geteuid() == 0:  # Envoy must connect: it runs as the mode's proxy user
-            os.chown(xds_socket, *self.strategy.ads_socket_owner())
-        os.chmod(xds_socket, 0o660)
+        for sock in (xds_socket, self.agent_socket):
+            if not sock.exists():
+                continue
+            if os.geteuid() == 0:  # Envoy must connect: it runs as the mode's proxy user
+                os.chown(sock, *self.strategy.ads_socket_owner())
+            os.chmod(sock, 0o660)
         self.runtime = LocalRuntime(
             self.names,
             self.strategy,
@@ -150,6 +160,7 @@ class RuntimeHost:
             render_bootstrap=link.render_bootstrap,
             gateway_ports_of=self._server_ports,
             service_backends=link.service_backends,
+            agent_socket=self.agent_socket,
         )
         self._worker = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
         self._worker.start()
@@ -244,6 +255,25 @@ class RuntimeHost:
                 forwarder,
                 GatewayPort(pod.plan.namespace, pod.plan.name, port, bound),
             )
+
+    # --- metrics ---------------------------------------------------------------------------
+    def pod_metrics(self, name: str, namespace: str) -> tuple[str | None, str | None] | None:
+        """(Envoy's stats, the app's own metrics) of a running pod; None: no such pod."""
+        pod = self.runtime.pods.get((namespace, name)) if self.runtime is not None else None
+        if pod is None:
+            return None
+        return scrape.envoy_stats(pod), scrape.app_metrics(pod)
+
+    def scrape_targets(self) -> list[scrape.ScrapeTarget]:
+        """What Prometheus scrapes in the pod network (see :mod:`~sailmesh.runtime.scrape`)."""
+        pods = list(self.runtime.pods.values()) if self.runtime is not None else []
+        found = (scrape.scrape_target(p) for p in pods if p.ready)
+        return sorted((t for t in found if t is not None), key=lambda t: t.address)
+
+    def running_pods(self) -> list[tuple[str, PodPlan]]:
+        """(address, plan) of every running pod."""
+        pods = list(self.runtime.pods.values()) if self.runtime is not None else []
+        return [(p.ip, p.plan) for p in pods]
 
     # --- the runtime's API (status, pods, admin) ------------------------------------------
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:

@@ -128,6 +128,8 @@ class LocalRuntime:
     #: The Services' VIPs and ready endpoints, for the rules of pods without a sidecar.
     service_backends: BackendsOf = lambda: []
     clock: Clock = SYSTEM_CLOCK
+    #: The control plane's socket behind each pod's merged-metrics port (None: none).
+    agent_socket: Path | None = None
     pods: dict[tuple[str, str], RunningPod] = field(default_factory=dict)
     failed: dict[tuple[str, str], FailedPod] = field(default_factory=dict)
     services: list[ServiceName] = field(default_factory=list)
@@ -138,7 +140,11 @@ class LocalRuntime:
         self._free_indexes = list(range(250))
         self._host_ports = HostPorts()  # explicit mode: ports handed to running pods
         self._proxy = ProxySetup(
-            find_envoy(), self.xds_socket, self.render_bootstrap, self.strategy.socket_mark
+            find_envoy(),
+            self.xds_socket,
+            self.render_bootstrap,
+            self.strategy.socket_mark,
+            self.agent_socket,
         )
         self.pylib = self._stage_pylib()
 
@@ -266,8 +272,10 @@ class LocalRuntime:
             raise
 
     def _release(self, index: int, ports: PodPorts) -> None:
+        # Round robin: a freed address is handed out again only after the others, so the
+        # telemetry that names peers by address rarely sees one address change owners.
         with self._lock:
-            self._free_indexes.insert(0, index)
+            self._free_indexes.append(index)
         self._host_ports.release(ports)
 
     def _containers(

@@ -6,6 +6,7 @@ local address and carries Istio's stats tag rules, so names such as
 ``outbound|9080|v1|reviews.default.svc.cluster.local`` survive as a ``cluster_name`` tag.
 With ``sds_socket`` it also has Istio's static ``sds-grpc`` cluster: the pod's node agent on a
 Unix socket, serving the ``default`` and ``ROOTCA`` secrets (:mod:`sailmesh.xds.secrets`).
+With ``metrics`` it has the 15090/15020 listeners (:mod:`sailmesh.xds.bootstrap_metrics`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from sailmesh.xds.bootstrap_metrics import MetricsPorts, histogram_buckets, metrics_resources
 
 XDS_CLUSTER = "xds-grpc"
 SDS_CLUSTER = "sds-grpc"
@@ -83,6 +86,7 @@ def render_bootstrap(
     xds_connect_timeout_s: float = 1.0,
     upstream_socket_options: Sequence[Mapping[str, Any]] = (),
     sds_socket: str | None = None,
+    metrics: MetricsPorts | None = None,
 ) -> dict[str, Any]:
     """The bootstrap for one proxy; ``delta`` selects incremental xDS (``DELTA_GRPC``).
 
@@ -90,7 +94,8 @@ def render_bootstrap(
     every upstream socket of a cluster without its own bind config (the local runtime's userns
     mode sets ``SO_MARK`` there; inbound clusters bind 127.0.0.6 and are exempt by source).
     ``sds_socket``: the node agent's SDS socket, as the static ``sds-grpc`` cluster (off when
-    None: nothing references secrets yet).
+    None: nothing references secrets yet). ``metrics``: the 15090/15020 listeners
+    (:mod:`sailmesh.xds.bootstrap_metrics`).
     """
     document: dict[str, Any] = {
         "node": {"id": node_id, "cluster": cluster, "metadata": dict(metadata or {})},
@@ -111,6 +116,12 @@ def render_bootstrap(
     if sds_socket is not None:
         sds = _xds_cluster(UnixAddress(sds_socket), xds_connect_timeout_s, SDS_CLUSTER)
         document["static_resources"]["clusters"].append(sds)
+    if metrics is not None:
+        listeners, clusters = metrics_resources(metrics, node_id, admin_host, admin_port)
+        document["static_resources"]["clusters"] += clusters
+        if listeners:
+            document["static_resources"]["listeners"] = listeners
+        document["stats_config"]["histogram_bucket_settings"] = histogram_buckets()
     if upstream_socket_options:
         bind = {"socket_options": [dict(option) for option in upstream_socket_options]}
         document["cluster_manager"] = {"upstream_bind_config": bind}

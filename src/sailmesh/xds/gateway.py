@@ -34,6 +34,7 @@ from sailmesh.xds import filters, names, pb, request_security
 from sailmesh.xds.clusters import build_clusters
 from sailmesh.xds.endpoints import build_endpoints
 from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.reporting import listener_logs
 from sailmesh.xds.route_build import vs_routes
 from sailmesh.xds.scope import ProxyScope, build_scope
 
@@ -121,13 +122,11 @@ def _route_config(
 
 
 def _listener(port: _Port, options: TranslateOptions, scope: ProxyScope) -> listener_pb2.Listener:
-    snapshot = scope.snapshot
-    logs = filters.access_logs(options.log_path(snapshot.mesh), options.access_log_format)
     hcm_filter = filters.http_connection_manager(
         f"outbound_0.0.0.0_{port.number}",
         rds_name=route_config_name(port.number),
         outbound=True,
-        logs=logs,
+        logs=listener_logs(scope, options, "source").http,
         security=request_security.request_filters(scope, port.number),
     )
     hcm = hcm_pb2.HttpConnectionManager()

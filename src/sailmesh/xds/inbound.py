@@ -20,6 +20,7 @@ from sailmesh.registry.model import HTTP_PROTOCOLS
 from sailmesh.xds import filters, names, pb, request_security
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.plan import InboundPort, inbound_ports
+from sailmesh.xds.reporting import listener_logs
 from sailmesh.xds.scope import ProxyScope
 
 
@@ -58,19 +59,20 @@ def _chain(
 
 
 def inbound_chains(
-    scope: ProxyScope, port: InboundPort, options: TranslateOptions, log_path: str
+    scope: ProxyScope, port: InboundPort, options: TranslateOptions
 ) -> list[lc_pb2.FilterChain]:
-    """Filter chains for one workload port."""
-    logs = filters.access_logs(log_path, options.access_log_format)
+    """Filter chains for one workload port (reporting ``reporter=destination`` for the
+    port's service)."""
+    logs = listener_logs(scope, options, "destination", port.service.hostname)
     cluster = names.inbound_cluster(port.port)
     hcm = filters.http_connection_manager(
         names.inbound_stat_prefix(port.port),
         route_config=inbound_route_config(port),
         outbound=False,
-        logs=logs,
+        logs=logs.http,
         security=request_security.request_filters(scope, port.port),
     )
-    tcp = filters.tcp_proxy(cluster, cluster=cluster, logs=logs)
+    tcp = filters.tcp_proxy(cluster, cluster=cluster, logs=logs.tcp)
     guard = request_security.connection_filters(scope, port.port)
     if port.protocol in HTTP_PROTOCOLS:
         return [_chain(names.inbound_filter_chain(port.port, "http"), port.port, hcm)]
@@ -89,8 +91,7 @@ def inbound_chains(
 
 def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb2.Listener:
     """The ``virtualInbound`` listener."""
-    log_path = options.log_path(scope.snapshot.mesh)
-    logs = filters.access_logs(log_path, options.access_log_format)
+    logs = listener_logs(scope, options, "destination")
     ports = inbound_ports(scope)
     listener = listener_pb2.Listener(
         name=names.VIRTUAL_INBOUND_LISTENER,
@@ -112,7 +113,7 @@ def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb
         )
     )
     for port in ports:
-        listener.filter_chains.extend(inbound_chains(scope, port, options, log_path))
+        listener.filter_chains.extend(inbound_chains(scope, port, options))
     listener.filter_chains.append(
         _chain(
             names.INBOUND_PASSTHROUGH_FILTER_CHAIN,
@@ -120,7 +121,7 @@ def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb
             filters.tcp_proxy(
                 names.INBOUND_PASSTHROUGH_CLUSTER,
                 cluster=names.INBOUND_PASSTHROUGH_CLUSTER,
-                logs=logs,
+                logs=logs.tcp,
             ),
         )
     )
