@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from sailmesh.ads.resources import short_name
 from sailmesh.config.store import ChangeEvent
+from sailmesh.telemetry.exposition import Family, Sample, render
 
 #: istiod's buckets for push and convergence times.
 PUSH_BUCKETS = (0.01, 0.1, 0.5, 1, 3, 5, 10, 20, 30)
@@ -103,4 +104,17 @@ class ControlPlaneMetrics:
         self.virtual_services.set_function(lambda: float(virtual_services()))
 
     def text(self) -> bytes:
-        return generate_latest(self.registry)
+        """The Prometheus text, with istiod's names: counters without the ``_total``
+        ``prometheus_client`` would add (``pilot_xds_pushes``), no ``_created`` series."""
+        families = []
+        for metric in self.registry.collect():
+            kind = {"unknown": "untyped"}.get(metric.type, metric.type)
+            family = Family(metric.name, kind, metric.documentation)
+            for sample in metric.samples:
+                if sample.name.endswith("_created"):
+                    continue
+                name = metric.name if kind == "counter" else sample.name
+                labels = tuple(sorted(sample.labels.items()))
+                family.samples.append(Sample(name, labels, sample.value))
+            families.append(family)
+        return render(families).encode()
