@@ -12,18 +12,21 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import re
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from runtime_e2e import DEMO_PATHS, assert_nothing_left, skip_unless_netns
+from runtime_e2e import DEMO_PATHS, assert_nothing_left, sailctl, skip_unless_netns
 
 from e2e_support.bookinfo import page, pod
 from e2e_support.localmesh import LocalMeshThread
-from e2e_support.prometheus import query, value, wait_for_value
+from e2e_support.prometheus import api, query, value, wait_for_value
 from e2e_support.proxy import wait_for
 from sailmesh.runtime.addons import get_in_node
+from sailmesh.telemetry.dashboards import DASHBOARDS, expressions, shipped
 from sailmesh.telemetry.standard import BUCKETS, HTTP_LABELS, TCP_LABELS
 
 pytestmark = pytest.mark.e2e
@@ -230,20 +233,11 @@ def test_request_duration_and_size_histograms_have_istio_buckets(
     assert 0 < p50 < 1000
 
 
-def test_a_tcp_service_gets_tcp_metrics_from_both_sides(mesh: LocalMeshThread, prom: str) -> None:
-    src = edge("source", "productpage-v1", "tcp-echo-v1")
-    dst = edge("destination", "productpage-v1", "tcp-echo-v1")
-    names = ("connections_opened_total", "connections_closed_total")
-    names += ("sent_bytes_total", "received_bytes_total")
-
-    def tcp(metric: str, sel: str) -> float:
-        return value(prom, f"sum(istio_tcp_{metric}{{{sel}}})")
-
-    settle()
-    before = {(m, s): tcp(m, s) for m in names for s in (src, dst)}
+def tcp_echoes(mesh: LocalMeshThread, connections: int) -> None:
+    """``connections`` TCP connections from productpage's pod to tcp-echo, 1000 bytes each way."""
     code = (
         "import socket\n"
-        "for _ in range(5):\n"
+        f"for _ in range({connections}):\n"
         "    s = socket.create_connection(('tcp-echo', 9000), timeout=5)\n"
         "    s.sendall(b'x' * 1000)\n"
         "    got = b''\n"
@@ -255,6 +249,20 @@ def test_a_tcp_service_gets_tcp_metrics_from_both_sides(mesh: LocalMeshThread, p
     client = pod(mesh, "deploy/productpage-v1")
     result = client.sandbox.run(["python3", "-c", code], env={"PATH": "/usr/bin:/bin"})
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_a_tcp_service_gets_tcp_metrics_from_both_sides(mesh: LocalMeshThread, prom: str) -> None:
+    src = edge("source", "productpage-v1", "tcp-echo-v1")
+    dst = edge("destination", "productpage-v1", "tcp-echo-v1")
+    names = ("connections_opened_total", "connections_closed_total")
+    names += ("sent_bytes_total", "received_bytes_total")
+
+    def tcp(metric: str, sel: str) -> float:
+        return value(prom, f"sum(istio_tcp_{metric}{{{sel}}})")
+
+    settle()
+    before = {(m, s): tcp(m, s) for m in names for s in (src, dst)}
+    tcp_echoes(mesh, 5)
     want = {"connections_opened_total": 5, "connections_closed_total": 5}
     want |= {"sent_bytes_total": 5000, "received_bytes_total": 5000}
 
@@ -369,8 +377,6 @@ def test_control_plane_metrics_have_istio_names(mesh: LocalMeshThread, prom: str
 
 
 def test_the_alerting_rules_are_loaded_and_evaluate(prom: str) -> None:
-    from e2e_support.prometheus import api
-
     wait_for(lambda: all(r.get("lastEvaluation", "").startswith("2")
                          for g in api(prom, "rules")["data"]["groups"] for r in g["rules"]),
              20, "the rules to be evaluated")  # fmt: skip
@@ -379,3 +385,35 @@ def test_the_alerting_rules_are_loaded_and_evaluate(prom: str) -> None:
     assert {"IstioHigh5xxRate", "IstioHighP99Latency", "IstioConfigRejected", "IstioPushErrors",
             "IstioCertificateExpiring"} <= names  # fmt: skip
     assert all(r["health"] == "ok" for r in rules), [(r["name"], r.get("lastError")) for r in rules]
+
+
+#: Values for the dashboards' template variables (Grafana would offer them from label_values).
+VARIABLES = {
+    "service": "productpage.default.svc.cluster.local",
+    "srcns": ".*",
+    "srcwl": ".*",
+    "namespace": "default",
+    "workload": "productpage-v1",
+}
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_every_dashboard_expression_parses_and_returns_series(
+    mesh: LocalMeshThread, prom: str, name: str
+) -> None:
+    load_pages(mesh, 5)
+    tcp_echoes(mesh, 1)
+    settle()
+    document = shipped(name)
+    for expr in expressions(document):
+        concrete = re.sub(r"\$(\w+)", lambda m: VARIABLES[m.group(1)], expr)
+        answer = api(prom, "query", query=concrete)
+        assert answer["status"] == "success", (expr, answer)
+        assert answer["data"]["result"], f"no series for {concrete}"
+
+
+def test_sailctl_dashboard_prints_the_prometheus_url(mesh: LocalMeshThread, prom: str) -> None:
+    out = sailctl(mesh.mesh.home, "dashboard", "prometheus").strip()
+    assert out == prom
+    with urllib.request.urlopen(f"{out}/-/ready", timeout=5) as response:
+        assert response.status == 200

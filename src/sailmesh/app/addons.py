@@ -35,6 +35,22 @@ KNOWN = ("prometheus",)
 PROMETHEUS_BINARY = "/usr/bin/prometheus"
 
 
+def check_addons(wanted: tuple[str, ...], host: RuntimeHost) -> None:
+    """Refuse, in one line, add-ons that cannot run here (unknown, no node namespace in this
+    sandbox mode, binary missing)."""
+    unknown = [a for a in wanted if a not in KNOWN]
+    if unknown:
+        raise AddonUnavailable(f"unknown add-on {unknown[0]!r}; known: {', '.join(KNOWN)}")
+    if not wanted:
+        return
+    node_netns_file(host.names, host.mode)
+    if "prometheus" in wanted and shutil.which(PROMETHEUS_BINARY) is None:
+        raise AddonUnavailable(
+            f"the prometheus add-on needs {PROMETHEUS_BINARY} (Debian package 'prometheus'; "
+            "scripts/setup.sh installs it as root)"
+        )
+
+
 @dataclass
 class RunningAddon:
     name: str
@@ -73,30 +89,16 @@ class Addons:
         wanted: tuple[str, ...],
         scrape_interval: str = "5s",
     ) -> None:
-        unknown = [a for a in wanted if a not in KNOWN]
-        if unknown:
-            raise AddonUnavailable(f"unknown add-on {unknown[0]!r}; known: {', '.join(KNOWN)}")
         self.host = host
         self.monitoring = monitoring
         self.wanted = wanted
         self.scrape_interval = scrape_interval
         self.running: dict[str, RunningAddon] = {}
 
-    def check(self) -> None:
-        """Refuse up front what cannot run here (one line each)."""
-        if not self.wanted:
-            return
-        node_netns_file(self.host.names, self.host.mode)  # the mode must have a node netns
-        if "prometheus" in self.wanted and shutil.which(PROMETHEUS_BINARY) is None:
-            raise AddonUnavailable(
-                f"the prometheus add-on needs {PROMETHEUS_BINARY} (Debian package 'prometheus'; "
-                "scripts/setup.sh installs it as root)"
-            )
-
     async def start(self) -> None:
         if not self.wanted:
             return
-        self.check()
+        check_addons(self.wanted, self.host)
         names, mode = self.host.names, self.host.mode
         await asyncio.to_thread(self.host.strategy.setup_node)
         sock = await asyncio.to_thread(listen_in_node, names, mode, "127.0.0.1", MONITORING_PORT)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sailmesh.app.addons import Addons
+from sailmesh.app.addons import Addons, check_addons
 from sailmesh.app.bootstrap import render_pod_bootstrap
 from sailmesh.app.server import MeshServer
 from sailmesh.app.telemetry import MeshMonitoring
@@ -166,18 +166,22 @@ class LocalMesh:
     def wait_reconciled(self, timeout: float = 60.0) -> None:
         self.host.wait_reconciled(timeout)
 
+    def check_addons(self) -> None:
+        """Refuse, in one line, add-ons that cannot run here (before anything starts)."""
+        check_addons(self.addon_names, self.host)
+
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self, resources: Sequence[Resource] = ()) -> None:
+        self.check_addons()
         xds_socket = self.host.prepare()
         settings = ControlPlaneSettings(
             state_dir=self.home / "state", ads_address="127.0.0.1:0", ads_unix_path=str(xds_socket)
         )
-        self.server = MeshServer(settings, self.api_socket, runtime=self.host)
+        self.server = MeshServer(settings, self.api_socket, runtime=self)
         await self.server.start()
         cp = self.server.cp
         self.monitoring = MeshMonitoring(cp, self.host)
         self.addons = Addons(self.host, self.monitoring, self.addon_names, self.scrape_interval)
-        self.addons.check()
         await self.monitoring.start()  # the pods' Envoys route their port 15020 to it
         await self.host.start(ControlPlaneLink(cp))
         self._unsubscribe = cp.store.subscribe(self._on_store_events)

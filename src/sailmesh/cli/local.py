@@ -56,7 +56,29 @@ def _mesh_running(socket_path: Path) -> bool:
     return status == 200
 
 
-async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
+def addons_option(func: F) -> F:
+    """``--addons NAME[,NAME]``: add-ons started with the mesh (default: none)."""
+    return click.option(
+        "--addons",
+        default="",
+        metavar="NAMES",
+        help="Comma-separated add-ons to start with the mesh: prometheus. Default: none.",
+    )(func)
+
+
+def _addon_names(text: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(a.strip() for a in text.split(",") if a.strip()))
+    from sailmesh.app.addons import KNOWN
+
+    unknown = [a for a in names if a not in KNOWN]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown add-on {unknown[0]!r}; known: {', '.join(KNOWN)}", param_hint="--addons"
+        )
+    return names
+
+
+async def _serve(paths: list[str], mode: str | None, home: Path, addons: tuple[str, ...]) -> int:
     from sailmesh.app.local import LocalMesh
 
     result = load_paths(paths)
@@ -66,11 +88,13 @@ async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
         click.echo("✘ the manifests have errors; nothing was started", err=True)
         return 1
     shutil.rmtree(home / "state", ignore_errors=True)  # every `up` starts from its manifests
+    from sailmesh.runtime.addons import AddonUnavailable
     from sailmesh.runtime.sandbox.errors import ModeUnavailable
 
     try:
-        mesh = LocalMesh(home, mode)
-    except ModeUnavailable as exc:
+        mesh = LocalMesh(home, mode, addons=addons)
+        mesh.check_addons()
+    except (ModeUnavailable, AddonUnavailable) as exc:
         click.echo(f"✘ {exc}", err=True)
         return 1
     click.echo(mesh.mode_report.describe())
@@ -93,7 +117,8 @@ async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
             loop.call_soon_threadsafe(stop.set)
 
         mesh.server.api.on_shutdown = request_stop
-        all_ready = _print_ready(mesh.status(), time.monotonic() - started)
+        urls = mesh.addons.urls() if mesh.addons is not None else {}
+        all_ready = _print_ready(mesh.status(), time.monotonic() - started, urls)
         await stop.wait()
         click.echo("stopping the mesh ...")
     finally:
@@ -103,7 +128,7 @@ async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
     return 0 if all_ready else 1
 
 
-def _print_ready(status: dict[str, Any], seconds: float) -> bool:
+def _print_ready(status: dict[str, Any], seconds: float, addons: dict[str, str]) -> bool:
     """Report the pods after start (one write, which ``up -d`` waits for); whether all are
     ready. Every pod that is not gets a line with the reason."""
     pods = status["pods"]
@@ -121,6 +146,7 @@ def _print_ready(status: dict[str, Any], seconds: float) -> bool:
         f"  gateway {g['namespace']}/{g['pod']} port {g['port']} -> http://127.0.0.1:{g['local']}/"
         for g in status["gatewayPorts"]
     ]
+    lines += [f"  {name} -> {url}/  (sailctl dashboard {name})" for name, url in addons.items()]
     click.echo("\n".join(lines))
     return not waiting
 
@@ -135,19 +161,27 @@ def clean_dead_run(home: Path) -> bool:
     return run_id is not None
 
 
-def _up(paths: list[str], mode: str | None, detach: bool, socket_path: Path | None) -> None:
+def _up(
+    paths: list[str],
+    mode: str | None,
+    detach: bool,
+    socket_path: Path | None,
+    addons: tuple[str, ...] = (),
+) -> None:
     home = default_home()
     sock = socket_path or home / "run" / "api.sock"
     if _mesh_running(sock):
         raise click.ClickException("a mesh is already running; stop it with `sailctl down`")
     clean_dead_run(home)
     if not detach:
-        raise SystemExit(asyncio.run(_serve(paths, mode, home)))
+        raise SystemExit(asyncio.run(_serve(paths, mode, home, addons)))
     (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     logfile = home / "run" / "mesh.log"
     argv = [sys.executable, "-m", "sailmesh.cli.main", "up", *paths]
     if mode:
         argv += ["--mode", mode]
+    if addons:
+        argv += ["--addons", ",".join(addons)]
     with open(logfile, "wb") as out:
         proc = subprocess.Popen(
             argv,
@@ -184,12 +218,17 @@ def _up(paths: list[str], mode: str | None, detach: bool, socket_path: Path | No
     "--mode", type=MODES, default=None, help="Sandbox mode (default: the best available)."
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@addons_option
 @socket_option
 def up(
-    directory: tuple[str, ...], mode: str | None, detach: bool, socket_path: Path | None
+    directory: tuple[str, ...],
+    mode: str | None,
+    detach: bool,
+    addons: str,
+    socket_path: Path | None,
 ) -> None:
     """Start the control plane and run every manifest in DIRECTORY (Ctrl-C stops everything)."""
-    _up(list(directory), mode, detach, socket_path)
+    _up(list(directory), mode, detach, socket_path, _addon_names(addons))
 
 
 @click.command()
@@ -197,8 +236,9 @@ def up(
     "--mode", type=MODES, default=None, help="Sandbox mode (default: the best available)."
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@addons_option
 @socket_option
-def demo(mode: str | None, detach: bool, socket_path: Path | None) -> None:
+def demo(mode: str | None, detach: bool, addons: str, socket_path: Path | None) -> None:
     """Run the bundled bookinfo mesh with its ingress gateway on http://127.0.0.1:8080."""
     click.echo("bookinfo: productpage, details, reviews v1/v2/v3, ratings, and an ingress gateway")
     click.echo("open  http://127.0.0.1:8080/productpage")
@@ -210,7 +250,7 @@ def demo(mode: str | None, detach: bool, socket_path: Path | None) -> None:
     click.echo(
         "      sailctl proxy-status; sailctl status; sailctl logs deploy/productpage-v1 -c istio-proxy"
     )
-    _up(demo_paths(), mode, detach, socket_path)
+    _up(demo_paths(), mode, detach, socket_path, _addon_names(addons))
 
 
 @click.command()

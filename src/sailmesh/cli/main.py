@@ -25,6 +25,7 @@ VERBS: dict[str, str] = {
     "create": "sailmesh.cli.create:create",
     "proxy-status": "sailmesh.cli.mesh:proxy_status",
     "proxy-config": "sailmesh.cli.proxyconfig:proxy_config",
+    "dashboard": "sailmesh.cli.dashboard:dashboard",
 }
 
 
@@ -51,7 +52,7 @@ def cli() -> None:
 
     Verbs mirror istioctl/kubectl: validate and analyze configuration offline; run a local
     mesh (demo, up, down, status, exec, logs); change and inspect it (apply, delete, get,
-    create, proxy-status, proxy-config).
+    create, proxy-status, proxy-config) and open its add-ons (dashboard).
     """
 
 
