@@ -5,8 +5,8 @@ from __future__ import annotations
 from telemetry_support import objects
 
 from sailmesh.telemetry import standard
-from sailmesh.telemetry.cel import TagValue
 from sailmesh.telemetry.policy import MetricRule, applicable, metrics_policy
+from sailmesh.telemetry.tags import TagValue
 
 TELEMETRIES = objects("""
 Telemetry istio-system/mesh

@@ -23,6 +23,7 @@ from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
+from sailmesh.config.models.telemetry import TelemetrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
 from sailmesh.config.resource import Resource
 from sailmesh.config.unenforced import find_unenforced, split_pattern
@@ -39,6 +40,7 @@ SPECS: dict[str, type[BaseModel]] = {
     "Gateway": GatewaySpec,
     "ServiceEntry": ServiceEntrySpec,
     "Sidecar": SidecarSpec,
+    "Telemetry": TelemetrySpec,
 }
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
@@ -66,6 +68,8 @@ _HTTPS_SERVER = {
     "tls": {"mode": "SIMPLE", "credentialName": "cred"},
 }
 _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
+_TEAM = {"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": {"team": {"value": "'a'"}}}
+_ERRORS = {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 400"}}
 
 #: Base specs per kind (several where oneofs and required companions need different shapes);
 #: each must be valid (a test checks). A leaf is set on the first base that accepts it.
@@ -121,6 +125,19 @@ BASES: dict[str, list[dict[str, Any]]] = {
                       "defaultEndpoint": "127.0.0.1:9080", "tls": {"mode": "SIMPLE", "credentialNames": ["a"]}}]},
         {"outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com",
                                                                        "port": {"number": 80}}}},
+    ],
+    "Telemetry": [
+        {"metrics": [{"overrides": [_TEAM]}]},
+        {"selector": {"matchLabels": {"app": "productpage"}}, "metrics": [{"overrides": [_TEAM]}]},
+        {"accessLogging": [_ERRORS]},
+        {"targetRef": {"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": "gw"},
+         "metrics": [{"overrides": [_TEAM]}]},
+        {"targetRefs": [{"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": "gw"}],
+         "metrics": [{"overrides": [_TEAM]}]},
+        {"targetRef": {"kind": "Service", "name": "productpage"}, "metrics": [{"overrides": [_TEAM]}]},
+        {"targetRefs": [{"kind": "Service", "name": "productpage"}], "metrics": [{"overrides": [_TEAM]}]},
+        {"tracing": [{"providers": [{"name": "zipkin"}], "randomSamplingPercentage": 10.0}],
+         "metrics": [{"overrides": [_TEAM]}]},
     ],
 }  # fmt: skip
 
@@ -204,6 +221,15 @@ NAMED: dict[str, list[Any]] = {
     "ports": [{"http": 8081}],
     "value": [20.0],
     "stat_prefix": ["sp"],
+    "tag_overrides": [
+        {"team": {"value": "request.headers['x-team']"}},
+        {"request_protocol": {"operation": "REMOVE"}},
+    ],
+    "expression": ["response.code >= 500"],
+    "kind": ["GatewayClass"],
+    "group": [""],
+    "custom_tags": [{"t": {"literal": {"value": "v"}}}],
+    "random_sampling_percentage": [20.0],
 }
 _BY_TYPE: dict[Any, list[Any]] = {
     bool: [True, False],
@@ -313,7 +339,7 @@ def without(spec: dict[str, Any], pattern: str) -> dict[str, Any]:
 
 
 def document(kind: str, spec: dict[str, Any], name: str = "r") -> str:
-    api = "networking.istio.io/v1"
+    api = "telemetry.istio.io/v1" if kind == "Telemetry" else "networking.istio.io/v1"
     meta = {"name": name, "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"}
     # JSON is YAML, and much faster to write than YAML proper.
     return json.dumps({"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec})
@@ -391,8 +417,10 @@ def concrete(pattern: str) -> str:
 
 def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     """The world's output under ``meshConfig`` as sailmesh reads it (with a Sidecar in the
-    namespace ``mesh-root``, which ``rootNamespace: mesh-root`` makes the mesh's default)."""
+    namespace ``mesh-root``, which ``rootNamespace: mesh-root`` makes the mesh's default), for
+    proxies that log to stdout unless the mesh says otherwise (the local runtime's)."""
     from sailmesh.snapshot.mesh import MeshConfig
+    from sailmesh.xds.options import TranslateOptions
 
     sidecar = {"egress": [{"hosts": ["istio-system/*"]}]}
     (root,) = load_text(document("Sidecar", sidecar).replace('"default"', '"mesh-root"')).resources
@@ -400,8 +428,9 @@ def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     snap = MeshSnapshot.build(resources, compute_view(_services(), bookinfo_workloads()),
                               MeshConfig.from_dict(mesh_config))  # fmt: skip
     out = {}
+    options = TranslateOptions(access_log_path="/dev/stdout")
     for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
-        for type_url, found in generate(proxy, snap).items():
+        for type_url, found in generate(proxy, snap, options=options).items():
             out[f"{label} {type_url}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()
             }

@@ -57,6 +57,18 @@ NOT_SETTABLE: dict[tuple[str, str], str] = {
 #: Fields whose "no effect" is shown by a scenario of their own below.
 SCENARIOS: dict[tuple[str, str], str] = {
     ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
+    ("Telemetry", "spec.accessLogging[*].filter.expression"): (
+        "test_filters_the_proxy_cannot_evaluate_log_everything"
+    ),
+    ("Telemetry", "spec.metrics[*].overrides[*].match.customMetric"): (
+        "test_custom_metric_overrides_change_nothing"
+    ),
+}
+#: Entries under a leaf (map keys) that a scenario test of their own shows inert.
+ENTRY_SCENARIOS: dict[tuple[str, str], str] = {
+    ("Telemetry", "spec.metrics[*].overrides[*].tagOverrides.*"): (
+        "test_tag_values_the_proxy_cannot_compute_set_nothing"
+    ),
 }
 
 #: Every leaf of the enforced kinds, except those a scenario test of their own covers.
@@ -124,7 +136,8 @@ def trials(kind: str, pattern: str) -> list[Trial]:
 def test_every_scenario_leaf_has_its_scenario_test() -> None:
     every = {(kind, leaf[0]) for kind, spec in SPECS.items() for leaf in leaves(spec)}
     assert set(SCENARIOS) <= every
-    assert all(callable(globals().get(name)) for name in SCENARIOS.values())
+    scenarios = [*SCENARIOS.values(), *ENTRY_SCENARIOS.values()]
+    assert all(callable(globals().get(name)) for name in scenarios)
 
 
 def test_bases_are_valid() -> None:
@@ -176,12 +189,74 @@ def test_non_http_gateway_servers_get_nothing() -> None:
     assert output("Gateway", more) == output("Gateway", plain)
 
 
+def _telemetry(spec: dict[str, Any]) -> Resource:
+    resource = load("Telemetry", spec)
+    assert resource is not None, spec
+    return resource
+
+
+def test_filters_the_proxy_cannot_evaluate_log_everything() -> None:
+    """An access-log filter the proxy cannot evaluate (the table lists it) is as if the entry
+    had no filter: the provider logs every request."""
+    unfiltered = {"accessLogging": [{"providers": [{"name": "envoy"}]}]}
+    for expression in ("request.headers['x'] | 'y'", "upstream_peer.labels['app'] == 'a'"):
+        spec = {
+            "accessLogging": [
+                {"providers": [{"name": "envoy"}], "filter": {"expression": expression}}
+            ]
+        }
+        uses = [u.path for u in find_unenforced(_telemetry(spec))]
+        assert uses == ["spec.accessLogging[0].filter.expression"], uses
+        assert output("Telemetry", spec) == output("Telemetry", unfiltered)
+    evaluable = {
+        "accessLogging": [
+            {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 500"}}
+        ]
+    }
+    assert not find_unenforced(_telemetry(evaluable))
+    assert output("Telemetry", evaluable) != output("Telemetry", unfiltered)
+
+
+def test_custom_metric_overrides_change_nothing() -> None:
+    """Overrides of a custom metric (not implemented; listed) leave every standard metric as
+    it is: the same as no Telemetry object at all."""
+    spec = {"metrics": [{"overrides": [{"match": {"customMetric": "orders"}, "disabled": True,
+                                        "tagOverrides": {"team": {"value": "'a'"}}}]}]}  # fmt: skip
+    resource = _telemetry(spec)
+    assert [u.path for u in find_unenforced(resource)] == [
+        "spec.metrics[0].overrides[0].match.customMetric"
+    ]
+    assert output("Telemetry", spec) == translate([*context("Telemetry")])
+
+
+def test_tag_values_the_proxy_cannot_compute_set_nothing() -> None:
+    """A tag override whose value the proxy cannot compute (listed) is left out: the same as
+    the override without that tag; the computable ones are applied."""
+
+    def spec(tags: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "metrics": [
+                {"overrides": [{"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": tags}]}
+            ]
+        }
+
+    good = {"team": {"value": "'a'"}}
+    bad = {**good, "peer_app": {"value": "upstream_peer.labels['app'].value"}}
+    uses = [u.path for u in find_unenforced(_telemetry(spec(bad)))]
+    assert uses == ["spec.metrics[0].overrides[0].tagOverrides.peer_app"], uses
+    assert output("Telemetry", spec(bad)) == output("Telemetry", spec(good))
+    assert output("Telemetry", spec(good)) != translate([*context("Telemetry")])
+
+
 COVERED = [e for e in NOT_ENFORCED if e.kind in SPECS]
 
 
 @pytest.mark.parametrize("entry", COVERED, ids=[f"{e.kind}:{e.path}" for e in COVERED])
 def test_every_entry_is_exercised(entry: NotEnforced) -> None:
-    """Each entry of an enforced kind was set by some leaf trial above (and shown inert)."""
+    """Each entry of an enforced kind was set by some leaf trial above (and shown inert), or
+    by a scenario test of its own."""
+    if (entry.kind, entry.path) in ENTRY_SCENARIOS or (entry.kind, entry.path) in SCENARIOS:
+        return
     for kind, pattern, *_ in LEAVES:
         if kind != entry.kind or (kind, pattern) in SCENARIOS:
             continue
@@ -194,12 +269,17 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
 MESH_LISTED = {
     "enableTracing": True,
     "trustDomain": "example.org",
-    "accessLogEncoding": "JSON",
+    "extensionProviders": [
+        {"name": "zipkin", "zipkin": {"service": "zipkin.istio-system", "port": 9411}}
+    ],
+    "defaultProviders": {"tracing": ["zipkin"]},
     "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
     "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
 }
 MESH_ENFORCED = {
-    "accessLogFile": "/dev/stdout",
+    "accessLogFile": "/tmp/mesh-access.log",
+    "accessLogEncoding": "JSON",
+    "accessLogFormat": "%RESPONSE_CODE%\n",
     "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
     "defaultHttpRetryPolicy": {"attempts": 5},
     "rootNamespace": "mesh-root",

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sailmesh.config.cel import filter_expression, tag_supported
+
 WHOLE_KIND = "spec"
 
 
@@ -51,6 +53,22 @@ def _is_range(value: Any) -> bool:
         return False
 
 
+def _not_file_provider(value: Any) -> bool:
+    """An ``extensionProviders`` entry that is not an ``envoyFileAccessLog`` provider."""
+    return not (isinstance(value, dict) and "envoyFileAccessLog" in value)
+
+
+def _tag_not_computable(value: Any) -> bool:
+    """A tagOverrides entry (``{value, operation}``) whose UPSERT value cannot be computed."""
+    if not isinstance(value, dict) or value.get("operation") == "REMOVE":
+        return False
+    return not tag_supported(str(value.get("value") or ""))
+
+
+def _filter_not_evaluable(value: Any) -> bool:
+    return filter_expression(str(value or "")) is None
+
+
 _POLICY_PREFIXES = ("spec.trafficPolicy", "spec.subsets[*].trafficPolicy")
 _PORT_LEVEL = ".portLevelSettings[*]"
 
@@ -76,7 +94,6 @@ KINDS: tuple[NotEnforced, ...] = (
     ),
     _kind("AuthorizationPolicy", "authorization is not enforced yet, requests are not checked"),
     _kind("RequestAuthentication", "JWT authentication is not enforced yet: tokens are not checked"),
-    _kind("Telemetry", "Telemetry resources are not applied yet: metrics, logs and traces are not changed"),
     _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
     _kind("WasmPlugin", "Wasm plugins are not loaded"),
     _kind("ProxyConfig", "ProxyConfig resources are not applied (use meshConfig.defaultConfig or the proxy.istio.io/config annotation)"),
@@ -149,7 +166,7 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("WorkloadEntry", "spec.serviceAccount", _NO_MTLS),
 )
 
-_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig")
+_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig")
 _MESH = "meshConfig field not read by sailmesh"
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
@@ -158,6 +175,19 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS is)", except_keys=("proxyMetadata",)),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS is)", except_keys=("ISTIO_DELTA_XDS",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog providers are used (access logs); this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog"),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging is read", except_keys=("accessLogging",)),
+)
+
+_TARGET_REF = "targetRef (attaching to a gateway or waypoint) is not evaluated: the object applies to its whole namespace"
+TELEMETRY: tuple[NotEnforced, ...] = (
+    NotEnforced("Telemetry", "spec.tracing", "tracing is not implemented yet: no spans are reported"),
+    NotEnforced("Telemetry", "spec.targetRef", _TARGET_REF),
+    NotEnforced("Telemetry", "spec.targetRefs", _TARGET_REF),
+    NotEnforced("Telemetry", "spec.metrics[*].reportingInterval", "TCP metrics are reported when connections open and close, not periodically"),
+    NotEnforced("Telemetry", "spec.metrics[*].overrides[*].match.customMetric", "custom metrics are not implemented"),
+    NotEnforced("Telemetry", "spec.metrics[*].overrides[*].tagOverrides.*", "the value needs what the proxy cannot compute (Istio-only attributes such as upstream_peer, or not CEL): the label is not set", when=_tag_not_computable, when_text="values the proxy cannot compute"),
+    NotEnforced("Telemetry", "spec.accessLogging[*].filter.expression", "the proxy cannot evaluate this expression (Istio's `|` operator, Istio-only attributes): every request is logged", when=_filter_not_evaluable, when_text="expressions the proxy cannot evaluate"),
 )
 # fmt: on
 
@@ -170,6 +200,7 @@ NOT_ENFORCED: tuple[NotEnforced, ...] = (
     *SIDECAR,
     *SERVICE_ENTRY,
     *MESH_CONFIG,
+    *TELEMETRY,
 )
 
 
@@ -187,9 +218,11 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
 #: What translation reads, for the README's summary (kinds not listed above as whole kinds).
 ENFORCED_SUMMARY = (
     "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
-    "ServiceEntry, WorkloadEntry, Sidecar; from an IstioOperator's meshConfig: "
-    "rootNamespace, outboundTrafficPolicy.mode, accessLogFile, defaultHttpRetryPolicy "
-    "(attempts, retryOn) and defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
+    "ServiceEntry, WorkloadEntry, Sidecar, Telemetry (metrics overrides and access logging); "
+    "from an IstioOperator's meshConfig: rootNamespace, outboundTrafficPolicy.mode, "
+    "accessLogFile, accessLogFormat, accessLogEncoding, envoyFileAccessLog extensionProviders, "
+    "defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, retryOn) and "
+    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -25,9 +25,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sailmesh.config import cel
 from sailmesh.config.resource import Resource
 from sailmesh.snapshot.mesh import FileLogProvider, MeshConfig
-from sailmesh.telemetry import cel
 from sailmesh.telemetry.standard import Reporter
 
 ENVOY_PROVIDER = "envoy"
@@ -158,8 +158,3 @@ def file_logs(
         condition = cel.filter_expression(expression) if expression else None
         out.append(FileLog(log.path, log.text, log.json, condition))
     return out
-
-
-def filter_enforced(expression: Any) -> bool:
-    """Whether an access-log filter expression can be evaluated by Envoy."""
-    return cel.filter_expression(str(expression or "")) is not None

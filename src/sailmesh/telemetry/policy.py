@@ -4,7 +4,7 @@ what they make of metrics (pure).
 In: the Telemetry objects of the mesh, the root namespace, and the proxy's namespace and
 labels. Out: :func:`applicable` (mesh-wide, namespace-wide, workload: the order later ones
 win in), :class:`MetricsPolicy` (per standard metric and reporter: disabled, labels REMOVEd,
-labels UPSERTed with Envoy formats from :mod:`~sailmesh.telemetry.cel`), and the
+labels UPSERTed with Envoy formats from :mod:`~sailmesh.telemetry.tags`), and the
 :class:`~sailmesh.telemetry.raw.Emission` a listener reports with. Access logging is
 :mod:`~sailmesh.telemetry.accesslog`'s.
 
@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sailmesh.config.resource import Resource
-from sailmesh.telemetry import cel, raw, standard
+from sailmesh.telemetry import raw, standard
 from sailmesh.telemetry.standard import Reporter, StandardMetric
+from sailmesh.telemetry.tags import TagValue, tag_value
 
 PROMETHEUS_PROVIDER = "prometheus"
 _MODES: Mapping[str, tuple[Reporter, ...]] = {
@@ -69,7 +70,7 @@ class MetricRule:
     """What the Telemetry API does to one metric for one reporter."""
 
     disabled: bool = False
-    upserts: tuple[tuple[str, cel.TagValue], ...] = ()
+    upserts: tuple[tuple[str, TagValue], ...] = ()
     removes: frozenset[str] = frozenset()
 
 
@@ -99,7 +100,7 @@ class MetricsPolicy:
 @dataclass
 class _Builder:
     disabled: bool = False
-    upserts: dict[str, cel.TagValue] = field(default_factory=dict)
+    upserts: dict[str, TagValue] = field(default_factory=dict)
     removes: set[str] = field(default_factory=set)
 
     def freeze(self) -> MetricRule:
@@ -151,16 +152,7 @@ def _apply(builder: _Builder, override: Any) -> None:
             builder.removes.add(label)
             builder.upserts.pop(label, None)
             continue
-        value = cel.tag_value(tag.value or "")
+        value = tag_value(tag.value or "")
         if value is not None:
             builder.upserts[label] = value
             builder.removes.discard(label)
-
-
-def tag_override_enforced(value: Any) -> bool:
-    """Whether a tagOverrides entry (its model) can be applied (REMOVE, or an UPSERT value
-    Envoy can compute); the enforcement table lists the others."""
-    operation = getattr(value, "operation", "UPSERT")
-    if operation == "REMOVE":
-        return True
-    return cel.tag_value(getattr(value, "value", None) or "") is not None

@@ -1,10 +1,12 @@
-"""CEL expressions of the Telemetry API, as Envoy can evaluate them."""
+"""CEL expressions of the Telemetry API: which ones the data plane can evaluate, and the
+Envoy formats of tag override values (:mod:`sailmesh.telemetry.tags`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from sailmesh.telemetry.cel import TagValue, filter_expression, supported, tag_value
+from sailmesh.config.cel import filter_expression, supported, tag_supported
+from sailmesh.telemetry.tags import TagValue, tag_value
 
 
 @pytest.mark.parametrize(
@@ -27,6 +29,7 @@ from sailmesh.telemetry.cel import TagValue, filter_expression, supported, tag_v
 )
 def test_tag_values_envoy_can_compute(expression: str, expected: TagValue) -> None:
     assert tag_value(expression) == expected
+    assert tag_supported(expression)
 
 
 @pytest.mark.parametrize(
@@ -43,6 +46,7 @@ def test_tag_values_envoy_can_compute(expression: str, expected: TagValue) -> No
 )
 def test_expressions_envoy_cannot_compute_are_refused(expression: str) -> None:
     assert tag_value(expression) is None
+    assert not tag_supported(expression)
 
 
 def test_filters() -> None:
