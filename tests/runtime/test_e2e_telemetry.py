@@ -387,6 +387,72 @@ def test_the_alerting_rules_are_loaded_and_evaluate(prom: str) -> None:
     assert all(r["health"] == "ok" for r in rules), [(r["name"], r.get("lastError")) for r in rules]
 
 
+METRIC_OVERRIDES = """
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: namespace-metrics, namespace: default}
+spec:
+  metrics:
+  - overrides:
+    - match: {metric: REQUEST_COUNT}
+      tagOverrides:
+        team: {value: "'bookinfo'"}
+        request_protocol: {operation: REMOVE}
+    - match: {metric: REQUEST_DURATION, mode: SERVER}
+      disabled: true
+---
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: details-metrics, namespace: default}
+spec:
+  selector: {matchLabels: {app: details}}
+  metrics:
+  - overrides:
+    - match: {metric: REQUEST_COUNT}
+      tagOverrides:
+        team: {value: "request.headers['x-team'] | 'details-team'"}
+"""
+
+
+def test_telemetry_overrides_add_and_remove_labels_and_disable_metrics(
+    mesh: LocalMeshThread, prom: str
+) -> None:
+    inbound = 'reporter="destination",destination_workload="productpage-v1"'
+    duration = f"count(istio_request_duration_milliseconds_count{{{inbound}}})"
+    wait_for_value(prom, duration, lambda v: v >= 1)  # reported before the override
+    mesh.apply(METRIC_OVERRIDES)
+    try:
+        labelled = f'sum(istio_requests_total{{{inbound},team="bookinfo"}})'
+
+        def counted() -> bool:
+            load_pages(mesh, 2)
+            return value(prom, labelled) > 0
+
+        wait_for(counted, 30, "requests counted with the UPSERTed label")
+        for labels, _ in query(prom, f'istio_requests_total{{{inbound},team="bookinfo"}}'):
+            assert "request_protocol" not in labels  # REMOVEd
+        # the workload's own Telemetry beats the namespace's for its team label
+        details = 'reporter="destination",destination_workload="details-v1",team="details-team"'
+        wait_for_value(prom, f"sum(istio_requests_total{{{details}}})", lambda v: v > 0)
+        # the namespace's REMOVE still applies to details (workload overrides add to it)
+        assert all(
+            "request_protocol" not in x
+            for x, _ in query(prom, f"istio_requests_total{{{details}}}")
+        )
+        # disabled for the server side only: gone from the destination reporter, kept at the source
+        wait_for_value(prom, duration + " or vector(0)", lambda v: v == 0)
+        source = 'reporter="source",source_workload="productpage-v1"'
+        assert value(prom, f"count(istio_request_duration_milliseconds_count{{{source}}})") >= 1
+    finally:
+        mesh.delete(METRIC_OVERRIDES)
+
+    def reported_again() -> bool:
+        load_pages(mesh, 2)
+        return value(prom, duration + " or vector(0)") >= 1
+
+    wait_for(reported_again, 30, "the server-side duration reported again without the override")
+
+
 #: Values for the dashboards' template variables (Grafana would offer them from label_values).
 VARIABLES = {
     "service": "productpage.default.svc.cluster.local",
