@@ -81,3 +81,11 @@ def test_explicit_gateways_and_userns_marks_reach_envoy() -> None:
     marked = render_pod_bootstrap(replace(REQUEST, socket_mark=1337))
     (option,) = marked["cluster_manager"]["upstream_bind_config"]["socket_options"]
     assert option["int_value"] == 1337
+
+
+def test_no_metrics_ports_where_pods_share_the_host() -> None:
+    from dataclasses import replace
+
+    gateway = replace(REQUEST, gateway_ports={80: 8081}, metrics_ports=False)
+    document = render_pod_bootstrap(gateway)
+    assert "listeners" not in document["static_resources"]  # type: ignore[operator]

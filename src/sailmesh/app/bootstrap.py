@@ -29,7 +29,7 @@ def render_pod_bootstrap(request: BootstrapRequest) -> dict[str, Any]:
         workload_name=request.workload_name or None,
     )
     metrics = None
-    if not explicit:  # explicit mode: pods share the host's ports
+    if request.metrics_ports and not explicit:
         agent = str(request.agent_socket) if request.agent_socket is not None else None
         metrics = MetricsPorts(agent_socket=agent)
     mark = request.socket_mark

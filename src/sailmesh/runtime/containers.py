@@ -41,6 +41,7 @@ class ProxySetup:
     render_bootstrap: envoy_proxy.BootstrapRenderer
     socket_mark: int | None = None  # userns mode: Envoy's SO_MARK
     agent_socket: Path | None = None  # the control plane's socket behind 15020
+    metrics_ports: bool = True  # False when pods share the host's network (explicit mode)
 
 
 def proxy_container(
@@ -57,6 +58,7 @@ def proxy_container(
         gateway_ports=ports.gateway,
         socket_mark=setup.socket_mark,
         agent_socket=setup.agent_socket,
+        metrics_ports=setup.metrics_ports,
     )
     config.write_text(json.dumps(setup.render_bootstrap(request)))
     os.chmod(config, 0o644)

@@ -145,6 +145,7 @@ class LocalRuntime:
             self.render_bootstrap,
             self.strategy.socket_mark,
             self.agent_socket,
+            metrics_ports=not self.strategy.host_ports,
         )
         self.pylib = self._stage_pylib()
 

@@ -49,8 +49,10 @@ class BootstrapRequest:
     #: The owning workload's name (a Deployment's), for telemetry labels.
     workload_name: str = ""
     #: The control plane's socket behind the pod's merged-metrics port 15020 (None: none).
-    #: The metrics ports (15090, 15020) are left out in explicit mode (pods share the host).
     agent_socket: Path | None = None
+    #: Whether the proxy listens on the pod's metrics ports (15090, 15020): not when pods
+    #: share the host's network (explicit mode).
+    metrics_ports: bool = True
 
 
 BootstrapRenderer = Callable[[BootstrapRequest], dict[str, Any]]
@@ -72,12 +74,13 @@ def bootstrap_request(
     gateway_ports: Mapping[int, int] | None = None,
     socket_mark: int | None = None,
     agent_socket: Path | None = None,
+    metrics_ports: bool = True,
 ) -> BootstrapRequest:
     """The bootstrap of the pod ``plan`` at ``ip``. Explicit mode: ``explicit_port``, a per-pod
-    ``admin_port`` and, for a gateway, ``gateway_ports`` (and no metrics ports: pods share the
-    host's). Userns mode: ``socket_mark``. The protocol is delta xDS unless the pod's proxy
+    ``admin_port`` and, for a gateway, ``gateway_ports``. Userns mode: ``socket_mark``. The protocol is delta xDS unless the pod's proxy
     config turns it off (``plan.delta_xds``). ``agent_socket``: the control plane's socket
-    behind the merged-metrics port."""
+    behind the merged-metrics port; ``metrics_ports``: False when pods share the host's
+    network (the proxy would listen on the host's 15090/15020)."""
     return BootstrapRequest(
         node_id=node_id(plan, ip),
         cluster=f"{plan.label_map.get('app', plan.name)}.{plan.namespace}",
@@ -92,6 +95,7 @@ def bootstrap_request(
         socket_mark=socket_mark,
         workload_name=plan.owner.partition("/")[2] or plan.name,
         agent_socket=agent_socket,
+        metrics_ports=metrics_ports,
     )
 
 
