@@ -137,3 +137,29 @@ def test_the_merged_view_has_istio_then_envoy_then_the_app() -> None:
     assert text.rstrip().endswith("app_requests 5")
     assert "envoy_sailmesh_" not in text  # the raw series stay on 15090
     assert merged_view(None, None, None, DIRECTORY) == ""
+
+
+def test_counters_survive_a_listener_update() -> None:
+    from sailmesh.telemetry.continuity import Continuity
+
+    def scrape(*series: tuple[str, float]) -> str:
+        lines = ["# TYPE envoy_sailmesh_requests_total counter"]
+        lines += [
+            f'envoy_sailmesh_requests_total{{reporter="source",peer="{peer}",cluster="{REVIEWS_CLUSTER}",'
+            f'response_code="200",response_flags="-"}} {value}'
+            for peer, value in series
+        ]
+        return "\n".join(lines) + "\n"
+
+    def total(text: str, continuity: Continuity) -> float:
+        (family,) = istio_families(continuity.apply(parse(text)), PRODUCTPAGE, DIRECTORY)
+        (sample,) = family.samples  # both pods are reviews-v2: one series
+        return sample.value
+
+    continuity = Continuity()
+    assert total(scrape(("10.244.0.5", 10), ("10.244.0.6", 4)), continuity) == 14
+    # the listener was replaced: one pod's series vanished, the other restarted from zero
+    assert total(scrape(("10.244.0.6", 1)), continuity) == 15
+    # the vanished one is back, counting from zero again
+    assert total(scrape(("10.244.0.5", 2), ("10.244.0.6", 3)), continuity) == 19
+    assert total(scrape(("10.244.0.5", 5), ("10.244.0.6", 3)), continuity) == 22

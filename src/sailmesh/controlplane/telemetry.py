@@ -7,17 +7,20 @@ Envoy's stats and its app's metrics. Out: the :class:`~sailmesh.telemetry.peers.
 and the merged Prometheus text of :func:`sailmesh.telemetry.merge.merged_view`. The I/O (the
 scrape itself, the HTTP endpoint) is the caller's.
 
-Peers by address, first found wins: connected proxies (their ``WORKLOAD_NAME``, labels and
+Each proxy's raw counters are kept monotonic across its scrapes
+(:mod:`sailmesh.telemetry.continuity`). Peers by address, first found wins: connected proxies (their ``WORKLOAD_NAME``, labels and
 service account), then the added peers, then registry workloads (WorkloadEntries, named as
 they are).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from sailmesh.registry.model import frozen_map
+from sailmesh.telemetry.continuity import Continuity
 from sailmesh.telemetry.merge import merged_view
 from sailmesh.telemetry.peers import Peer, PeerDirectory, ServiceName, peer_from_node
 from sailmesh.telemetry.policy import MetricsPolicy, applicable, metrics_policy
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
     from sailmesh.controlplane.server import ControlPlane
 
 PeerSource = Callable[[], Iterable[tuple[str, Peer]]]
+#: Seconds after which the counters of a proxy no longer connected nor scraped are forgotten.
+FORGET_AFTER = 600.0
 
 
 class TelemetryView:
@@ -35,6 +40,22 @@ class TelemetryView:
     def __init__(self, cp: ControlPlane, extra_peers: PeerSource | None = None) -> None:
         self.cp = cp
         self.extra_peers = extra_peers
+        self._continuity: dict[str, tuple[Continuity, float]] = {}
+        self._lock = threading.Lock()
+
+    def _continuity_of(self, node_id: str) -> Continuity:
+        """The proxy's counters across scrapes; those of proxies gone for ten minutes are
+        forgotten."""
+        now = self.cp.clock.monotonic()
+        connected = self.cp.pusher.peers()
+        with self._lock:
+            found = self._continuity.get(node_id)
+            state = found[0] if found is not None else Continuity()
+            self._continuity[node_id] = (state, now)
+            for other, (_, seen) in list(self._continuity.items()):
+                if other not in connected and now - seen > FORGET_AFTER:
+                    del self._continuity[other]
+            return state
 
     def directory(self) -> PeerDirectory:
         view = self.cp.registry.view()
@@ -74,4 +95,7 @@ class TelemetryView:
         """Proxy ``node_id``'s merged metrics view."""
         directory = self.directory()
         me = self.me(node_id, directory)
-        return merged_view(envoy_text, app_text, me, directory, self.policy(me))
+        policy = self.policy(me)
+        return merged_view(
+            envoy_text, app_text, me, directory, policy, self._continuity_of(node_id)
+        )
