@@ -20,11 +20,14 @@ find_python() {
 
 install_system_packages() {
     # iptables and iproute2 give pods their network namespaces and capture rules; prometheus is
-    # the metrics add-on (`sailctl up --addons prometheus`) and the telemetry tests' server.
+    # the metrics add-on (`sailctl up --addons prometheus`) and the telemetry tests' server;
+    # chromium is the browser the dashboard's tests drive (Playwright with the system browser:
+    # Playwright's own browser download cannot reach the internet here).
     local missing=()
     command -v iptables >/dev/null 2>&1 || missing+=(iptables)
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
     [ -x /usr/bin/prometheus ] || missing+=(prometheus)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
         log "missing system packages: ${missing[*]} (install them as root; continuing without)"

@@ -19,11 +19,14 @@ from sailmesh.app.addons import Addons, check_addons
 from sailmesh.app.bootstrap import render_pod_bootstrap
 from sailmesh.app.server import MeshServer
 from sailmesh.app.telemetry import MeshMonitoring
+from sailmesh.app.traffic import DEFAULT_INTERVAL, TrafficSampler
 from sailmesh.config.meshconfig import mesh_config_document
 from sailmesh.config.proxyconfig import default_proxy_config
 from sailmesh.config.resource import Resource
 from sailmesh.config.store import ChangeEvent
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
+from sailmesh.dashboard.server import DEFAULT_PORT, DashboardServer
+from sailmesh.dashboard.views import Sources
 from sailmesh.registry.model import Workload, selector_matches
 from sailmesh.runtime.host import GatewayPort, RuntimeHost
 from sailmesh.runtime.local import LocalRuntime
@@ -103,7 +106,12 @@ class LocalMesh:
         run_id: str | None = None,
         addons: Sequence[str] = (),
         scrape_interval: str = "5s",
+        dashboard_port: int | None = DEFAULT_PORT,
+        traffic_interval: float = DEFAULT_INTERVAL,
     ) -> None:
+        """``dashboard_port``: where the dashboard asks to listen on 127.0.0.1 (a free port
+        when taken; 0: any; None: no dashboard); ``traffic_interval``: seconds between the
+        control plane's traffic samples, which the dashboard shows."""
         self.home = home
         self.host = RuntimeHost(mode, run_id)
         self.server: MeshServer | None = None
@@ -111,6 +119,10 @@ class LocalMesh:
         self.addon_names = tuple(addons)
         self.scrape_interval = scrape_interval
         self.addons: Addons | None = None
+        self.dashboard_port = dashboard_port
+        self.traffic_interval = traffic_interval
+        self.sampler: TrafficSampler | None = None
+        self.dashboard: DashboardServer | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
     # --- the parts -----------------------------------------------------------------------
@@ -160,7 +172,10 @@ class LocalMesh:
 
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
         if what == "addons":
-            return {"addons": self.addons.urls() if self.addons is not None else {}}
+            urls = self.addons.urls() if self.addons is not None else {}
+            if self.dashboard is not None:
+                urls = {**urls, "sailmesh": self.dashboard.url.rstrip("/")}
+            return {"addons": urls}
         return self.host.runtime_call(what, query)
 
     def wait_reconciled(self, timeout: float = 60.0) -> None:
@@ -194,10 +209,28 @@ class LocalMesh:
         if not await cp.wait_synced(timeout=15):
             log.warning("not every proxy acknowledged its configuration yet")
         await self.addons.start()
+        await self._start_dashboard(cp)
+
+    async def _start_dashboard(self, cp: ControlPlane) -> None:
+        """The traffic sampler and, unless disabled, the dashboard reading it."""
+        assert self.monitoring is not None and self.server is not None
+        self.sampler = TrafficSampler(
+            self.monitoring.view, self.host.envoy_stats, self.traffic_interval
+        )
+        await self.sampler.start()
+        if self.dashboard_port is None:
+            return
+        sources = Sources(cp, self.sampler.history, self.server.api, self.traffic_interval)
+        self.dashboard = DashboardServer(sources, self.dashboard_port)
+        await self.dashboard.start()
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self.dashboard is not None:
+            await self.dashboard.stop()
+        if self.sampler is not None:
+            await self.sampler.stop()
         if self.addons is not None:
             await self.addons.stop()
         await self.host.stop()

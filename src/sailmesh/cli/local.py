@@ -117,7 +117,7 @@ async def _serve(paths: list[str], mode: str | None, home: Path, addons: tuple[s
             loop.call_soon_threadsafe(stop.set)
 
         mesh.server.api.on_shutdown = request_stop
-        urls = mesh.addons.urls() if mesh.addons is not None else {}
+        urls = mesh.runtime_call("addons", {})["addons"]
         all_ready = _print_ready(mesh.status(), time.monotonic() - started, urls)
         await stop.wait()
         click.echo("stopping the mesh ...")

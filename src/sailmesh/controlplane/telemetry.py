@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from sailmesh.registry.model import frozen_map
+from sailmesh.telemetry import exposition
+from sailmesh.telemetry.aggregate import istio_families
 from sailmesh.telemetry.continuity import Continuity
 from sailmesh.telemetry.merge import merged_view
 from sailmesh.telemetry.peers import Peer, PeerDirectory, ServiceName, peer_from_node
@@ -99,3 +101,11 @@ class TelemetryView:
         return merged_view(
             envoy_text, app_text, me, directory, policy, self._continuity_of(node_id)
         )
+
+    def istio(self, node_id: str, envoy_text: str) -> list[exposition.Family]:
+        """Proxy ``node_id``'s Istio series alone (what the merged view starts with), for the
+        dashboard's traffic samples; shares the proxy's counter continuity with the scrapes."""
+        directory = self.directory()
+        me = self.me(node_id, directory)
+        families = self._continuity_of(node_id).apply(exposition.parse(envoy_text))
+        return istio_families(families, me, directory, self.policy(me))

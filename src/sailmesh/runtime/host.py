@@ -264,6 +264,11 @@ class RuntimeHost:
             return None
         return scrape.envoy_stats(pod), scrape.app_metrics(pod)
 
+    def envoy_stats(self, name: str, namespace: str) -> str | None:
+        """The merged-view stats of a running pod's Envoy (None: no such pod or no answer)."""
+        pod = self.runtime.pods.get((namespace, name)) if self.runtime is not None else None
+        return scrape.envoy_stats(pod) if pod is not None else None
+
     def scrape_targets(self) -> list[scrape.ScrapeTarget]:
         """What Prometheus scrapes in the pod network (see :mod:`~sailmesh.runtime.scrape`)."""
         pods = list(self.runtime.pods.values()) if self.runtime is not None else []
