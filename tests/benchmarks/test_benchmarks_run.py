@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
@@ -63,3 +65,11 @@ def test_telemetry_benchmark_measures_every_case() -> None:
     assert len(rows) == 7, done.stdout
     assert all(" us Envoy CPU/request" in r for r in rows[:6]), rows
     assert "Python CPU/entry" in rows[4] and " ms" in rows[-1]
+
+
+def test_dashboard_benchmark_runs_a_small_mesh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENCH_DASHBOARD_CASE", "20x60")
+    rows = _load("bench_dashboard").run()
+    assert len(rows) == 4
+    for _, case, result, _ in rows:
+        assert result.endswith(" ms"), (case, result)

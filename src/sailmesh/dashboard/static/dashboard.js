@@ -78,7 +78,7 @@ function cyElements(g) {
 
 function cyStyle() {
   return [
-    { selector: "node", style: { label: "data(label)", "font-size": 12, "text-valign": "bottom",
+    { selector: "node", style: { label: "data(label)", "font-size": 12, "min-zoomed-font-size": 7, "text-valign": "bottom",
       "text-margin-y": 4, color: "#1b1f24", "background-color": "#5b6f86", width: 26, height: 26,
       "border-width": 3, "border-color": (n) => HEALTH_COLOUR[n.data("health")] || "#5b6f86" } },
     { selector: 'node[kind = "service"]', style: { shape: "triangle", "background-color": "#2f6fae" } },
@@ -87,10 +87,23 @@ function cyStyle() {
       "border-width": 1, "border-color": "#9aa6b2", "text-valign": "top", "font-weight": 600, color: "#4a5360" } },
     { selector: "edge", style: { "curve-style": "bezier", "target-arrow-shape": "triangle", width: "data(width)",
       "line-color": (e) => HEALTH_COLOUR[e.data("health")], "target-arrow-color": (e) => HEALTH_COLOUR[e.data("health")],
-      label: "data(label)", "font-size": 10, "text-background-color": "#fff", "text-background-opacity": 0.85,
+      label: "data(label)", "font-size": 10, "min-zoomed-font-size": 7, "text-background-color": "#fff", "text-background-opacity": 0.85,
       "text-background-padding": 2, color: "#1b1f24" } },
     { selector: ":selected", style: { "overlay-opacity": 0.15 } },
   ];
+}
+
+// dagre draws callers left of what they call, but its crossing minimisation grows fast with
+// the graph (benchmarks/bench_dashboard.py: tens of seconds for 1,000 edges); past
+// DAGRE_MAX_NODES the breadth-first layout (linear, same left-to-right reading) takes over.
+const DAGRE_MAX_NODES = 120;
+
+function layoutFor(g) {
+  if (g.nodes.length <= DAGRE_MAX_NODES) return { name: "dagre", rankDir: "LR", nodeSep: 30, rankSep: 90 };
+  const called = new Set(g.edges.map((e) => e.target));
+  const roots = g.nodes.filter((n) => !called.has(n.id)).map((n) => n.id);
+  return { name: "breadthfirst", directed: true, roots: roots.length ? roots : undefined, spacingFactor: 0.9,
+    transform: (node, pos) => ({ x: pos.y, y: pos.x }) };
 }
 
 function drawGraph(g) {
@@ -98,8 +111,8 @@ function drawGraph(g) {
   const container = document.getElementById("graph");
   if (!state.cy || state.cy.container() !== container || key !== state.nodeKey) {
     if (state.cy) state.cy.destroy();
-    state.cy = cytoscape({ container, elements: cyElements(g), style: cyStyle(),
-      layout: { name: "dagre", rankDir: "LR", nodeSep: 30, rankSep: 90 }, wheelSensitivity: 0.3 });
+    state.cy = cytoscape({ container, elements: cyElements(g), style: cyStyle(), layout: layoutFor(g),
+      wheelSensitivity: 0.3 });
     state.cy.on("tap", "node", (ev) => { const href = nodeHref(ev.target.id()); if (href) location.hash = href; });
     state.nodeKey = key;
   } else {
