@@ -10,8 +10,12 @@ again.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -261,3 +265,20 @@ def test_keyboard_to_a_service_page_at_a_narrow_width(browser: Browser, url: str
         assert f"reviews-{version}" in text
     screenshot(page, MODULE, "service-reviews-narrow")
     page.close()
+
+
+def test_sailctl_dashboard_prints_the_url(mesh: LocalMeshThread, url: str) -> None:
+    sailctl = str(Path(sys.executable).parent / "sailctl")
+    env = {**os.environ, "SAILMESH_HOME": str(mesh.mesh.home)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sailctl, "dashboard", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    for args in ((), ("sailmesh",)):
+        done = run(*args)
+        assert done.returncode == 0 and done.stdout.strip() == url.rstrip("/"), done
+    done = run("prometheus")
+    assert done.returncode == 1
+    assert "the prometheus dashboard is not running; start the mesh with" in done.stderr

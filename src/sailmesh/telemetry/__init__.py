@@ -7,8 +7,11 @@ Pure (no I/O, like :mod:`sailmesh.ads`): metric names, types, label sets and buc
 (:mod:`~sailmesh.telemetry.peers`), the aggregation into Istio's series
 (:mod:`~sailmesh.telemetry.aggregate`), the Telemetry API's precedence
 (:mod:`~sailmesh.telemetry.policy`), access-log formats (:mod:`~sailmesh.telemetry.accesslog`)
-and the Prometheus add-on's configuration, rules and dashboards
-(:mod:`~sailmesh.telemetry.prometheus`). In: Envoy's ``/stats/prometheus`` text, the peers
+the Prometheus add-on's configuration, rules and dashboards
+(:mod:`~sailmesh.telemetry.prometheus`), and the dashboard's service graph: Istio's series as
+graph hops (:mod:`~sailmesh.telemetry.traffic`), rates over windows from a bounded history
+(:mod:`~sailmesh.telemetry.history`), nodes and edges with their health
+(:mod:`~sailmesh.telemetry.graph`). In: Envoy's ``/stats/prometheus`` text, the peers
 the control plane and runtime know, Telemetry objects. Out: Istio's metrics as Prometheus
 text, and the specs :mod:`sailmesh.xds` turns into Envoy access loggers.
 

@@ -78,7 +78,7 @@ function cyElements(g) {
 
 function cyStyle() {
   return [
-    { selector: "node", style: { label: "data(label)", "font-size": 12, "min-zoomed-font-size": 7, "text-valign": "bottom",
+    { selector: "node", style: { label: "data(label)", "font-size": 12, "min-zoomed-font-size": 5, "text-valign": "bottom",
       "text-margin-y": 4, color: "#1b1f24", "background-color": "#5b6f86", width: 26, height: 26,
       "border-width": 3, "border-color": (n) => HEALTH_COLOUR[n.data("health")] || "#5b6f86" } },
     { selector: 'node[kind = "service"]', style: { shape: "triangle", "background-color": "#2f6fae" } },
@@ -87,7 +87,7 @@ function cyStyle() {
       "border-width": 1, "border-color": "#9aa6b2", "text-valign": "top", "font-weight": 600, color: "#4a5360" } },
     { selector: "edge", style: { "curve-style": "bezier", "target-arrow-shape": "triangle", width: "data(width)",
       "line-color": (e) => HEALTH_COLOUR[e.data("health")], "target-arrow-color": (e) => HEALTH_COLOUR[e.data("health")],
-      label: "data(label)", "font-size": 10, "min-zoomed-font-size": 7, "text-background-color": "#fff", "text-background-opacity": 0.85,
+      label: "data(label)", "font-size": 10, "min-zoomed-font-size": 5, "text-background-color": "#fff", "text-background-opacity": 0.85,
       "text-background-padding": 2, color: "#1b1f24" } },
     { selector: ":selected", style: { "overlay-opacity": 0.15 } },
   ];
