@@ -25,6 +25,12 @@ from e2e_support.bookinfo import page, pod
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.prometheus import api, query, value, wait_for_value
 from e2e_support.proxy import wait_for
+from e2e_support.telemetry_manifests import (
+    EXTRA,
+    JSON_ERRORS_ONLY,
+    METRIC_OVERRIDES,
+    RATINGS_ABORT,
+)
 from sailmesh.runtime.addons import get_in_node
 from sailmesh.telemetry.dashboards import DASHBOARDS, expressions, shipped
 from sailmesh.telemetry.standard import BUCKETS, HTTP_LABELS, TCP_LABELS
@@ -32,94 +38,6 @@ from sailmesh.telemetry.standard import BUCKETS, HTTP_LABELS, TCP_LABELS
 pytestmark = pytest.mark.e2e
 
 skip_unless_netns()
-
-EXTRA = """
-apiVersion: v1
-kind: Service
-metadata: {name: tcp-echo, labels: {app: tcp-echo}}
-spec:
-  ports: [{port: 9000, name: tcp}]
-  selector: {app: tcp-echo}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: tcp-echo-v1}
-spec:
-  selector: {matchLabels: {app: tcp-echo, version: v1}}
-  template:
-    metadata: {labels: {app: tcp-echo, version: v1}}
-    spec:
-      containers:
-      - name: echo
-        command:
-        - python3
-        - -c
-        - |
-          import socket, threading
-          def serve(conn):
-              with conn:
-                  while data := conn.recv(65536):
-                      conn.sendall(data)
-          server = socket.create_server(("0.0.0.0", 9000))
-          while True:
-              threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()
-        ports: [{containerPort: 9000}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bookstore-v1}
-spec:
-  selector: {matchLabels: {app: bookstore}}
-  template:
-    metadata:
-      labels: {app: bookstore, version: v1}
-      annotations:
-        prometheus.io/scrape: "true"
-        prometheus.io/port: "8000"
-        prometheus.io/path: /stats
-    spec:
-      containers:
-      - name: bookstore
-        command:
-        - python3
-        - -c
-        - |
-          import http.server
-          BODY = b"# TYPE bookstore_orders_total counter\\nbookstore_orders_total 42\\n"
-          class Handler(http.server.BaseHTTPRequestHandler):
-              def do_GET(self):
-                  self.send_response(200 if self.path == "/stats" else 404)
-                  self.send_header("Content-Length", str(len(BODY)))
-                  self.end_headers()
-                  self.wfile.write(BODY)
-          http.server.HTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
-        ports: [{containerPort: 8000}]
-"""
-RATINGS_ABORT = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings}
-spec:
-  hosts: [ratings]
-  http:
-  - fault: {abort: {httpStatus: 500, percentage: {value: 100}}}
-    route: [{destination: {host: ratings, subset: v1}}]
-"""
-JSON_ERRORS_ONLY = """
-apiVersion: install.istio.io/v1alpha1
-kind: IstioOperator
-metadata: {name: mesh, namespace: istio-system}
-spec:
-  meshConfig: {accessLogEncoding: JSON}
----
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: errors-only, namespace: default}
-spec:
-  accessLogging:
-  - providers: [{name: envoy}]
-    filter: {expression: "response.code >= 400"}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -385,33 +303,6 @@ def test_the_alerting_rules_are_loaded_and_evaluate(prom: str) -> None:
     assert {"IstioHigh5xxRate", "IstioHighP99Latency", "IstioConfigRejected", "IstioPushErrors",
             "IstioCertificateExpiring"} <= names  # fmt: skip
     assert all(r["health"] == "ok" for r in rules), [(r["name"], r.get("lastError")) for r in rules]
-
-
-METRIC_OVERRIDES = """
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: namespace-metrics, namespace: default}
-spec:
-  metrics:
-  - overrides:
-    - match: {metric: REQUEST_COUNT}
-      tagOverrides:
-        team: {value: "'bookinfo'"}
-        request_protocol: {operation: REMOVE}
-    - match: {metric: REQUEST_DURATION, mode: SERVER}
-      disabled: true
----
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: details-metrics, namespace: default}
-spec:
-  selector: {matchLabels: {app: details}}
-  metrics:
-  - overrides:
-    - match: {metric: REQUEST_COUNT}
-      tagOverrides:
-        team: {value: "request.headers['x-team'] | 'details-team'"}
-"""
 
 
 def test_telemetry_overrides_add_and_remove_labels_and_disable_metrics(
