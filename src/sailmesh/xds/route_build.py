@@ -16,7 +16,7 @@ from envoy.config.route.v3 import route_components_pb2 as route_pb2
 
 from sailmesh.config.resource import Resource
 from sailmesh.xds import names, pb
-from sailmesh.xds.matches import applicable_matches, route_match
+from sailmesh.xds.matches import MESH_ONLY, applicable_matches, route_match
 from sailmesh.xds.policy import consistent_hash, effective_policy
 from sailmesh.xds.route_actions import (
     CORS_FILTER,
@@ -164,14 +164,21 @@ def _forwarding(
     return True
 
 
-def vs_routes(scope: ProxyScope, vs: Resource, hostname: str, port: int) -> list[route_pb2.Route]:
-    """Envoy routes for ``hostname`` on ``port`` from the VirtualService's HTTP routes."""
+def vs_routes(
+    scope: ProxyScope,
+    vs: Resource,
+    hostname: str,
+    port: int,
+    gateways: frozenset[str] = MESH_ONLY,
+) -> list[route_pb2.Route]:
+    """Envoy routes for ``hostname`` on ``port`` from the VirtualService's HTTP routes, for a
+    proxy answering as ``gateways`` (``{"mesh"}``: a sidecar; ``{"ns/gw"}``: a gateway server)."""
     routes: list[route_pb2.Route] = []
     config = names.config_path(vs)
     for http in vs.spec.http or []:
         if http.delegate is not None:
             continue
-        blocks = applicable_matches(http.match, scope.proxy, port, vs.namespace)
+        blocks = applicable_matches(http.match, scope.proxy, port, vs.namespace, gateways)
         if blocks is None:
             continue
         for block in blocks:
