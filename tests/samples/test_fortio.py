@@ -93,3 +93,13 @@ def test_histogram_and_percentiles() -> None:
     assert rows == [(0.0005, 0.001, 1), (0.001, 0.002, 2), (0.003, 0.004, 1), (0.011, 0.012, 1)]
     assert percentile(rows, 5, 50) == pytest.approx(0.00175)  # 2.5 calls: 3/4 into (1, 2] ms
     assert percentile(rows, 5, 100) == pytest.approx(0.012)
+
+
+def test_default_params_make_a_failing_server(tmp_path_factory: pytest.TempPathFactory) -> None:
+    for procs in procs_in(tmp_path_factory.mktemp("fortio-bad")):
+        port = free_port()
+        flags = ["-http-port", str(port), "-grpc-port", "disabled", "-tcp-port", "disabled"]
+        bad = procs.start("fortio", "server", *flags, "-echo-server-default-params", "status=503")
+        bad.wait_port(port)
+        assert request(port, "/echo")[0] == 503
+        assert request(port, "/echo?status=200")[0] == 200  # explicit parameters win

@@ -4,7 +4,8 @@ Every path but ``/debug`` echoes: the request body comes back (with its content 
 ``?size=N`` asks for N bytes; ``?status=503`` or ``?status=503:50,429:10`` (percentages; the
 rest 200) picks the code; ``?delay=250ms`` or ``?delay=1s:10,100ms:50`` sleeps first (at most
 1.5 s, fortio's default cap); ``?header=Name:value`` (repeatable) adds response headers;
-``?close=true`` closes the connection. ``/debug`` answers the request line and headers as
+``?close=true`` closes the connection; ``-echo-server-default-params`` gives the parameters
+of requests without any (``status=503``: a server that always fails). ``/debug`` answers the request line and headers as
 text. Ports are ``N``, ``host:N`` or ``disabled``; the gRPC port accepts connections only.
 """
 
@@ -16,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import parse_qs
 
 from .. import goflags
 from ..web import App, Request, Response, listen_host, log, serve
@@ -68,7 +70,10 @@ def _delay(spec: str, cap: float) -> float:
     return min(max(seconds, 0.0), cap)
 
 
-def create_app(cap: float = MAX_DELAY) -> App:
+def create_app(cap: float = MAX_DELAY, defaults: str = "") -> App:
+    """The echo app; ``defaults`` (``-echo-server-default-params``, e.g. ``status=503``) are the
+    parameters of requests that carry none."""
+    default_query = parse_qs(defaults, keep_blank_values=True)
     app = App("fortio")
     started = time.time()
 
@@ -93,7 +98,8 @@ def create_app(cap: float = MAX_DELAY) -> App:
 
     @app.route(r"/.*", ("*",))
     def echo(request: Request) -> Response:
-        params = {k: v[-1] for k, v in request.query.items()}
+        query = request.query or default_query
+        params = {k: v[-1] for k, v in query.items()}
         if "delay" in params:
             time.sleep(_delay(params["delay"], cap))
         status = _status(params["status"]) if "status" in params else 200
@@ -103,7 +109,7 @@ def create_app(cap: float = MAX_DELAY) -> App:
             body = request.body
         kind = request.headers.get("content-type", "application/octet-stream")
         response = Response(status, body, kind)
-        for header in request.query.get("header", []):
+        for header in query.get("header", []):
             name, sep, value = header.partition(":")
             if sep and name:
                 response.headers.append((name.strip(), value.strip()))
@@ -160,4 +166,5 @@ def main(args: list[str]) -> int:
             extras.append(_server_of(address, handler))
     if http is None:
         raise goflags.FlagError("-http-port disabled: this stand-in serves HTTP")
-    return serve(create_app(cap), http[1], http[0], also=extras)
+    defaults = goflags.last(flags, "echo-server-default-params", "")
+    return serve(create_app(cap, defaults), http[1], http[0], also=extras)
