@@ -228,3 +228,61 @@ def test_match_gateways_choose_the_gateway_or_the_sidecars(mesh: LocalMeshThread
         conn.close()
     finally:
         mesh.delete(MATCH_GATEWAYS)
+
+
+DELEGATION = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: delegating-root, namespace: default}
+spec:
+  hosts: [delegated.example.com]
+  gateways: [httpbin-gateway]
+  http:
+  - match: [{uri: {prefix: /hello}}]
+    delegate: {name: hello, namespace: team-a}
+  - match: [{uri: {prefix: /status}}]
+    delegate: {name: status, namespace: team-b}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: hello, namespace: team-a}
+spec:
+  http:
+  - route: [{destination: {host: helloworld.default.svc.cluster.local, port: {number: 5000}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: status, namespace: team-b}
+spec:
+  http:
+  - match: [{uri: {prefix: /status/2}}]
+    route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]
+  - match: [{uri: {prefix: /elsewhere}}]
+    route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]
+"""
+
+
+def _gateway_get(mesh: LocalMeshThread, path: str, host: str) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", mesh.gateway_port(80), timeout=10)
+    try:
+        conn.request("GET", path, headers={"Host": host})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def test_delegation_through_the_gateway(mesh: LocalMeshThread) -> None:
+    mesh.apply(DELEGATION)
+    host = "delegated.example.com"
+    try:
+        wait_for(
+            lambda: _gateway_get(mesh, "/hello", host)[1].startswith(b"Hello version: v"),
+            20,
+            "the delegate in team-a to serve /hello",
+        )
+        assert _gateway_get(mesh, "/status/202", host)[0] == 202  # team-b's delegate
+        assert _gateway_get(mesh, "/status/503", host)[0] == 404  # no delegate route matches
+        assert _gateway_get(mesh, "/elsewhere", host)[0] == 404  # outside the root: dropped
+    finally:
+        mesh.delete(DELEGATION)
