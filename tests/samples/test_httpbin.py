@@ -89,3 +89,12 @@ def test_bad_flags_exit_like_go_httpbin(tmp_path_factory: pytest.TempPathFactory
         assert (
             done.returncode == 2 and "flag provided but not defined: -no-such-flag" in done.stderr
         )
+
+
+def test_port_variable_wins_over_gunicorns_bind(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # the local runtime's explicit mode gives each pod a host port in $PORT
+    for procs in procs_in(tmp_path_factory.mktemp("httpbin-port")):
+        port = free_port()
+        bind = ["-b", "0.0.0.0:80", "httpbin:app"]
+        procs.start("httpbin", "python", *bind, env={"PORT": str(port)}).wait_port(port)
+        assert request(port, "/status/204")[0] == 204

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import socket
@@ -286,7 +287,10 @@ def listen_host(host: str) -> str:
 
 def gunicorn_bind(args: Iterable[str], default_port: int) -> tuple[str, int]:
     """``(host, port)`` of gunicorn's ``-b``/``--bind`` in ``args`` (the images that run gunicorn
-    say where to listen this way), else every address on ``default_port``."""
+    say where to listen this way), else every address on ``default_port``. ``$PORT`` wins when
+    set: the local runtime's explicit mode hands each pod its own host port that way."""
+    if os.environ.get("PORT", "").isdigit():
+        return "0.0.0.0", int(os.environ["PORT"])
     items = list(args)
     bind = ""
     for i, arg in enumerate(items):

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     image_version = args.pop(0) if args and not args[0].startswith("-") else "v1"
     version = os.environ.get("SERVICE_VERSION") or image_version
     instance = os.environ.get("HOSTNAME") or socket.gethostname()
-    host, port = gunicorn_bind(args, int(os.environ.get("PORT") or 5000))
+    host, port = gunicorn_bind(args, 5000)
     return serve(create_app(version, instance), port, host)
 
 

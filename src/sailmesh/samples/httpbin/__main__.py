@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         port = int(goflags.last(flags, "port", os.environ.get("PORT") or "8080"))
         host = listen_host(goflags.last(flags, "host", "0.0.0.0"))
     else:
-        host, port = gunicorn_bind(args, int(os.environ.get("PORT") or 80))
+        host, port = gunicorn_bind(args, 80)
     return serve(create_app(flavour), port, host)
 
 
