@@ -1,4 +1,5 @@
-"""Summaries of an Envoy ``/config_dump`` in ``istioctl proxy-config``'s columns (pure functions)."""
+"""Summaries of an Envoy ``/config_dump`` (and of ``/clusters`` for endpoints) in
+``istioctl proxy-config``'s columns (pure functions)."""
 
 from __future__ import annotations
 
@@ -132,28 +133,23 @@ def _route_match(match: dict[str, Any]) -> str:
     return base
 
 
-def endpoints(dump: dict[str, Any]) -> list[Row]:
+def endpoints(clusters_json: dict[str, Any]) -> list[Row]:
+    """Every host of every cluster as the proxy sees it now (admin ``/clusters?format=json``,
+    as istioctl reads it): ``STATUS`` is the host's EDS health, ``OUTLIER CHECK`` is
+    ``FAILED`` while outlier detection ejects it."""
     rows: list[Row] = []
-    for section in _sections(dump, "EndpointsConfigDump"):
-        configs = [
-            x.get("endpoint_config", {}) for x in section.get("dynamic_endpoint_configs", [])
-        ]
-        configs += [
-            x.get("endpoint_config", {}) for x in section.get("static_endpoint_configs", [])
-        ]
-        for cla in configs:
-            for group in cla.get("endpoints", []):
-                for ep in group.get("lb_endpoints", []):
-                    sock = ep.get("endpoint", {}).get("address", {}).get("socket_address", {})
-                    address = f"{sock.get('address', '')}:{sock.get('port_value', '')}"
-                    rows.append(
-                        (
-                            address,
-                            str(ep.get("health_status", "HEALTHY")),
-                            "OK",
-                            str(cla.get("cluster_name", "")),
-                        )
-                    )
+    for cluster in clusters_json.get("cluster_statuses", []):
+        for host in cluster.get("host_statuses", []):
+            sock = host.get("address", {}).get("socket_address", {})
+            address = f"{sock.get('address', '')}:{sock.get('port_value', '')}"
+            if not sock:
+                address = str(host.get("address", {}).get("pipe", {}).get("path", "-"))
+            health = host.get("health_status", {})
+            status = str(health.get("eds_health_status", "HEALTHY"))
+            if health.get("failed_active_health_check"):
+                status = "UNHEALTHY"
+            outlier = "FAILED" if health.get("failed_outlier_check") else "OK"
+            rows.append((address, status, outlier, str(cluster.get("name", ""))))
     return sorted(rows, key=lambda r: (r[3], r[0]))
 
 
@@ -170,4 +166,5 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "route": ("NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"),
     "endpoint": ("ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER"),
 }
-SUMMARIES = {"cluster": clusters, "listener": listeners, "route": routes, "endpoint": endpoints}
+#: Summaries of the config dump (endpoints come from ``/clusters``: see :func:`endpoints`).
+SUMMARIES = {"cluster": clusters, "listener": listeners, "route": routes}

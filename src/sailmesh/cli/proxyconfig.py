@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,13 +35,7 @@ WHAT = click.Choice(
 @socket_option
 def proxy_config(what: str, pod: str, output: str, socket_path: Path | None) -> None:
     """Show a proxy's clusters, listeners, routes, endpoints or bootstrap (POD, ns/POD, deploy/NAME)."""
-    status, body = call(
-        socket_path, "GET", f"/v1/runtime/admin?pod={pod}&path=/config_dump%3Finclude_eds"
-    )
-    fail_on_error(status, body)
-    if body.get("status") != 200:
-        raise click.ClickException(f"the proxy's admin API answered {body.get('status')}")
-    dump = json.loads(body["body"])
+    dump = _admin_json(socket_path, pod, "/config_dump%3Finclude_eds")
     kind = what.rstrip("s") if what not in ("all", "bootstrap") else what
     if kind == "bootstrap":
         click.echo(json.dumps(configdump.bootstrap(dump), indent=2))
@@ -70,4 +65,18 @@ def proxy_config(what: str, pod: str, output: str, socket_path: Path | None) -> 
     for i, k in enumerate(kinds):
         if i:
             click.echo()
-        print_table(configdump.HEADERS[k], configdump.SUMMARIES[k](dump))
+        if k == "endpoint":
+            rows = configdump.endpoints(_admin_json(socket_path, pod, "/clusters%3Fformat%3Djson"))
+        else:
+            rows = configdump.SUMMARIES[k](dump)
+        print_table(configdump.HEADERS[k], rows)
+
+
+def _admin_json(socket_path: Path | None, pod: str, path: str) -> dict[str, Any]:
+    """The JSON a proxy's admin API answers at ``path`` (URL-encoded)."""
+    status, body = call(socket_path, "GET", f"/v1/runtime/admin?pod={pod}&path={path}")
+    fail_on_error(status, body)
+    if body.get("status") != 200:
+        raise click.ClickException(f"the proxy's admin API answered {body.get('status')}")
+    found: dict[str, Any] = json.loads(body["body"])
+    return found

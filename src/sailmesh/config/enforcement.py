@@ -84,7 +84,6 @@ KINDS: tuple[NotEnforced, ...] = (
 )
 
 VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
-    NotEnforced("VirtualService", "spec.http[*].delegate", "delegation is not implemented: the route is dropped"),
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
     NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
     NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),

@@ -23,7 +23,7 @@ import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from sailmesh.runtime.sandbox.strategies import LIMITS
 from sailmesh.runtime.sandbox.strategy import APP_PATH, ExecCommand, Sandbox
 from sailmesh.runtime.supervisor import ContainerSpec, PodStartError, PodStatus, PodSupervisor
 from sailmesh.runtime.workloads import PodPlan, plan_pods
+from sailmesh.samples.images import exec_argv
 
 __all__ = [
     "APP_PATH",
@@ -81,6 +82,7 @@ class RunningPod:
     ip: str
     ready: bool = False
     ports: PodPorts = field(default_factory=PodPorts)
+    pylib: Path | None = None  # where the sample stand-ins are importable from
 
     @property
     def admin_port(self) -> int:
@@ -102,8 +104,17 @@ class RunningPod:
         )
 
     def exec_command(self, command: Sequence[str], container: str | None = None) -> ExecCommand:
-        """How to run ``command`` in this pod as ``container`` (default: the app's user)."""
-        return self.sandbox.exec_command(command, container or "")
+        """How to run ``command`` in this pod as ``container`` (default: the app's user). In a
+        container of a sample image, the image's own programs run their stand-ins
+        (``/usr/bin/fortio load ...`` in a fortio pod)."""
+        app = next((c for c in self.plan.containers if c.name == container), None) or next(
+            iter(self.plan.containers), None
+        )
+        argv = exec_argv(app.image if app is not None else None, command)
+        found = self.sandbox.exec_command(argv, container or "")
+        if argv == tuple(command) or self.pylib is None:
+            return found
+        return replace(found, env={**found.env, "PYTHONPATH": str(self.pylib)})
 
 
 @dataclass(frozen=True)
@@ -251,7 +262,9 @@ class LocalRuntime:
                 on_event=self._on_event,
                 clock=self.clock,
             )
-            running = RunningPod(plan, sandbox, supervisor, index, ip, ports=ports)
+            running = RunningPod(
+                plan, sandbox, supervisor, index, ip, ports=ports, pylib=self.pylib
+            )
             with self._lock:
                 self.pods[plan.key] = running
             supervisor.start()

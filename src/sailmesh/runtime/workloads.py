@@ -4,7 +4,10 @@ In: Namespace, Deployment and Pod resources, and the mesh's default proxy config
 the runtime does not read mesh-wide Istio config itself). Out: :class:`PodPlan` values: one per replica,
 with labels, service account, containers (command, args, env, ports, working directory), and
 whether it gets a sidecar (Istio's injection rules) or is a gateway (the ``gateway`` injection
-template: a standalone Envoy instead of app containers).
+template: a standalone Envoy instead of app containers). A container's command line is its
+``command`` and ``args``, or, for the sample images sailmesh stands in for (Istio's httpbin,
+fortio, helloworld, tcp-echo, curl), the stand-in's (:mod:`sailmesh.samples.images`); a
+container with neither has an empty ``argv`` and cannot start.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sailmesh.config.proxyconfig import (
     proxy_metadata,
 )
 from sailmesh.config.resource import Resource
+from sailmesh.samples.images import container_argv
 
 INJECT_LABEL = "sidecar.istio.io/inject"
 NAMESPACE_INJECTION = "istio-injection"
@@ -30,10 +34,11 @@ RestartPolicy = Literal["Always", "OnFailure", "Never"]
 @dataclass(frozen=True)
 class ContainerPlan:
     name: str
-    argv: tuple[str, ...]
+    argv: tuple[str, ...]  # empty: no command, and no stand-in for the image
     env: tuple[tuple[str, str], ...]
     working_dir: str | None
     ports: tuple[tuple[str, int], ...]  # (name, containerPort); name may be ""
+    image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,12 +158,13 @@ def _pod(
     containers = tuple(
         ContainerPlan(
             name=c.name or f"container-{i}",
-            argv=tuple([*(c.command or []), *(c.args or [])]),
+            argv=container_argv(c.image, c.command or [], c.args or []) or (),
             env=tuple((e.name, e.value or "") for e in (c.env or []) if e.name),
             working_dir=c.working_dir,
             ports=tuple(
                 (p.name or "", p.container_port) for p in (c.ports or []) if p.container_port
             ),
+            image=c.image,
         )
         for i, c in enumerate(pod_spec.containers or [])
     )
