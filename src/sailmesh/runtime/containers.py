@@ -43,9 +43,15 @@ class ProxySetup:
 
 
 def proxy_container(
-    setup: ProxySetup, plan: PodPlan, sandbox: PodSandbox, ip: str, ports: PodPorts
+    setup: ProxySetup,
+    plan: PodPlan,
+    sandbox: PodSandbox,
+    ip: str,
+    ports: PodPorts,
+    sds_socket: Path | None = None,
 ) -> ContainerSpec:
-    """The sidecar (or gateway) Envoy of the pod, its bootstrap written to the work dir."""
+    """The sidecar (or gateway) Envoy of the pod, its bootstrap written to the work dir
+    (``sds_socket``: its node agent, when the pod has a workload identity)."""
     config = sandbox.workdir / "proxy" / "envoy.json"
     request = envoy_proxy.bootstrap_request(
         plan,
@@ -55,6 +61,7 @@ def proxy_container(
         admin_port=ports.admin,
         gateway_ports=ports.gateway,
         socket_mark=setup.socket_mark,
+        sds_socket=sds_socket,
     )
     config.write_text(json.dumps(setup.render_bootstrap(request)))
     os.chmod(config, 0o644)

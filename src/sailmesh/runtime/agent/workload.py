@@ -30,6 +30,7 @@ from typing import Any
 from sailmesh.ads.cache import SharedSnapshotCache
 from sailmesh.ads.resources import ResourceSnapshot
 from sailmesh.ads.server import AdsServer
+from sailmesh.ads.status import SyncState
 from sailmesh.ca.certs import Validity
 from sailmesh.ca.csr import make_csr
 from sailmesh.ca.identity import SpiffeId
@@ -39,6 +40,7 @@ from sailmesh.ca.signing import IssuedChain
 from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.errors import SailmeshError
 from sailmesh.runtime.agent.gate import Check, PeerGate
+from sailmesh.typeurls import SECRET
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,11 @@ class WorkloadAgent:
     def refused(self) -> int:
         """Connections the gate refused."""
         return self._gate.refused
+
+    def envoy_synced(self) -> bool:
+        """Whether every SDS stream open on the socket has acknowledged the secrets served now
+        (True when none is open: an Envoy that connects later gets them first)."""
+        return all(s.state(SECRET) is SyncState.SYNCED for s in self._server.proxy_status())
 
     async def start(self) -> None:
         """Get a first certificate, then serve it (the socket exists once this returns)."""
