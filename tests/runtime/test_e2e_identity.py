@@ -21,22 +21,18 @@ import logging
 import os
 import signal
 import stat
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from cryptography import x509
 from runtime_e2e import sailctl, skip_unless_netns
 
+from e2e_support.identity import leaf, pod_of, probe, rows, uri_sans
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
-from sailmesh.cli import configdump
 from sailmesh.registry.model import TLS_MODE_ISTIO, TLS_MODE_LABEL
-from sailmesh.runtime import proxy as envoy_proxy
-from sailmesh.runtime.local import RunningPod
 
 pytestmark = pytest.mark.e2e
 
@@ -209,45 +205,6 @@ def _ca_files(home: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in (home / "ca").iterdir()}
 
 
-def pod_of(mesh: LocalMeshThread, namespace: str, deployment: str) -> RunningPod:
-    assert mesh.mesh.runtime is not None
-    found = [
-        p
-        for p in mesh.mesh.runtime.pods.values()
-        if p.plan.namespace == namespace and p.plan.owner == f"Deployment/{deployment}"
-    ]
-    assert found, f"no pod of {namespace}/{deployment}"
-    return found[0]
-
-
-def dump(mesh: LocalMeshThread, namespace: str, deployment: str) -> dict[str, Any]:
-    pod = pod_of(mesh, namespace, deployment)
-    return envoy_proxy.config_dump(pod.netns_file, pod.admin_port)
-
-
-def rows(
-    mesh: LocalMeshThread, namespace: str, deployment: str, name: str
-) -> list[tuple[str, ...]]:
-    """``proxy-config secret``'s rows of secret ``name`` in the pod's Envoy, now."""
-    found = configdump.secrets(dump(mesh, namespace, deployment), time.time())
-    return [r for r in found if r[0] == name]
-
-
-def leaf(mesh: LocalMeshThread, namespace: str, deployment: str) -> x509.Certificate:
-    """The pod's Envoy's ``default`` certificate (the chain's first)."""
-    section = configdump.secrets_section(dump(mesh, namespace, deployment))
-    for entry in section.get("dynamic_active_secrets", []):
-        if entry["name"] == "default":
-            chain = entry["secret"]["tls_certificate"]["certificate_chain"]
-            return x509.load_pem_x509_certificates(base64.b64decode(chain["inline_bytes"]))[0]
-    raise AssertionError("no default secret")
-
-
-def uri_sans(cert: x509.Certificate) -> list[str]:
-    ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    return ext.get_values_for_type(x509.UniformResourceIdentifier)
-
-
 PODS = [
     ("mesh", "fast", "spiffe://cluster.local/ns/mesh/sa/fast"),
     ("mesh", "client", "spiffe://cluster.local/ns/mesh/sa/default"),
@@ -320,32 +277,6 @@ def test_a_short_ttl_renews_on_its_own(mesh: Mesh) -> None:
     assert (fast.not_valid_after_utc - fast.not_valid_before_utc).total_seconds() > 23 * 3600
 
 
-PROBE = """
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(3)
-try:
-    s.connect(sys.argv[1])
-except OSError as exc:
-    print("CONNECT-REFUSED", exc.errno); sys.exit()
-try:
-    s.sendall(b"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))
-    data = s.recv(4096)
-except OSError as exc:  # refused: closed before a byte was read (reset or broken pipe)
-    print("CLOSED", exc.errno); sys.exit()
-print("ANSWERED" if data else "CLOSED", len(data))
-"""
-
-
-def _probe(pod: RunningPod, socket_path: Path, *, as_proxy: bool) -> str:
-    result = pod.sandbox.run(
-        ["python3", "-c", PROBE, str(socket_path)],
-        as_proxy=as_proxy,
-        env={"PATH": "/usr/bin:/bin"},
-    )
-    return result.stdout.strip() or result.stderr.strip()
-
-
 def test_only_the_pods_own_envoy_may_use_its_sds_socket(mesh: Mesh) -> None:
     client = pod_of(mesh.thread, "mesh", "client")
     other = pod_of(mesh.thread, "mesh", "fast")
@@ -358,12 +289,12 @@ def test_only_the_pods_own_envoy_may_use_its_sds_socket(mesh: Mesh) -> None:
     refused = agent.refused
 
     # The pod's Envoy's uid in the pod's namespace: admitted (the gRPC server answers).
-    assert _probe(client, socket_path, as_proxy=True).startswith("ANSWERED")
+    assert probe(client, socket_path, as_proxy=True).startswith("ANSWERED")
     # Another pod's Envoy (uid 1337 too, another network namespace): refused unread.
-    assert _probe(other, socket_path, as_proxy=True).startswith("CLOSED")
+    assert probe(other, socket_path, as_proxy=True).startswith("CLOSED")
     assert agent.refused == refused + 1
     # The pod's own app (uid nobody): cannot even connect (socket and directory modes).
-    assert _probe(client, socket_path, as_proxy=False).startswith("CONNECT-REFUSED")
+    assert probe(client, socket_path, as_proxy=False).startswith("CONNECT-REFUSED")
     # Root on the host, outside the pod: the file modes do not stop it, the peer check does.
     import socket
 
