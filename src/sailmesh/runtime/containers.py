@@ -171,3 +171,23 @@ def tcp_probe(netns_file: Path | None, ports: list[int]) -> Callable[[], bool] |
         return True
 
     return probe
+
+
+def stage_pylib(run_workdir: Path) -> Path:
+    """A copy of sailmesh's sample apps, readable by the pods' unprivileged users, under the
+    run's work directory; the directory to put on their ``PYTHONPATH``."""
+    import sailmesh
+
+    target = run_workdir / "pylib" / "sailmesh"
+    source = Path(sailmesh.__file__).parent
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    shutil.copy2(source / "__init__.py", target / "__init__.py")
+    if (source / "samples").is_dir():
+        shutil.copytree(
+            source / "samples", target / "samples", ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for path in [target.parent, *target.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return target.parent

@@ -14,20 +14,15 @@ so endpoints point at the right process. Each sidecar gets its own http_proxy po
 A gateway binds its server ports on 127.0.0.1 itself (the server port, or a substitute when it
 is taken or privileged).
 
-Workload identity: with :class:`~sailmesh.runtime.agent.pods.PodIdentities` (none in explicit
-mode), every pod with a sidecar or a gateway gets a node agent before its Envoy starts (the
-bootstrap points at its SDS socket) and loses it after its Envoy stops; the agent outlives
-Envoy restarts. Such a sidecar pod is published with Istio's ``security.istio.io/tlsMode:
-istio`` label (unless the pod sets the label itself), as Istio's injector adds it: clients'
-auto mTLS keys off it. Gateways do not get it (Istio's gateway template does not set it), nor
-do pods without a sidecar or without an identity.
+Workload identity (:class:`~sailmesh.runtime.agent.pods.PodIdentities`; none in explicit mode):
+a pod with a sidecar or a gateway gets its node agent before its Envoy (whose bootstrap names the
+SDS socket) and loses it after; a sidecar pod is published with Istio's ``security.istio.io/
+tlsMode: istio`` label, as Istio's injector adds it (its gateway template does not).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +43,7 @@ from sailmesh.runtime.containers import (
     missing_executable,
     proxy_container,
     spawn,
+    stage_pylib,
 )
 from sailmesh.runtime.envoy import find_envoy
 from sailmesh.runtime.podref import PodRef
@@ -156,7 +152,7 @@ class LocalRuntime:
         self._proxy = ProxySetup(
             find_envoy(), self.xds_socket, self.render_bootstrap, self.strategy.socket_mark
         )
-        self.pylib = self._stage_pylib()
+        self.pylib = stage_pylib(self.names.workdir)
 
     # --- reconcile ---------------------------------------------------------------------------
     def reconcile(
@@ -344,24 +340,6 @@ class LocalRuntime:
             self.publish(None, namespace, name)
         elif event == "ready" and serving(pod.supervisor.status(), container):
             self.publish(pod.workload(), namespace, name)
-
-    def _stage_pylib(self) -> Path:
-        """A copy of sailmesh's sample apps readable by the pods' unprivileged users."""
-        import sailmesh
-
-        target = self.names.workdir / "pylib" / "sailmesh"
-        source = Path(sailmesh.__file__).parent
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        shutil.copy2(source / "__init__.py", target / "__init__.py")
-        if (source / "samples").is_dir():
-            shutil.copytree(
-                source / "samples", target / "samples", ignore=shutil.ignore_patterns("__pycache__")
-            )
-        for path in [target.parent, *target.rglob("*")]:
-            os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        return target.parent
 
     def find_pod(self, ref: str, namespace: str | None = None) -> RunningPod | None:
         """A running pod by reference (see :mod:`~sailmesh.runtime.podref`), looked up in
