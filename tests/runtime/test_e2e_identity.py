@@ -231,6 +231,16 @@ def test_every_sidecar_and_gateway_holds_its_identity(
     assert any(line.split()[:3] == ["ROOTCA", "CA", "ACTIVE"] for line in lines)
 
 
+def test_proxy_status_shows_each_agents_sds_state(mesh: Mesh) -> None:
+    def sds_column() -> dict[str, str]:
+        lines = sailctl(mesh.home, "proxy-status").splitlines()
+        assert lines[0].split()[-3:] == ["SDS", "XDS", "VERSION"]
+        return {line.split()[0]: line.split()[-3] for line in lines[1:]}
+
+    wait_for(lambda: set(sds_column().values()) == {"SYNCED"}, 10, "SDS SYNCED everywhere")
+    assert len(sds_column()) == len(PODS)  # the sidecars and the gateway, nobody else
+
+
 def test_sidecar_pods_are_published_with_istios_tls_mode_and_the_others_not(
     mesh: Mesh,
 ) -> None:

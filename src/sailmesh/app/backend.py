@@ -106,8 +106,16 @@ class MeshApi:
         return {"items": [r.to_dict() for r in items]}
 
     def proxies(self) -> dict[str, Any]:
-        """Sync status of every connected proxy (``sailctl proxy-status``)."""
-        return {"proxies": self.cp.proxy_status(), "version": __version__}
+        """Sync status of every connected proxy (``sailctl proxy-status``); SDS as the pod's
+        node agent, which serves it, reports it."""
+        records = self.cp.proxy_status()
+        pods = self.identity.pods if self.identity is not None else None
+        states = pods.sds_states() if pods is not None else {}
+        for record in records:
+            pod, _, namespace = _node_pod(record["node"]).rpartition(".")
+            if (namespace, pod) in states:
+                record["types"]["SDS"] = {"state": states[(namespace, pod)]}
+        return {"proxies": records, "version": __version__}
 
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
         if self.runtime is None:
@@ -136,3 +144,9 @@ class MeshApi:
             raise ApiError(400, {"error": "this control plane cannot be shut down through the API"})
         self.on_shutdown()
         return {"status": "shutting down"}
+
+
+def _node_pod(node_id: str) -> str:
+    """``<pod>.<namespace>`` of an Istio node id (``sidecar~<ip>~<pod>.<ns>~<domain>``)."""
+    parts = node_id.split("~")
+    return parts[2] if len(parts) > 2 else ""

@@ -66,33 +66,34 @@ def rotate_root(identity: MeshIdentity, overlap: float, cacerts: Path | None) ->
         except CaError as exc:
             raise ApiError(422, {"error": f"the new CA cannot be used: {exc}"}) from None
         authority.trust_root(new)
-        synced = _reissue(pods, "trust both roots")
+        _, synced = _reissue(pods, "trust both roots")
         authority.switch_to(new, overlap)
         persisted = None
         if cacerts is None:
             save_cacerts(identity.ca_dir, new)
             persisted = str(identity.ca_dir)
-        synced = _reissue(pods, "certificates from the new root") and synced
+        reissued, synced_new = _reissue(pods, "certificates from the new root")
         if pods is not None:
             pods.renew_all_after(overlap + 1.0)  # +1 s: the old root is out of the bundle then
         log.info("root rotated; the old root is trusted until %s", iso(clock.wall() + overlap))
         return {
             "newRoot": cert_summary(new.roots[0], "root"),
             "trustRoots": [cert_summary(r, "root") for r in authority.trust_roots()],
-            "reissued": len(pods.certificates()) if pods is not None else 0,
-            "synced": synced,
+            "reissued": reissued,
+            "synced": synced and synced_new,
             "oldRootTrustedUntil": iso(clock.wall() + overlap),
             "persistedIn": persisted,
         }
 
 
-def _reissue(pods: PodIdentities | None, step: str) -> bool:
-    """Re-issue every pod's certificate and wait until the Envoys have it; whether they all
-    acknowledged it in time (a slow one is logged, the rotation goes on)."""
+def _reissue(pods: PodIdentities | None, step: str) -> tuple[int, bool]:
+    """Re-issue every pod's certificate and wait until the Envoys have it: how many were
+    re-issued, and whether every Envoy acknowledged in time (a slow one is logged, the rotation
+    goes on)."""
     if pods is None:
-        return True
-    pods.renew_all()
+        return 0, True
+    count = pods.renew_all()
     synced = pods.wait_synced(SYNC_TIMEOUT)
     if not synced:
         log.warning("root rotation (%s): not every Envoy acknowledged its secrets yet", step)
-    return synced
+    return count, synced

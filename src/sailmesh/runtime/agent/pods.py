@@ -163,6 +163,7 @@ class PodIdentities:
             clock=self._clock,
             socket_mode=0o660 if group is not None else 0o600,
             socket_group=group,
+            private_parent=socket_path.parent,  # removed with the pod's work dir, come what may
         )
         try:
             self._run(agent.start(), START_TIMEOUT)
@@ -204,6 +205,12 @@ class PodIdentities:
             for (ns, name), agent in agents
             if agent.current is not None
         ]
+
+    def sds_states(self) -> dict[PodKey, str]:
+        """Each pod's Envoy's SDS state (see :meth:`WorkloadAgent.sds_state`)."""
+        with self._lock:
+            agents = list(self._agents.items())
+        return {key: agent.sds_state() for key, agent in agents}
 
     # --- the whole run -------------------------------------------------------------------
     def renew_all(self, timeout: float = 30.0) -> int:
