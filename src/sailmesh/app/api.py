@@ -79,7 +79,7 @@ class Backend(Protocol):
     def proxies(self) -> dict[str, Any]: ...
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]: ...
     def ca_status(self) -> dict[str, Any]: ...
-    def rotate_root(self, overlap: float, cacerts: str) -> dict[str, Any]: ...
+    def rotate_root(self, overlap: float | None, cacerts: str) -> dict[str, Any]: ...
     def shutdown(self) -> dict[str, Any]: ...
 
 
@@ -172,11 +172,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(200, backend.ca_status())
             elif method == "POST" and url.path == "/v1/ca/rotate-root":
                 b = self._body()
-                overlap = b.get("overlap", 3600.0)
-                if isinstance(overlap, bool) or not isinstance(overlap, int | float):
+                overlap = b.get("overlap")  # None: the backend's default
+                if isinstance(overlap, bool) or not isinstance(overlap, int | float | None):
                     raise ApiError(400, {"error": "bad request: 'overlap' must be seconds"})
                 cacerts = self._field(b, "cacerts", str, "")
-                self._send(200, backend.rotate_root(float(overlap), cacerts))
+                seconds = None if overlap is None else float(overlap)
+                self._send(200, backend.rotate_root(seconds, cacerts))
             elif method == "POST" and url.path == "/v1/shutdown":
                 self._send(200, backend.shutdown())
             elif method == "POST" and url.path == "/v1/apply":

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from sailmesh import __version__
 from sailmesh.app.identity import MeshIdentity, cacerts_secret_warnings
-from sailmesh.app.rootrotation import rotate_root
+from sailmesh.app.rootrotation import DEFAULT_OVERLAP, rotate_root
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
 from sailmesh.config.resource import Resource
@@ -128,9 +128,11 @@ class MeshApi:
         """The mesh's CA, trust bundle, pods' certificates and expiry warnings (no key)."""
         return self._identity().status()
 
-    def rotate_root(self, overlap: float, cacerts: str) -> dict[str, Any]:
-        """Rotate the root (``cacerts``: a plug-in CA directory, "" for a new self-signed root)."""
-        return rotate_root(self._identity(), overlap, Path(cacerts) if cacerts else None)
+    def rotate_root(self, overlap: float | None, cacerts: str) -> dict[str, Any]:
+        """Rotate the root (``overlap`` seconds, None: the default; ``cacerts``: a plug-in CA
+        directory, "" for a new self-signed root)."""
+        seconds = DEFAULT_OVERLAP if overlap is None else overlap
+        return rotate_root(self._identity(), seconds, Path(cacerts) if cacerts else None)
 
     def _identity(self) -> MeshIdentity:
         if self.identity is None:

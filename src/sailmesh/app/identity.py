@@ -41,7 +41,7 @@ from sailmesh.ca.signing import IssuedChain
 from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.config.resource import Resource
 from sailmesh.errors import CaError
-from sailmesh.runtime.agent.pods import IdentityIssuer, PodIdentities
+from sailmesh.runtime.agent.pods import IdentityIssuer, PodCertificate, PodIdentities
 from sailmesh.runtime.agent.workload import SecretRenderer, Signer
 from sailmesh.xds.secrets import render_workload_secrets
 
@@ -167,7 +167,9 @@ class MeshIdentity:
             "warnings": self.warnings(chain, pods),
         }
 
-    def warnings(self, chain: Iterable[x509.Certificate], pods: Iterable[Any]) -> list[str]:
+    def warnings(
+        self, chain: Iterable[x509.Certificate], pods: Iterable[PodCertificate]
+    ) -> list[str]:
         """One line per CA certificate with less than a third of its lifetime left, and per
         workload certificate with less than 15 % left (its renewal is overdue)."""
         now = self.clock.wall()

@@ -34,7 +34,7 @@ log = logging.getLogger("sailmesh.app")
 #: The default overlap: how long the old root stays trusted after the switch.
 DEFAULT_OVERLAP = 3600.0
 #: How long each step waits for the Envoys to acknowledge their new secrets.
-SYNC_TIMEOUT = 15.0
+SYNC_TIMEOUT = 10.0
 
 
 def rotate_root(identity: MeshIdentity, overlap: float, cacerts: Path | None) -> dict[str, Any]:

@@ -26,6 +26,9 @@ What an attacker on the host could do, and could not:
 * an app of the pod (netns mode: its own uid, ``nobody`` by default) can neither open the
   socket nor pass the uid check; in userns mode every process of the pod runs as one uid, so
   an app there can fetch its pod's certificate and key (a documented limit of that mode);
+* whoever owns the control plane's API (``sailctl exec -c istio-proxy``) can run a process as
+  the Envoy's user inside the pod and fetch the pod's certificate, as ``kubectl exec`` into
+  ``istio-proxy`` can; they could as well start a pod with that service account;
 * root on the host can do anything: read the CA's key files, enter a pod's namespaces, read
   an agent's memory.
 
