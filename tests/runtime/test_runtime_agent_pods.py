@@ -134,3 +134,10 @@ def test_a_refused_signature_fails_the_pod_and_leaves_no_socket(workdir: Path) -
         assert pods.certificates() == []
     finally:
         pods.stop()
+
+
+def test_stop_cancels_a_pending_reissue(pods: PodIdentities, workdir: Path) -> None:
+    pods.start_pod(KEY, "echo", 3600.0, workdir, HERE)
+    pods.renew_all_after(3600.0)
+    pods.stop()  # returns at once, cancelling the hour-long wait; the fixture's stop is a no-op
+    assert pods.certificates() == [] and not (workdir / SOCKET_DIR / SOCKET_NAME).exists()

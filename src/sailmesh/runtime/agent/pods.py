@@ -128,6 +128,8 @@ class PodIdentities:
         for key in keys:
             self.stop_pod(key)
         if self._loop is not None and self._thread is not None:
+            self._run(asyncio.sleep(0), START_TIMEOUT)  # let the cancellations land
+
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
             self._loop.close()
