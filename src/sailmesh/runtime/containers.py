@@ -41,9 +41,15 @@ class ProxySetup:
 
 
 def proxy_container(
-    setup: ProxySetup, plan: PodPlan, sandbox: PodSandbox, ip: str, ports: PodPorts
+    setup: ProxySetup,
+    plan: PodPlan,
+    sandbox: PodSandbox,
+    ip: str,
+    ports: PodPorts,
+    sds_socket: Path | None = None,
 ) -> ContainerSpec:
-    """The sidecar (or gateway) Envoy of the pod, its bootstrap written to the work dir."""
+    """The sidecar (or gateway) Envoy of the pod, its bootstrap written to the work dir
+    (``sds_socket``: its node agent, when the pod has a workload identity)."""
     config = sandbox.workdir / "proxy" / "envoy.json"
     request = envoy_proxy.bootstrap_request(
         plan,
@@ -53,6 +59,7 @@ def proxy_container(
         admin_port=ports.admin,
         gateway_ports=ports.gateway,
         socket_mark=setup.socket_mark,
+        sds_socket=sds_socket,
     )
     config.write_text(json.dumps(setup.render_bootstrap(request)))
     os.chmod(config, 0o644)
@@ -172,3 +179,23 @@ def tcp_probe(netns_file: Path | None, ports: list[int]) -> Callable[[], bool] |
         return True
 
     return probe
+
+
+def stage_pylib(run_workdir: Path) -> Path:
+    """A copy of sailmesh's sample apps, readable by the pods' unprivileged users, under the
+    run's work directory; the directory to put on their ``PYTHONPATH``."""
+    import sailmesh
+
+    target = run_workdir / "pylib" / "sailmesh"
+    source = Path(sailmesh.__file__).parent
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    shutil.copy2(source / "__init__.py", target / "__init__.py")
+    if (source / "samples").is_dir():
+        shutil.copytree(
+            source / "samples", target / "samples", ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for path in [target.parent, *target.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return target.parent

@@ -2,12 +2,13 @@
 
 In: Namespace, Deployment and Pod resources, and the mesh's default proxy config (handed in:
 the runtime does not read mesh-wide Istio config itself). Out: :class:`PodPlan` values: one per replica,
-with labels, service account, containers (command, args, env, ports, working directory), and
-whether it gets a sidecar (Istio's injection rules) or is a gateway (the ``gateway`` injection
-template: a standalone Envoy instead of app containers). A container's command line is its
-``command`` and ``args``, or, for the sample images sailmesh stands in for (Istio's httpbin,
-fortio, helloworld, tcp-echo, curl), the stand-in's (:mod:`sailmesh.samples.images`); a
-container with neither has an empty ``argv`` and cannot start.
+with labels, service account, containers (command, args, env, ports, working directory), the
+sidecar's proxy settings (xDS protocol, workload certificate lifetime), and whether it gets a
+sidecar (Istio's injection rules) or is a gateway (the ``gateway`` injection template: a
+standalone Envoy instead of app containers). A container's command line is its ``command`` and
+``args``, or, for the sample images sailmesh stands in for (Istio's httpbin, fortio,
+helloworld, tcp-echo, curl), the stand-in's (:mod:`sailmesh.samples.images`); a container with
+neither has an empty ``argv`` and cannot start.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sailmesh.config.proxyconfig import (
+    DEFAULT_SECRET_TTL,
     delta_xds,
     pod_proxy_config,
     proxy_metadata,
+    secret_ttl,
 )
 from sailmesh.config.resource import Resource
 from sailmesh.samples.images import container_argv
@@ -58,6 +61,8 @@ class PodPlan:
     template_hash: str
     #: The sidecar speaks delta xDS (see :mod:`sailmesh.config.proxyconfig`).
     delta_xds: bool = True
+    #: Lifetime in seconds of the workload certificate its node agent asks for (``SECRET_TTL``).
+    secret_ttl: float = DEFAULT_SECRET_TTL
 
     @property
     def key(self) -> tuple[str, str]:
@@ -115,9 +120,10 @@ def plan_pods(
 
 
 def _with_proxy_config(plan: PodPlan, mesh_proxy: Mapping[str, Any]) -> PodPlan:
-    own = pod_proxy_config(dict(plan.annotations), f"pod {plan.namespace}/{plan.name}")
+    where = f"pod {plan.namespace}/{plan.name}"
+    own = pod_proxy_config(dict(plan.annotations), where)
     metadata = proxy_metadata(mesh_proxy, own)
-    return replace(plan, delta_xds=delta_xds(metadata))
+    return replace(plan, delta_xds=delta_xds(metadata), secret_ttl=secret_ttl(metadata, where))
 
 
 def _deployment_pods(r: Resource, ns_labels: dict[str, str]) -> list[PodPlan]:
