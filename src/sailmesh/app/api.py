@@ -7,6 +7,7 @@ Routes (all JSON):
   GET  /v1/config?kind=&namespace=&name=  -> {"items": [...]}
   GET  /v1/proxies                      -> {"proxies": [...]} (sync status per xDS type)
   GET  /v1/runtime/<what>?...           -> answered by the local runtime, when one runs
+  POST /v1/runtime/loglevel?pod=[&level=|&paths=] -> a proxy's Envoy log levels (set, then listed)
   POST /v1/shutdown                     -> stops the process serving the API
 Requests are served on a thread; the backend methods must be thread-safe. The backend is
 :class:`sailmesh.app.backend.MeshApi`.
@@ -46,6 +47,8 @@ __all__ = [
     "body_too_large",
 ]
 
+#: Runtime calls that change something: served on POST only (every other one on GET only).
+MUTATING_RUNTIME_CALLS = frozenset({"loglevel"})
 #: The largest request body the API reads: room for 8 MiB of YAML (the config loader's limit)
 #: once escaped into JSON.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -161,7 +164,9 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             elif method == "GET" and url.path == "/v1/proxies":
                 self._send(200, backend.proxies())
-            elif method == "GET" and url.path.startswith("/v1/runtime/"):
+            elif url.path.startswith("/v1/runtime/") and method == (
+                "POST" if url.path.removeprefix("/v1/runtime/") in MUTATING_RUNTIME_CALLS else "GET"
+            ):
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 self._send(200, backend.runtime_call(url.path.removeprefix("/v1/runtime/"), q))
             elif method == "POST" and url.path == "/v1/shutdown":

@@ -25,6 +25,9 @@ VERBS: dict[str, str] = {
     "create": "sailmesh.cli.create:create",
     "proxy-status": "sailmesh.cli.mesh:proxy_status",
     "proxy-config": "sailmesh.cli.proxyconfig:proxy_config",
+    "version": "sailmesh.cli.version:version",
+    "bug-report": "sailmesh.cli.bugreport:bug_report",
+    "x": "sailmesh.cli.experimental:x",
 }
 
 
@@ -51,7 +54,8 @@ def cli() -> None:
 
     Verbs mirror istioctl/kubectl: validate and analyze configuration offline; run a local
     mesh (demo, up, down, status, exec, logs); change and inspect it (apply, delete, get,
-    create, proxy-status, proxy-config).
+    create, proxy-status, proxy-config); troubleshoot it (version, bug-report,
+    x precheck).
     """
 
 

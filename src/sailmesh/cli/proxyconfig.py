@@ -23,6 +23,7 @@ WHAT = click.Choice(
         "endpoints",
         "bootstrap",
         "all",
+        "log",
     ]
 )
 
@@ -31,9 +32,19 @@ WHAT = click.Choice(
 @click.argument("what", type=WHAT)
 @click.argument("pod")
 @click.option("-o", "--output", type=click.Choice(["short", "json"]), default="short")
+@click.option("--level", default=None, help="log: LEVEL or LOGGER:LEVEL,... to set.")
+@click.option("--reset", is_flag=True, help="log: put every logger back to warning.")
 @socket_option
-def proxy_config(what: str, pod: str, output: str, socket_path: Path | None) -> None:
-    """Show a proxy's clusters, listeners, routes, endpoints or bootstrap (POD, ns/POD, deploy/NAME)."""
+def proxy_config(
+    what: str, pod: str, output: str, level: str | None, reset: bool, socket_path: Path | None
+) -> None:
+    """Show a proxy's clusters, listeners, routes, endpoints or bootstrap (POD, ns/POD, deploy/NAME);
+    `log` shows or sets its Envoy log levels."""
+    if what == "log":
+        from sailmesh.cli.proxylog import proxy_log
+
+        proxy_log(pod, level, reset, socket_path)
+        return
     status, body = call(
         socket_path, "GET", f"/v1/runtime/admin?pod={pod}&path=/config_dump%3Finclude_eds"
     )
