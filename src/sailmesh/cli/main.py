@@ -27,6 +27,7 @@ VERBS: dict[str, str] = {
     "proxy-config": "sailmesh.cli.proxyconfig:proxy_config",
     "version": "sailmesh.cli.version:version",
     "bug-report": "sailmesh.cli.bugreport:bug_report",
+    "explain": "sailmesh.cli.explain:explain",
     "x": "sailmesh.cli.experimental:x",
 }
 
@@ -54,7 +55,7 @@ def cli() -> None:
 
     Verbs mirror istioctl/kubectl: validate and analyze configuration offline; run a local
     mesh (demo, up, down, status, exec, logs); change and inspect it (apply, delete, get,
-    create, proxy-status, proxy-config); troubleshoot it (version, bug-report,
+    create, proxy-status, proxy-config); troubleshoot it (version, explain, bug-report,
     x precheck).
     """
 
