@@ -1,7 +1,8 @@
 """Troubleshooting verbs against one running demo mesh, as a user runs them: `analyze` of the
 live mesh (applied config plus running pods, by namespace or -A), `version` (each proxy's
 Envoy from its admin API), `proxy-config log` (levels that change what Envoy logs on real
-traffic) and `bug-report` (an archive with no private key or token in it)."""
+traffic), `bug-report` (an archive with no private key or token in it) and `x describe`
+(the routes Istio's request-routing task sets up, as real pages take them)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from runtime_e2e import demo_mesh, sailctl, skip_unless_netns
+from runtime_e2e import NETWORKING, demo_mesh, sailctl, skip_unless_netns
 
 from config_support.tls_secrets import tls_secret
-from e2e_support.bookinfo import pod
+from e2e_support.bookinfo import converge, login, pod
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.runtime.envoy import find_envoy
@@ -246,3 +247,64 @@ def test_bug_report_has_everything_but_secrets(mesh: LocalMeshThread, tmp_path: 
     for leaked in ("PRIVATE KEY", key_b64.group(1)[:40], TOKEN, JWT, key_pem.splitlines()[1]):
         assert leaked not in everything, f"the report leaks {leaked[:20]!r}"
     sailctl(home(mesh), "delete", "-f", "-", stdin=secret + "---\n" + _leaky(key_pem))
+
+
+def describe(mesh: LocalMeshThread, *args: str) -> list[str]:
+    code, out = run(mesh, "x", "describe", *args)
+    assert code == 0, out
+    return out.splitlines()
+
+
+def test_describe_shows_the_routes_traffic_takes(mesh: LocalMeshThread) -> None:
+    """Istio's request-routing task (jason -> v2, everyone else -> v1): describe says which
+    pods the routes reach, and real pages through the gateway agree."""
+    sailctl(home(mesh), "apply", "-f", str(NETWORKING / "virtual-service-reviews-test-v2.yaml"))
+    port = mesh.gateway_port(8080)
+    converge(port, "none")  # v1: no stars
+    converge(port, "black", cookie=login(port, "jason"))  # v2: black stars
+
+    v1 = describe(mesh, "pod", "deploy/reviews-v1")
+    assert v1[0] == f"Pod: {pod(mesh, 'deploy/reviews-v1').plan.name}"
+    assert v1[1] == "   Pod Ports: 9080 (reviews), 15090 (istio-proxy)"
+    at = v1.index("Service: reviews")
+    assert v1[at : at + 8] == [
+        "Service: reviews",
+        "   Port: http 9080/HTTP targets pod port 9080",
+        'DestinationRule: reviews for "reviews"',
+        "   Matching subsets: v1",
+        "      (Non-matching subsets v2,v3)",
+        "   No Traffic Policy",
+        "VirtualService: reviews",
+        "   2 HTTP route(s)",
+    ]
+    assert "      Route to subset v1 for (everything)" in v1
+    assert v1[v1.index("Effective PeerAuthentication:") + 1] == "   Workload mTLS mode: PERMISSIVE"
+
+    v3 = describe(mesh, "pod", "deploy/reviews-v3")
+    at = v3.index("VirtualService: reviews")
+    assert v3[at + 1 : at + 4] == [
+        "   WARNING: No destinations match pod subsets (checked 2 HTTP routes)",
+        "      Route to non-matching subset v2 for (when headers are end-user=jason)",
+        "      Route to non-matching subset v1 for (everything)",
+    ]
+
+    page = describe(mesh, "pod", "deploy/productpage-v1")
+    assert f"Exposed on Ingress Gateway http://127.0.0.1:{port}" in page
+    at = page.index("VirtualService: bookinfo")
+    assert page[at + 1] == "   /productpage, /static*, /login, /logout, /api/v1/products*"
+
+    svc = describe(mesh, "service", "reviews")
+    assert svc[:2] == ["Service: reviews", "   Port: http 9080/HTTP targets pod port 9080"]
+    assert [ln for ln in svc if ln.startswith("   Subset ")] == [
+        "   Subset v1: 1 pod(s)",
+        "   Subset v2: 1 pod(s)",
+        "   Subset v3: 1 pod(s)",
+    ]
+    assert "      Route to subset v2 for (when headers are end-user=jason)" in svc
+
+    sailctl(home(mesh), "apply", "-f", str(NETWORKING / "virtual-service-reviews-50-v3.yaml"))
+    v1 = describe(mesh, "pod", "deploy/reviews-v1")
+    assert "   Weight 50%" in v1 and "      Route to subset v1 (50%) for (everything)" in v1
+    sailctl(home(mesh), "delete", "-f", str(NETWORKING / "virtual-service-reviews-50-v3.yaml"))
+    code, out = run(mesh, "x", "describe", "service", "nothing")
+    assert code == 1 and 'service "nothing" not found' in out

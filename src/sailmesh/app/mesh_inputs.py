@@ -34,6 +34,9 @@ def pod_manifest(row: Mapping[str, Any]) -> dict[str, Any]:
         meta["labels"] = dict(row["labels"])
     if row.get("annotations"):
         meta["annotations"] = dict(row["annotations"])
+    kind, _, owner = str(row.get("owner") or "").partition("/")
+    if kind == "Deployment" and owner:
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": kind, "name": owner}]
     spec: dict[str, Any] = {"containers": [{"name": c, "image": c} for c in containers]}
     if row.get("serviceAccount"):
         spec["serviceAccountName"] = row["serviceAccount"]

@@ -8,6 +8,7 @@ import click
 
 SUBCOMMANDS: dict[str, str] = {
     "precheck": "sailmesh.cli.precheck:precheck",
+    "describe": "sailmesh.cli.describe:describe",
 }
 
 

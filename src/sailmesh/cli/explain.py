@@ -17,21 +17,9 @@ from urllib.parse import urlencode
 import click
 
 from sailmesh.cli.client import call, fail_on_error, socket_option
+from sailmesh.cli.meshview import mesh_view
 
 PROXY_CONTAINER = "istio-proxy"
-
-
-def _mesh(socket_path: Path | None) -> tuple[Any, list[dict[str, Any]]]:
-    """The mesh as an analysis context (config plus running pods), and the pod rows."""
-    from sailmesh.app.mesh_inputs import mesh_resources
-    from sailmesh.config.analysis.context import AnalysisContext
-
-    status, body = call(socket_path, "GET", "/v1/config")
-    fail_on_error(status, body)
-    runtime_status, runtime = call(socket_path, "GET", "/v1/runtime/status")
-    pods = list(runtime["pods"]) if runtime_status == 200 else []
-    resources, _ = mesh_resources(body["items"], pods)
-    return AnalysisContext(resources, live=runtime_status == 200), pods
 
 
 def _failed(entry: Any, everything: bool) -> bool:
@@ -91,21 +79,15 @@ def explain(
         raise click.UsageError(
             "give one of: an access-log LINE, --code with --flags, --from-logs POD"
         )
-    ctx, rows = _mesh(socket_path)
-    by_ip = {r["ip"]: f"{r['namespace']}/{r['name']}" for r in rows if r.get("ip")}
+    view = mesh_view(socket_path)
     proxy_pod, gateway = None, False
     if pod is not None:
         query = urlencode({"pod": pod, "namespace": namespace})
         status, info = call(socket_path, "GET", f"/v1/runtime/pod?{query}")
         fail_on_error(status, info)
         namespace = info["namespace"]
-        row = next(
-            (r for r in rows if (r["namespace"], r["name"]) == (namespace, info["name"])), {}
-        )
-        gateway = bool(row.get("gateway"))
-        proxy_pod = next(
-            (w for w in ctx.workloads if (w.namespace, w.name) == (namespace, info["name"])), None
-        )
+        gateway = bool(view.row(namespace, info["name"]).get("gateway"))
+        proxy_pod = view.workload(namespace, info["name"])
         log = info["containers"].get(PROXY_CONTAINER)
         if log is None:
             raise click.ClickException(f"{pod} has no sidecar: nothing logs its requests")
@@ -126,6 +108,6 @@ def explain(
     for i, (entry, count) in enumerate(entries):
         if i:
             click.echo()
-        result = explain_entry(entry, ctx, namespace, proxy_pod, gateway, by_ip)
+        result = explain_entry(entry, view.ctx, namespace, proxy_pod, gateway, view.by_ip)
         for out in render(type(result)(result.entry, result.findings, count)):
             click.echo(out)

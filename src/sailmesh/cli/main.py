@@ -56,7 +56,7 @@ def cli() -> None:
     Verbs mirror istioctl/kubectl: validate and analyze configuration offline; run a local
     mesh (demo, up, down, status, exec, logs); change and inspect it (apply, delete, get,
     create, proxy-status, proxy-config); troubleshoot it (version, explain, bug-report,
-    x precheck).
+    x precheck, x describe).
     """
 
 
