@@ -3,6 +3,8 @@ and the pods of a running mesh as analysis inputs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -63,3 +65,22 @@ def test_running_pods_become_pods_with_their_containers() -> None:
     assert [c.name for c in running.spec.containers] == ["istio-proxy", "reviews"]
     assert running.spec.service_account_name == "bookinfo-reviews"
     assert [c.name for c in failed.spec.containers] == ["istio-proxy"]  # what its plan asked
+
+
+def test_analyze_against_a_mesh_config_file(tmp_path: Path) -> None:
+    """Istio's --meshConfigFile: a default access-log provider makes an empty Telemetry
+    provider list fine (IST0157 only without it)."""
+    telemetry = tmp_path / "telemetry.yaml"
+    telemetry.write_text(
+        "apiVersion: telemetry.istio.io/v1\nkind: Telemetry\nmetadata: {name: logs}\n"
+        "spec:\n  accessLogging: [{}]\n"
+    )
+    mesh = tmp_path / "mesh.yaml"
+    mesh.write_text("defaultProviders:\n  accessLogging: [envoy]\n")
+    without = CliRunner().invoke(cli, ["analyze", str(telemetry)])
+    assert "Warning [IST0157] (Telemetry default/logs" in without.output
+    result = CliRunner().invoke(cli, ["analyze", str(telemetry), "--meshConfigFile", str(mesh)])
+    assert result.exit_code == 0 and "IST0157" not in result.output, result.output
+    mesh.write_text("- not a mapping\n")
+    result = CliRunner().invoke(cli, ["analyze", str(telemetry), "--meshConfigFile", str(mesh)])
+    assert result.exit_code == 2 and "a MeshConfig is a mapping" in result.output

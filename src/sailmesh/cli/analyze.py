@@ -58,6 +58,14 @@ LEVELS = click.Choice(["Info", "Warning", "Error"], case_sensitive=False)
     "--analyzer", "only", default=None, metavar="NAME", help="Run only this analyzer (see -L)."
 )
 @click.option(
+    "--meshConfigFile",
+    "--mesh-config-file",
+    "mesh_config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A MeshConfig YAML file to analyze against (as istioctl's --meshConfigFile).",
+)
+@click.option(
     "-A",
     "--all-namespaces",
     is_flag=True,
@@ -74,6 +82,7 @@ def analyze(
     suppressions: tuple[str, ...],
     list_analyzers: bool,
     only: str | None,
+    mesh_config_file: Path | None,
     all_namespaces: bool,
     socket_path: Path | None,
 ) -> None:
@@ -110,6 +119,9 @@ def analyze(
     else:
         resources, problems, live = _running_mesh(socket_path)
         scope = None if all_namespaces else namespace
+    if mesh_config_file is not None:
+        mesh, mesh_problems = _mesh_config(mesh_config_file)
+        resources, problems = [*resources, *mesh], [*problems, *mesh_problems]
     found = _in_namespace(run_analysis(resources, problems, only=only, live=live), scope)
     index = {r.key: r for r in resources}
     shown = framework.select(found, parsed_suppressions, Level.parse(output_threshold), index)
@@ -126,6 +138,31 @@ def analyze(
     else:
         click.echo(framework.render(shown, output))
     raise SystemExit(FAILURE_EXIT_CODE if failing else 0)
+
+
+def _mesh_config(path: Path) -> tuple[list[Resource], list[Problem]]:
+    """A MeshConfig file as the IstioOperator carrying it (where sailmesh reads meshConfig)."""
+    import yaml
+
+    from sailmesh.config.load import load_text
+
+    try:
+        mesh = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--meshConfigFile") from None
+    if not isinstance(mesh, dict):
+        raise click.BadParameter(
+            f"{path}: a MeshConfig is a mapping (e.g. 'accessLogFile: /dev/stdout')",
+            param_hint="--meshConfigFile",
+        )
+    operator = {
+        "apiVersion": "install.istio.io/v1alpha1",
+        "kind": "IstioOperator",
+        "metadata": {"name": "mesh-config-file", "namespace": "istio-system"},
+        "spec": {"meshConfig": mesh},
+    }
+    result = load_text(yaml.safe_dump(operator), f"{path} (as IstioOperator spec.meshConfig)")
+    return result.resources, result.problems
 
 
 def _running_mesh(socket_path: Path | None) -> tuple[list[Resource], list[Problem], bool]:
