@@ -13,10 +13,10 @@ from typing import Any
 
 from envoy.config.bootstrap.v3 import bootstrap_pb2
 from envoy.config.cluster.v3 import cluster_pb2
-from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401 (for ParseDict)
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401 (for ParseDict)
 from google.protobuf import json_format
 
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE

@@ -334,7 +334,9 @@ class PushContext:
             return
         scope = lazy_scope.get()
         if want_clusters:
-            fresh = TypeResources.build(CLUSTER, generate_for_hosts(scope, CLUSTER, hosts, lazy_scope.options))
+            fresh = TypeResources.build(
+                CLUSTER, generate_for_hosts(scope, CLUSTER, hosts, lazy_scope.options)
+            )
             kept = _other_hosts(old_outbound, hosts)
             self._outbound[outbound_key] = TypeResources.merge(CLUSTER, kept, fresh)
         if want_endpoints:

@@ -55,7 +55,7 @@ def _is_h2(cluster: cluster_pb2.Cluster) -> bool:
         return False
     options = hpo_pb2.HttpProtocolOptions()
     packed.Unpack(options)
-    return options.explicit_http_config.HasField("http2_protocol_options")
+    return bool(options.explicit_http_config.HasField("http2_protocol_options"))
 
 
 def _account(uri: str) -> tuple[str, str] | None:

@@ -141,7 +141,9 @@ def _inspectors(
     options: TranslateOptions,
 ) -> None:
     """TLS inspector (where a chain matches on TLS) and HTTP inspector (sniffed ports)."""
-    inspects = {p: any(c.filter_chain_match.transport_protocol for c in cs) for p, cs in chains.items()}
+    inspects = {
+        p: any(c.filter_chain_match.transport_protocol for c in cs) for p, cs in chains.items()
+    }
     ports = [p for p in inspects if p is not None]
     found = tls_inspector(
         [p for p in ports if inspects[p]], [p for p in ports if not inspects[p]], inspects[None]

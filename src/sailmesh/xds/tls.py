@@ -14,7 +14,8 @@ transport sockets that carry them. Which context a cluster or filter chain gets 
 - TLS origination from a DestinationRule (SIMPLE, MUTUAL): certificates and CAs are files the
   Envoy process reads itself (``filename`` data sources; Istio's agent would serve them over
   SDS: here the files must be readable by the proxy's user). Without ``caCertificates`` the
-  system's roots verify the server (Istio's ``VERIFY_CERTIFICATE_AT_CLIENT`` default);
+  system's roots (:data:`SYSTEM_ROOTS`) verify the server (Istio's
+  ``VERIFY_CERTIFICATE_AT_CLIENT`` default);
   ``insecureSkipVerify`` turns verification off.
 
 No private key is ever put into a context: keys stay in the node agent (SDS) or in the files
@@ -61,14 +62,18 @@ SERVER_CIPHERS = (
     "AES128-GCM-SHA256",
 )
 SPIFFE_SCHEME = "spiffe://"
+#: The system's trust bundle (Debian's path, where Istio's proxy image has it too): what
+#: verifies a server when a DestinationRule names no ``caCertificates``. (Envoy's
+#: ``system_root_certs`` cannot be combined with subject alt name checks.)
+SYSTEM_ROOTS = "/etc/ssl/certs/ca-certificates.crt"
 
 _TLS12 = common_pb2.TlsParameters.TLSv1_2
 _TLS13 = common_pb2.TlsParameters.TLSv1_3
 
 
-def transport_socket(context: tls_pb2.UpstreamTlsContext | tls_pb2.DownstreamTlsContext) -> (
-    base_pb2.TransportSocket
-):
+def transport_socket(
+    context: tls_pb2.UpstreamTlsContext | tls_pb2.DownstreamTlsContext,
+) -> base_pb2.TransportSocket:
     """The ``envoy.transport_sockets.tls`` socket carrying ``context``."""
     return base_pb2.TransportSocket(name=TLS_SOCKET, typed_config=pb.pack(context))
 
@@ -93,9 +98,7 @@ def san_matchers(names: Sequence[str]) -> list[common_pb2.SubjectAltNameMatcher]
         else:
             types = [kinds.DNS, kinds.URI]
         for san_type in types:
-            out.append(
-                kinds(san_type=san_type, matcher=string_pb2.StringMatcher(exact=name))
-            )
+            out.append(kinds(san_type=san_type, matcher=string_pb2.StringMatcher(exact=name)))
     return out
 
 
@@ -133,12 +136,16 @@ def istio_mutual_upstream(sni: str, sans: Sequence[str], h2: bool) -> tls_pb2.Up
     SPIFFE ids (none: any certificate of the mesh's roots)."""
     common = _sds_common(ALPN_IN_MESH_H2 if h2 else ALPN_IN_MESH, san_matchers(sans))
     common.tls_params.CopyFrom(
-        common_pb2.TlsParameters(tls_minimum_protocol_version=_TLS12, tls_maximum_protocol_version=_TLS13)
+        common_pb2.TlsParameters(
+            tls_minimum_protocol_version=_TLS12, tls_maximum_protocol_version=_TLS13
+        )
     )
     return tls_pb2.UpstreamTlsContext(common_tls_context=common, sni=sni)
 
 
-def istio_mutual_downstream(http: bool, trust_domains: Sequence[str]) -> tls_pb2.DownstreamTlsContext:
+def istio_mutual_downstream(
+    http: bool, trust_domains: Sequence[str]
+) -> tls_pb2.DownstreamTlsContext:
     """Istio mutual TLS on a server sidecar's inbound chain: a client certificate is required,
     chained to ``ROOTCA`` and naming a SPIFFE id of one of ``trust_domains``."""
     alpn = ALPN_HTTP if http else ALPN_DOWNSTREAM_TCP
@@ -173,7 +180,9 @@ def originate_upstream(
     """TLS origination (DestinationRule SIMPLE, or MUTUAL with ``client_certificate``)."""
     common = tls_pb2.CommonTlsContext()
     common.tls_params.CopyFrom(
-        common_pb2.TlsParameters(tls_minimum_protocol_version=_TLS12, tls_maximum_protocol_version=_TLS13)
+        common_pb2.TlsParameters(
+            tls_minimum_protocol_version=_TLS12, tls_maximum_protocol_version=_TLS13
+        )
     )
     if client_certificate and private_key:
         common.tls_certificates.add(
@@ -185,10 +194,7 @@ def originate_upstream(
         validation.match_typed_subject_alt_names.extend(san_matchers(sans))
         if ca_crl:
             validation.crl.CopyFrom(_file(ca_crl))
-        if ca_certificates:
-            validation.trusted_ca.CopyFrom(_file(ca_certificates))
-        else:
-            validation.system_root_certs.SetInParent()
+        validation.trusted_ca.CopyFrom(_file(ca_certificates or SYSTEM_ROOTS))
     if h2:
         common.alpn_protocols.extend(ALPN_H2_ONLY)
     return tls_pb2.UpstreamTlsContext(common_tls_context=common, sni=sni)
