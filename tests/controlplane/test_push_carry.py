@@ -103,16 +103,16 @@ def _changed(
 
 
 def _carried(
-    before: list[Resource], after: list[Resource]
+    before: list[Resource], after: list[Resource], options: TranslateOptions = OPTIONS
 ) -> tuple[PushContext, PushContext, dict[str, ResourceSnapshot], dict[str, ResourceSnapshot]]:
     """Serve every proxy from ``before``, then from ``after`` with the carry; both results."""
     first = PushContext(MeshSnapshot.build(before, VIEW))
-    old = {p.pod_name: first.resources(p, OPTIONS) for p in _proxies()}
+    old = {p.pod_name: first.resources(p, options) for p in _proxies()}
     carry = Carry.of(_changed(before, after))
     second = PushContext(MeshSnapshot.build(after, VIEW), first, carry)
-    new = {p.pod_name: second.resources(p, OPTIONS) for p in _proxies()}
+    new = {p.pod_name: second.resources(p, options) for p in _proxies()}
     for one in _proxies():
-        expected = alone(one, second.snapshot, OPTIONS)
+        expected = alone(one, second.snapshot, options)
         got = new[one.pod_name]
         for t in TYPES:
             assert dict(got.of(t).versions) == dict(expected.of(t).versions), (one.pod_name, t)
@@ -151,6 +151,49 @@ def test_a_change_rebuilds_exactly_the_types_it_can_alter(
 ) -> None:
     _, _, old, new = _carried(load(*before), load(*after))
     assert _taken_over(old, new) == reused
+
+
+SDS = TranslateOptions(sds=True)
+NAMESPACE_DISABLE = manifests("""
+PeerAuthentication default/default
+  mtls: {mode: DISABLE}
+""")
+WORKLOAD_STRICT = manifests("""
+PeerAuthentication default/ratings
+  selector: {matchLabels: {app: ratings}}
+  mtls: {mode: STRICT}
+  portLevelMtls: {9080: {mode: DISABLE}}
+""")
+RATINGS_DR_MUTUAL = manifests("""
+DestinationRule default/ratings
+  host: ratings.default.svc.cluster.local
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+""")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "reused", "changed"),
+    [
+        pytest.param(
+            [BASE], [BASE, NAMESPACE_DISABLE], {ENDPOINT, ROUTE}, {CLUSTER, LISTENER}, id="ns-off"
+        ),
+        pytest.param(
+            [BASE, NAMESPACE_DISABLE], [BASE], {ENDPOINT, ROUTE}, {CLUSTER, LISTENER}, id="ns-on"
+        ),
+        # a selector makes labels part of the keys (see "selector-policy"): nothing is shared;
+        # clients cannot see workload policies, so only the ratings listeners change
+        pytest.param([BASE], [BASE, WORKLOAD_STRICT], set(), {LISTENER}, id="workload-strict"),
+        pytest.param([BASE], [BASE, RATINGS_DR_MUTUAL], {LISTENER, ROUTE}, {CLUSTER}, id="dr"),
+    ],
+)
+def test_mutual_tls_changes_rebuild_clusters_and_listeners(
+    before: list[str], after: list[str], reused: set[str], changed: set[str]
+) -> None:
+    """With workload identities, PeerAuthentication changes inbound chains and auto mTLS,
+    DestinationRule tls the clusters of its host: the carried results equal fresh ones."""
+    _, _, old, new = _carried(load(*before), load(*after), SDS)
+    assert _taken_over(old, new) == reused
+    assert {t for t in TYPES if any(new[n].version(t) != old[n].version(t) for n in old)} == changed
 
 
 def test_destination_rule_consistent_hash_changes_routes() -> None:
