@@ -20,6 +20,16 @@ transport sockets that carry them. Which context a cluster or filter chain gets 
 
 No private key is ever put into a context: keys stay in the node agent (SDS) or in the files
 the user names.
+
+What this buys against an attacker on the host (not root): a process that can reach the pods'
+bridge, or runs in another pod, sees only TLS between sidecars, cannot pass a STRICT port
+without a certificate chained to the mesh roots (it cannot obtain one for another identity: the
+CA signs only what the runtime vouches for), and cannot pose as a server to a client sidecar
+(the server's SPIFFE id is checked). It can still send plaintext to PERMISSIVE ports (with a
+forged ``x-forwarded-client-cert`` the app must not trust there), and to pods without a
+sidecar. Root on the host, or the workload of a pod (it shares the pod's network namespace),
+is not stopped. Files named by a DestinationRule (``MUTUAL`` client keys) are as safe as their
+file modes: the proxy's user must be able to read them.
 """
 
 from __future__ import annotations
