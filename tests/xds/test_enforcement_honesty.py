@@ -210,6 +210,13 @@ MESH_ENFORCED = {
 MESH_COMPANIONS = {"accessLogFormat": {"accessLogFile": "/dev/stdout"}}
 
 
+#: Read outside translation, where a test of their own shows the effect.
+MESH_READ_ELSEWHERE = {
+    "trustDomain": "workload certificates name it (tests/app/test_app_identity.py, "
+    "tests/runtime/test_e2e_identity_plugin.py)",
+}
+
+
 def mesh_output(mesh_config: dict[str, Any]) -> Any:
     from honesty_world import mesh_translate
 
@@ -243,3 +250,8 @@ def test_read_mesh_config_fields_change_the_output(key: str) -> None:
     assert not find_unenforced(operator({key: MESH_ENFORCED[key]})), key
     base = MESH_COMPANIONS.get(key, {})
     assert mesh_output({**base, key: MESH_ENFORCED[key]}) != mesh_output(base)
+
+
+@pytest.mark.parametrize("key", sorted(MESH_READ_ELSEWHERE))
+def test_mesh_config_fields_read_elsewhere_are_not_listed(key: str) -> None:
+    assert not find_unenforced(operator({key: "example.org"})), MESH_READ_ELSEWHERE[key]

@@ -80,7 +80,6 @@ KINDS: tuple[NotEnforced, ...] = (
 )
 
 VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
-    NotEnforced("VirtualService", "spec.http[*].delegate", "delegation is not implemented: the route is dropped"),
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
     NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
     NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
@@ -148,8 +147,8 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
     NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS is)", except_keys=("proxyMetadata",)),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS is)", except_keys=("ISTIO_DELTA_XDS",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("ISTIO_DELTA_XDS", "SECRET_TTL")),
 )
 # fmt: on
 
@@ -182,7 +181,8 @@ ENFORCED_SUMMARY = (
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
     "identity); from an IstioOperator's meshConfig: rootNamespace, trustDomain, "
     "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
-    "defaultHttpRetryPolicy (attempts, retryOn) and defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
+    "defaultHttpRetryPolicy (attempts, retryOn), defaultConfig.proxyMetadata.ISTIO_DELTA_XDS "
+    "and, for workload certificates, defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",
