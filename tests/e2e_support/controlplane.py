@@ -17,13 +17,10 @@ from sailmesh.xds.node import node_metadata_for
 class ControlPlaneThread(LoopThread):
     """Start/stop (restartable on the same ADS port and state dir) a control plane."""
 
-    def __init__(
-        self, state_dir: Path, api_socket: Path | None = None, ads_unix_path: Path | None = None
-    ) -> None:
+    def __init__(self, state_dir: Path, api_socket: Path | None = None) -> None:
         super().__init__("controlplane-loop", timeout=20.0)
         self.state_dir = state_dir
         self.api_socket = api_socket
-        self.ads_unix_path = ads_unix_path
         self.server: MeshServer | None = None
         self.cp: ControlPlane | None = None
         self.port = 0
@@ -34,7 +31,6 @@ class ControlPlaneThread(LoopThread):
             ads_address=f"127.0.0.1:{self.port}",
             debounce_quiet=0.05,
             debounce_max=1.0,
-            ads_unix_path=str(self.ads_unix_path) if self.ads_unix_path else None,
         )
         self.server = MeshServer(settings, self.api_socket)
         self.cp = self.server.cp

@@ -13,6 +13,11 @@ and with which ALPN), and the ``tls_inspector`` listener filter for ``virtualInb
 - DISABLE, and every mode when the proxy has no identity: today's plaintext chains (no
   transport match), with the TLS inspector disabled on the port so the app's own TLS passes.
 
+The TLS inspector waits for the client's first bytes (no timeout, Istio's default
+``protocolDetectionTimeout``): server-first protocols, and clients whose first write is shorter
+than a TLS record header, stall on STRICT and PERMISSIVE ports (as with Istio); DISABLE ports
+are not inspected.
+
 Sniffed (``AUTO``) ports: over mutual TLS the HTTP inspector cannot see the protocol; Istio's
 clients say it in ALPN (``istio-http/1.1``...), which upstream Envoy clients do not send, so
 mutual TLS to a sniffed port is proxied as TCP (per-request features such as
