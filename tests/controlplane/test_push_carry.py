@@ -21,6 +21,7 @@ from push_mesh import (
     load,
     node,
     proxy,
+    push_after,
     services,
     workloads,
 )
@@ -286,5 +287,43 @@ def test_control_plane_carries_across_pushes() -> None:
                     now, old = cp.cache.get(one.id), before[one.id]
                     assert now is not None and old is not None and now is not old
                 assert_served_as_translated_alone(cp, nodes, OPTIONS)
+
+    asyncio.run(scenario())
+
+
+def test_a_workload_label_change_regenerates_endpoints() -> None:
+    """A pod published with ``security.istio.io/tlsMode`` (its sidecar got an identity) changes
+    the registry: the next push rebuilds the endpoints, now carrying the tlsMode metadata."""
+    from envoy.config.endpoint.v3 import endpoint_pb2
+
+    from sailmesh.registry.model import TLS_MODE_ISTIO, TLS_MODE_LABEL, Workload, frozen_map
+
+    name = "outbound|9080||ratings.default.svc.cluster.local"
+
+    def served_modes(cp: object, one: object) -> list[dict[str, object]]:
+        now = cp.cache.get(one.id)  # type: ignore[attr-defined]
+        assert now is not None
+        cla = endpoint_pb2.ClusterLoadAssignment()
+        now.of(ENDPOINT).packed[name].Unpack(cla)
+        return [
+            dict(lb.metadata.filter_metadata.get("envoy.transport_socket_match", {}))
+            for group in cla.endpoints
+            for lb in group.lb_endpoints
+        ]
+
+    async def scenario() -> None:
+        one = node("reviews", 1)
+        async with connected_control_plane([one]) as cp:
+            labels = {"app": "ratings", "version": "v1"}
+            pod = Workload("ratings-1", "default", "10.0.0.9", frozen_map(labels))
+            pushes = cp.pushes
+            cp.registry.set_workload(pod)
+            await push_after(cp, pushes)
+            assert served_modes(cp, one) == [{}]
+            labelled = frozen_map({**labels, TLS_MODE_LABEL: TLS_MODE_ISTIO})
+            pushes = cp.pushes
+            cp.registry.set_workload(Workload("ratings-1", "default", "10.0.0.9", labelled))
+            await push_after(cp, pushes)
+            assert served_modes(cp, one) == [{"tlsMode": "istio"}]
 
     asyncio.run(scenario())
