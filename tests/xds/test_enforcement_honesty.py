@@ -268,7 +268,6 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
 
 MESH_LISTED = {
     "enableTracing": True,
-    "trustDomain": "example.org",
     "extensionProviders": [
         {"name": "zipkin", "zipkin": {"service": "zipkin.istio-system", "port": 9411}}
     ],
@@ -283,6 +282,17 @@ MESH_ENFORCED = {
     "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
     "defaultHttpRetryPolicy": {"attempts": 5},
     "rootNamespace": "mesh-root",
+    "trustDomain": "example.org",
+    "trustDomainAliases": ["old.example.org"],
+}
+#: What a read field needs beside it to show (a log format needs a log).
+MESH_COMPANIONS = {"accessLogFormat": {"accessLogFile": "/dev/stdout"}}
+
+
+#: Read outside translation, where a test of their own shows the effect.
+MESH_READ_ELSEWHERE = {
+    "trustDomain": "workload certificates name it (tests/app/test_app_identity.py, "
+    "tests/runtime/test_e2e_identity_plugin.py)",
 }
 
 
@@ -317,4 +327,10 @@ def test_listed_mesh_config_fields_change_nothing(key: str) -> None:
 @pytest.mark.parametrize("key", sorted(MESH_ENFORCED))
 def test_read_mesh_config_fields_change_the_output(key: str) -> None:
     assert not find_unenforced(operator({key: MESH_ENFORCED[key]})), key
-    assert mesh_output({key: MESH_ENFORCED[key]}) != mesh_output({})
+    base = MESH_COMPANIONS.get(key, {})
+    assert mesh_output({**base, key: MESH_ENFORCED[key]}) != mesh_output(base)
+
+
+@pytest.mark.parametrize("key", sorted(MESH_READ_ELSEWHERE))
+def test_mesh_config_fields_read_elsewhere_are_not_listed(key: str) -> None:
+    assert not find_unenforced(operator({key: "example.org"})), MESH_READ_ELSEWHERE[key]

@@ -100,7 +100,7 @@ def _route_config(
                 if not _server_admits(gw, server, vs, host):
                     continue
                 domains = [host] if host not in used else []
-                routes = vs_routes(scope, vs, host, port.number)
+                routes = vs_routes(scope, vs, host, port.number, frozenset({gateway_name}))
                 if not domains or not routes:
                     continue
                 used.update(domains)
@@ -156,7 +156,7 @@ def translate_gateway(
     listeners = {x.name: x for x in (_listener(p, options, scope) for p in ports)}
     routes = {c.name: c for c in (_route_config(proxy, snapshot, p, scope) for p in ports)}
     return {
-        CLUSTER: build_clusters(scope),
+        CLUSTER: build_clusters(scope, options),
         ENDPOINT: build_endpoints(scope),
         LISTENER: listeners,
         ROUTE: routes,
