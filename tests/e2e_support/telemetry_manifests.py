@@ -1,9 +1,10 @@
-"""Manifests of the telemetry end-to-end tests: a TCP echo service and an app serving its own
-metrics (added to bookinfo), a ratings abort, JSON access logs of failures only, and metric
+"""Manifests of the telemetry end-to-end tests: a TCP echo service, an app serving its own
+metrics and a client without a sidecar (added to bookinfo), a ratings abort, JSON access logs of failures only, and metric
 overrides at namespace and workload level."""
 
-#: A TCP echo service (port 9000) and ``bookstore``, which serves ``bookstore_orders_total 42``
-#: on :8000/stats and says so with Prometheus annotations.
+#: A TCP echo service (port 9000), ``bookstore``, which serves ``bookstore_orders_total 42``
+#: on :8000/stats and says so with Prometheus annotations, and ``plain-client`` (no sidecar:
+#: its calls reach the mesh in plaintext, which PERMISSIVE accepts).
 EXTRA = """
 apiVersion: v1
 kind: Service
@@ -65,6 +66,19 @@ spec:
                   self.wfile.write(BODY)
           http.server.HTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
         ports: [{containerPort: 8000}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: plain-client}
+spec:
+  selector: {matchLabels: {app: plain-client}}
+  template:
+    metadata:
+      labels: {app: plain-client, sidecar.istio.io/inject: "false"}
+    spec:
+      containers:
+      - name: client
+        command: [sleep, infinity]
 """
 
 #: Every call to ratings aborted with 500 by the caller's sidecar (response flags FI).

@@ -122,8 +122,13 @@ def test_every_bookinfo_edge_is_counted_by_both_reporters(mesh: LocalMeshThread,
     assert labels["destination_service_name"] == "details"
     assert labels["source_app"] == "productpage" and labels["destination_version"] == "v1"
     assert labels["response_code"] == "200" and labels["response_flags"] == "-"
-    assert labels["request_protocol"] == "http" and labels["connection_security_policy"] == "none"
-    assert labels["source_principal"] == "unknown"  # plaintext: no certificate to name it
+    # auto mTLS between the sidecars: the destination names both ends from their certificates
+    assert labels["request_protocol"] == "http"
+    assert labels["connection_security_policy"] == "mutual_tls"
+    assert labels["source_principal"] == "spiffe://cluster.local/ns/default/sa/bookinfo-productpage"
+    assert (
+        labels["destination_principal"] == "spiffe://cluster.local/ns/default/sa/bookinfo-details"
+    )
     # Prometheus drops empty labels: grpc_response_status is "" for plain HTTP (as in Istio)
     assert {k for k in labels if k in HTTP_LABELS} == set(HTTP_LABELS) - {"grpc_response_status"}
 
@@ -149,6 +154,20 @@ def test_request_duration_and_size_histograms_have_istio_buckets(
         f"{{{sel}}}))",
     )
     assert 0 < p50 < 1000
+
+
+def plaintext_pages(mesh: LocalMeshThread, count: int) -> None:
+    """``count`` product pages fetched by ``plain-client`` (no sidecar) from productpage's
+    service: plaintext connections, reported with ``connection_security_policy="none"``."""
+    code = (
+        "import urllib.request\n"
+        f"for _ in range({count}):\n"
+        "    urllib.request.urlopen('http://productpage:9080/productpage', timeout=10).read()\n"
+        "print('ok')\n"
+    )
+    client = pod(mesh, "deploy/plain-client")
+    result = client.sandbox.run(["python3", "-c", code], env={"PATH": "/usr/bin:/bin"})
+    assert result.stdout.strip() == "ok", result.stderr
 
 
 def tcp_echoes(mesh: LocalMeshThread, connections: int) -> None:
@@ -359,6 +378,7 @@ def test_every_dashboard_expression_parses_and_returns_series(
     mesh: LocalMeshThread, prom: str, name: str
 ) -> None:
     load_pages(mesh, 5)
+    plaintext_pages(mesh, 2)  # the panels of traffic without mutual TLS need some
     tcp_echoes(mesh, 1)
     settle()
     document = shipped(name)
