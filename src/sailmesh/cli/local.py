@@ -129,7 +129,12 @@ def _print_ready(status: dict[str, Any], seconds: float) -> bool:
     else:
         lines = [f"{READY} {len(pods)}/{len(pods)} pods ready {run}"]
     lines += [
-        f"  gateway {g['namespace']}/{g['pod']} port {g['port']} -> http://127.0.0.1:{g['local']}/"
+        f"  gateway {g['namespace']}/{g['pod']} port {g['port']} -> 127.0.0.1:{g['local']}"
+        + (
+            ""
+            if g["local"] == g["port"]
+            else " (substitute: the server port is privileged or taken)"
+        )
         for g in status["gatewayPorts"]
     ]
     click.echo("\n".join(lines))
@@ -203,17 +208,31 @@ def _up(
     "--mode", type=MODES, default=None, help="Sandbox mode (default: the best available)."
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@click.option(
+    "--egress-gateway",
+    is_flag=True,
+    help="Also run Istio's istio-egressgateway (istio-system, labels istio=egressgateway).",
+)
 @cacerts_option
 @socket_option
 def up(
     directory: tuple[str, ...],
     mode: str | None,
     detach: bool,
+    egress_gateway: bool,
     cacerts: Path | None,
     socket_path: Path | None,
 ) -> None:
     """Start the control plane and run every manifest in DIRECTORY (Ctrl-C stops everything)."""
-    _up(list(directory), mode, detach, socket_path, cacerts)
+    paths = list(directory)
+    if egress_gateway:
+        paths.append(str(egress_gateway_manifest()))
+    _up(paths, mode, detach, socket_path, cacerts)
+
+
+def egress_gateway_manifest() -> Path:
+    """The bundled ``istio-egressgateway`` deployment (``samples/egress``)."""
+    return samples_dir() / "egress" / "istio-egressgateway.yaml"
 
 
 @click.command()
