@@ -129,12 +129,7 @@ def _print_ready(status: dict[str, Any], seconds: float) -> bool:
     else:
         lines = [f"{READY} {len(pods)}/{len(pods)} pods ready {run}"]
     lines += [
-        f"  gateway {g['namespace']}/{g['pod']} port {g['port']} -> 127.0.0.1:{g['local']}"
-        + (
-            ""
-            if g["local"] == g["port"]
-            else " (substitute: the server port is privileged or taken)"
-        )
+        f"  gateway {g['namespace']}/{g['pod']} port {g['port']} -> http://127.0.0.1:{g['local']}/"
         for g in status["gatewayPorts"]
     ]
     click.echo("\n".join(lines))
