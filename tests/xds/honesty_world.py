@@ -76,6 +76,16 @@ _HTTPS_SERVER = {
     "hosts": ["*"],
     "tls": {"mode": "SIMPLE", "credentialName": "cred"},
 }
+_MUTUAL_SERVER = {**_HTTPS_SERVER, "tls": {"mode": "MUTUAL", "credentialName": "cred"}}
+_FILES_SERVER = {
+    **_HTTPS_SERVER,
+    "tls": {"mode": "MUTUAL", "serverCertificate": "/c.pem", "privateKey": "/k.pem",
+            "caCertificates": "/ca.pem"},
+}  # fmt: skip
+_PAIRS_SERVER = {
+    **_HTTPS_SERVER,
+    "tls": {"mode": "SIMPLE", "tlsCertificates": [{"serverCertificate": "/c.pem", "privateKey": "/k.pem"}]},
+}  # fmt: skip
 _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
 _TEAM = {"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": {"team": {"value": "'a'"}}}
 _ERRORS = {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 400"}}
@@ -113,6 +123,9 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "Gateway": [
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTP_SERVER]},
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTPS_SERVER, _HTTP_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_FILES_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_MUTUAL_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_PAIRS_SERVER]},
     ],
     "ServiceEntry": [
         {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "STATIC", "location": "MESH_INTERNAL",

@@ -46,6 +46,8 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     "nothing after it for HTTP servers (route configs are http.<number>)",
     ("Gateway", "spec.servers[*].port.targetPort"): "deprecated; Istio ignores it on Gateway "
     "servers (the gateway listens on the server port)",
+    ("Gateway", "spec.servers[*].tls.insecureSkipVerify"): "a client setting "
+    "(DestinationRule); a server has no peer certificate to skip verifying",
     ("ServiceEntry", "spec.ports[*].name"): "a label of the port (endpoints refer to it by "
     "name, so renaming both changes nothing; clusters are named by number)",
 }
@@ -56,7 +58,7 @@ NOT_SETTABLE: dict[tuple[str, str], str] = {
 }
 #: Fields whose "no effect" is shown by a scenario of their own below.
 SCENARIOS: dict[tuple[str, str], str] = {
-    ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
+    ("Gateway", "spec.servers[*].tls.mode"): "test_auto_passthrough_servers_get_nothing",
     ("Telemetry", "spec.accessLogging[*].filter.expression"): (
         "test_filters_the_proxy_cannot_evaluate_log_everything"
     ),
@@ -171,22 +173,26 @@ def test_leaf_is_enforced_or_listed(
     assert changed, f"{kind} {path} has no effect on the Envoy output: list it in the table"
 
 
-def test_non_http_gateway_servers_get_nothing() -> None:
-    """A TCP, TLS or HTTPS server (the table lists their protocols) adds nothing to the gateway."""
+def test_auto_passthrough_servers_get_nothing() -> None:
+    """An AUTO_PASSTHROUGH server (the table lists the mode) adds nothing to the gateway; the
+    other modes each change it."""
     plain = {"selector": {"istio": "ingressgateway"}, "servers": [GATEWAY["servers"][0]]}
-    servers = [
-        {"port": {"number": 31400, "name": "tcp", "protocol": "TCP"}, "hosts": ["*"]},
-        {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*"],
-         "tls": {"mode": "PASSTHROUGH"}},
-        {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"],
-         "tls": {"mode": "SIMPLE", "credentialName": "cred"}},
-    ]  # fmt: skip
-    more = {**plain, "servers": [*plain["servers"], *servers]}
+    server = {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*"],
+              "tls": {"mode": "AUTO_PASSTHROUGH"}}  # fmt: skip
+    more = {**plain, "servers": [*plain["servers"], server]}
     resource = load("Gateway", more)
     assert resource is not None
-    uses = {u.path for u in find_unenforced(resource)}
-    assert {f"spec.servers[{i}].port.protocol" for i in (1, 2, 3)} <= uses
+    assert {u.path for u in find_unenforced(resource)} >= {"spec.servers[1].tls.mode"}
     assert output("Gateway", more) == output("Gateway", plain)
+    https = {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"]}
+    outputs = []
+    for mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL"):
+        tls = {"mode": mode} if mode == "ISTIO_MUTUAL" else {"mode": mode, "credentialName": "c"}
+        spec = {**plain, "servers": [*plain["servers"], {**https, "tls": tls}]}
+        assert not find_unenforced(load("Gateway", spec))  # type: ignore[arg-type]
+        outputs.append(output("Gateway", spec))
+    assert all(a != b for i, a in enumerate(outputs) for b in outputs[i + 1 :])
+    assert all(o != output("Gateway", plain) for o in outputs)
 
 
 def _telemetry(spec: dict[str, Any]) -> Resource:
@@ -263,7 +269,7 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
         for *_, resource in trials(kind, pattern):
             if any(use.entry is entry for use in find_unenforced(resource)):
                 return
-    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].port.protocol"), entry
+    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].tls.mode"), entry
 
 
 MESH_LISTED = {

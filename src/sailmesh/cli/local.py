@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import click
 
+from sailmesh.cli.bundled import demo_paths, egress_gateway_manifest
 from sailmesh.cli.client import call, default_home, fail_on_error, socket_option
 from sailmesh.cli.mesh_options import addon_names, addons_option, cacerts_option
 from sailmesh.cli.tables import print_table
@@ -28,25 +29,6 @@ READY, NOT_READY = "✔", "✘"
 F = TypeVar("F", bound=Callable[..., Any])
 #: The line ``up`` prints once the pods started (``up -d`` waits for it in the log).
 _REPORT = re.compile(r"^[✔✘] .*pods (not )?ready in ", re.MULTILINE)
-
-
-def samples_dir() -> Path:
-    """The bundled samples (the repository's ``samples/`` next to ``src/``)."""
-    import sailmesh
-
-    found = Path(sailmesh.__file__).resolve().parents[2] / "samples"
-    if not found.is_dir():
-        raise click.ClickException(f"bundled samples not found at {found}")
-    return found
-
-
-def demo_paths() -> list[str]:
-    root = samples_dir() / "bookinfo"
-    return [
-        str(root / "platform"),
-        str(root / "networking" / "bookinfo-gateway.yaml"),
-        str(root / "networking" / "destination-rule-all.yaml"),
-    ]
 
 
 def _mesh_running(socket_path: Path) -> bool:
@@ -203,6 +185,11 @@ def _up(
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
 @addons_option
+@click.option(
+    "--egress-gateway",
+    is_flag=True,
+    help="Also run Istio's istio-egressgateway (istio-system, labels istio=egressgateway).",
+)
 @cacerts_option
 @socket_option
 def up(
@@ -210,11 +197,15 @@ def up(
     mode: str | None,
     detach: bool,
     addons: str,
+    egress_gateway: bool,
     cacerts: Path | None,
     socket_path: Path | None,
 ) -> None:
     """Start the control plane and run every manifest in DIRECTORY (Ctrl-C stops everything)."""
-    _up(list(directory), mode, detach, socket_path, addon_names(addons), cacerts)
+    paths = list(directory)
+    if egress_gateway:
+        paths.append(str(egress_gateway_manifest()))
+    _up(paths, mode, detach, socket_path, addon_names(addons), cacerts)
 
 
 @click.command()

@@ -84,7 +84,6 @@ def _kind(kind: str, reason: str) -> NotEnforced:
 
 
 _NO_LOCALITY = "locality-aware load balancing is not implemented: localities are not preferred"
-_HTTP_SERVERS = ("HTTP", "HTTP2", "GRPC", "GRPC-WEB")
 
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
@@ -107,7 +106,6 @@ VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
 
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
     NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
-    *_policy("tls.credentialName", "Secrets are not served to proxies: only the file settings (clientCertificate, privateKey, caCertificates) are used"),
     *_policy("loadBalancer.localityLbSetting", _NO_LOCALITY),
     *_policy("loadBalancer.zoneAwareLbSetting", _NO_LOCALITY),
     *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
@@ -122,15 +120,10 @@ DESTINATION_RULE: tuple[NotEnforced, ...] = (
     *_policy("retryBudget", "retry budgets are not set", port_level=False),
 )
 
+_SERVER_TLS_MODES = ("PASSTHROUGH", "SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL")
 GATEWAY: tuple[NotEnforced, ...] = (
-    NotEnforced(
-        "Gateway",
-        "spec.servers[*].port.protocol",
-        "only HTTP, HTTP2, GRPC and GRPC-WEB servers are served: this server gets no listener",
-        except_values=_HTTP_SERVERS,
-    ),
-    NotEnforced("Gateway", "spec.servers[*].tls", "gateway TLS (termination, passthrough, httpsRedirect) is not implemented"),
-    NotEnforced("Gateway", "spec.servers[*].bind", "the listener binds every address"),
+    NotEnforced("Gateway", "spec.servers[*].tls.mode", "AUTO_PASSTHROUGH (multi-network SNI routing to outbound_ clusters) is not implemented: the server gets no filter chain", except_values=_SERVER_TLS_MODES),
+    NotEnforced("Gateway", "spec.servers[*].tls.tlsCertificates[*].caCertificates", "the client CA comes from tls.caCertificates or the credential"),
     NotEnforced("Gateway", "spec.servers[*].defaultEndpoint", "default endpoints are not implemented"),
     NotEnforced("Gateway", "spec.servers[*].name", "server names are not used (stats are not prefixed)"),
 )
@@ -208,7 +201,9 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
 
 #: What translation reads, for the README's summary (kinds not listed above as whole kinds).
 ENFORCED_SUMMARY = (
-    "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
+    "VirtualService (HTTP, TCP and TLS routes, on sidecars and gateways), DestinationRule "
+    "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers; "
+    "credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
     "identity), Telemetry (metrics overrides and access logging); from an IstioOperator's "
     "meshConfig: rootNamespace, trustDomain, trustDomainAliases, outboundTrafficPolicy.mode, "
