@@ -19,13 +19,15 @@ find_python() {
 }
 
 install_system_packages() {
-    # iptables and iproute2 give pods their network namespaces and capture rules; prometheus is
-    # the metrics add-on (`sailctl up --addons prometheus`) and the telemetry tests' server;
-    # chromium is the browser the dashboard's tests drive (Playwright with the system browser:
-    # Playwright's own browser download cannot reach the internet here).
+    # iptables and iproute2 give pods their network namespaces and capture rules; curl is
+    # what the curl sample image's pods run (`sailctl exec deploy/curl -- curl ...`);
+    # prometheus is the metrics add-on (`sailctl up --addons prometheus`) and the telemetry
+    # tests' server; chromium is the browser the dashboard's tests drive (Playwright with the
+    # system browser: Playwright's own browser download cannot reach the internet here).
     local missing=()
     command -v iptables >/dev/null 2>&1 || missing+=(iptables)
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
     [ -x /usr/bin/prometheus ] || missing+=(prometheus)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     [ ${#missing[@]} -eq 0 ] && return 0

@@ -25,6 +25,12 @@ from e2e_support.bookinfo import page, pod
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.prometheus import api, query, value, wait_for_value
 from e2e_support.proxy import wait_for
+from e2e_support.telemetry_manifests import (
+    EXTRA,
+    JSON_ERRORS_ONLY,
+    METRIC_OVERRIDES,
+    RATINGS_ABORT,
+)
 from sailmesh.runtime.addons import get_in_node
 from sailmesh.telemetry.dashboards import DASHBOARDS, expressions, shipped
 from sailmesh.telemetry.standard import BUCKETS, HTTP_LABELS, TCP_LABELS
@@ -32,94 +38,6 @@ from sailmesh.telemetry.standard import BUCKETS, HTTP_LABELS, TCP_LABELS
 pytestmark = pytest.mark.e2e
 
 skip_unless_netns()
-
-EXTRA = """
-apiVersion: v1
-kind: Service
-metadata: {name: tcp-echo, labels: {app: tcp-echo}}
-spec:
-  ports: [{port: 9000, name: tcp}]
-  selector: {app: tcp-echo}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: tcp-echo-v1}
-spec:
-  selector: {matchLabels: {app: tcp-echo, version: v1}}
-  template:
-    metadata: {labels: {app: tcp-echo, version: v1}}
-    spec:
-      containers:
-      - name: echo
-        command:
-        - python3
-        - -c
-        - |
-          import socket, threading
-          def serve(conn):
-              with conn:
-                  while data := conn.recv(65536):
-                      conn.sendall(data)
-          server = socket.create_server(("0.0.0.0", 9000))
-          while True:
-              threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()
-        ports: [{containerPort: 9000}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bookstore-v1}
-spec:
-  selector: {matchLabels: {app: bookstore}}
-  template:
-    metadata:
-      labels: {app: bookstore, version: v1}
-      annotations:
-        prometheus.io/scrape: "true"
-        prometheus.io/port: "8000"
-        prometheus.io/path: /stats
-    spec:
-      containers:
-      - name: bookstore
-        command:
-        - python3
-        - -c
-        - |
-          import http.server
-          BODY = b"# TYPE bookstore_orders_total counter\\nbookstore_orders_total 42\\n"
-          class Handler(http.server.BaseHTTPRequestHandler):
-              def do_GET(self):
-                  self.send_response(200 if self.path == "/stats" else 404)
-                  self.send_header("Content-Length", str(len(BODY)))
-                  self.end_headers()
-                  self.wfile.write(BODY)
-          http.server.HTTPServer(("0.0.0.0", 8000), Handler).serve_forever()
-        ports: [{containerPort: 8000}]
-"""
-RATINGS_ABORT = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings}
-spec:
-  hosts: [ratings]
-  http:
-  - fault: {abort: {httpStatus: 500, percentage: {value: 100}}}
-    route: [{destination: {host: ratings, subset: v1}}]
-"""
-JSON_ERRORS_ONLY = """
-apiVersion: install.istio.io/v1alpha1
-kind: IstioOperator
-metadata: {name: mesh, namespace: istio-system}
-spec:
-  meshConfig: {accessLogEncoding: JSON}
----
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: errors-only, namespace: default}
-spec:
-  accessLogging:
-  - providers: [{name: envoy}]
-    filter: {expression: "response.code >= 400"}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -204,8 +122,13 @@ def test_every_bookinfo_edge_is_counted_by_both_reporters(mesh: LocalMeshThread,
     assert labels["destination_service_name"] == "details"
     assert labels["source_app"] == "productpage" and labels["destination_version"] == "v1"
     assert labels["response_code"] == "200" and labels["response_flags"] == "-"
-    assert labels["request_protocol"] == "http" and labels["connection_security_policy"] == "none"
-    assert labels["source_principal"] == "unknown"  # plaintext: no certificate to name it
+    # auto mTLS between the sidecars: the destination names both ends from their certificates
+    assert labels["request_protocol"] == "http"
+    assert labels["connection_security_policy"] == "mutual_tls"
+    assert labels["source_principal"] == "spiffe://cluster.local/ns/default/sa/bookinfo-productpage"
+    assert (
+        labels["destination_principal"] == "spiffe://cluster.local/ns/default/sa/bookinfo-details"
+    )
     # Prometheus drops empty labels: grpc_response_status is "" for plain HTTP (as in Istio)
     assert {k for k in labels if k in HTTP_LABELS} == set(HTTP_LABELS) - {"grpc_response_status"}
 
@@ -231,6 +154,20 @@ def test_request_duration_and_size_histograms_have_istio_buckets(
         f"{{{sel}}}))",
     )
     assert 0 < p50 < 1000
+
+
+def plaintext_pages(mesh: LocalMeshThread, count: int) -> None:
+    """``count`` product pages fetched by ``plain-client`` (no sidecar) from productpage's
+    service: plaintext connections, reported with ``connection_security_policy="none"``."""
+    code = (
+        "import urllib.request\n"
+        f"for _ in range({count}):\n"
+        "    urllib.request.urlopen('http://productpage:9080/productpage', timeout=10).read()\n"
+        "print('ok')\n"
+    )
+    client = pod(mesh, "deploy/plain-client")
+    result = client.sandbox.run(["python3", "-c", code], env={"PATH": "/usr/bin:/bin"})
+    assert result.stdout.strip() == "ok", result.stderr
 
 
 def tcp_echoes(mesh: LocalMeshThread, connections: int) -> None:
@@ -387,33 +324,6 @@ def test_the_alerting_rules_are_loaded_and_evaluate(prom: str) -> None:
     assert all(r["health"] == "ok" for r in rules), [(r["name"], r.get("lastError")) for r in rules]
 
 
-METRIC_OVERRIDES = """
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: namespace-metrics, namespace: default}
-spec:
-  metrics:
-  - overrides:
-    - match: {metric: REQUEST_COUNT}
-      tagOverrides:
-        team: {value: "'bookinfo'"}
-        request_protocol: {operation: REMOVE}
-    - match: {metric: REQUEST_DURATION, mode: SERVER}
-      disabled: true
----
-apiVersion: telemetry.istio.io/v1
-kind: Telemetry
-metadata: {name: details-metrics, namespace: default}
-spec:
-  selector: {matchLabels: {app: details}}
-  metrics:
-  - overrides:
-    - match: {metric: REQUEST_COUNT}
-      tagOverrides:
-        team: {value: "request.headers['x-team'] | 'details-team'"}
-"""
-
-
 def test_telemetry_overrides_add_and_remove_labels_and_disable_metrics(
     mesh: LocalMeshThread, prom: str
 ) -> None:
@@ -468,6 +378,7 @@ def test_every_dashboard_expression_parses_and_returns_series(
     mesh: LocalMeshThread, prom: str, name: str
 ) -> None:
     load_pages(mesh, 5)
+    plaintext_pages(mesh, 2)  # the panels of traffic without mutual TLS need some
     tcp_echoes(mesh, 1)
     settle()
     document = shipped(name)

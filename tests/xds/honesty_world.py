@@ -22,6 +22,7 @@ from sailmesh.config.load import load_text
 from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
+from sailmesh.config.models.security import PeerAuthenticationSpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
 from sailmesh.config.models.telemetry import TelemetrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
@@ -33,6 +34,10 @@ from sailmesh.registry.registry import compute_view
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.generate import generate
+from sailmesh.xds.options import TranslateOptions
+
+#: Both proxies of the world have a workload identity over SDS, so TLS settings show.
+OPTIONS = TranslateOptions(sds=True)
 
 SPECS: dict[str, type[BaseModel]] = {
     "VirtualService": VirtualServiceSpec,
@@ -41,7 +46,9 @@ SPECS: dict[str, type[BaseModel]] = {
     "ServiceEntry": ServiceEntrySpec,
     "Sidecar": SidecarSpec,
     "Telemetry": TelemetrySpec,
+    "PeerAuthentication": PeerAuthenticationSpec,
 }
+API_VERSIONS = {"PeerAuthentication": "security.istio.io/v1", "Telemetry": "telemetry.istio.io/v1"}
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
 _ROUTE2 = {"destination": {"host": "reviews", "subset": "v2", "port": {"number": 9080}}}
@@ -51,8 +58,10 @@ _VS = {"hosts": ["reviews"], "gateways": ["mesh", "gw"]}
 _TUNNEL = {"protocol": "CONNECT", "targetHost": "proxy.example.com", "targetPort": 3128}
 _H2 = {"http": {"maxRetries": 3, "h2UpgradePolicy": "UPGRADE"}}
 _OUTLIER = {"splitExternalLocalOriginErrors": True}
-_PORT_LEVEL = {"port": {"number": 9080}, "connectionPool": _H2, "outlierDetection": _OUTLIER}
-_POLICY = {"tls": {"mode": "SIMPLE"}, "tunnel": _TUNNEL, "portLevelSettings": [_PORT_LEVEL],
+_MUTUAL = {"mode": "MUTUAL", "clientCertificate": "/etc/client.pem", "privateKey": "/etc/key.pem"}
+_PORT_LEVEL = {"port": {"number": 9080}, "connectionPool": _H2, "outlierDetection": _OUTLIER,
+               "tls": _MUTUAL}  # fmt: skip
+_POLICY = {"tls": _MUTUAL, "tunnel": _TUNNEL, "portLevelSettings": [_PORT_LEVEL],
            "connectionPool": _H2, "outlierDetection": _OUTLIER}  # fmt: skip
 _COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s"}, "ringHash": {"minimumRingSize": 1024}},
            "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
@@ -67,6 +76,16 @@ _HTTPS_SERVER = {
     "hosts": ["*"],
     "tls": {"mode": "SIMPLE", "credentialName": "cred"},
 }
+_MUTUAL_SERVER = {**_HTTPS_SERVER, "tls": {"mode": "MUTUAL", "credentialName": "cred"}}
+_FILES_SERVER = {
+    **_HTTPS_SERVER,
+    "tls": {"mode": "MUTUAL", "serverCertificate": "/c.pem", "privateKey": "/k.pem",
+            "caCertificates": "/ca.pem"},
+}  # fmt: skip
+_PAIRS_SERVER = {
+    **_HTTPS_SERVER,
+    "tls": {"mode": "SIMPLE", "tlsCertificates": [{"serverCertificate": "/c.pem", "privateKey": "/k.pem"}]},
+}  # fmt: skip
 _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
 _TEAM = {"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": {"team": {"value": "'a'"}}}
 _ERRORS = {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 400"}}
@@ -104,11 +123,21 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "Gateway": [
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTP_SERVER]},
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTPS_SERVER, _HTTP_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_FILES_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_MUTUAL_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_PAIRS_SERVER]},
     ],
     "ServiceEntry": [
+        {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "STATIC", "location": "MESH_INTERNAL",
+         "endpoints": [{"address": "192.0.2.10", "labels": {"security.istio.io/tlsMode": "istio"}}]},
         {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "STATIC",
          "endpoints": [{"address": "192.0.2.10", "ports": {"http": 8080}}]},
         {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "DNS"},
+    ],
+    "PeerAuthentication": [
+        {"mtls": {"mode": "STRICT"}},
+        {"selector": {"matchLabels": {"app": "productpage"}}, "mtls": {"mode": "STRICT"},
+         "portLevelMtls": {"9080": {"mode": "PERMISSIVE"}}},
     ],
     "Sidecar": [
         {"egress": [{"hosts": ["./reviews.default.svc.cluster.local"]}]},
@@ -230,6 +259,7 @@ NAMED: dict[str, list[Any]] = {
     "group": [""],
     "custom_tags": [{"t": {"literal": {"value": "v"}}}],
     "random_sampling_percentage": [20.0],
+    "port_level_mtls": [{"9080": {"mode": "DISABLE"}}, {"9080": {"mode": "STRICT"}}],
 }
 _BY_TYPE: dict[Any, list[Any]] = {
     bool: [True, False],
@@ -339,15 +369,15 @@ def without(spec: dict[str, Any], pattern: str) -> dict[str, Any]:
 
 
 def document(kind: str, spec: dict[str, Any], name: str = "r") -> str:
-    api = "telemetry.istio.io/v1" if kind == "Telemetry" else "networking.istio.io/v1"
+    api = API_VERSIONS.get(kind, "networking.istio.io/v1")
     meta = {"name": name, "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"}
     # JSON is YAML, and much faster to write than YAML proper.
     return json.dumps({"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec})
 
 
-def load(kind: str, spec: dict[str, Any]) -> Resource | None:
+def load(kind: str, spec: dict[str, Any], name: str | None = None) -> Resource | None:
     """The resource, or None when validation rejects it."""
-    result = load_text(document(kind, spec, NAMES.get(kind, "r")))
+    result = load_text(document(kind, spec, name or NAMES.get(kind, "r")))
     return result.resources[0] if result.ok and result.resources else None
 
 
@@ -358,6 +388,8 @@ ROUTES_VS = {"hosts": ["reviews", "ratings"], "gateways": ["mesh", "gw"],
              "http": [{"route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]}  # fmt: skip
 SUBSETS_DR = {"host": "reviews", "subsets": [{"name": "v1", "labels": {"version": "v1"}},
                                              {"name": "v2", "labels": {"version": "v2"}}]}  # fmt: skip
+#: The delegate the VirtualService bases' ``delegate: {name: other}`` hands routes to.
+DELEGATE_VS = {"http": [{"route": [{"destination": {"host": "ratings"}}]}]}
 ROUTER = Proxy(
     type="router",
     ip="10.244.0.50",
@@ -377,6 +409,10 @@ def context(kind: str) -> tuple[Resource, ...]:
             found = load(other, spec)
             assert found is not None, other
             out.append(found)
+    if kind == "VirtualService":
+        delegate = load("VirtualService", DELEGATE_VS, "other")
+        assert delegate is not None
+        out.append(delegate)
     return tuple(out)
 
 
@@ -396,7 +432,7 @@ def translate(resources: list[Resource]) -> dict[str, dict[str, dict[str, bytes]
     snap = MeshSnapshot.build(resources, compute_view(services, workloads))
     out: dict[str, dict[str, dict[str, bytes]]] = {}
     for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
-        for type_url, found in generate(proxy, snap).items():
+        for type_url, found in generate(proxy, snap, options=OPTIONS).items():
             out[f"{label} {type_url.rsplit('.', 1)[-1]}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()
             }
@@ -428,7 +464,7 @@ def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     snap = MeshSnapshot.build(resources, compute_view(_services(), bookinfo_workloads()),
                               MeshConfig.from_dict(mesh_config))  # fmt: skip
     out = {}
-    options = TranslateOptions(access_log_path="/dev/stdout")
+    options = TranslateOptions(access_log_path="/dev/stdout", sds=True)
     for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
         for type_url, found in generate(proxy, snap, options=options).items():
             out[f"{label} {type_url}"] = {

@@ -46,6 +46,8 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     "nothing after it for HTTP servers (route configs are http.<number>)",
     ("Gateway", "spec.servers[*].port.targetPort"): "deprecated; Istio ignores it on Gateway "
     "servers (the gateway listens on the server port)",
+    ("Gateway", "spec.servers[*].tls.insecureSkipVerify"): "a client setting "
+    "(DestinationRule); a server has no peer certificate to skip verifying",
     ("ServiceEntry", "spec.ports[*].name"): "a label of the port (endpoints refer to it by "
     "name, so renaming both changes nothing; clusters are named by number)",
 }
@@ -56,7 +58,7 @@ NOT_SETTABLE: dict[tuple[str, str], str] = {
 }
 #: Fields whose "no effect" is shown by a scenario of their own below.
 SCENARIOS: dict[tuple[str, str], str] = {
-    ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
+    ("Gateway", "spec.servers[*].tls.mode"): "test_auto_passthrough_servers_get_nothing",
     ("Telemetry", "spec.accessLogging[*].filter.expression"): (
         "test_filters_the_proxy_cannot_evaluate_log_everything"
     ),
@@ -171,22 +173,26 @@ def test_leaf_is_enforced_or_listed(
     assert changed, f"{kind} {path} has no effect on the Envoy output: list it in the table"
 
 
-def test_non_http_gateway_servers_get_nothing() -> None:
-    """A TCP, TLS or HTTPS server (the table lists their protocols) adds nothing to the gateway."""
+def test_auto_passthrough_servers_get_nothing() -> None:
+    """An AUTO_PASSTHROUGH server (the table lists the mode) adds nothing to the gateway; the
+    other modes each change it."""
     plain = {"selector": {"istio": "ingressgateway"}, "servers": [GATEWAY["servers"][0]]}
-    servers = [
-        {"port": {"number": 31400, "name": "tcp", "protocol": "TCP"}, "hosts": ["*"]},
-        {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*"],
-         "tls": {"mode": "PASSTHROUGH"}},
-        {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"],
-         "tls": {"mode": "SIMPLE", "credentialName": "cred"}},
-    ]  # fmt: skip
-    more = {**plain, "servers": [*plain["servers"], *servers]}
+    server = {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*"],
+              "tls": {"mode": "AUTO_PASSTHROUGH"}}  # fmt: skip
+    more = {**plain, "servers": [*plain["servers"], server]}
     resource = load("Gateway", more)
     assert resource is not None
-    uses = {u.path for u in find_unenforced(resource)}
-    assert {f"spec.servers[{i}].port.protocol" for i in (1, 2, 3)} <= uses
+    assert {u.path for u in find_unenforced(resource)} >= {"spec.servers[1].tls.mode"}
     assert output("Gateway", more) == output("Gateway", plain)
+    https = {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"]}
+    outputs = []
+    for mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL"):
+        tls = {"mode": mode} if mode == "ISTIO_MUTUAL" else {"mode": mode, "credentialName": "c"}
+        spec = {**plain, "servers": [*plain["servers"], {**https, "tls": tls}]}
+        assert not find_unenforced(load("Gateway", spec))  # type: ignore[arg-type]
+        outputs.append(output("Gateway", spec))
+    assert all(a != b for i, a in enumerate(outputs) for b in outputs[i + 1 :])
+    assert all(o != output("Gateway", plain) for o in outputs)
 
 
 def _telemetry(spec: dict[str, Any]) -> Resource:
@@ -263,12 +269,11 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
         for *_, resource in trials(kind, pattern):
             if any(use.entry is entry for use in find_unenforced(resource)):
                 return
-    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].port.protocol"), entry
+    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].tls.mode"), entry
 
 
 MESH_LISTED = {
     "enableTracing": True,
-    "trustDomain": "example.org",
     "extensionProviders": [
         {"name": "zipkin", "zipkin": {"service": "zipkin.istio-system", "port": 9411}}
     ],
@@ -283,6 +288,17 @@ MESH_ENFORCED = {
     "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
     "defaultHttpRetryPolicy": {"attempts": 5},
     "rootNamespace": "mesh-root",
+    "trustDomain": "example.org",
+    "trustDomainAliases": ["old.example.org"],
+}
+#: What a read field needs beside it to show (a log format needs a log).
+MESH_COMPANIONS = {"accessLogFormat": {"accessLogFile": "/dev/stdout"}}
+
+
+#: Read outside translation, where a test of their own shows the effect.
+MESH_READ_ELSEWHERE = {
+    "trustDomain": "workload certificates name it (tests/app/test_app_identity.py, "
+    "tests/runtime/test_e2e_identity_plugin.py)",
 }
 
 
@@ -317,4 +333,10 @@ def test_listed_mesh_config_fields_change_nothing(key: str) -> None:
 @pytest.mark.parametrize("key", sorted(MESH_ENFORCED))
 def test_read_mesh_config_fields_change_the_output(key: str) -> None:
     assert not find_unenforced(operator({key: MESH_ENFORCED[key]})), key
-    assert mesh_output({key: MESH_ENFORCED[key]}) != mesh_output({})
+    base = MESH_COMPANIONS.get(key, {})
+    assert mesh_output({**base, key: MESH_ENFORCED[key]}) != mesh_output(base)
+
+
+@pytest.mark.parametrize("key", sorted(MESH_READ_ELSEWHERE))
+def test_mesh_config_fields_read_elsewhere_are_not_listed(key: str) -> None:
+    assert not find_unenforced(operator({key: "example.org"})), MESH_READ_ELSEWHERE[key]

@@ -1,7 +1,9 @@
 """Turn translated resources into a static Envoy bootstrap (for ``envoy --mode validate``).
 
 EDS clusters become STATIC clusters with their ClusterLoadAssignment inlined; HTTP connection
-managers using RDS get their route configuration inlined.
+managers using RDS get their route configuration inlined. With ``sds_socket`` the bootstrap also
+has the ``sds-grpc`` cluster (as a sidecar with a node agent), so TLS contexts may name secrets.
+Secrets a gateway gets over ADS (``credentialName``) become static secrets of the bootstrap.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from envoy.config.cluster.v3 import cluster_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
+from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401 (for ParseDict)
 from google.protobuf import json_format
 
-from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
+from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET
+from sailmesh.xds.bootstrap import SDS_CLUSTER, UnixAddress, render_bootstrap
 
 
 def envoy_binary() -> Path | None:
@@ -41,8 +46,37 @@ def _inline_routes(chain: Any, routes: dict[str, Any]) -> None:
             f.typed_config.Pack(hcm)
 
 
-def static_bootstrap(resources: dict[str, dict[str, Any]]) -> bootstrap_pb2.Bootstrap:
+def _static_secret_refs(chain: Any) -> None:
+    """SDS references served over ADS become references to the bootstrap's static secrets."""
+    if not chain.HasField("transport_socket"):
+        return
+    context = tls_pb2.DownstreamTlsContext()
+    if not chain.transport_socket.typed_config.Unpack(context):
+        return
+    common = context.common_tls_context
+    refs = [*common.tls_certificate_sds_secret_configs]
+    if common.HasField("combined_validation_context"):
+        refs.append(common.combined_validation_context.validation_context_sds_secret_config)
+    for ref in refs:
+        if ref.sds_config.HasField("ads"):
+            ref.ClearField("sds_config")
+    chain.transport_socket.typed_config.Pack(context)
+
+
+def _sds_cluster(sds_socket: str) -> cluster_pb2.Cluster:
+    document = render_bootstrap(
+        node_id="n", cluster="c", xds_address=UnixAddress("/x"), sds_socket=sds_socket
+    )
+    (found,) = [c for c in document["static_resources"]["clusters"] if c["name"] == SDS_CLUSTER]
+    return json_format.ParseDict(found, cluster_pb2.Cluster())
+
+
+def static_bootstrap(
+    resources: dict[str, dict[str, Any]], sds_socket: str | None = None
+) -> bootstrap_pb2.Bootstrap:
     boot = bootstrap_pb2.Bootstrap()
+    if sds_socket is not None:
+        boot.static_resources.clusters.append(_sds_cluster(sds_socket))
     boot.node.id = "sidecar~10.244.0.14~productpage-v1.default~default.svc.cluster.local"
     boot.node.cluster = "productpage.default"
     routes = resources.get(ROUTE, {})
@@ -60,10 +94,15 @@ def static_bootstrap(resources: dict[str, dict[str, Any]]) -> bootstrap_pb2.Boot
         listener.CopyFrom(resources[LISTENER][name])
         for chain in listener.filter_chains:
             _inline_routes(chain, routes)
+            _static_secret_refs(chain)
         if listener.HasField("default_filter_chain"):
             _inline_routes(listener.default_filter_chain, routes)
+    for name in sorted(resources.get(SECRET, {})):
+        boot.static_resources.secrets.add().CopyFrom(resources[SECRET][name])
     return boot
 
 
-def write_bootstrap(resources: dict[str, dict[str, Any]], path: Path) -> None:
-    path.write_text(json_format.MessageToJson(static_bootstrap(resources)))
+def write_bootstrap(
+    resources: dict[str, dict[str, Any]], path: Path, sds_socket: str | None = None
+) -> None:
+    path.write_text(json_format.MessageToJson(static_bootstrap(resources, sds_socket)))

@@ -7,6 +7,9 @@ Routes (all JSON):
   GET  /v1/config?kind=&namespace=&name=  -> {"items": [...]}
   GET  /v1/proxies                      -> {"proxies": [...]} (sync status per xDS type)
   GET  /v1/runtime/<what>?...           -> answered by the local runtime, when one runs
+  GET  /v1/ca                           -> the CA, trust bundle, pods' certificates, warnings
+  POST /v1/ca/rotate-root {"overlap", "cacerts"} -> the new root and the overlap's end
+  POST /v1/runtime/loglevel?pod=[&level=|&paths=] -> a proxy's Envoy log levels (set, then listed)
   POST /v1/shutdown                     -> stops the process serving the API
 Requests are served on a thread; the backend methods must be thread-safe. The backend is
 :class:`sailmesh.app.backend.MeshApi`.
@@ -46,6 +49,8 @@ __all__ = [
     "body_too_large",
 ]
 
+#: Runtime calls that change something: served on POST only (every other one on GET only).
+MUTATING_RUNTIME_CALLS = frozenset({"loglevel"})
 #: The largest request body the API reads: room for 8 MiB of YAML (the config loader's limit)
 #: once escaped into JSON.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -76,6 +81,8 @@ class Backend(Protocol):
     ) -> dict[str, Any]: ...
     def proxies(self) -> dict[str, Any]: ...
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]: ...
+    def ca_status(self) -> dict[str, Any]: ...
+    def rotate_root(self, overlap: float | None, cacerts: str) -> dict[str, Any]: ...
     def shutdown(self) -> dict[str, Any]: ...
 
 
@@ -161,9 +168,21 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             elif method == "GET" and url.path == "/v1/proxies":
                 self._send(200, backend.proxies())
-            elif method == "GET" and url.path.startswith("/v1/runtime/"):
+            elif url.path.startswith("/v1/runtime/") and method == (
+                "POST" if url.path.removeprefix("/v1/runtime/") in MUTATING_RUNTIME_CALLS else "GET"
+            ):
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 self._send(200, backend.runtime_call(url.path.removeprefix("/v1/runtime/"), q))
+            elif method == "GET" and url.path == "/v1/ca":
+                self._send(200, backend.ca_status())
+            elif method == "POST" and url.path == "/v1/ca/rotate-root":
+                b = self._body()
+                overlap = b.get("overlap")  # None: the backend's default
+                if isinstance(overlap, bool) or not isinstance(overlap, int | float | None):
+                    raise ApiError(400, {"error": "bad request: 'overlap' must be seconds"})
+                cacerts = self._field(b, "cacerts", str, "")
+                seconds = None if overlap is None else float(overlap)
+                self._send(200, backend.rotate_root(seconds, cacerts))
             elif method == "POST" and url.path == "/v1/shutdown":
                 self._send(200, backend.shutdown())
             elif method == "POST" and url.path == "/v1/apply":

@@ -1,9 +1,13 @@
 """A local mesh: the control plane, its API and the pod runtime, wired together.
 
 ``LocalMesh.start(resources)`` prepares the runtime (which names the ADS socket the pods
-reach), starts the control plane and its API (``$SAILMESH_HOME/run/api.sock``), the pods'
-merged-metrics endpoint (:mod:`~sailmesh.app.telemetry`) and the runtime, applies the manifests and runs their pods; later applies reconcile pods and gateway
-forwarders. ``stop`` ends every process and removes every namespace, link, rule and file of
+reach), loads or creates the mesh's CA (:class:`~sailmesh.app.identity.MeshIdentity`:
+``$SAILMESH_HOME/ca``, or a plug-in ``cacerts`` directory), starts the control plane and its API
+(``$SAILMESH_HOME/run/api.sock``), the pods' merged-metrics endpoint
+(:mod:`~sailmesh.app.telemetry`) and the runtime (whose node agents sign through the CA),
+applies the manifests and runs their pods; later applies reconcile pods and gateway forwarders,
+and a changed ``meshConfig.trustDomain`` re-issues the pods' certificates. ``stop`` ends every
+process and removes every namespace, link, rule and file of
 the run. The runtime learns about the mesh only through :class:`ControlPlaneLink`.
 """
 
@@ -17,6 +21,7 @@ from typing import Any
 
 from sailmesh.app.addons import Addons, check_addons
 from sailmesh.app.bootstrap import render_pod_bootstrap
+from sailmesh.app.identity import MeshIdentity, cacerts_secret_warnings, trust_domains_of
 from sailmesh.app.server import MeshServer
 from sailmesh.app.telemetry import MeshMonitoring
 from sailmesh.app.traffic import DEFAULT_INTERVAL, TrafficSampler
@@ -28,6 +33,7 @@ from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.dashboard.server import DEFAULT_PORT, DashboardServer
 from sailmesh.dashboard.views import Sources
 from sailmesh.registry.model import Workload, selector_matches
+from sailmesh.runtime.agent.pods import IdentityIssuer
 from sailmesh.runtime.host import GatewayPort, RuntimeHost
 from sailmesh.runtime.local import LocalRuntime
 from sailmesh.runtime.proxy import BootstrapRequest
@@ -46,8 +52,9 @@ RUNTIME_KINDS = frozenset({"Deployment", "Pod", "Service", "Namespace", "Gateway
 class ControlPlaneLink:
     """The runtime's view of the control plane (:class:`sailmesh.runtime.host.MeshLink`)."""
 
-    def __init__(self, cp: ControlPlane) -> None:
+    def __init__(self, cp: ControlPlane, identity: MeshIdentity | None = None) -> None:
         self.cp = cp
+        self.identity = identity
 
     def resources(self) -> list[Resource]:
         return self.cp.store.list()
@@ -78,6 +85,9 @@ class ControlPlaneLink:
     def render_bootstrap(self, request: BootstrapRequest) -> dict[str, Any]:
         return render_pod_bootstrap(request)
 
+    def identity_issuer(self) -> IdentityIssuer | None:
+        return self.identity.issuer() if self.identity is not None else None
+
     def service_backends(self) -> list[ServiceBackend]:
         """Each Kubernetes Service port on its VIP with the addresses of its ready endpoints."""
         view = self.cp.registry.view()
@@ -106,6 +116,8 @@ class LocalMesh:
         run_id: str | None = None,
         addons: Sequence[str] = (),
         scrape_interval: str = "5s",
+        *,
+        cacerts: Path | None = None,
         dashboard_port: int | None = DEFAULT_PORT,
         traffic_interval: float = DEFAULT_INTERVAL,
     ) -> None:
@@ -113,12 +125,14 @@ class LocalMesh:
         when taken; 0: any; None: no dashboard); ``traffic_interval``: seconds between the
         control plane's traffic samples, which the dashboard shows."""
         self.home = home
+        self.cacerts = cacerts
         self.host = RuntimeHost(mode, run_id)
         self.server: MeshServer | None = None
         self.monitoring: MeshMonitoring | None = None
         self.addon_names = tuple(addons)
         self.scrape_interval = scrape_interval
         self.addons: Addons | None = None
+        self.identity: MeshIdentity | None = None
         self.dashboard_port = dashboard_port
         self.traffic_interval = traffic_interval
         self.sampler: TrafficSampler | None = None
@@ -192,13 +206,20 @@ class LocalMesh:
         settings = ControlPlaneSettings(
             state_dir=self.home / "state", ads_address="127.0.0.1:0", ads_unix_path=str(xds_socket)
         )
-        self.server = MeshServer(settings, self.api_socket, runtime=self)
+        trust = trust_domains_of(mesh_config_document(resources))
+        self.identity = await asyncio.to_thread(
+            MeshIdentity, self.home, trust, cacerts=self.cacerts
+        )
+        for warning in cacerts_secret_warnings(resources):
+            log.warning("%s", warning)
+        self.server = MeshServer(settings, self.api_socket, runtime=self, identity=self.identity)
         await self.server.start()
         cp = self.server.cp
         self.monitoring = MeshMonitoring(cp, self.host)
         self.addons = Addons(self.host, self.monitoring, self.addon_names, self.scrape_interval)
         await self.monitoring.start()  # the pods' Envoys route their port 15020 to it
-        await self.host.start(ControlPlaneLink(cp))
+        await self.host.start(ControlPlaneLink(cp, self.identity))
+        self.identity.pods = self.host.identities
         self._unsubscribe = cp.store.subscribe(self._on_store_events)
         # endpoints changed: pods without a sidecar re-balance their Service VIPs
         cp.registry.subscribe(self.host.request_reconcile)
@@ -243,3 +264,7 @@ class LocalMesh:
     def _on_store_events(self, events: Sequence[ChangeEvent]) -> None:
         if any(e.resource.kind in RUNTIME_KINDS for e in events):
             self.host.request_reconcile()
+        if self.identity is not None and any(e.resource.kind == "IstioOperator" for e in events):
+            assert self.cp is not None
+            mesh = mesh_config_document(self.cp.store.list(kind="IstioOperator"))
+            self.identity.follow_mesh_config(mesh)

@@ -18,7 +18,9 @@ from urllib.parse import urlencode
 
 import click
 
+from sailmesh.cli.bundled import demo_paths, egress_gateway_manifest
 from sailmesh.cli.client import call, default_home, fail_on_error, socket_option
+from sailmesh.cli.mesh_options import addon_names, addons_option, cacerts_option
 from sailmesh.cli.tables import print_table
 from sailmesh.config.load import load_paths
 
@@ -29,25 +31,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _REPORT = re.compile(r"^[✔✘] .*pods (not )?ready in ", re.MULTILINE)
 
 
-def samples_dir() -> Path:
-    """The bundled samples (the repository's ``samples/`` next to ``src/``)."""
-    import sailmesh
-
-    found = Path(sailmesh.__file__).resolve().parents[2] / "samples"
-    if not found.is_dir():
-        raise click.ClickException(f"bundled samples not found at {found}")
-    return found
-
-
-def demo_paths() -> list[str]:
-    root = samples_dir() / "bookinfo"
-    return [
-        str(root / "platform"),
-        str(root / "networking" / "bookinfo-gateway.yaml"),
-        str(root / "networking" / "destination-rule-all.yaml"),
-    ]
-
-
 def _mesh_running(socket_path: Path) -> bool:
     try:
         status, _ = call(socket_path, "GET", "/v1/version")
@@ -56,29 +39,9 @@ def _mesh_running(socket_path: Path) -> bool:
     return status == 200
 
 
-def addons_option(func: F) -> F:
-    """``--addons NAME[,NAME]``: add-ons started with the mesh (default: none)."""
-    return click.option(
-        "--addons",
-        default="",
-        metavar="NAMES",
-        help="Comma-separated add-ons to start with the mesh: prometheus. Default: none.",
-    )(func)
-
-
-def _addon_names(text: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(a.strip() for a in text.split(",") if a.strip()))
-    from sailmesh.app.addons import KNOWN
-
-    unknown = [a for a in names if a not in KNOWN]
-    if unknown:
-        raise click.BadParameter(
-            f"unknown add-on {unknown[0]!r}; known: {', '.join(KNOWN)}", param_hint="--addons"
-        )
-    return names
-
-
-async def _serve(paths: list[str], mode: str | None, home: Path, addons: tuple[str, ...]) -> int:
+async def _serve(
+    paths: list[str], mode: str | None, home: Path, addons: tuple[str, ...], cacerts: Path | None
+) -> int:
     from sailmesh.app.local import LocalMesh
 
     result = load_paths(paths)
@@ -92,7 +55,7 @@ async def _serve(paths: list[str], mode: str | None, home: Path, addons: tuple[s
     from sailmesh.runtime.sandbox.errors import ModeUnavailable
 
     try:
-        mesh = LocalMesh(home, mode, addons=addons)
+        mesh = LocalMesh(home, mode, addons=addons, cacerts=cacerts)
         mesh.check_addons()
     except (ModeUnavailable, AddonUnavailable) as exc:
         click.echo(f"✘ {exc}", err=True)
@@ -167,6 +130,7 @@ def _up(
     detach: bool,
     socket_path: Path | None,
     addons: tuple[str, ...] = (),
+    cacerts: Path | None = None,
 ) -> None:
     home = default_home()
     sock = socket_path or home / "run" / "api.sock"
@@ -174,7 +138,7 @@ def _up(
         raise click.ClickException("a mesh is already running; stop it with `sailctl down`")
     clean_dead_run(home)
     if not detach:
-        raise SystemExit(asyncio.run(_serve(paths, mode, home, addons)))
+        raise SystemExit(asyncio.run(_serve(paths, mode, home, addons, cacerts)))
     (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     logfile = home / "run" / "mesh.log"
     argv = [sys.executable, "-m", "sailmesh.cli.main", "up", *paths]
@@ -182,6 +146,8 @@ def _up(
         argv += ["--mode", mode]
     if addons:
         argv += ["--addons", ",".join(addons)]
+    if cacerts:
+        argv += ["--cacerts", str(cacerts.resolve())]
     with open(logfile, "wb") as out:
         proc = subprocess.Popen(
             argv,
@@ -219,16 +185,27 @@ def _up(
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
 @addons_option
+@click.option(
+    "--egress-gateway",
+    is_flag=True,
+    help="Also run Istio's istio-egressgateway (istio-system, labels istio=egressgateway).",
+)
+@cacerts_option
 @socket_option
 def up(
     directory: tuple[str, ...],
     mode: str | None,
     detach: bool,
     addons: str,
+    egress_gateway: bool,
+    cacerts: Path | None,
     socket_path: Path | None,
 ) -> None:
     """Start the control plane and run every manifest in DIRECTORY (Ctrl-C stops everything)."""
-    _up(list(directory), mode, detach, socket_path, _addon_names(addons))
+    paths = list(directory)
+    if egress_gateway:
+        paths.append(str(egress_gateway_manifest()))
+    _up(paths, mode, detach, socket_path, addon_names(addons), cacerts)
 
 
 @click.command()
@@ -237,8 +214,11 @@ def up(
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
 @addons_option
+@cacerts_option
 @socket_option
-def demo(mode: str | None, detach: bool, addons: str, socket_path: Path | None) -> None:
+def demo(
+    mode: str | None, detach: bool, addons: str, cacerts: Path | None, socket_path: Path | None
+) -> None:
     """Run the bundled bookinfo mesh with its ingress gateway on http://127.0.0.1:8080."""
     click.echo("bookinfo: productpage, details, reviews v1/v2/v3, ratings, and an ingress gateway")
     click.echo("open  http://127.0.0.1:8080/productpage")
@@ -250,7 +230,7 @@ def demo(mode: str | None, detach: bool, addons: str, socket_path: Path | None) 
     click.echo(
         "      sailctl proxy-status; sailctl status; sailctl logs deploy/productpage-v1 -c istio-proxy"
     )
-    _up(demo_paths(), mode, detach, socket_path, _addon_names(addons))
+    _up(demo_paths(), mode, detach, socket_path, addon_names(addons), cacerts)
 
 
 @click.command()
@@ -341,6 +321,9 @@ def status(namespace: str | None, all_namespaces: bool, socket_path: Path | None
         click.echo(
             f"gateway {g['namespace']}/{g['pod']}:{g['port']} -> http://127.0.0.1:{g['local']}/"
         )
+    code, ca = call(socket_path, "GET", "/v1/ca")
+    for warning in ca.get("warnings", []) if code == 200 else []:
+        click.echo(warning, err=True)
 
 
 def _pod_info(socket_path: Path | None, pod: str, namespace: str) -> dict[str, Any]:

@@ -83,15 +83,10 @@ def _kind(kind: str, reason: str) -> NotEnforced:
     return NotEnforced(kind, WHOLE_KIND, reason)
 
 
-_NO_MTLS = "mutual TLS is not implemented yet: traffic between sidecars is plaintext"
 _NO_LOCALITY = "locality-aware load balancing is not implemented: localities are not preferred"
-_HTTP_SERVERS = ("HTTP", "HTTP2", "GRPC", "GRPC-WEB")
 
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
-    _kind(
-        "PeerAuthentication", "mutual TLS is not enforced yet: connections are not authenticated"
-    ),
     _kind("AuthorizationPolicy", "authorization is not enforced yet, requests are not checked"),
     _kind("RequestAuthentication", "JWT authentication is not enforced yet: tokens are not checked"),
     _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
@@ -101,7 +96,6 @@ KINDS: tuple[NotEnforced, ...] = (
 )
 
 VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
-    NotEnforced("VirtualService", "spec.http[*].delegate", "delegation is not implemented: the route is dropped"),
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
     NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
     NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
@@ -112,7 +106,6 @@ VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
 
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
     NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
-    *_policy("tls", "client TLS is not originated: upstream connections are plaintext"),
     *_policy("loadBalancer.localityLbSetting", _NO_LOCALITY),
     *_policy("loadBalancer.zoneAwareLbSetting", _NO_LOCALITY),
     *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
@@ -127,15 +120,10 @@ DESTINATION_RULE: tuple[NotEnforced, ...] = (
     *_policy("retryBudget", "retry budgets are not set", port_level=False),
 )
 
+_SERVER_TLS_MODES = ("PASSTHROUGH", "SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL")
 GATEWAY: tuple[NotEnforced, ...] = (
-    NotEnforced(
-        "Gateway",
-        "spec.servers[*].port.protocol",
-        "only HTTP, HTTP2, GRPC and GRPC-WEB servers are served: this server gets no listener",
-        except_values=_HTTP_SERVERS,
-    ),
-    NotEnforced("Gateway", "spec.servers[*].tls", "gateway TLS (termination, passthrough, httpsRedirect) is not implemented"),
-    NotEnforced("Gateway", "spec.servers[*].bind", "the listener binds every address"),
+    NotEnforced("Gateway", "spec.servers[*].tls.mode", "AUTO_PASSTHROUGH (multi-network SNI routing to outbound_ clusters) is not implemented: the server gets no filter chain", except_values=_SERVER_TLS_MODES),
+    NotEnforced("Gateway", "spec.servers[*].tls.tlsCertificates[*].caCertificates", "the client CA comes from tls.caCertificates or the credential"),
     NotEnforced("Gateway", "spec.servers[*].defaultEndpoint", "default endpoints are not implemented"),
     NotEnforced("Gateway", "spec.servers[*].name", "server names are not used (stats are not prefixed)"),
 )
@@ -158,23 +146,19 @@ SIDECAR: tuple[NotEnforced, ...] = (
 
 SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("ServiceEntry", "spec.addresses[*]", "CIDR ranges are not matched: only a single address becomes the service's VIP", when=_is_range, when_text="CIDR ranges"),
-    NotEnforced("ServiceEntry", "spec.subjectAltNames", _NO_MTLS),
-    NotEnforced("ServiceEntry", "spec.location", "MESH_INTERNAL changes nothing yet (no mutual TLS)", except_values=("MESH_EXTERNAL",)),
     NotEnforced("ServiceEntry", "spec.endpoints[*].network", "multi-network meshes are not supported: endpoints are reached directly"),
-    NotEnforced("ServiceEntry", "spec.endpoints[*].serviceAccount", _NO_MTLS),
     NotEnforced("WorkloadEntry", "spec.network", "multi-network meshes are not supported: the workload is reached directly"),
-    NotEnforced("WorkloadEntry", "spec.serviceAccount", _NO_MTLS),
 )
 
-_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig")
+_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig")
 _MESH = "meshConfig field not read by sailmesh"
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
     NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS is)", except_keys=("proxyMetadata",)),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS is)", except_keys=("ISTIO_DELTA_XDS",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("ISTIO_DELTA_XDS", "SECRET_TTL")),
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog providers are used (access logs); this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog"),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging is read", except_keys=("accessLogging",)),
 )
@@ -217,12 +201,16 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
 
 #: What translation reads, for the README's summary (kinds not listed above as whole kinds).
 ENFORCED_SUMMARY = (
-    "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
-    "ServiceEntry, WorkloadEntry, Sidecar, Telemetry (metrics overrides and access logging); "
-    "from an IstioOperator's meshConfig: rootNamespace, outboundTrafficPolicy.mode, "
+    "VirtualService (HTTP, TCP and TLS routes, on sidecars and gateways), DestinationRule "
+    "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers; "
+    "credentialName Secrets served over SDS), "
+    "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
+    "identity), Telemetry (metrics overrides and access logging); from an IstioOperator's "
+    "meshConfig: rootNamespace, trustDomain, trustDomainAliases, outboundTrafficPolicy.mode, "
     "accessLogFile, accessLogFormat, accessLogEncoding, envoyFileAccessLog extensionProviders, "
-    "defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, retryOn) and "
-    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
+    "defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, retryOn), "
+    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload certificates, "
+    "defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -75,12 +75,15 @@ def bootstrap_request(
     socket_mark: int | None = None,
     agent_socket: Path | None = None,
     metrics_ports: bool = True,
+    sds_socket: Path | None = None,
 ) -> BootstrapRequest:
     """The bootstrap of the pod ``plan`` at ``ip``. Explicit mode: ``explicit_port``, a per-pod
-    ``admin_port`` and, for a gateway, ``gateway_ports``. Userns mode: ``socket_mark``. The protocol is delta xDS unless the pod's proxy
-    config turns it off (``plan.delta_xds``). ``agent_socket``: the control plane's socket
-    behind the merged-metrics port; ``metrics_ports``: False when pods share the host's
-    network (the proxy would listen on the host's 15090/15020)."""
+    ``admin_port`` and, for a gateway, ``gateway_ports``. Userns mode: ``socket_mark``. The
+    protocol is delta xDS unless the pod's proxy config turns it off (``plan.delta_xds``).
+    ``agent_socket``: the control plane's socket behind the merged-metrics port;
+    ``metrics_ports``: False when pods share the host's network (the proxy would listen on the
+    host's 15090/15020). ``sds_socket``: the pod's node agent (the pod has a workload
+    identity)."""
     return BootstrapRequest(
         node_id=node_id(plan, ip),
         cluster=f"{plan.label_map.get('app', plan.name)}.{plan.namespace}",
@@ -96,6 +99,7 @@ def bootstrap_request(
         workload_name=plan.owner.partition("/")[2] or plan.name,
         agent_socket=agent_socket,
         metrics_ports=metrics_ports,
+        sds_socket=sds_socket,
     )
 
 
@@ -121,9 +125,13 @@ def envoy_argv(binary: Path, config: Path, concurrency: int = 1) -> list[str]:
 
 
 def admin_request(
-    netns_file: Path | None, path: str, port: int = ADMIN_PORT, timeout: float = 2.0
+    netns_file: Path | None,
+    path: str,
+    port: int = ADMIN_PORT,
+    timeout: float = 2.0,
+    method: str = "GET",
 ) -> tuple[int, str]:
-    """GET ``path`` from an Envoy admin API on 127.0.0.1:``port`` inside a pod namespace."""
+    """GET (or POST) ``path`` on an Envoy admin API on 127.0.0.1:``port`` in a pod namespace."""
     sock = socket_in_netns(netns_file)
     sock.setblocking(True)
     sock.settimeout(timeout)
@@ -135,7 +143,7 @@ def admin_request(
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     conn.sock = sock
     try:
-        conn.request("GET", path)
+        conn.request(method, path)
         resp = conn.getresponse()
         return resp.status, resp.read().decode(errors="replace")
     finally:

@@ -24,6 +24,8 @@ class FileLogProvider:
 class MeshConfig:
     root_namespace: str = "istio-system"
     trust_domain: str = "cluster.local"
+    #: Other trust domains whose identities count as this mesh's (a trust-domain migration).
+    trust_domain_aliases: tuple[str, ...] = ()
     outbound_traffic_policy: OutboundPolicy = "ALLOW_ANY"
     #: None: not set (each proxy's default applies: the local runtime's pods log to stdout);
     #: "": no access log.
@@ -39,6 +41,16 @@ class MeshConfig:
     )
     ingress_class: str = "istio"
 
+    @property
+    def trust_domains(self) -> tuple[str, ...]:
+        """The trust domain then its aliases, without duplicates or blanks (Istio's
+        ``TrustDomainsForValidation``): peers from any of them are accepted."""
+        found: list[str] = []
+        for domain in (self.trust_domain, *self.trust_domain_aliases):
+            if domain and domain not in found:
+                found.append(domain)
+        return tuple(found)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> MeshConfig:
         """Read Istio's MeshConfig YAML shape (``outboundTrafficPolicy: {mode: ...}``, ...)."""
@@ -49,7 +61,8 @@ class MeshConfig:
         defaults = (data.get("defaultProviders") or {}).get("accessLogging") or []
         return cls(
             root_namespace=data.get("rootNamespace", "istio-system"),
-            trust_domain=data.get("trustDomain", "cluster.local"),
+            trust_domain=data.get("trustDomain") or "cluster.local",
+            trust_domain_aliases=tuple(str(a) for a in data.get("trustDomainAliases") or ()),
             outbound_traffic_policy=policy
             if policy in ("ALLOW_ANY", "REGISTRY_ONLY")
             else "ALLOW_ANY",

@@ -44,8 +44,9 @@ already, and only the control plane can map it to a workload anyway.
 
 Two costs of naming at scrape time: a series is attributed to whichever workload owns its
 peer address at that moment (the runtime hands pod addresses out round robin, so an address is
-not reused until the others have been), and a proxy's raw series restart from zero when the
-listener holding them is replaced (a Telemetry change, a new inbound port): Envoy drops a
-listener's stats with it. Prometheus' ``rate``/``increase`` take such resets in their stride,
-as they do a proxy restart.
+not reused until the others have been); and Envoy drops an access logger's stats with its
+listener (a Telemetry change, a new inbound port replaces it), so the control plane carries
+what vanished or restarted raw series had counted (:mod:`~sailmesh.telemetry.continuity`):
+Istio's series restart only when the proxy or the control plane does, which Prometheus'
+``rate``/``increase`` take in their stride.
 """
