@@ -11,6 +11,7 @@ again.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -157,6 +158,12 @@ def test_graph_shows_bookinfo_with_live_edges(browser: Browser, url: str) -> Non
     edges = graph_edges(page)
     for s, d in [*expected, (gateway, svc("productpage"))]:
         assert edges[edge_id(s, d)]["health"] == "healthy", (s, d, edges[edge_id(s, d)])
+    # mTLS is on by default: every hop is badged (callers' hops as their servers saw them)
+    security = page.evaluate("Object.fromEntries(window.sailGraph.edges.map(e => [e.id, e.mtls]))")
+    for s, d in [*expected, (gateway, svc("productpage"))]:
+        assert security[edge_id(s, d)] == 1.0, (s, d)
+    labels = page.evaluate("state.cy.edges().map(e => e.data('label'))")
+    assert all(label.startswith("mTLS · ") for label in labels), labels
     # what cytoscape drew: one edge element per table row, labelled with its rps
     drawn = page.evaluate("state.cy.edges().map(e => [e.id(), e.data('label')])")
     assert {d[0] for d in drawn} == set(edges)
@@ -197,13 +204,16 @@ def test_an_abort_fault_turns_the_ratings_edge_red(
     wait_for_edges(page, " || ".join(f"edges['{e}']?.health === 'healthy'" for e in callers))
     mesh.apply(RATINGS_ABORT)
     try:
-        red = " || ".join(f"edges['{e}']?.health === 'failure'" for e in callers)
+        # once the 10 s window holds only aborted calls, both callers' edges are red
+        red = " && ".join(f"edges['{e}']?.health === 'failure'" for e in callers)
         wait_for_edges(page, red, timeout=40_000)
         edges = graph_edges(page)
         failing = [e for e in callers if edges.get(e, {}).get("health") == "failure"]
         colour = page.evaluate(f"state.cy.getElementById('{failing[0]}').style('line-color')")
         assert colour == "rgb(192,24,43)", colour
-        # the destination never saw the aborted requests: ratings-v1 gets nothing new
+        assert page.evaluate(f"state.cy.getElementById('{svc('ratings')}').data('health')") == (
+            "failure"
+        )
         screenshot(page, MODULE, "ratings-abort")
     finally:
         mesh.delete(RATINGS_ABORT)
@@ -224,6 +234,12 @@ def test_the_proxies_page_shows_a_nack_with_envoys_error(
         assert text.startswith("RDS NACK"), text
         assert "regex" in text.lower() and "program size" in text.lower(), text
         assert page.locator("tr[data-nacked='true'] td.state-NACKED").count() >= 1
+        # workload certificates come from the node agent (SDS over its socket), with expiry
+        first = page.locator("tr[data-node^='sidecar~']").first
+        assert first.locator("td.state-NODE_AGENT").count() == 1
+        assert re.search(r"\d{4}-\d\d-\d\dT.*\(in \d+ [hd]\)", first.inner_text()), (
+            first.inner_text()
+        )
         screenshot(page, MODULE, "proxies-nack")
     finally:
         mesh.delete(TOO_BIG_REGEX)

@@ -186,3 +186,16 @@ def test_series_steps_at_least_the_given_seconds() -> None:
     points = series(samples, lambda hop: hop.destination.name == "b-v1", step=5)
     assert [p.at for p in points] == [5.0, 10.0]
     assert all(p.rps == pytest.approx(3.0) for p in points)
+
+
+def test_a_callers_hop_takes_its_mtls_from_the_destination_side() -> None:
+    def at(n: float) -> TrafficSample:
+        # Istio's source reporter labels security "unknown"; the destination knows
+        return sample(
+            requests("source", "a-v1", "b-v1", "b", n, connection_security_policy="unknown"),
+            requests("destination", "a-v1", "b-v1", "b", n),
+        )
+
+    rates, _ = history_of((0.0, at(0)), (10.0, at(20))).rates(60)
+    caller = next(r for r in rates if r.hop.destination.kind == "service")
+    assert caller.reporter == "source" and caller.mtls == 1.0

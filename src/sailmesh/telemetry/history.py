@@ -19,7 +19,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sailmesh.telemetry.traffic import (
     BOUNDS,
@@ -105,6 +105,16 @@ def hop_rates(hop: Hop, reporter: str, now: Counters, then: Counters, seconds: f
 _ANY = Hop(UNKNOWN_NODE, UNKNOWN_NODE, "http")
 
 
+def _destination_mtls(
+    hop: Hop, now: TrafficSample, then: TrafficSample, seconds: float
+) -> float | None:
+    """The mTLS share of ``hop`` as its destination saw it: a source reporter labels every
+    request's ``connection_security_policy`` ``unknown`` (Istio's rule), so the caller's
+    hop takes its security from the server's side."""
+    key = ("destination", hop)
+    return hop_rates(hop, "destination", now[key], then.get(key) or Counters(), seconds).mtls
+
+
 class TrafficHistory:
     """Thread-safe: one sampler adds, any number of readers ask for rates."""
 
@@ -167,7 +177,10 @@ class TrafficHistory:
         for hop, seen in reporters.items():
             reporter = preferred(hop, seen)
             before = then.get((reporter, hop)) or Counters()
-            out.append(hop_rates(hop, reporter, now[(reporter, hop)], before, seconds))
+            rates = hop_rates(hop, reporter, now[(reporter, hop)], before, seconds)
+            if reporter == "source" and ("destination", hop) in now:
+                rates = replace(rates, mtls=_destination_mtls(hop, now, then, seconds))
+            out.append(rates)
         return sorted(out, key=lambda r: r.hop), seconds
 
     def samples(self, window: float) -> list[tuple[float, TrafficSample]]:

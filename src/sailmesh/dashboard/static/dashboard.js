@@ -257,10 +257,19 @@ async function configObjectPage(main, kind, ns, name) {
 const TYPES = ["CDS", "LDS", "EDS", "RDS", "SDS"];
 
 function certSummary(certs) {
-  const own = certs.filter((c) => c.kind === "cert");
+  const own = certs.filter((c) => c.kind === "cert" && c.expires);
   if (!own.length) return "–";
-  const soonest = own.reduce((a, b) => ((a.daysLeft ?? 1e9) <= (b.daysLeft ?? 1e9) ? a : b));
-  return `${soonest.expires} (${soonest.daysLeft} d)`;
+  const soonest = own.reduce((a, b) => (Date.parse(a.expires) <= Date.parse(b.expires) ? a : b));
+  const hours = (Date.parse(soonest.expires) - Date.now()) / 3.6e6;
+  const left = hours < 0 ? "expired" : hours < 48 ? `in ${hours.toFixed(0)} h` : `in ${(hours / 24).toFixed(0)} d`;
+  return `${soonest.expires} (${left})`;
+}
+
+// SDS: the node agent serves workload certificates over its own socket, not over ADS.
+function typeState(x, t) {
+  const st = (x.types[t] || {}).state || "–";
+  if (t === "SDS" && st === "NOT SENT" && x.certificates.some((c) => c.kind === "cert")) return "NODE AGENT";
+  return st;
 }
 
 async function proxiesPage(main) {
@@ -270,7 +279,7 @@ async function proxiesPage(main) {
     const enc = encodeURIComponent(x.node);
     return h("tr", { "data-node": x.node, "data-nacked": String(nacks.length > 0) },
       h("td", {}, x.pod || x.node, h("br"), h("small", {}, x.node)),
-      TYPES.map((t) => { const st = (x.types[t] || {}).state || "–"; return h("td", { class: "state-" + st }, st); }),
+      TYPES.map((t) => { const st = typeState(x, t); return h("td", { class: "state-" + st.replace(" ", "_") }, st); }),
       h("td", {}, certSummary(x.certificates)),
       h("td", {}, ["clusters", "listeners", "routes"].map((w) => [h("a", { href: `#/proxy/${enc}/${w}` }, w), " "])),
       h("td", {}, nacks.map(([t, r]) => h("div", { class: "nack" }, `${t} NACK (version ${r.nack.version}): ${r.nack.message}`))));
