@@ -63,6 +63,14 @@ spec:
     route: [{destination: {host: details, subset: v1}}]
   - route: [{destination: {host: details, subset: v1}}]
 """
+STRICT_REVIEWS = """
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: reviews-strict}
+spec:
+  selector: {matchLabels: {app: reviews}}
+  mtls: {mode: STRICT}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -298,3 +306,22 @@ def test_sailctl_dashboard_prints_the_url(mesh: LocalMeshThread, url: str) -> No
     done = run("prometheus")
     assert done.returncode == 1
     assert "the prometheus dashboard is not running; start the mesh with" in done.stderr
+
+
+def test_a_workload_page_shows_its_proxy_traffic_and_policies(
+    browser: Browser, mesh: LocalMeshThread, url: str
+) -> None:
+    mesh.apply(STRICT_REVIEWS)
+    try:
+        page = new_page(browser)
+        page.goto(url + "#/workload/default/reviews-v2")
+        page.get_by_role("heading", name="Workload default/reviews-v2").wait_for()
+        page.wait_for_function("document.querySelectorAll('figure.chart canvas').length >= 2")
+        text = page.locator("main").inner_text()
+        assert "sidecar~" in text and "reviews-v2" in text  # its connected proxy
+        assert "PeerAuthentication default/reviews-strict" in text
+        assert "version=v2" in text
+        screenshot(page, MODULE, "workload-reviews-v2")
+        page.close()
+    finally:
+        mesh.delete(STRICT_REVIEWS)

@@ -275,7 +275,8 @@ def _ejected(src: Sources, proxies: list[Proxy], hostname: str) -> list[str]:
     for proxy in list(src.cp.connected.values()):
         body = _admin(src, proxy, "/clusters")
         for line in (body or "").splitlines():
-            if f"||{hostname}::" in line and "health_flags::" in line and "outlier" in line:
+            # outbound|9080|v1|reviews.default.svc.cluster.local::10.0.0.5:9080::health_flags::...
+            if f"|{hostname}::" in line and "health_flags::" in line and "outlier" in line:
                 out.add(line.split("::")[1])
     return sorted(out)
 
