@@ -127,7 +127,8 @@ function edgeRows(g) {
   return g.edges.map((e) => h("tr", { "data-edge": e.id, "data-health": e.health, "data-rps": e.rps },
     h("td", {}, link(e.source, names.get(e.source) || e.source), " → ", link(e.target, names.get(e.target) || e.target)),
     h("td", { class: "num" }, e.protocol === "tcp" ? fmt.bytes(e.tcpBytesPerSecond) : fmt.rps(e.rps)),
-    h("td", { class: "num health-" + e.health }, e.protocol === "tcp" ? "–" : fmt.pct(e.errorRate)),
+    h("td", { class: "num health-" + e.health }, e.protocol === "tcp" ? "–" : fmt.pct(e.errorRate),
+      h("span", { class: "sr-only" }, ` (${e.health})`)),
     h("td", { class: "num" }, fmt.ms(e.p50)), h("td", { class: "num" }, fmt.ms(e.p99)),
     h("td", {}, e.mtls === null ? "–" : e.mtls >= 0.999 ? "mTLS" : e.mtls > 0 ? `mTLS ${fmt.pct(e.mtls)}` : "plain")));
 }
