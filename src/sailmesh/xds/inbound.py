@@ -5,7 +5,9 @@ match on ``destination_port``: one per workload target port to ``inbound|<port>|
 through an HTTP connection manager with the inline route config ``inbound|<port>||``, TCP
 ports through ``tcp_proxy``; sniffed ``AUTO`` ports get both, told apart by the HTTP
 inspector). Connections to 15006 itself go to ``BlackHoleCluster`` (loops), and undeclared
-ports pass through to ``InboundPassthroughCluster``.
+ports pass through to ``InboundPassthroughCluster``. Authorization filters
+(:mod:`sailmesh.xds.request_security`) go before the router or ``tcp_proxy`` of every chain
+but the blackhole, the passthrough included.
 """
 
 from __future__ import annotations
@@ -122,6 +124,9 @@ def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb
                 cluster=names.INBOUND_PASSTHROUGH_CLUSTER,
                 logs=logs,
             ),
+            # Ports no service declares are authorized too (as TCP): a policy cannot be
+            # bypassed by dialling an undeclared port of the workload.
+            before=request_security.connection_filters(scope, 0),
         )
     )
     return listener
