@@ -122,7 +122,11 @@ def _route_config(
 
 def _listener(port: _Port, options: TranslateOptions, scope: ProxyScope) -> listener_pb2.Listener:
     snapshot = scope.snapshot
-    logs = filters.access_logs(options.log_path(snapshot.mesh), options.access_log_format)
+    log_path = options.log_path(snapshot.mesh)
+    logs = [
+        *filters.access_logs(log_path, options.access_log_format),
+        *request_security.audit_logs(scope, log_path),
+    ]
     hcm_filter = filters.http_connection_manager(
         f"outbound_0.0.0.0_{port.number}",
         rds_name=route_config_name(port.number),

@@ -63,7 +63,10 @@ def inbound_chains(
     scope: ProxyScope, port: InboundPort, options: TranslateOptions, log_path: str
 ) -> list[lc_pb2.FilterChain]:
     """Filter chains for one workload port."""
-    logs = filters.access_logs(log_path, options.access_log_format)
+    logs = [
+        *filters.access_logs(log_path, options.access_log_format),
+        *request_security.audit_logs(scope, log_path),
+    ]
     cluster = names.inbound_cluster(port.port)
     hcm = filters.http_connection_manager(
         names.inbound_stat_prefix(port.port),
@@ -92,7 +95,10 @@ def inbound_chains(
 def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb2.Listener:
     """The ``virtualInbound`` listener."""
     log_path = options.log_path(scope.snapshot.mesh)
-    logs = filters.access_logs(log_path, options.access_log_format)
+    logs = [
+        *filters.access_logs(log_path, options.access_log_format),
+        *request_security.audit_logs(scope, log_path),
+    ]
     ports = inbound_ports(scope)
     listener = listener_pb2.Listener(
         name=names.VIRTUAL_INBOUND_LISTENER,
