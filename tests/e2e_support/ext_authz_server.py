@@ -75,12 +75,12 @@ def serve_grpc(port: int, allow_tcp: bool) -> Any:
         def Check(self, request: Any, context: Any) -> Any:
             _count("grpc")
             http = request.attributes.request.http
-            if not http.method:  # a TCP connection: no HTTP attributes
-                allowed = allow_tcp
-            else:
-                allowed = http.headers.get(HEADER) == ALLOW
+            # A TCP connection's check has no HTTP attributes.
+            allowed = http.headers.get(HEADER) == ALLOW if http.method else allow_tcp
             result = "allowed" if allowed else "denied"
-            header = base_pb2.HeaderValueOption(header=base_pb2.HeaderValue(key=RESULT, value=result))
+            header = base_pb2.HeaderValueOption(
+                header=base_pb2.HeaderValue(key=RESULT, value=result)
+            )
             if allowed:
                 return external_auth_pb2.CheckResponse(
                     status=status_pb2.Status(code=code_pb2.OK),
