@@ -290,22 +290,22 @@ def test_a_stalled_client_does_not_block_others(api: Api, unchanged: None) -> No
         assert status == 200, body
 
 
-DENY_ALL = """\
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-all}
+TELEMETRY = """\
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-default}
 spec: {}
 """
 
 
 def test_unenforced_config_is_applied_with_one_warning_per_use(api: Api) -> None:
-    status, body = api.apply(DENY_ALL)
+    status, body = api.apply(TELEMETRY)
     try:
         assert status == 200, body
-        assert body["outcomes"] == ["authorizationpolicy/deny-all created (namespace default)"]
+        assert body["outcomes"] == ["telemetry/mesh-default created (namespace default)"]
         assert body["warnings"] == [
-            "Warning: [SM0001] AuthorizationPolicy default/deny-all spec: not enforced: "
-            "authorization is not enforced yet, requests are not checked"
+            "Warning: [SM0001] Telemetry default/mesh-default spec: not enforced: "
+            "Telemetry resources are not applied yet: metrics, logs and traces are not changed"
         ]
     finally:
-        api.client.request("POST", "/v1/delete", {"yaml": DENY_ALL, "namespace": "default"})
+        api.client.request("POST", "/v1/delete", {"yaml": TELEMETRY, "namespace": "default"})

@@ -74,7 +74,6 @@ KINDS: tuple[NotEnforced, ...] = (
     _kind(
         "PeerAuthentication", "mutual TLS is not enforced yet: connections are not authenticated"
     ),
-    _kind("AuthorizationPolicy", "authorization is not enforced yet, requests are not checked"),
     _kind("RequestAuthentication", "JWT authentication is not enforced yet: tokens are not checked"),
     _kind("Telemetry", "Telemetry resources are not applied yet: metrics, logs and traces are not changed"),
     _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
@@ -139,6 +138,18 @@ SIDECAR: tuple[NotEnforced, ...] = (
     NotEnforced("Sidecar", "spec.inboundConnectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
 )
 
+_WAYPOINT = (
+    "Service, ServiceEntry and GatewayClass targets bind a policy to waypoint proxies (ambient "
+    "mode), which sailmesh does not run: the policy applies to no workload"
+)
+_TARGET_NAMESPACE = "the target is looked up in the policy's own namespace"
+AUTHORIZATION_POLICY: tuple[NotEnforced, ...] = (
+    NotEnforced("AuthorizationPolicy", "spec.targetRef.kind", _WAYPOINT, except_values=("Gateway",)),
+    NotEnforced("AuthorizationPolicy", "spec.targetRefs[*].kind", _WAYPOINT, except_values=("Gateway",)),
+    NotEnforced("AuthorizationPolicy", "spec.targetRef.namespace", _TARGET_NAMESPACE),
+    NotEnforced("AuthorizationPolicy", "spec.targetRefs[*].namespace", _TARGET_NAMESPACE),
+)
+
 SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("ServiceEntry", "spec.addresses[*]", "CIDR ranges are not matched: only a single address becomes the service's VIP", when=_is_range, when_text="CIDR ranges"),
     NotEnforced("ServiceEntry", "spec.subjectAltNames", _NO_MTLS),
@@ -149,8 +160,12 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("WorkloadEntry", "spec.serviceAccount", _NO_MTLS),
 )
 
-_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig")
+_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig", "extensionProviders")
 _MESH = "meshConfig field not read by sailmesh"
+_EXT_AUTHZ_READ = ("service", "port", "timeout", "failOpen", "statusOnError", "clearRouteCache", "includeRequestBodyInCheck")
+_EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersInCheck", "includeHeadersInCheck",
+                        "includeAdditionalHeadersInCheck", "headersToUpstreamOnAllow", "headersToDownstreamOnDeny",
+                        "headersToDownstreamOnAllow")
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
@@ -158,6 +173,9 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS is)", except_keys=("proxyMetadata",)),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS is)", except_keys=("ISTIO_DELTA_XDS",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].*", "only external authorization providers are used (tracing, logging and metrics providers serve Telemetry, which is not applied)", except_keys=("name", "envoyExtAuthzHttp", "envoyExtAuthzGrpc")),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzHttp.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_HTTP_READ),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzGrpc.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_READ),
 )
 # fmt: on
 
@@ -168,6 +186,7 @@ NOT_ENFORCED: tuple[NotEnforced, ...] = (
     *DESTINATION_RULE,
     *GATEWAY,
     *SIDECAR,
+    *AUTHORIZATION_POLICY,
     *SERVICE_ENTRY,
     *MESH_CONFIG,
 )
@@ -187,9 +206,11 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
 #: What translation reads, for the README's summary (kinds not listed above as whole kinds).
 ENFORCED_SUMMARY = (
     "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
-    "ServiceEntry, WorkloadEntry, Sidecar; from an IstioOperator's meshConfig: "
-    "rootNamespace, outboundTrafficPolicy.mode, accessLogFile, defaultHttpRetryPolicy "
-    "(attempts, retryOn) and defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
+    "ServiceEntry, WorkloadEntry, Sidecar, AuthorizationPolicy (ALLOW, DENY, AUDIT, CUSTOM); "
+    "from an IstioOperator's meshConfig: rootNamespace, outboundTrafficPolicy.mode, "
+    "accessLogFile, defaultHttpRetryPolicy (attempts, retryOn), "
+    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and extensionProviders (envoyExtAuthzHttp, "
+    "envoyExtAuthzGrpc)"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sailmesh.config.diagnostics import Report
 from sailmesh.config.models.install import IstioOperatorSpec
 from sailmesh.config.resource import Resource
+from sailmesh.config.validation.mesh_providers import validate_extension_providers
 
 PROFILES = (
     "default",
@@ -46,3 +47,7 @@ def validate_istio_operator(resource: Resource, report: Report) -> None:
     for field, index, gateway in gateways:
         if not gateway.name:
             report.error(f"spec.components.{field}[{index}].name", "required field is missing")
+    mesh = spec.mesh_config or {}
+    validate_extension_providers(
+        report, "spec.meshConfig.extensionProviders", mesh.get("extensionProviders")
+    )
