@@ -22,6 +22,7 @@ from sailmesh.config.load import load_text
 from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
+from sailmesh.config.models.security import AuthorizationPolicySpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
 from sailmesh.config.resource import Resource
@@ -29,6 +30,7 @@ from sailmesh.config.unenforced import find_unenforced, split_pattern
 from sailmesh.registry.convert import service_entry_inline_workloads, service_entry_services
 from sailmesh.registry.model import frozen_map
 from sailmesh.registry.registry import compute_view
+from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.generate import generate
@@ -39,6 +41,7 @@ SPECS: dict[str, type[BaseModel]] = {
     "Gateway": GatewaySpec,
     "ServiceEntry": ServiceEntrySpec,
     "Sidecar": SidecarSpec,
+    "AuthorizationPolicy": AuthorizationPolicySpec,
 }
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
@@ -66,6 +69,8 @@ _HTTPS_SERVER = {
     "tls": {"mode": "SIMPLE", "credentialName": "cred"},
 }
 _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
+#: A Gateway API gateway's pods: the world's gateway proxy carries its name label (see ROUTER).
+_TARGET = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
 
 #: Base specs per kind (several where oneofs and required companions need different shapes);
 #: each must be valid (a test checks). A leaf is set on the first base that accepts it.
@@ -121,6 +126,17 @@ BASES: dict[str, list[dict[str, Any]]] = {
                       "defaultEndpoint": "127.0.0.1:9080", "tls": {"mode": "SIMPLE", "credentialNames": ["a"]}}]},
         {"outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com",
                                                                        "port": {"number": 80}}}},
+    ],
+    "AuthorizationPolicy": [
+        {"selector": {"matchLabels": {"app": "productpage"}}, "action": "ALLOW",
+         "rules": [{"from": [{"source": {"principals": ["cluster.local/ns/a/sa/b"]}}],
+                    "to": [{"operation": {"methods": ["GET"]}}],
+                    "when": [{"key": "request.headers[x-a]", "values": ["v"]}]}]},
+        {"targetRef": _TARGET, "action": "DENY", "rules": [{}]},
+        {"targetRefs": [_TARGET], "action": "DENY", "rules": [{}]},
+        {"targetRef": {"kind": "Service", "name": "reviews"}, "action": "DENY", "rules": [{}]},
+        {"targetRefs": [{"kind": "Service", "name": "reviews"}], "action": "DENY", "rules": [{}]},
+        {"action": "CUSTOM", "provider": {"name": "p"}, "rules": [{"to": [{"operation": {"paths": ["/x"]}}]}]},
     ],
 }  # fmt: skip
 
@@ -201,7 +217,16 @@ NAMED: dict[str, list[Any]] = {
     "minimum_percent": [20.0],
     "aggression": [2.0],
     "percent": [20, 20.0],
-    "ports": [{"http": 8081}],
+    "ports": [{"http": 8081}, ["9081"]],
+    "not_ports": [["9081"]],
+    "ip_blocks": [["10.0.0.0/8"]],
+    "not_ip_blocks": [["10.0.0.0/8"]],
+    "remote_ip_blocks": [["10.0.0.0/8"]],
+    "not_remote_ip_blocks": [["10.0.0.0/8"]],
+    "service_accounts": [["default/sa"]],
+    "not_service_accounts": [["default/sa"]],
+    "key": ["request.headers[x-b]"],
+    "group": ["core"],
     "value": [20.0],
     "stat_prefix": ["sp"],
 }
@@ -313,7 +338,7 @@ def without(spec: dict[str, Any], pattern: str) -> dict[str, Any]:
 
 
 def document(kind: str, spec: dict[str, Any], name: str = "r") -> str:
-    api = "networking.istio.io/v1"
+    api = "security.istio.io/v1" if kind == "AuthorizationPolicy" else "networking.istio.io/v1"
     meta = {"name": name, "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"}
     # JSON is YAML, and much faster to write than YAML proper.
     return json.dumps({"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec})
@@ -337,8 +362,12 @@ ROUTER = Proxy(
     ip="10.244.0.50",
     pod_name="istio-ingressgateway-1",
     namespace="default",
-    labels=frozen_map({"istio": "ingressgateway"}),
+    labels=frozen_map({"istio": "ingressgateway", "gateway.networking.k8s.io/gateway-name": "gw"}),
 )
+#: The world's mesh config: an ext_authz provider (``n2``, a name the leaf values try) so that
+#: a CUSTOM policy's ``provider.name`` can name a known provider or an unknown one.
+MESH = {"extensionProviders": [
+    {"name": "n2", "envoyExtAuthzHttp": {"service": "details.default.svc.cluster.local", "port": 9080}}]}  # fmt: skip
 
 
 @cache
@@ -367,7 +396,9 @@ def translate(resources: list[Resource]) -> dict[str, dict[str, dict[str, bytes]
     services += [s for se in entries for s in service_entry_services(se)]
     workloads = [*bookinfo_workloads()]
     workloads += [w for se in entries for w in service_entry_inline_workloads(se)]
-    snap = MeshSnapshot.build(resources, compute_view(services, workloads))
+    snap = MeshSnapshot.build(
+        resources, compute_view(services, workloads), MeshConfig.from_dict(MESH)
+    )
     out: dict[str, dict[str, dict[str, bytes]]] = {}
     for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
         for type_url, found in generate(proxy, snap).items():

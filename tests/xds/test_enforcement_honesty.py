@@ -1,7 +1,7 @@
 """The not-enforced table is honest: listed fields change no Envoy output, the others do.
 
 For every leaf field of the typed models of the enforced kinds (VirtualService,
-DestinationRule, Gateway, ServiceEntry, Sidecar), a valid document sets it to a non-default
+DestinationRule, Gateway, ServiceEntry, Sidecar, AuthorizationPolicy), a valid document sets it to a non-default
 value (validation decides what is valid) and is translated with the real translator for a
 sidecar and a gateway, next to the same document without it:
 
@@ -48,6 +48,9 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     "servers (the gateway listens on the server port)",
     ("ServiceEntry", "spec.ports[*].name"): "a label of the port (endpoints refer to it by "
     "name, so renaming both changes nothing; clusters are named by number)",
+    ("AuthorizationPolicy", "spec.targetRef.group"): "validation admits one group per target "
+    "kind (the core group has two spellings), so the group selects nothing the kind does not",
+    ("AuthorizationPolicy", "spec.targetRefs[*].group"): "as spec.targetRef.group",
 }
 #: Fields validation rejects whatever their value (so they are not "accepted"), and why.
 NOT_SETTABLE: dict[tuple[str, str], str] = {
@@ -57,6 +60,8 @@ NOT_SETTABLE: dict[tuple[str, str], str] = {
 #: Fields whose "no effect" is shown by a scenario of their own below.
 SCENARIOS: dict[tuple[str, str], str] = {
     ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
+    ("AuthorizationPolicy", "spec.targetRef.kind"): "test_waypoint_targets_bind_no_proxy",
+    ("AuthorizationPolicy", "spec.targetRefs[*].kind"): "test_waypoint_targets_bind_no_proxy",
 }
 
 #: Every leaf of the enforced kinds, except those a scenario test of their own covers.
@@ -176,6 +181,37 @@ def test_non_http_gateway_servers_get_nothing() -> None:
     assert output("Gateway", more) == output("Gateway", plain)
 
 
+@pytest.mark.parametrize("field", ["targetRef", "targetRefs"])
+@pytest.mark.parametrize(
+    ("group", "kind"),
+    [("", "Service"), ("networking.istio.io", "ServiceEntry"),
+     ("gateway.networking.k8s.io", "GatewayClass")],
+)  # fmt: skip
+def test_waypoint_targets_bind_no_proxy(field: str, group: str, kind: str) -> None:
+    """A policy targeting a Service, ServiceEntry or GatewayClass (the table lists those kinds)
+    is for waypoint proxies: the world's output is the same as without the policy."""
+    target = {"group": group, "kind": kind, "name": "reviews"}
+    spec = {field: target if field == "targetRef" else [target], "action": "DENY", "rules": [{}]}
+    resource = load("AuthorizationPolicy", spec)
+    assert resource is not None
+    assert [u.path for u in find_unenforced(resource)] == [
+        f"spec.{field}.kind" if field == "targetRef" else f"spec.{field}[0].kind"
+    ]
+    assert translate([*context("AuthorizationPolicy"), resource]) == translate(
+        list(context("AuthorizationPolicy"))
+    )
+    gateway = load("AuthorizationPolicy", {**spec, field: _gateway(field)})
+    assert gateway is not None and not find_unenforced(gateway)
+    assert translate([*context("AuthorizationPolicy"), gateway]) != translate(
+        list(context("AuthorizationPolicy"))
+    )
+
+
+def _gateway(field: str) -> Any:
+    target = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    return target if field == "targetRef" else [target]
+
+
 COVERED = [e for e in NOT_ENFORCED if e.kind in SPECS]
 
 
@@ -188,7 +224,7 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
         for *_, resource in trials(kind, pattern):
             if any(use.entry is entry for use in find_unenforced(resource)):
                 return
-    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].port.protocol"), entry
+    assert (entry.kind, entry.path) in SCENARIOS, entry
 
 
 MESH_LISTED = {
@@ -197,6 +233,7 @@ MESH_LISTED = {
     "accessLogEncoding": "JSON",
     "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
     "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
+    "extensionProviders": [{"name": "z", "zipkin": {"service": "zipkin.istio-system", "port": 9411}}],
 }
 MESH_ENFORCED = {
     "accessLogFile": "/dev/stdout",
