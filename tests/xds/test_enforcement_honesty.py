@@ -233,7 +233,9 @@ MESH_LISTED = {
     "accessLogEncoding": "JSON",
     "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
     "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
-    "extensionProviders": [{"name": "z", "zipkin": {"service": "zipkin.istio-system", "port": 9411}}],
+    "extensionProviders": [
+        {"name": "z", "zipkin": {"service": "zipkin.istio-system", "port": 9411}}
+    ],
 }
 MESH_ENFORCED = {
     "accessLogFile": "/dev/stdout",
