@@ -229,7 +229,7 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
 
 MESH_LISTED = {
     "enableTracing": True,
-    "trustDomain": "example.org",
+    "trustDomainAliases": ["old.example.org"],
     "accessLogEncoding": "JSON",
     "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
     "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
@@ -242,6 +242,13 @@ MESH_ENFORCED = {
     "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
     "defaultHttpRetryPolicy": {"attempts": 5},
     "rootNamespace": "mesh-root",
+}
+
+
+#: Read outside translation, where a test of their own shows the effect.
+MESH_READ_ELSEWHERE = {
+    "trustDomain": "workload certificates name it (tests/app/test_app_identity.py, "
+    "tests/runtime/test_e2e_identity_plugin.py)",
 }
 
 
@@ -277,3 +284,8 @@ def test_listed_mesh_config_fields_change_nothing(key: str) -> None:
 def test_read_mesh_config_fields_change_the_output(key: str) -> None:
     assert not find_unenforced(operator({key: MESH_ENFORCED[key]})), key
     assert mesh_output({key: MESH_ENFORCED[key]}) != mesh_output({})
+
+
+@pytest.mark.parametrize("key", sorted(MESH_READ_ELSEWHERE))
+def test_mesh_config_fields_read_elsewhere_are_not_listed(key: str) -> None:
+    assert not find_unenforced(operator({key: "example.org"})), MESH_READ_ELSEWHERE[key]

@@ -83,7 +83,6 @@ KINDS: tuple[NotEnforced, ...] = (
 )
 
 VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
-    NotEnforced("VirtualService", "spec.http[*].delegate", "delegation is not implemented: the route is dropped"),
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
     NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
     NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
@@ -160,7 +159,7 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("WorkloadEntry", "spec.serviceAccount", _NO_MTLS),
 )
 
-_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig", "extensionProviders")
+_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig", "trustDomain", "trustDomainAliases", "extensionProviders")
 _MESH = "meshConfig field not read by sailmesh"
 _EXT_AUTHZ_READ = ("service", "port", "timeout", "failOpen", "statusOnError", "clearRouteCache", "includeRequestBodyInCheck")
 _EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersInCheck", "includeHeadersInCheck",
@@ -169,10 +168,11 @@ _EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersIn
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
+    NotEnforced("IstioOperator", "spec.meshConfig.trustDomainAliases", "kept with the CA, but no peer name or principal is matched across alias domains yet"),
     NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS is)", except_keys=("proxyMetadata",)),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS is)", except_keys=("ISTIO_DELTA_XDS",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("ISTIO_DELTA_XDS", "SECRET_TTL")),
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].*", "only external authorization providers are used (tracing, logging and metrics providers serve Telemetry, which is not applied)", except_keys=("name", "envoyExtAuthzHttp", "envoyExtAuthzGrpc")),
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzHttp.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_HTTP_READ),
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzGrpc.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_READ),
@@ -209,8 +209,9 @@ ENFORCED_SUMMARY = (
     "ServiceEntry, WorkloadEntry, Sidecar, AuthorizationPolicy (ALLOW, DENY, AUDIT, CUSTOM); "
     "from an IstioOperator's meshConfig: rootNamespace, outboundTrafficPolicy.mode, "
     "accessLogFile, defaultHttpRetryPolicy (attempts, retryOn), "
-    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and extensionProviders (envoyExtAuthzHttp, "
-    "envoyExtAuthzGrpc)"
+    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS, extensionProviders (envoyExtAuthzHttp, "
+    "envoyExtAuthzGrpc), and for workload certificates trustDomain and "
+    "defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",
