@@ -89,3 +89,8 @@ def test_malformed_entries_are_left_out_without_raising() -> None:
 def test_durations() -> None:
     assert [parse_duration(v) for v in ("1s", "0.5s", "200ms", "2m", "1h", "5", None)] == [
         1.0, 0.5, 0.2, 120.0, 3600.0, None, None]  # fmt: skip
+
+
+def test_trust_domain_aliases_are_read() -> None:
+    mesh = MeshConfig.from_dict({"trustDomain": "example.org", "trustDomainAliases": ["old.org", 7]})
+    assert (mesh.trust_domain, mesh.trust_domain_aliases) == ("example.org", ("old.org",))

@@ -13,6 +13,7 @@ from sailmesh.xds.authz.attributes import (
     Attribute,
     service_account_regex,
     source_attributes,
+    trust_domain_variants,
     when_attribute,
 )
 
@@ -140,3 +141,28 @@ def test_every_condition_key(
 )
 def test_keys_istio_does_not_accept_have_no_attribute(key: str) -> None:
     assert when_attribute(key) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("cluster.local/ns/a/sa/b", ["example.org/ns/a/sa/b", "old.org/ns/a/sa/b"]),
+        ("old.org/ns/a/sa/b", ["example.org/ns/a/sa/b", "old.org/ns/a/sa/b"]),
+        ("other.org/ns/a/sa/b", ["other.org/ns/a/sa/b"]),
+        ("*/ns/a/sa/b", ["*/ns/a/sa/b"]),
+        ("cluster.local/ns/a/*", ["cluster.local/ns/a/*"]),
+    ],
+)
+def test_principals_follow_the_trust_domain_and_its_aliases(
+    value: str, expected: list[str]
+) -> None:
+    assert trust_domain_variants(value, ("example.org", "old.org")) == expected
+    attribute = source_attributes("default", ("example.org", "old.org"))["principals"]
+    found = built(attribute, [value])
+    assert len(found) == len(expected)
+
+
+def test_the_default_trust_domain_keeps_principals_as_written() -> None:
+    assert trust_domain_variants("cluster.local/ns/a/sa/b", ("cluster.local",)) == [
+        "cluster.local/ns/a/sa/b"
+    ]

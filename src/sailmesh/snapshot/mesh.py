@@ -27,6 +27,7 @@ class MeshConfig:
     )
     ingress_class: str = "istio"
     extension_providers: tuple[ExtAuthzProvider, ...] = ()
+    trust_domain_aliases: tuple[str, ...] = ()
 
     def ext_authz_provider(self, name: str) -> ExtAuthzProvider | None:
         """The external authorization provider called ``name``, if the mesh declares one."""
@@ -49,4 +50,7 @@ class MeshConfig:
             default_retry_attempts=int(retry.get("attempts", 2)),
             default_retry_on=retry.get("retryOn", cls.default_retry_on),
             extension_providers=ext_authz_providers(data.get("extensionProviders")),
+            trust_domain_aliases=tuple(
+                str(a) for a in data.get("trustDomainAliases") or () if isinstance(a, str)
+            ),
         )

@@ -11,7 +11,8 @@ An :class:`Attribute` knows whether Envoy can test it on a plain TCP connection
 
 Peer identities (``principals``, ``namespaces``, ``serviceAccounts``, ``source.*``) match the
 URI SAN of the client certificate (``authenticated.principal_name``): they only match over
-mutual TLS. Request principals ``<iss>/<sub>`` are split at the last ``/`` (issuers are URLs),
+mutual TLS. A principal in the mesh's trust domain, an alias of it, or ``cluster.local`` matches
+in the trust domain and every alias (Istio's trust domain migration). Request principals ``<iss>/<sub>`` are split at the last ``/`` (issuers are URLs),
 so, as in Istio, a subject containing ``/`` cannot be named.
 """
 
@@ -47,8 +48,29 @@ def _authenticated(matcher: string_pb2.StringMatcher) -> Principal:
     return Principal(authenticated=Principal.Authenticated(principal_name=matcher))
 
 
-def _peer_principals(values: Sequence[str]) -> list[Principal]:
-    return [_authenticated(matchers.string(v, matchers.SPIFFE_PREFIX)) for v in values]
+def trust_domain_variants(value: str, trust_domains: Sequence[str]) -> list[str]:
+    """``value`` once per trust domain of the mesh (Istio's trust domain migration): a principal
+    ``<td>/ns/<ns>/sa/<sa>`` whose trust domain is the mesh's, one of its aliases, or
+    ``cluster.local`` (which always names the local domain) matches in every one of them.
+    Wildcard-first values and other shapes stay as written."""
+    parts = value.split("/")
+    if not trust_domains or value.startswith("*") or len(parts) != 5:
+        return [value]
+    if parts[0] not in trust_domains and parts[0] != "cluster.local":
+        return [value]
+    rest = "/".join(parts[1:])
+    return [f"{domain}/{rest}" for domain in dict.fromkeys(trust_domains)]
+
+
+def _peer_principals(trust_domains: Sequence[str]) -> PrincipalBuilder:
+    def build(values: Sequence[str]) -> list[Principal]:
+        return [
+            _authenticated(matchers.string(variant, matchers.SPIFFE_PREFIX))
+            for value in values
+            for variant in trust_domain_variants(value, trust_domains)
+        ]
+
+    return build
 
 
 def _wildcard(value: str) -> str:
@@ -192,10 +214,11 @@ def _permission(key: str, http_only: bool, build: PermissionBuilder) -> Attribut
     return Attribute(key, "permission", http_only, permissions=build)
 
 
-def source_attributes(namespace: str) -> dict[str, Attribute]:
-    """``from.source`` fields (Python names) -> attributes, for a policy in ``namespace``."""
+def source_attributes(namespace: str, trust_domains: Sequence[str] = ()) -> dict[str, Attribute]:
+    """``from.source`` fields (Python names) -> attributes, for a policy in ``namespace`` of a
+    mesh whose trust domain and aliases are ``trust_domains`` (none: principals as written)."""
     return {
-        "principals": _principal("source.principal", False, _peer_principals),
+        "principals": _principal("source.principal", False, _peer_principals(trust_domains)),
         "service_accounts": _principal(
             "source.serviceAccount", False, _peer_service_accounts(namespace)
         ),
@@ -215,13 +238,13 @@ OPERATION_ATTRIBUTES: dict[str, Attribute] = {
 }
 
 
-def when_attribute(key: str) -> Attribute | None:
+def when_attribute(key: str, trust_domains: Sequence[str] = ()) -> Attribute | None:
     """The attribute a ``when`` key names (None for a key Istio does not accept)."""
     fixed: dict[str, Attribute] = {
         "source.ip": _principal(key, False, _cidrs("direct_remote_ip")),
         "remote.ip": _principal(key, False, _cidrs("remote_ip")),
         "source.namespace": _principal(key, False, _peer_namespaces),
-        "source.principal": _principal(key, False, _peer_principals),
+        "source.principal": _principal(key, False, _peer_principals(trust_domains)),
         "request.auth.principal": _principal(key, True, _request_principals),
         "request.auth.audiences": _principal(key, True, _claims(["aud"])),
         "request.auth.presenter": _principal(key, True, _claims(["azp"])),

@@ -35,6 +35,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from envoy.extensions.filters.network.rbac.v3 import rbac_pb2 as net_rbac_pb2
 
 from sailmesh.config.resource import Resource
+from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds import names, pb
@@ -51,16 +52,29 @@ _BAD_CUSTOM_SUFFIX = "-deny-due-to-bad-CUSTOM-action"
 Action = rbac_pb2.RBAC.Action
 
 
+def trust_domains(mesh: MeshConfig) -> tuple[str, ...]:
+    """The mesh's trust domain and its aliases (principals match in each)."""
+    return (mesh.trust_domain, *mesh.trust_domain_aliases)
+
+
 def rbac_rules(
-    policies: Sequence[Resource], action: int, *, for_tcp: bool, custom: bool = False
+    policies: Sequence[Resource],
+    action: int,
+    *,
+    for_tcp: bool,
+    custom: bool = False,
+    domains: Sequence[str] = (),
 ) -> rbac_pb2.RBAC:
-    """The RBAC rules of ``policies``, one Envoy policy per rule (``for_tcp``: a connection)."""
+    """The RBAC rules of ``policies``, one Envoy policy per rule (``for_tcp``: a connection;
+    ``domains``: the mesh's trust domains, see :func:`trust_domains`)."""
     rbac = rbac_pb2.RBAC(action=action)
     allow = action == Action.ALLOW
     for policy in policies:
         rules = policy.spec.rules or []
         for index, rule in enumerate(rules):
-            built = rule_policy(rule, policy.namespace, for_tcp=for_tcp, allow=allow)
+            built = rule_policy(
+                rule, policy.namespace, for_tcp=for_tcp, allow=allow, trust_domains=domains
+            )
             if built is not None:
                 name = names.rbac_policy_name(policy.namespace, policy.name, index, custom)
                 rbac.policies[name].CopyFrom(built)
@@ -115,7 +129,9 @@ def _custom_http(applied: AppliedPolicies, snapshot: MeshSnapshot) -> list[hcm_p
     groups = _by_provider(applied.custom)
     out: list[hcm_pb2.HttpFilter] = []
     for name, policies in groups.items():
-        rules = rbac_rules(policies, Action.DENY, for_tcp=False, custom=True)
+        rules = rbac_rules(
+            policies, Action.DENY, for_tcp=False, custom=True, domains=trust_domains(snapshot.mesh)
+        )
         provider = snapshot.mesh.ext_authz_provider(name) if len(groups) == 1 else None
         host = ext_authz.provider_host(provider, snapshot) if provider else None
         if provider is None or host is None:
@@ -131,7 +147,9 @@ def _custom_network(applied: AppliedPolicies, snapshot: MeshSnapshot) -> list[lc
     groups = _by_provider(applied.custom)
     out: list[lc_pb2.Filter] = []
     for name, policies in groups.items():
-        rules = rbac_rules(policies, Action.DENY, for_tcp=True, custom=True)
+        rules = rbac_rules(
+            policies, Action.DENY, for_tcp=True, custom=True, domains=trust_domains(snapshot.mesh)
+        )
         provider = snapshot.mesh.ext_authz_provider(name) if len(groups) == 1 else None
         host = ext_authz.provider_host(provider, snapshot) if provider else None
         if provider is None or host is None:
@@ -146,20 +164,21 @@ def _custom_network(applied: AppliedPolicies, snapshot: MeshSnapshot) -> list[lc
 
 
 def _enforced(
-    applied: AppliedPolicies, for_tcp: bool
+    applied: AppliedPolicies, for_tcp: bool, domains: Sequence[str]
 ) -> list[tuple[rbac_pb2.RBAC | None, rbac_pb2.RBAC | None, str]]:
     """(rules, shadow rules, shadow stat prefix) of the AUDIT, DENY and ALLOW filters."""
     out: list[tuple[rbac_pb2.RBAC | None, rbac_pb2.RBAC | None, str]] = []
     if applied.audit:
-        out.append((rbac_rules(applied.audit, Action.LOG, for_tcp=for_tcp), None, ""))
+        audit = rbac_rules(applied.audit, Action.LOG, for_tcp=for_tcp, domains=domains)
+        out.append((audit, None, ""))
     for action, enforced, dry, prefix in (
         (Action.DENY, applied.deny, applied.deny_dry_run, names.DRY_RUN_DENY_PREFIX),
         (Action.ALLOW, applied.allow, applied.allow_dry_run, names.DRY_RUN_ALLOW_PREFIX),
     ):
         if not (enforced or dry):
             continue
-        rules = rbac_rules(enforced, action, for_tcp=for_tcp) if enforced else None
-        shadow = rbac_rules(dry, action, for_tcp=for_tcp) if dry else None
+        rules = rbac_rules(enforced, action, for_tcp=for_tcp, domains=domains) if enforced else None
+        shadow = rbac_rules(dry, action, for_tcp=for_tcp, domains=domains) if dry else None
         out.append((rules, shadow, prefix))
     return out
 
@@ -170,7 +189,8 @@ def http_filters(snapshot: MeshSnapshot, proxy: Proxy) -> list[hcm_pb2.HttpFilte
     if applied.empty:
         return []
     out = _custom_http(applied, snapshot)
-    out += [_http_rbac(*parts) for parts in _enforced(applied, for_tcp=False)]
+    domains = trust_domains(snapshot.mesh)
+    out += [_http_rbac(*parts) for parts in _enforced(applied, False, domains)]
     return out
 
 
@@ -180,5 +200,6 @@ def network_filters(snapshot: MeshSnapshot, proxy: Proxy) -> list[lc_pb2.Filter]
     if applied.empty:
         return []
     out = _custom_network(applied, snapshot)
-    out += [_network_rbac(*parts) for parts in _enforced(applied, for_tcp=True)]
+    domains = trust_domains(snapshot.mesh)
+    out += [_network_rbac(*parts) for parts in _enforced(applied, True, domains)]
     return out

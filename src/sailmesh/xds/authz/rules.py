@@ -60,21 +60,24 @@ def _condition(attribute: Attribute | None, values: object, not_values: object) 
     return [Condition(attribute, found, negated)]
 
 
-def _when(rule: Rule) -> tuple[list[Condition], list[Condition]]:
+def _when(rule: Rule, trust_domains: Sequence[str]) -> tuple[list[Condition], list[Condition]]:
     """The rule's ``when`` conditions, split into principal-side and permission-side."""
     principal_side: list[Condition] = []
     permission_side: list[Condition] = []
     for item in rule.when or ():
-        for condition in _condition(when_attribute(item.key or ""), item.values, item.not_values):
+        attribute = when_attribute(item.key or "", trust_domains)
+        for condition in _condition(attribute, item.values, item.not_values):
             side = principal_side if condition.attribute.side == "principal" else permission_side
             side.append(condition)
     return principal_side, permission_side
 
 
-def principal_sets(rule: Rule, namespace: str) -> list[list[Condition]]:
+def principal_sets(
+    rule: Rule, namespace: str, trust_domains: Sequence[str] = ()
+) -> list[list[Condition]]:
     """One AND-set of conditions per ``from`` entry (one set when there is no ``from``)."""
-    base, _ = _when(rule)
-    attributes = source_attributes(namespace)
+    base, _ = _when(rule, trust_domains)
+    attributes = source_attributes(namespace, trust_domains)
     if not rule.from_:
         return [base]
     sets = []
@@ -92,7 +95,7 @@ def principal_sets(rule: Rule, namespace: str) -> list[list[Condition]]:
 
 def permission_sets(rule: Rule) -> list[list[Condition]]:
     """One AND-set of conditions per ``to`` entry (one set when there is no ``to``)."""
-    _, base = _when(rule)
+    _, base = _when(rule, ())
     if not rule.to:
         return [base]
     sets = []
@@ -153,12 +156,19 @@ def _any_permission(found: list[Permission]) -> Permission:
 
 
 def rule_policy(
-    rule: Rule, namespace: str, *, for_tcp: bool, allow: bool
+    rule: Rule,
+    namespace: str,
+    *,
+    for_tcp: bool,
+    allow: bool,
+    trust_domains: Sequence[str] = (),
 ) -> rbac_pb2.Policy | None:
-    """The RBAC policy of ``rule`` (None: an ALLOW rule dropped on a TCP connection)."""
+    """The RBAC policy of ``rule`` (None: an ALLOW rule dropped on a TCP connection);
+    ``trust_domains``: the mesh's trust domain and its aliases, for peer principals."""
     try:
         principals = [
-            _principal(_usable(s, for_tcp, allow)) for s in principal_sets(rule, namespace)
+            _principal(_usable(s, for_tcp, allow))
+            for s in principal_sets(rule, namespace, trust_domains)
         ]
         permissions = [_permission(_usable(s, for_tcp, allow)) for s in permission_sets(rule)]
     except DroppedRule:
