@@ -12,9 +12,10 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from authz_world import Policies, expect, gateway, pod, start
+from authz_world import gateway, manifests, removed_afterwards, start
 from runtime_e2e import skip_unless_netns
 
+from e2e_support.authz_mesh import Policies, expect, pod
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.probes import Request, http, statuses, tcp
 from sailmesh.runtime import proxy as envoy_proxy
@@ -30,12 +31,12 @@ REFUSED = ("closed", "reset")
 
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
-    yield from start(tmp_path_factory.mktemp("sailmesh-home"))
+    yield from start(tmp_path_factory.mktemp("sailmesh-home"), manifests())
 
 
 @pytest.fixture
 def policies(mesh: LocalMeshThread) -> Iterator[Policies]:
-    applied = Policies(mesh)
+    applied = removed_afterwards(mesh)
     try:
         yield applied
     finally:
