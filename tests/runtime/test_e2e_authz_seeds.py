@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from authz_world import gateway, start
+from authz_world import start
 from runtime_e2e import skip_unless_netns
 
 from e2e_support.authz_mesh import Policies, client, expect, namespace, pod, server
