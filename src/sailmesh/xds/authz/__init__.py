@@ -14,5 +14,6 @@ chain; :mod:`sailmesh.xds.request_security` places them after the JWT filter.
   HTTP-only fields on TCP);
 - :mod:`~sailmesh.xds.authz.ext_authz`: CUSTOM providers as ext_authz filters;
 - :mod:`~sailmesh.xds.authz.filters`: the filters in evaluation order
-  (CUSTOM -> AUDIT -> DENY -> ALLOW).
+  (CUSTOM -> AUDIT -> DENY -> ALLOW);
+- :mod:`~sailmesh.xds.authz.audit`: the access log that records what AUDIT policies mark.
 """
