@@ -30,7 +30,7 @@ def inbound_route_config(port: InboundPort) -> rc_pb2.RouteConfiguration:
     cluster = names.inbound_cluster(port.port)
     action = route_pb2.RouteAction(cluster=cluster)
     action.timeout.CopyFrom(pb.duration(0))
-    action.max_stream_duration.grpc_timeout_header_max.CopyFrom(pb.duration(0))
+    action.max_grpc_timeout.CopyFrom(pb.duration(0))
     route = route_pb2.Route(
         name=names.DEFAULT_ROUTE_NAME, match=route_pb2.RouteMatch(prefix="/"), route=action
     )
