@@ -87,6 +87,8 @@ AuthorizationPolicy default/every-field
     - source:
         serviceAccounts: [default/bookinfo-reviews, other/sa]
         notServiceAccounts: [default/bad]
+        trustDomains: [cluster.local, "*.example.org"]
+        notTrustDomains: [evil.example.org]
     to:
     - operation:
         hosts: [productpage.default.svc.cluster.local, "*.example.com", "api.*"]

@@ -166,3 +166,18 @@ def test_the_default_trust_domain_keeps_principals_as_written() -> None:
     assert trust_domain_variants("cluster.local/ns/a/sa/b", ("cluster.local",)) == [
         "cluster.local/ns/a/sa/b"
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "regex"),
+    [
+        ("cluster.local", "spiffe://cluster\\.local/.*"),
+        ("*", "spiffe://[^/]+/.*"),
+        ("*.example.org", "spiffe://[^/]*\\.example\\.org/.*"),
+        ("team-*", "spiffe://team\\-[^/]*/.*"),
+    ],
+)
+def test_trust_domains_match_the_domain_of_the_peer_identity(value: str, regex: str) -> None:
+    attribute = SOURCES["trust_domains"]
+    assert not attribute.http_only
+    assert built(attribute, [value]) == [authenticated({"safe_regex": {"regex": regex}})]

@@ -9,11 +9,12 @@ An :class:`Attribute` knows whether Envoy can test it on a plain TCP connection
 (``http_only``): request principals, ``request.*`` keys, hosts, methods and paths cannot, and
 :mod:`sailmesh.xds.authz.rules` applies Istio's rule for them on TCP ports.
 
-Peer identities (``principals``, ``namespaces``, ``serviceAccounts``, ``source.*``) match the
-URI SAN of the client certificate (``authenticated.principal_name``): they only match over
-mutual TLS. A principal in the mesh's trust domain, an alias of it, or ``cluster.local`` matches
-in the trust domain and every alias (Istio's trust domain migration). Request principals ``<iss>/<sub>`` are split at the last ``/`` (issuers are URLs),
-so, as in Istio, a subject containing ``/`` cannot be named.
+Peer identities (``principals``, ``namespaces``, ``serviceAccounts``, ``trustDomains``,
+``source.*``) match the URI SAN of the client certificate (``authenticated.principal_name``):
+they only match over mutual TLS. A principal in the mesh's trust domain, an alias of it, or
+``cluster.local`` matches in the trust domain and every alias (Istio's trust domain migration).
+Request principals ``<iss>/<sub>`` are split at the last ``/`` (issuers are URLs), so, as in
+Istio, a subject containing ``/`` cannot be named.
 """
 
 from __future__ import annotations
@@ -79,6 +80,22 @@ def _wildcard(value: str) -> str:
 
 def _peer_namespaces(values: Sequence[str]) -> list[Principal]:
     return [_authenticated(matchers.regex(f".*/ns/{_wildcard(v)}/.*")) for v in values]
+
+
+def _peer_trust_domains(values: Sequence[str]) -> list[Principal]:
+    """``trustDomains`` (Istio 1.30): the trust domain of the peer's SPIFFE identity, with
+    Istio's ``*``, prefix and suffix wildcards within the domain."""
+    return [_authenticated(matchers.regex(f"spiffe://{_domain_pattern(v)}/.*")) for v in values]
+
+
+def _domain_pattern(value: str) -> str:
+    if value == "*":
+        return "[^/]+"
+    if value.startswith("*"):
+        return "[^/]*" + re.escape(value[1:])
+    if value.endswith("*"):
+        return re.escape(value[:-1]) + "[^/]*"
+    return re.escape(value)
 
 
 def service_account_regex(value: str, namespace: str) -> str:
@@ -219,6 +236,7 @@ def source_attributes(namespace: str, trust_domains: Sequence[str] = ()) -> dict
     mesh whose trust domain and aliases are ``trust_domains`` (none: principals as written)."""
     return {
         "principals": _principal("source.principal", False, _peer_principals(trust_domains)),
+        "trust_domains": _principal("source.trustDomain", False, _peer_trust_domains),
         "service_accounts": _principal(
             "source.serviceAccount", False, _peer_service_accounts(namespace)
         ),

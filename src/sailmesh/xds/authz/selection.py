@@ -21,6 +21,7 @@ policies of each action in the snapshot's order (oldest first), dry-run ones apa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sailmesh.config.resource import Resource
@@ -69,27 +70,35 @@ def _targets(policy: Resource) -> list[object]:
     return refs
 
 
-def _targets_proxy(policy: Resource, proxy: Proxy) -> bool:
-    """Whether a ``targetRef(s)`` policy targets ``proxy`` (a Gateway API gateway's pods)."""
+def _targets_workload(policy: Resource, namespace: str, labels: Mapping[str, str]) -> bool:
+    """Whether a ``targetRef(s)`` policy targets the workload (a Gateway API gateway's pods)."""
     for ref in _targets(policy):
         kind, group = getattr(ref, "kind", None), getattr(ref, "group", None) or ""
         name = getattr(ref, "name", None)
         if kind != "Gateway" or group != GATEWAY_API_GROUP or not name:
             continue
-        if proxy.namespace == policy.namespace and proxy.labels.get(GATEWAY_NAME_LABEL) == name:
+        if namespace == policy.namespace and labels.get(GATEWAY_NAME_LABEL) == name:
             return True
     return False
 
 
-def applies_to(policy: Resource, proxy: Proxy, root_namespace: str) -> bool:
-    """Whether ``policy`` selects ``proxy`` (see the module docstring)."""
+def selects(
+    policy: Resource, namespace: str, labels: Mapping[str, str], root_namespace: str
+) -> bool:
+    """Whether ``policy`` applies to a workload of ``namespace`` with ``labels`` (see the
+    module docstring)."""
     in_root = policy.namespace == root_namespace
-    if policy.namespace != proxy.namespace and not in_root:
+    if policy.namespace != namespace and not in_root:
         return False
     if _targets(policy):
-        return _targets_proxy(policy, proxy)
-    labels = selector_labels(policy)
-    return labels is None or selector_matches(labels, proxy.labels)
+        return _targets_workload(policy, namespace, labels)
+    selector = selector_labels(policy)
+    return selector is None or selector_matches(selector, labels)
+
+
+def applies_to(policy: Resource, proxy: Proxy, root_namespace: str) -> bool:
+    """Whether ``policy`` selects ``proxy``."""
+    return selects(policy, proxy.namespace, proxy.labels, root_namespace)
 
 
 def applied_policies(snapshot: MeshSnapshot, proxy: Proxy) -> AppliedPolicies:
