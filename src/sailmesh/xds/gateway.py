@@ -124,7 +124,7 @@ def _listener(port: _Port, options: TranslateOptions, scope: ProxyScope) -> list
     snapshot = scope.snapshot
     log_path = options.log_path(snapshot.mesh)
     logs = [
-        *filters.access_logs(log_path, options.access_log_format),
+        *filters.access_logs(log_path, options.log_format(snapshot.mesh)),
         *request_security.audit_logs(scope, log_path),
     ]
     hcm_filter = filters.http_connection_manager(
@@ -161,7 +161,7 @@ def translate_gateway(
     listeners = {x.name: x for x in (_listener(p, options, scope) for p in ports)}
     routes = {c.name: c for c in (_route_config(proxy, snapshot, p, scope) for p in ports)}
     return {
-        CLUSTER: build_clusters(scope),
+        CLUSTER: build_clusters(scope, options),
         ENDPOINT: build_endpoints(scope),
         LISTENER: listeners,
         ROUTE: routes,

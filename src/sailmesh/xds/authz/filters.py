@@ -54,7 +54,7 @@ Action = rbac_pb2.RBAC.Action
 
 def trust_domains(mesh: MeshConfig) -> tuple[str, ...]:
     """The mesh's trust domain and its aliases (principals match in each)."""
-    return (mesh.trust_domain, *mesh.trust_domain_aliases)
+    return mesh.trust_domains
 
 
 def rbac_rules(
