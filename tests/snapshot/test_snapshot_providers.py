@@ -92,7 +92,5 @@ def test_durations() -> None:
 
 
 def test_trust_domain_aliases_are_read() -> None:
-    mesh = MeshConfig.from_dict(
-        {"trustDomain": "example.org", "trustDomainAliases": ["old.org"]}
-    )
+    mesh = MeshConfig.from_dict({"trustDomain": "example.org", "trustDomainAliases": ["old.org"]})
     assert (mesh.trust_domain, mesh.trust_domain_aliases) == ("example.org", ("old.org",))
