@@ -120,6 +120,69 @@ def test_deny_all_then_explicit_allows_by_path_method_and_header(
     assert tcp(client, WEB, 9000) in REFUSED
 
 
+def test_peer_identities_over_mutual_tls(mesh: LocalMeshThread, policies: Policies) -> None:
+    """principals, namespaces, serviceAccounts, trustDomains, notPrincipals and
+    source.principal match the SPIFFE identity of the client sidecar's certificate (auto mTLS);
+    a client without a sidecar has none."""
+    client, other = plain(mesh), meshed(mesh)
+    policies.apply(
+        policy(
+            "by-identity",
+            "authz",
+            """  selector: {matchLabels: {app: web}}
+  rules:
+  - from: [{source: {principals: [cluster.local/ns/authz/sa/default]}}]
+    to: [{operation: {paths: [/by-principal]}}]
+  - from: [{source: {namespaces: [authz]}}]
+    to: [{operation: {paths: [/by-namespace]}}]
+  - from: [{source: {serviceAccounts: [authz/default]}}]
+    to: [{operation: {paths: [/by-service-account]}}]
+  - from: [{source: {trustDomains: [cluster.local]}}]
+    to: [{operation: {paths: [/by-trust-domain]}}]
+  - from: [{source: {notPrincipals: ["*"]}}]
+    to: [{operation: {paths: [/anonymous]}}]
+  - to: [{operation: {paths: [/by-condition]}}]
+    when: [{key: source.principal, values: ["cluster.local/ns/authz/*"]}]
+  - from: [{source: {principals: [cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account]}}]
+    to: [{operation: {paths: [/from-gateway]}}]
+  - from: [{source: {principals: [cluster.local/ns/authz/sa/default]}}]
+    to: [{operation: {ports: ["9000"]}}]""",
+        )
+    )
+    paths = ["/by-principal", "/by-namespace", "/by-service-account", "/by-trust-domain",
+             "/anonymous", "/by-condition", "/from-gateway"]  # fmt: skip
+    asked = [Request(f"{WEB}{path}") for path in paths]
+    expect(
+        lambda: both(other, client, asked),
+        ([200, 200, 200, 200, 403, 200, 403], [403, 403, 403, 403, 200, 403, 403]),
+    )
+    # The gateway's own identity reaches the workload through it.
+    via = gateway(mesh)
+    assert statuses(client, Request(f"{via}/from-gateway"), Request(f"{via}/by-principal")) == [
+        200,
+        403,
+    ]
+    # On the TCP port, the same identities.
+    assert tcp(other, WEB, 9000) == "echo ping"
+    assert tcp(client, WEB, 9000) in REFUSED
+
+
+def test_namespace_deny_refuses_a_whole_namespace(
+    mesh: LocalMeshThread, policies: Policies
+) -> None:
+    client, other = plain(mesh), meshed(mesh)
+    policies.apply(
+        policy(
+            "deny-authz-namespace",
+            "authz",
+            "  action: DENY\n  rules: [{from: [{source: {namespaces: [authz]}}], "
+            "to: [{operation: {paths: [/private]}}]}]",
+        )
+    )
+    asked = [Request(f"{WEB}/private"), Request(f"{WEB}/public")]
+    expect(lambda: both(other, client, asked), ([403, 200], [200, 200]))
+
+
 def test_deny_beats_allow(mesh: LocalMeshThread, policies: Policies) -> None:
     client = plain(mesh)
     policies.apply(policy("allow-all", "authz", "  rules: [{}]"))

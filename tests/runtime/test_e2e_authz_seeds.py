@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from authz_world import start
+from authz_world import gateway, start
 from runtime_e2e import skip_unless_netns
 
 from e2e_support.authz_mesh import Policies, client, expect, namespace, pod, server
@@ -113,3 +113,69 @@ def test_product_api_rate_limit_needs_a_user_id_on_gets(
         ("default", "other", Request("productpage.default/products")),  # not selected
     ]
     expect(lambda: ask(mesh, calls), [200, 403, 403, 200])
+
+
+def test_my_app_authz_allows_its_service_account_and_monitoring(
+    mesh: LocalMeshThread, policies: Policies
+) -> None:
+    """Seed 001 ``my-app-authz``: my-app-sa may GET/POST /api/*, namespace monitoring may GET
+    /metrics and /health; nothing else."""
+    policies.apply(seed_yaml("AuthorizationPolicy", "my-app-authz"))
+    calls = [
+        ("default", "my-app-client", Request("my-app.default/api/orders")),
+        ("default", "my-app-client", Request("my-app.default/api/orders", "POST")),
+        ("default", "my-app-client", Request("my-app.default/api/orders", "DELETE")),
+        ("default", "my-app-client", Request("my-app.default/metrics")),
+        ("monitoring", "scraper", Request("my-app.default/metrics")),
+        ("monitoring", "scraper", Request("my-app.default/health")),
+        ("monitoring", "scraper", Request("my-app.default/metrics", "POST")),
+        ("monitoring", "scraper", Request("my-app.default/api/orders")),
+        ("default", "other", Request("my-app.default/api/orders")),
+        ("default", "other", Request("my-app.default/health")),
+    ]
+    expect(lambda: ask(mesh, calls), [200, 200, 403, 403, 200, 200, 403, 403, 403, 403])
+
+
+def test_productpage_policy_allows_product_reads_by_productpage_only(
+    mesh: LocalMeshThread, policies: Policies
+) -> None:
+    """Seed 002 ``productpage-policy``: bookinfo-productpage may GET /api/v1/products*."""
+    policies.apply(seed_yaml("AuthorizationPolicy", "productpage-policy"))
+    calls = [
+        ("default", "productpage-client", Request("productpage.default/api/v1/products")),
+        ("default", "productpage-client", Request("productpage.default/api/v1/products/1")),
+        ("default", "productpage-client", Request("productpage.default/api/v1/products", "POST")),
+        ("default", "productpage-client", Request("productpage.default/productpage")),
+        ("default", "other", Request("productpage.default/api/v1/products")),
+    ]
+    expect(lambda: ask(mesh, calls), [200, 200, 403, 403, 403])
+
+
+def test_production_deny_all_with_explicit_payment_access(
+    mesh: LocalMeshThread, policies: Policies
+) -> None:
+    """Seed 003 ``deny-all-default`` then ``payment-service-access``: in ``production`` nothing
+    is allowed but order-service's POST to /api/v1/process-payment and the ingress gateway's
+    GET of /health and /ready."""
+    policies.apply(seed_yaml("AuthorizationPolicy", "deny-all-default"))
+    denied = [
+        ("production", "order-service", Request("payment-service.production/api/v1/process-payment", "POST")),
+        ("production", "order-service", Request("inventory.production/items")),
+        ("default", "other", Request("payment-service.production/health")),
+    ]  # fmt: skip
+    expect(lambda: ask(mesh, denied), [403, 403, 403])
+    policies.apply(seed_yaml("AuthorizationPolicy", "payment-service-access"))
+    via = gateway(mesh)
+    calls = [
+        ("production", "order-service", Request("payment-service.production/api/v1/process-payment", "POST")),
+        ("production", "order-service", Request("payment-service.production/api/v1/process-payment")),
+        ("production", "order-service", Request("payment-service.production/health")),
+        ("production", "order-service", Request("inventory.production/items")),
+        ("default", "other", Request("payment-service.production/api/v1/process-payment", "POST")),
+        ("default", "other", Request("payment-service.production/health")),
+        ("default", "other", Request(f"{via}/health")),
+        ("default", "other", Request(f"{via}/ready")),
+        ("default", "other", Request(f"{via}/health", "POST")),
+        ("default", "other", Request(f"{via}/api/v1/process-payment", "POST")),
+    ]  # fmt: skip
+    expect(lambda: ask(mesh, calls), [200, 403, 403, 403, 403, 403, 200, 200, 403, 403])
