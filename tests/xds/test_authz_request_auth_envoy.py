@@ -1,4 +1,5 @@
-"""Request principals and ``request.auth.*`` conditions on real Envoy: the RBAC filters sailmesh
+"""Request principals and ``request.auth.*`` conditions on real Envoy (and the seed examples
+that use them): the RBAC filters sailmesh
 builds read the JWT payloads that ``envoy.filters.http.jwt_authn`` records (the contract of
 :mod:`sailmesh.xds.request_security`: namespace ``envoy.filters.http.jwt_authn``, key
 ``payload``).
@@ -13,6 +14,8 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +27,10 @@ from config_support.manifests import manifests
 from e2e_support.backend import Backend
 from e2e_support.jwt_tokens import Issuer
 from e2e_support.proxy import free_port
+from e2e_support.seed_docs import seed_yaml
+from sailmesh.registry.model import frozen_map
 from sailmesh.runtime.envoy import EnvoyProcess
+from sailmesh.snapshot.proxy import Proxy
 from sailmesh.xds.authz.filters import http_filters
 from sailmesh.xds.bootstrap import UnixAddress, render_bootstrap
 
@@ -57,21 +63,26 @@ HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_mana
 ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 
 
-def bootstrap(issuer: Issuer, port: int, backend: int) -> dict[str, Any]:
+def bootstrap(
+    issuers: list[Issuer], authz: list[dict[str, Any]], port: int, backend: int
+) -> dict[str, Any]:
+    """Envoy on 127.0.0.1:``port``: jwt_authn (one provider per issuer, tokens optional),
+    the ``authz`` filters, the router to ``backend``."""
+    providers = {
+        f"p{i}": {"issuer": issuer.name, "local_jwks": {"inline_string": issuer.jwks()},
+                  "payload_in_metadata": "payload", "forward": True}
+        for i, issuer in enumerate(issuers)
+    }  # fmt: skip
+    requirements = [{"provider_name": name} for name in providers] + [{"allow_missing": {}}]
     jwt = {
         "name": "envoy.filters.http.jwt_authn",
         "typed_config": {
             "@type": JWT_AUTHN,
-            "providers": {"p": {"issuer": ISSUER, "local_jwks": {"inline_string": issuer.jwks()},
-                                "payload_in_metadata": "payload", "forward": True}},
-            "rules": [{"match": {"prefix": "/"}, "requires": {"requires_any": {"requirements": [
-                {"provider_name": "p"}, {"allow_missing": {}}]}}}],
+            "providers": providers,
+            "rules": [{"match": {"prefix": "/"},
+                       "requires": {"requires_any": {"requirements": requirements}}}],
         },
     }  # fmt: skip
-    authz = [
-        json_format.MessageToDict(f, preserving_proto_field_name=True)
-        for f in http_filters(world(POLICY), fx.productpage_proxy())
-    ]
     router = {"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER}}
     hcm = {
         "@type": HCM,
@@ -99,6 +110,32 @@ def bootstrap(issuer: Issuer, port: int, backend: int) -> dict[str, Any]:
     return document
 
 
+def authorization(policies: str, proxy: Proxy) -> list[dict[str, Any]]:
+    """The authorization filters sailmesh translates ``policies`` to for ``proxy``."""
+    return [
+        json_format.MessageToDict(f, preserving_proto_field_name=True)
+        for f in http_filters(world(policies), proxy)
+    ]
+
+
+@contextmanager
+def running(workdir: Path, issuers: list[Issuer], authz: list[dict[str, Any]]) -> Iterator[int]:
+    """An Envoy with these issuers and filters in front of a backend; its port."""
+    port = free_port()
+    config = workdir / "envoy.json"
+    with Backend("ok") as backend:
+        config.write_text(json.dumps(bootstrap(issuers, authz, port, backend.port)))
+        process = EnvoyProcess(
+            config, log_path=workdir / "envoy.log", extra_args=["--concurrency", "1"]
+        )
+        process.start()
+        try:
+            process.wait_ready()
+            yield port
+        finally:
+            process.stop()
+
+
 ALICE = {"sub": "alice", "groups": ["dev", "admins"], "realm": {"role": "superuser"},
          "aud": ["other", "bookinfo"], "azp": "web"}  # fmt: skip
 BOB = {"sub": "bob", "groups": "dev", "realm": {"role": "user"}, "aud": "bookinfo", "azp": "cli"}
@@ -107,26 +144,25 @@ CAROL = {"sub": "carol", "groups": "admins"}
 
 @pytest.fixture(scope="module")
 def envoy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Issuer]]:
-    issuer, port = Issuer(ISSUER), free_port()
-    workdir = tmp_path_factory.mktemp("jwt-envoy")
-    config = workdir / "envoy.json"
-    with Backend("ok") as backend:
-        config.write_text(json.dumps(bootstrap(issuer, port, backend.port)))
-        process = EnvoyProcess(
-            config, log_path=workdir / "envoy.log", extra_args=["--concurrency", "1"]
-        )
-        process.start()
-        try:
-            process.wait_ready()
-            yield port, issuer
-        finally:
-            process.stop()
+    issuer = Issuer(ISSUER)
+    authz = authorization(POLICY, fx.productpage_proxy())
+    with running(tmp_path_factory.mktemp("jwt-envoy"), [issuer], authz) as port:
+        yield port, issuer
 
 
-def status(port: int, path: str, token: str | None) -> int:
+def status(
+    port: int,
+    path: str,
+    token: str | None,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    sent = dict(headers or {})
+    if token:
+        sent["authorization"] = f"Bearer {token}"
     try:
-        conn.request("GET", path, headers={"authorization": f"Bearer {token}"} if token else {})
+        conn.request(method, path, headers=sent)
         response = conn.getresponse()
         response.read()
         return response.status
@@ -159,3 +195,45 @@ def test_a_token_from_another_key_is_refused_by_jwt_authn(envoy: tuple[int, Issu
     port, _ = envoy
     forged = Issuer(ISSUER).token(ALICE)
     assert status(port, "/alice", forged) == 401
+
+
+def test_seed_rate_limit_needs_a_google_token_and_a_user_id(tmp_path: Path) -> None:
+    """Seed 002 ``rate-limit`` as written: GET with x-user-id and a token from Google."""
+    google, other = Issuer("https://accounts.google.com"), Issuer("https://auth.ecommerce.com")
+    policy = seed_yaml("AuthorizationPolicy", "rate-limit")
+    with running(tmp_path, [google, other], authorization(policy, fx.productpage_proxy())) as port:
+        user, token = {"x-user-id": "u-1"}, google.token({"sub": "u-1"})
+        assert [
+            status(port, "/api/v1/products", token, headers=user),
+            status(port, "/api/v1/products", token),
+            status(port, "/api/v1/products", None, headers=user),
+            status(port, "/api/v1/products", token, "POST", headers=user),
+            status(port, "/api/v1/products", other.token({"sub": "u-1"}), headers=user),
+        ] == [200, 403, 403, 403, 403]
+
+
+PAYMENT = Proxy(
+    "sidecar",
+    "10.244.1.7",
+    "payment-service-1",
+    "production",
+    labels=frozen_map({"app": "payment-service"}),
+)
+
+
+def test_seed_payment_service_jwt_authz_by_subject_and_role(tmp_path: Path) -> None:
+    """Seed 003 ``payment-service-jwt-authz`` as written: the admin may GET/POST/PUT/DELETE,
+    the user GET/POST with role customer or merchant; nobody else."""
+    issuer = Issuer("https://auth.ecommerce.com")
+    policy = seed_yaml("AuthorizationPolicy", "payment-service-jwt-authz")
+    with running(tmp_path, [issuer], authorization(policy, PAYMENT)) as port:
+        admin = issuer.token({"sub": "admin"})
+        customer = issuer.token({"sub": "user", "role": "customer"})
+        merchant = issuer.token({"sub": "user", "role": "merchant"})
+        guest = issuer.token({"sub": "user", "role": "guest"})
+        stranger = issuer.token({"sub": "mallory", "role": "customer"})
+        methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        assert [status(port, "/pay", admin, m) for m in methods] == [200, 200, 200, 200, 403]
+        assert [status(port, "/pay", customer, m) for m in methods] == [200, 200, 403, 403, 403]
+        assert [status(port, "/pay", merchant, m) for m in ("GET", "POST")] == [200, 200]
+        assert [status(port, "/pay", t) for t in (guest, stranger, None)] == [403, 403, 403]
