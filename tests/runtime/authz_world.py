@@ -4,7 +4,8 @@ Namespaces: ``authz`` (sidecars) holds ``web`` (HTTP on 8080 behind Service port
 the request as JSON; an echo on TCP 9000; HTTP on 8081, a port no Service declares) and a
 ``client``; ``ext`` (sidecars) holds the ext_authz server (HTTP 8000, gRPC 9000, see
 ``e2e_support/ext_authz_server.py``); ``plain`` (no sidecars) holds a ``client`` whose IP reaches
-the servers as it is; ``istio-system`` holds the ingress gateway, routing every host to ``web``.
+the servers as it is; ``istio-system`` holds the ingress gateway, routing every host to ``web``
+(HTTP on 8080) and TCP on 31400 to ``web``'s echo.
 The meshConfig declares the ext_authz providers ``ext-authz-http`` and ``ext-authz-grpc``.
 """
 
@@ -37,6 +38,21 @@ spec:
   hosts: ["*"]
   gateways: [istio-system/web-gateway]
   http: [{route: [{destination: {host: web.authz.svc.cluster.local, port: {number: 80}}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: echo-gateway, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 31400, name: tcp, protocol: TCP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: echo, namespace: authz}
+spec:
+  hosts: ["*"]
+  gateways: [istio-system/echo-gateway]
+  tcp: [{route: [{destination: {host: web.authz.svc.cluster.local, port: {number: 9000}}}]}]
 """
 PROVIDERS = """
 apiVersion: install.istio.io/v1alpha1

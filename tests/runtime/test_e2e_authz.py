@@ -79,6 +79,7 @@ def test_without_policies_every_port_answers(mesh: LocalMeshThread) -> None:
     assert statuses(client, *asked) == [200, 200, 200]
     assert statuses(meshed(mesh), *asked) == [200, 200, 200]
     assert tcp(client, WEB, 9000) == "echo ping"
+    assert tcp(client, gateway(mesh).partition(":")[0], 31400) == "echo ping"
 
 
 def test_deny_all_then_explicit_allows_by_path_method_and_header(
@@ -299,6 +300,11 @@ def test_gateway_policies_apply_on_the_gateway(mesh: LocalMeshThread, policies: 
     expect(lambda: both(client, other, asked), ([200, 403, 403, 403], [200, 403, 200, 200]))
     # The policy selects the gateway only: the workload itself still answers.
     assert statuses(client, Request(f"{WEB}/private/x")) == [200]
+    # The gateway's TCP server (an echo without policies, see the first test) is authorized
+    # too: on TCP the first DENY rule loses its HTTP-only path and refuses every connection.
+    host = via.partition(":")[0]
+    assert tcp(client, host, 31400) in REFUSED
+    assert tcp(other, host, 31400) in REFUSED
 
 
 def _checks(mesh: LocalMeshThread) -> dict[str, int]:

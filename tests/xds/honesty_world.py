@@ -24,6 +24,7 @@ from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
 from sailmesh.config.models.security import AuthorizationPolicySpec, PeerAuthenticationSpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
+from sailmesh.config.models.telemetry import TelemetrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
 from sailmesh.config.resource import Resource
 from sailmesh.config.unenforced import find_unenforced, split_pattern
@@ -46,11 +47,13 @@ SPECS: dict[str, type[BaseModel]] = {
     "ServiceEntry": ServiceEntrySpec,
     "Sidecar": SidecarSpec,
     "AuthorizationPolicy": AuthorizationPolicySpec,
+    "Telemetry": TelemetrySpec,
     "PeerAuthentication": PeerAuthenticationSpec,
 }
 API_VERSIONS = {
     "PeerAuthentication": "security.istio.io/v1",
     "AuthorizationPolicy": "security.istio.io/v1",
+    "Telemetry": "telemetry.istio.io/v1",
 }
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
@@ -79,9 +82,21 @@ _HTTPS_SERVER = {
     "hosts": ["*"],
     "tls": {"mode": "SIMPLE", "credentialName": "cred"},
 }
+_MUTUAL_SERVER = {**_HTTPS_SERVER, "tls": {"mode": "MUTUAL", "credentialName": "cred"}}
+_FILES_SERVER = {
+    **_HTTPS_SERVER,
+    "tls": {"mode": "MUTUAL", "serverCertificate": "/c.pem", "privateKey": "/k.pem",
+            "caCertificates": "/ca.pem"},
+}  # fmt: skip
+_PAIRS_SERVER = {
+    **_HTTPS_SERVER,
+    "tls": {"mode": "SIMPLE", "tlsCertificates": [{"serverCertificate": "/c.pem", "privateKey": "/k.pem"}]},
+}  # fmt: skip
 _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
 #: A Gateway API gateway's pods: the world's gateway proxy carries its name label (see ROUTER).
 _TARGET = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+_TEAM = {"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": {"team": {"value": "'a'"}}}
+_ERRORS = {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 400"}}
 
 #: Base specs per kind (several where oneofs and required companions need different shapes);
 #: each must be valid (a test checks). A leaf is set on the first base that accepts it.
@@ -116,6 +131,9 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "Gateway": [
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTP_SERVER]},
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTPS_SERVER, _HTTP_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_FILES_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_MUTUAL_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_PAIRS_SERVER]},
     ],
     "ServiceEntry": [
         {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "STATIC", "location": "MESH_INTERNAL",
@@ -155,6 +173,19 @@ BASES: dict[str, list[dict[str, Any]]] = {
         {"targetRef": {"kind": "Service", "name": "reviews"}, "action": "DENY", "rules": [{}]},
         {"targetRefs": [{"kind": "Service", "name": "reviews"}], "action": "DENY", "rules": [{}]},
         {"action": "CUSTOM", "provider": {"name": "p"}, "rules": [{"to": [{"operation": {"paths": ["/x"]}}]}]},
+    ],
+    "Telemetry": [
+        {"metrics": [{"overrides": [_TEAM]}]},
+        {"selector": {"matchLabels": {"app": "productpage"}}, "metrics": [{"overrides": [_TEAM]}]},
+        {"accessLogging": [_ERRORS]},
+        {"targetRef": {"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": "gw"},
+         "metrics": [{"overrides": [_TEAM]}]},
+        {"targetRefs": [{"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": "gw"}],
+         "metrics": [{"overrides": [_TEAM]}]},
+        {"targetRef": {"kind": "Service", "name": "productpage"}, "metrics": [{"overrides": [_TEAM]}]},
+        {"targetRefs": [{"kind": "Service", "name": "productpage"}], "metrics": [{"overrides": [_TEAM]}]},
+        {"tracing": [{"providers": [{"name": "zipkin"}], "randomSamplingPercentage": 10.0}],
+         "metrics": [{"overrides": [_TEAM]}]},
     ],
 }  # fmt: skip
 
@@ -244,9 +275,17 @@ NAMED: dict[str, list[Any]] = {
     "service_accounts": [["default/sa"]],
     "not_service_accounts": [["default/sa"]],
     "key": ["request.headers[x-b]"],
-    "group": ["core"],
     "value": [20.0],
     "stat_prefix": ["sp"],
+    "tag_overrides": [
+        {"team": {"value": "request.headers['x-team']"}},
+        {"request_protocol": {"operation": "REMOVE"}},
+    ],
+    "expression": ["response.code >= 500"],
+    "kind": ["GatewayClass"],
+    "group": ["core", ""],
+    "custom_tags": [{"t": {"literal": {"value": "v"}}}],
+    "random_sampling_percentage": [20.0],
     "port_level_mtls": [{"9080": {"mode": "DISABLE"}}, {"9080": {"mode": "STRICT"}}],
 }
 _BY_TYPE: dict[Any, list[Any]] = {
@@ -447,8 +486,10 @@ def concrete(pattern: str) -> str:
 
 def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     """The world's output under ``meshConfig`` as sailmesh reads it (with a Sidecar in the
-    namespace ``mesh-root``, which ``rootNamespace: mesh-root`` makes the mesh's default)."""
+    namespace ``mesh-root``, which ``rootNamespace: mesh-root`` makes the mesh's default), for
+    proxies that log to stdout unless the mesh says otherwise (the local runtime's)."""
     from sailmesh.snapshot.mesh import MeshConfig
+    from sailmesh.xds.options import TranslateOptions
 
     sidecar = {"egress": [{"hosts": ["istio-system/*"]}]}
     (root,) = load_text(document("Sidecar", sidecar).replace('"default"', '"mesh-root"')).resources
@@ -456,8 +497,9 @@ def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     snap = MeshSnapshot.build(resources, compute_view(_services(), bookinfo_workloads()),
                               MeshConfig.from_dict(mesh_config))  # fmt: skip
     out = {}
+    options = TranslateOptions(access_log_path="/dev/stdout", sds=True)
     for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
-        for type_url, found in generate(proxy, snap, options=OPTIONS).items():
+        for type_url, found in generate(proxy, snap, options=options).items():
             out[f"{label} {type_url}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()
             }

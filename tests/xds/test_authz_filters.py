@@ -181,3 +181,35 @@ def test_audit_policies_add_an_audit_log_of_marked_requests_only() -> None:
     assert '"filter": "envoy.common"' in text and '"boolMatch": true' in text
     plain = json_format.MessageToJson(translate(PRODUCTPAGE, world())[LISTENER]["virtualInbound"])
     assert "AUDIT" not in plain
+
+
+GATEWAY_TCP = manifests("""
+Gateway istio-system/tcp
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 31400, name: tcp, protocol: TCP}, hosts: ["*"]}]
+---
+VirtualService default/tcp
+  hosts: ["*"]
+  gateways: [istio-system/tcp]
+  tcp: [{route: [{destination: {host: productpage-db, port: {number: 3306}}}]}]
+---
+AuthorizationPolicy istio-system/ingress-tcp
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules: [{from: [{source: {ipBlocks: [192.0.2.0/24]}}]}]
+""")
+
+
+def test_gateway_tcp_servers_are_authorized_before_the_tcp_proxy() -> None:
+    from authz_cases import ROUTER
+
+    from sailmesh.typeurls import LISTENER
+    from sailmesh.xds.translate import translate
+
+    listener = translate(ROUTER, world(GATEWAY_TCP))[LISTENER]["0.0.0.0_31400"]
+    (chain,) = listener.filter_chains
+    assert [f.name for f in chain.filters] == [
+        "envoy.filters.network.rbac",
+        "envoy.filters.network.tcp_proxy",
+    ]
+    assert config_of(chain.filters[0])["rules"]["action"] == "DENY"
