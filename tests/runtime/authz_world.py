@@ -130,8 +130,8 @@ def start(home: Path, manifests_text: str) -> Iterator[LocalMeshThread]:
 
 
 def gateway(mesh: LocalMeshThread) -> str:
-    """The ingress gateway's HTTP server, ``<pod ip>:8080``: the runtime does not publish
-    gateway pods as endpoints of their Service, so in-mesh clients call the pod itself."""
+    """The ingress gateway's HTTP server at its pod's address, ``<pod ip>:8080`` (the address
+    its policies see clients connect to, without a Service VIP in between)."""
     return f"{pod(mesh, 'istio-system', 'istio-ingressgateway').ip}:8080"
 
 
