@@ -203,6 +203,7 @@ MESH_ENFORCED = {
     "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
     "defaultHttpRetryPolicy": {"attempts": 5},
     "rootNamespace": "mesh-root",
+    "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
 }
 
 

@@ -95,8 +95,7 @@ VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
     NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
     *_policy("tls", "client TLS is not originated: upstream connections are plaintext"),
-    *_policy("loadBalancer.localityLbSetting", _NO_LOCALITY),
-    *_policy("loadBalancer.zoneAwareLbSetting", _NO_LOCALITY),
+    *_policy("loadBalancer.zoneAwareLbSetting", "Envoy's zone-aware routing is not configured (use localityLbSetting)"),
     *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
     *_policy("loadBalancer.warmup", "slow start is not configured"),
     *_policy("loadBalancer.consistentHash.httpCookie.attributes", "cookie attributes are not set"),
@@ -148,7 +147,7 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("WorkloadEntry", "spec.serviceAccount", _NO_MTLS),
 )
 
-_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig")
+_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig", "localityLbSetting")
 _MESH = "meshConfig field not read by sailmesh"
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
@@ -188,7 +187,7 @@ ENFORCED_SUMMARY = (
     "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
     "ServiceEntry, WorkloadEntry, Sidecar; from an IstioOperator's meshConfig: "
     "rootNamespace, outboundTrafficPolicy.mode, accessLogFile, defaultHttpRetryPolicy "
-    "(attempts, retryOn) and defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
+    "(attempts, retryOn), localityLbSetting and defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from sailmesh.config.models.destinationrule import LocalityLoadBalancerSetting
 
 OutboundPolicy = Literal["ALLOW_ANY", "REGISTRY_ONLY"]
 
@@ -20,6 +24,10 @@ class MeshConfig:
         "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
     )
     ingress_class: str = "istio"
+    #: ``localityLbSetting``; Istio's default mesh config enables locality failover.
+    locality_lb_setting: LocalityLoadBalancerSetting | None = field(
+        default_factory=lambda: LocalityLoadBalancerSetting(enabled=True), hash=False
+    )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> MeshConfig:
@@ -37,4 +45,15 @@ class MeshConfig:
             enable_tracing=bool(data.get("enableTracing", True)),
             default_retry_attempts=int(retry.get("attempts", 2)),
             default_retry_on=retry.get("retryOn", cls.default_retry_on),
+            locality_lb_setting=_locality_setting(data.get("localityLbSetting")),
         )
+
+
+def _locality_setting(data: Any) -> LocalityLoadBalancerSetting | None:
+    """The mesh-wide setting (Istio's default ``{enabled: true}`` when absent or invalid)."""
+    if data is None:
+        return LocalityLoadBalancerSetting(enabled=True)
+    try:
+        return LocalityLoadBalancerSetting.model_validate(data)
+    except ValidationError:
+        return LocalityLoadBalancerSetting(enabled=True)

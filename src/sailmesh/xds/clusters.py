@@ -30,7 +30,8 @@ from sailmesh.xds.cluster_policy import (
     apply_policy,
     default_thresholds,
 )
-from sailmesh.xds.endpoints import dns_load_assignment, load_assignment
+from sailmesh.xds.endpoints import dns_load_assignment, load_assignment, locality_context
+from sailmesh.xds.locality import needs_locality_weights
 from sailmesh.xds.plan import ClusterSpec, InboundPort, cluster_specs, inbound_ports
 from sailmesh.xds.scope import ProxyScope, port_kind
 
@@ -82,6 +83,9 @@ def outbound_cluster(scope: ProxyScope, spec: ClusterSpec) -> cluster_pb2.Cluste
     kind = port_kind(spec.port)
     protocol = spec.port.protocol if kind in ("http", "auto") else None
     apply_policy(cluster, spec.policy, protocol)
+    locality = locality_context(scope, spec)
+    if locality is not None and needs_locality_weights(locality):
+        cluster.common_lb_config.locality_weighted_lb_config.SetInParent()
     cluster.metadata.CopyFrom(_cached_metadata(scope, spec))
     return cluster
 
