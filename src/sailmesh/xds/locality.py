@@ -175,8 +175,8 @@ def _failover_priority(
         for ep in g.endpoints:
             own = with_topology_labels(ep.labels, ep.locality)
             rank = 0
-            for i, (key, value) in enumerate(keys):
-                wanted = proxy_labels.get(key) if value is None else value
+            for i, (key, fixed) in enumerate(keys):
+                wanted = proxy_labels.get(key) if fixed is None else fixed
                 if own.get(key) != wanted:
                     rank = len(keys) - i
                     break
