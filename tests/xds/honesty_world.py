@@ -53,7 +53,7 @@ _OUTLIER = {"splitExternalLocalOriginErrors": True}
 _PORT_LEVEL = {"port": {"number": 9080}, "connectionPool": _H2, "outlierDetection": _OUTLIER}
 _POLICY = {"tls": {"mode": "SIMPLE"}, "tunnel": _TUNNEL, "portLevelSettings": [_PORT_LEVEL],
            "connectionPool": _H2, "outlierDetection": _OUTLIER}  # fmt: skip
-_COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s"}, "ringHash": {"minimumRingSize": 1024}},
+_COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s", "attributes": [{"name": "SameSite", "value": "Lax"}]}, "ringHash": {"minimumRingSize": 1024}},
            "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
            "warmup": {"duration": "10s"}}  # fmt: skip
 _MAGLEV = {"consistentHash": {"httpHeaderName": "x-user", "maglev": {"tableSize": 65537}},

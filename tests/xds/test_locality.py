@@ -11,9 +11,12 @@ import xds_fixtures as fx
 from test_golden import render
 
 from config_support.manifests import manifests
+from sailmesh.ads.resources import ENDPOINT
 from sailmesh.config.models.destinationrule import LocalityLoadBalancerSetting
 from sailmesh.registry.convert import service_entry_inline_workloads, service_entry_services
 from sailmesh.registry.model import Endpoint, ServicePort
+from sailmesh.xds.endpoints import build_endpoints
+from sailmesh.xds.generate import generate_for_hosts
 from sailmesh.xds.locality import (
     LocalityContext,
     apply_locality,
@@ -22,6 +25,7 @@ from sailmesh.xds.locality import (
     locality_matches,
     needs_locality_weights,
 )
+from sailmesh.xds.scope import build_scope
 from sailmesh.xds.translate import translate
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -175,3 +179,18 @@ def test_golden_locality_failover_and_distribute() -> None:
     assert "locality_weighted_lb_config" in str(
         output["clusters"]["outbound|80|spread|api.internal"]
     )
+
+
+def test_per_host_rebuild_applies_locality_too() -> None:
+    """The push cache's partial rebuild after a DestinationRule change (generate_for_hosts)
+    gives the same endpoints as the full translation."""
+    resources = fx.config(LOCATED)
+    services = [s for r in resources if r.kind == "ServiceEntry" for s in service_entry_services(r)]
+    workloads = [w for r in resources if r.kind == "ServiceEntry"
+                 for w in service_entry_inline_workloads(r)]  # fmt: skip
+    snap = fx.snapshot(resources, services, workloads)
+    scope = build_scope(fx.productpage_proxy(locality="us-east/z1"), snap)
+    full = build_endpoints(scope)
+    partial = generate_for_hosts(scope, ENDPOINT, frozenset({"api.internal"}))
+    assert partial and all(partial[name] == full[name] for name in partial)
+    assert any(g.priority for g in partial["outbound|80||api.internal"].endpoints)

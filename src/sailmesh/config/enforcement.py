@@ -98,7 +98,6 @@ DESTINATION_RULE: tuple[NotEnforced, ...] = (
     *_policy("loadBalancer.zoneAwareLbSetting", "Envoy's zone-aware routing is not configured (use localityLbSetting)"),
     *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
     *_policy("loadBalancer.warmup", "slow start is not configured"),
-    *_policy("loadBalancer.consistentHash.httpCookie.attributes", "cookie attributes are not set"),
     *_policy("connectionPool.tcp.maxConnectionDuration", "connections are not closed after a maximum duration"),
     *_policy("connectionPool.tcp.idleTimeout", "the TCP idle timeout is not set"),
     *_policy("connectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),

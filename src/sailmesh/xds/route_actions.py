@@ -207,6 +207,9 @@ def hash_policies(consistent: Any) -> list[route_pb2.RouteAction.HashPolicy]:
         )
         if consistent.http_cookie.ttl is not None:
             cookie.ttl.CopyFrom(pb.duration(consistent.http_cookie.ttl.nanos))
+        for attribute in consistent.http_cookie.attributes:
+            if attribute.name:
+                cookie.attributes.add(name=attribute.name, value=attribute.value or "")
         return [policy(cookie=cookie)]
     if consistent.use_source_ip:
         return [policy(connection_properties=policy.ConnectionProperties(source_ip=True))]
