@@ -10,6 +10,8 @@
   least request favours a fast replica over a slow one; a generated hash cookie carries the
   DestinationRule's cookie ``attributes``.
 
+- ``perTryTimeout``: each try of a call to a slow server is cut and retried.
+
 The servers are a few lines of Python (``command``, so no sample image) answering 503 while
 their fail file exists, after ``$DELAY`` seconds.
 """
@@ -118,7 +120,8 @@ def apps(flags: Path) -> str:
         text += _server(name, "hello", flags, _where(region, zone))
     for name, delay in SPREAD.items():
         text += _server(name, "spread", flags, "", delay)
-    return text + _service("hello") + _service("spread")
+    text += _server("sleepy", "sleepy", flags, "", 1.0)
+    return text + _service("hello") + _service("spread") + _service("sleepy")
 
 
 @pytest.fixture(scope="module")
@@ -379,3 +382,45 @@ def test_least_request_favours_the_fast_replica(mesh: LocalMeshThread) -> None:
     print(f"\nleast request, 300 calls on 8 connections, spread-slow +100 ms: {found}")
     # round robin would give each 100; least request sends the slow replica far fewer
     assert found["spread-slow"] * 1.5 < min(found["spread-a"], found["spread-b"]), found
+
+
+def _sleepy_route(retries: str) -> str:
+    return f"""
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: sleepy}}
+spec:
+  hosts: [sleepy]
+  http: [{{route: [{{destination: {{host: sleepy}}}}], timeout: 5s, retries: {retries}}}]
+"""
+
+
+def sleepy_stats(mesh: LocalMeshThread) -> dict[str, int]:
+    client = pod(mesh, "client")
+    path = "/stats?filter=outbound.8080..sleepy.*upstream_rq_(per_try_timeout|retry)$"
+    status, body = envoy_proxy.admin_request(client.netns_file, path, client.admin_port)
+    assert status == 200, body[:200]
+    return {m[0]: int(m[1]) for m in re.findall(r"\.(upstream_rq_\w+): (\d+)", body)}
+
+
+def test_per_try_timeout_is_honoured(mesh: LocalMeshThread) -> None:
+    """A server that answers after 1 s: within the route's 5 s timeout one try succeeds;
+    with ``perTryTimeout: 0.2s`` and two retries each try times out (3 per call) and the
+    call fails with 504 well before the server would have answered."""
+    url = "http://sleepy:8080/x"
+    single = _sleepy_route("{attempts: 0}")
+    per_try = _sleepy_route("{attempts: 2, perTryTimeout: 0.2s, retryOn: 5xx}")
+    mesh.apply(single)
+    try:
+        wait_for(lambda: load(mesh, url, 1, conns=1) == {200: 1}, 30, "the sleepy route")
+        mesh.apply(per_try)
+        wait_for(lambda: load(mesh, url, 1, conns=1) == {504: 1}, 30, "per-try timeouts")
+        before = sleepy_stats(mesh)
+        codes = load(mesh, url, 4, conns=1)
+        after = sleepy_stats(mesh)
+    finally:
+        mesh.delete(per_try)
+    grew = {k: after[k] - before.get(k, 0) for k in after}
+    print(f"\nperTryTimeout 0.2s x 3 tries against a 1 s server: {codes}, stats {grew}")
+    assert codes == {504: 4}
+    assert grew["upstream_rq_per_try_timeout"] == 12 and grew["upstream_rq_retry"] == 8, grew
