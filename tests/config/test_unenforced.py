@@ -25,10 +25,11 @@ spec:
   host: reviews
   trafficPolicy:
     connectionPool:
-      tcp: {maxConnections: 10, maxConnectionDuration: 1h}
+      tcp: {maxConnections: 10}
+    loadBalancer: {zoneAwareLbSetting: {enabled: true}}
     portLevelSettings:
     - port: {number: 9080}
-      connectionPool: {tcp: {idleTimeout: 1s}}
+      outlierDetection: {outlierDetectionHttpErrorCodes: [500]}
   subsets:
   - name: v1
     labels: {version: v1}
@@ -70,8 +71,8 @@ def test_table_names_known_kinds_and_valid_patterns() -> None:
 def test_traffic_policy_fields_are_found_at_every_level() -> None:
     assert paths(DR) == [
         "spec.subsets[0].trafficPolicy.portLevelSettings[0].tls",
-        "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration",
-        "spec.trafficPolicy.portLevelSettings[0].connectionPool.tcp.idleTimeout",
+        "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting",
+        "spec.trafficPolicy.portLevelSettings[0].outlierDetection.outlierDetectionHttpErrorCodes",
         "spec.subsets[0].trafficPolicy.tunnel",
     ]
 

@@ -10,7 +10,9 @@
   least request favours a fast replica over a slow one; a generated hash cookie carries the
   DestinationRule's cookie ``attributes``.
 
-- ``perTryTimeout``: each try of a call to a slow server is cut and retried.
+- ``perTryTimeout``: each try of a call to a slow server is cut and retried;
+- ``connectionPool.tcp.maxConnectionDuration``: upstream connections are closed and replaced
+  while calls keep succeeding.
 
 The servers are a few lines of Python (``command``, so no sample image) answering 503 while
 their fail file exists, after ``$DELAY`` seconds.
@@ -166,12 +168,12 @@ def served(mesh: LocalMeshThread, names: Iterator[str] | list[str]) -> dict[str,
 
 
 def load(
-    mesh: LocalMeshThread, url: str, calls: int, *flags: str, conns: int = 2
+    mesh: LocalMeshThread, url: str, calls: int, *flags: str, conns: int = 2, qps: int = 0
 ) -> dict[int, int]:
     """fortio's ``Code N : count`` lines for a bounded load from the client pod."""
     home = Path(mesh.mesh.home)
     out = sailctl(home, "exec", "deploy/client", "-c", "fortio", "--", "/usr/bin/fortio",
-                  "load", "-c", str(conns), "-qps", "0", "-n", str(calls), "-loglevel",
+                  "load", "-c", str(conns), "-qps", str(qps), "-n", str(calls), "-loglevel",
                   "Warning", *flags, url)  # fmt: skip
     codes = {int(c): int(n) for c, n in re.findall(r"^Code (-?\d+) : (\d+) \(", out, re.M)}
     assert sum(codes.values()) == calls, out
@@ -424,3 +426,31 @@ def test_per_try_timeout_is_honoured(mesh: LocalMeshThread) -> None:
     print(f"\nperTryTimeout 0.2s x 3 tries against a 1 s server: {codes}, stats {grew}")
     assert codes == {504: 4}
     assert grew["upstream_rq_per_try_timeout"] == 12 and grew["upstream_rq_retry"] == 8, grew
+
+
+def spread_stat(mesh: LocalMeshThread, name: str) -> int:
+    client = pod(mesh, "client")
+    path = f"/stats?filter=outbound.8080..spread.*{name}$"
+    status, body = envoy_proxy.admin_request(client.netns_file, path, client.admin_port)
+    assert status == 200, body[:200]
+    found = re.search(rf"\.{name}: (\d+)", body)
+    return int(found.group(1)) if found else 0
+
+
+def test_max_connection_duration_recycles_upstream_connections(mesh: LocalMeshThread) -> None:
+    rule = _spread_rule("{simple: ROUND_ROBIN}").replace(
+        "trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}",
+        "trafficPolicy: {connectionPool: {tcp: {maxConnectionDuration: 1s}}}",
+    )
+    mesh.apply(rule)
+    try:
+        wait_cluster(mesh, "spread", "max_connection_duration")
+        before = spread_stat(mesh, "upstream_cx_max_duration_reached")
+        codes = load(mesh, SPREAD_URL, 40, conns=1, qps=10)  # about 4 s
+        closed = spread_stat(mesh, "upstream_cx_max_duration_reached") - before
+    finally:
+        mesh.delete(rule)
+        wait_cluster(mesh, "spread", SPREAD_RULE, present=False)
+    print(f"\nmaxConnectionDuration 1s over ~4 s of calls: {codes}, {closed} connections closed")
+    assert codes == {200: 40}
+    assert closed >= 2, closed

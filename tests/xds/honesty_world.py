@@ -59,6 +59,7 @@ _COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s", "attribut
 _MAGLEV = {"consistentHash": {"httpHeaderName": "x-user", "maglev": {"tableSize": 65537}},
            "localityLbSetting": {"failover": [{"from": "r1", "to": "r2"}]}}  # fmt: skip
 _SOURCE_IP = {"consistentHash": {"useSourceIp": True}}
+_WARMUP = {"simple": "ROUND_ROBIN", "warmup": {"duration": "10s"}}
 _SUBSET = {"name": "v1", "labels": {"version": "v1"}}
 _HTTP_SERVER = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}
 _HTTPS_SERVER = {
@@ -96,7 +97,7 @@ BASES: dict[str, list[dict[str, Any]]] = {
            "trafficPolicy": {"loadBalancer": lb, "portLevelSettings": [{**_PORT_LEVEL, "loadBalancer": lb}]},
            "subsets": [{**_SUBSET, "trafficPolicy": {
                "loadBalancer": lb, "portLevelSettings": [{**_PORT_LEVEL, "loadBalancer": lb}]}}]}
-          for lb in (_COOKIE, _MAGLEV, _SOURCE_IP)],
+          for lb in (_COOKIE, _MAGLEV, _SOURCE_IP, _WARMUP)],
     ],
     "Gateway": [
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTP_SERVER]},

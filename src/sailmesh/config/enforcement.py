@@ -66,7 +66,6 @@ def _kind(kind: str, reason: str) -> NotEnforced:
 
 
 _NO_MTLS = "mutual TLS is not implemented yet: traffic between sidecars is plaintext"
-_NO_LOCALITY = "locality-aware load balancing is not implemented: localities are not preferred"
 _HTTP_SERVERS = ("HTTP", "HTTP2", "GRPC", "GRPC-WEB")
 
 # fmt: off
@@ -85,8 +84,6 @@ KINDS: tuple[NotEnforced, ...] = (
 
 VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
-    NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
-    NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
     NotEnforced("VirtualService", "spec.tls[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].sourceSubnet", "the source subnet is not matched"),
@@ -96,11 +93,6 @@ DESTINATION_RULE: tuple[NotEnforced, ...] = (
     NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
     *_policy("tls", "client TLS is not originated: upstream connections are plaintext"),
     *_policy("loadBalancer.zoneAwareLbSetting", "Envoy's zone-aware routing is not configured (use localityLbSetting)"),
-    *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
-    *_policy("loadBalancer.warmup", "slow start is not configured"),
-    *_policy("connectionPool.tcp.maxConnectionDuration", "connections are not closed after a maximum duration"),
-    *_policy("connectionPool.tcp.idleTimeout", "the TCP idle timeout is not set"),
-    *_policy("connectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
     *_policy("outlierDetection.outlierDetectionHttpErrorCodes", "only 5xx/gateway errors count for outlier detection"),
     *_policy("tunnel", "tunnelling is not implemented", port_level=False),
     *_policy("proxyProtocol", "the PROXY protocol header is not sent", port_level=False),

@@ -202,7 +202,7 @@ def _http_route(
         name = f"{name}.{block.name}" if name else block.name
     route = route_pb2.Route(name=name, match=route_match(block))
     if http.redirect is not None:
-        route.redirect.CopyFrom(redirect_action(http.redirect))
+        route.redirect.CopyFrom(redirect_action(http.redirect, port))
     elif http.direct_response is not None:
         route.direct_response.CopyFrom(direct_response(http.direct_response))
     elif not _forwarding(scope, http, vs, port, route):
