@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -454,3 +455,30 @@ def test_max_connection_duration_recycles_upstream_connections(mesh: LocalMeshTh
     print(f"\nmaxConnectionDuration 1s over ~4 s of calls: {codes}, {closed} connections closed")
     assert codes == {200: 40}
     assert closed >= 2, closed
+
+
+def test_destination_rule_workload_selector(mesh: LocalMeshThread) -> None:
+    """A rule selecting other workloads leaves the client alone; selecting the client applies."""
+
+    def rule(app: str) -> str:
+        return _spread_rule("{consistentHash: {httpHeaderName: x-user}}").replace(
+            "  host: spread\n",
+            f"  host: spread\n  workloadSelector: {{matchLabels: {{app: {app}}}}}\n",
+        )
+
+    keys = ["user-0", "user-1"]
+    others, ours = rule("someone-else"), rule("client")
+    mesh.apply(others)
+    try:
+        time.sleep(2)  # give a wrongly applied rule time to arrive
+        assert SPREAD_RULE not in client_cluster(mesh, "spread")
+        spread = _sticky(mesh, "x-user: {}", keys)
+        mesh.apply(ours)
+        wait_cluster(mesh, "spread", SPREAD_RULE)
+        sticky = _sticky(mesh, "x-user: {}", keys)
+    finally:
+        mesh.delete(ours)
+        wait_cluster(mesh, "spread", SPREAD_RULE, present=False)
+    print(f"\nworkloadSelector: other workloads {spread}; the client {sticky}")
+    assert all(len(servers) > 1 for servers in spread.values()), spread
+    assert all(len(servers) == 1 for servers in sticky.values()), sticky

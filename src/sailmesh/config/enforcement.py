@@ -90,7 +90,6 @@ VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
 )
 
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
-    NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
     *_policy("tls", "client TLS is not originated: upstream connections are plaintext"),
     *_policy("loadBalancer.zoneAwareLbSetting", "Envoy's zone-aware routing is not configured (use localityLbSetting)"),
     *_policy("outlierDetection.outlierDetectionHttpErrorCodes", "only 5xx/gateway errors count for outlier detection"),
