@@ -12,7 +12,10 @@
 
 - ``perTryTimeout``: each try of a call to a slow server is cut and retried;
 - ``connectionPool.tcp.maxConnectionDuration``: upstream connections are closed and replaced
-  while calls keep succeeding.
+  while calls keep succeeding;
+- DestinationRule ``workloadSelector``: a rule applies only to the workloads it selects;
+- a Sidecar egress scope shrinks the client's cluster list (``sailctl proxy-config cluster``)
+  and, under REGISTRY_ONLY, out-of-scope services answer 502.
 
 The servers are a few lines of Python (``command``, so no sample image) answering 503 while
 their fail file exists, after ``$DELAY`` seconds.
@@ -482,3 +485,47 @@ def test_destination_rule_workload_selector(mesh: LocalMeshThread) -> None:
     print(f"\nworkloadSelector: other workloads {spread}; the client {sticky}")
     assert all(len(servers) > 1 for servers in spread.values()), spread
     assert all(len(servers) == 1 for servers in sticky.values()), sticky
+
+
+SIDECAR_SCOPE = """
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: client}
+spec:
+  workloadSelector: {labels: {app: client}}
+  egress:
+  - hosts: ["./hello.default.svc.cluster.local"]
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+"""
+
+
+def client_clusters(mesh: LocalMeshThread) -> str:
+    return sailctl(Path(mesh.mesh.home), "proxy-config", "cluster", "deploy/client")
+
+
+def curl_status(mesh: LocalMeshThread, url: str) -> int:
+    out = sailctl(Path(mesh.mesh.home), "exec", "deploy/client", "-c", "fortio", "--",
+                  "/usr/bin/fortio", "curl", url, check=False)  # fmt: skip
+    found = re.match(r"HTTP/1\.1 (\d{3})", out)
+    return int(found.group(1)) if found else 0
+
+
+def test_sidecar_egress_scope_shrinks_clusters_and_blocks_the_rest(mesh: LocalMeshThread) -> None:
+    before = client_clusters(mesh)
+    assert "spread.default.svc.cluster.local" in before
+    mesh.apply(SIDECAR_SCOPE)
+    try:
+        wait_for(lambda: curl_status(mesh, SPREAD_URL) == 502, 30, "spread out of scope")
+        after = client_clusters(mesh)
+        hello = curl_status(mesh, HELLO)
+    finally:
+        mesh.delete(SIDECAR_SCOPE)
+    wait_for(lambda: curl_status(mesh, SPREAD_URL) == 200, 30, "spread back in scope")
+    outbound = [line.split()[0] for line in after.splitlines() if "svc.cluster.local" in line]
+    print(f"\nSidecar egress scope: {len(before.splitlines())} -> {len(after.splitlines())} "
+          f"cluster lines; outbound services {sorted(set(outbound))}")  # fmt: skip
+    assert hello == 200
+    assert "hello.default.svc.cluster.local" in after
+    assert "spread.default.svc.cluster.local" not in after
+    assert "sleepy.default.svc.cluster.local" not in after
+    assert len(after.splitlines()) < len(before.splitlines())
