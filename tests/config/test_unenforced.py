@@ -25,10 +25,11 @@ spec:
   host: reviews
   trafficPolicy:
     connectionPool:
-      tcp: {maxConnections: 10, maxConnectionDuration: 1h}
+      tcp: {maxConnections: 10}
+    loadBalancer: {zoneAwareLbSetting: {enabled: true}}
     portLevelSettings:
     - port: {number: 9080}
-      connectionPool: {tcp: {idleTimeout: 1s}}
+      outlierDetection: {outlierDetectionHttpErrorCodes: [500]}
   subsets:
   - name: v1
     labels: {version: v1}
@@ -36,7 +37,7 @@ spec:
       tunnel: {protocol: CONNECT, targetHost: proxy, targetPort: 3128}
       portLevelSettings:
       - port: {number: 9080}
-        loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 10s}
+        loadBalancer: {simple: ROUND_ROBIN, zoneAwareLbSetting: {enabled: true}}
 """
 
 
@@ -69,9 +70,9 @@ def test_table_names_known_kinds_and_valid_patterns() -> None:
 
 def test_traffic_policy_fields_are_found_at_every_level() -> None:
     assert paths(DR) == [
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.warmupDurationSecs",
-        "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration",
-        "spec.trafficPolicy.portLevelSettings[0].connectionPool.tcp.idleTimeout",
+        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.zoneAwareLbSetting",
+        "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting",
+        "spec.trafficPolicy.portLevelSettings[0].outlierDetection.outlierDetectionHttpErrorCodes",
         "spec.subsets[0].trafficPolicy.tunnel",
     ]
 

@@ -12,6 +12,7 @@ import json
 import types
 import typing
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from typing import Any, Literal
 
@@ -69,12 +70,13 @@ _PORT_LEVEL = {"port": {"number": 9080}, "connectionPool": _H2, "outlierDetectio
                "tls": _MUTUAL}  # fmt: skip
 _POLICY = {"tls": _MUTUAL, "tunnel": _TUNNEL, "portLevelSettings": [_PORT_LEVEL],
            "connectionPool": _H2, "outlierDetection": _OUTLIER}  # fmt: skip
-_COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s"}, "ringHash": {"minimumRingSize": 1024}},
+_COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s", "attributes": [{"name": "SameSite", "value": "Lax"}]}, "ringHash": {"minimumRingSize": 1024}},
            "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
            "warmup": {"duration": "10s"}}  # fmt: skip
 _MAGLEV = {"consistentHash": {"httpHeaderName": "x-user", "maglev": {"tableSize": 65537}},
            "localityLbSetting": {"failover": [{"from": "r1", "to": "r2"}]}}  # fmt: skip
 _SOURCE_IP = {"consistentHash": {"useSourceIp": True}}
+_WARMUP = {"simple": "ROUND_ROBIN", "warmup": {"duration": "10s"}}
 _SUBSET = {"name": "v1", "labels": {"version": "v1"}}
 _HTTP_SERVER = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}
 _HTTPS_SERVER = {
@@ -126,7 +128,7 @@ BASES: dict[str, list[dict[str, Any]]] = {
            "trafficPolicy": {"loadBalancer": lb, "portLevelSettings": [{**_PORT_LEVEL, "loadBalancer": lb}]},
            "subsets": [{**_SUBSET, "trafficPolicy": {
                "loadBalancer": lb, "portLevelSettings": [{**_PORT_LEVEL, "loadBalancer": lb}]}}]}
-          for lb in (_COOKIE, _MAGLEV, _SOURCE_IP)],
+          for lb in (_COOKIE, _MAGLEV, _SOURCE_IP, _WARMUP)],
     ],
     "Gateway": [
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTP_SERVER]},
@@ -260,7 +262,7 @@ NAMED: dict[str, list[Any]] = {
     "max_ejection_percent": [20],
     "min_health_percent": [30],
     "outlier_detection_http_error_codes": [[500]],
-    "failover_priority": [["topology.kubernetes.io/region"]],
+    "failover_priority": [["version=v2"], ["topology.kubernetes.io/region"]],
     "to": [{"r3/*": 100}, "r3"],
     "from_": ["r1/*", "r1"],
     "minimum_percent": [20.0],
@@ -453,18 +455,29 @@ def _services() -> tuple[Any, ...]:
             service("secure", 443, "TLS", "10.96.0.31"))  # fmt: skip
 
 
+#: Localities of the world (so that locality load balancing has something to do): the
+#: productpage proxy in r1/z1, reviews v1, v2 and v3 in r1/z1, r2/z1 and r3/z1.
+PROXY_LOCALITY = "r1/z1"
+_LOCALITIES = {"reviews-v1": "r1/z1", "reviews-v2": "r2/z1", "reviews-v3": "r3/z1"}
+
+
+def located_workloads() -> list[Any]:
+    return [replace(w, locality=_LOCALITIES.get(w.name, "")) for w in bookinfo_workloads()]
+
+
 def translate(resources: list[Resource]) -> dict[str, dict[str, dict[str, bytes]]]:
     """CDS/EDS/LDS/RDS of productpage's sidecar and the ingress gateway, as bytes."""
     entries = [r for r in resources if r.kind == "ServiceEntry"]
     services = [*_services()]
     services += [s for se in entries for s in service_entry_services(se)]
-    workloads = [*bookinfo_workloads()]
+    workloads = located_workloads()
     workloads += [w for se in entries for w in service_entry_inline_workloads(se)]
     snap = MeshSnapshot.build(
         resources, compute_view(services, workloads), MeshConfig.from_dict(MESH)
     )
     out: dict[str, dict[str, dict[str, bytes]]] = {}
-    for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
+    sidecar = productpage_proxy(locality=PROXY_LOCALITY)
+    for label, proxy in (("sidecar", sidecar), ("gateway", ROUTER)):
         for type_url, found in generate(proxy, snap, options=OPTIONS).items():
             out[f"{label} {type_url.rsplit('.', 1)[-1]}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()
@@ -494,11 +507,12 @@ def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     sidecar = {"egress": [{"hosts": ["istio-system/*"]}]}
     (root,) = load_text(document("Sidecar", sidecar).replace('"default"', '"mesh-root"')).resources
     resources = [*context("none"), root]
-    snap = MeshSnapshot.build(resources, compute_view(_services(), bookinfo_workloads()),
+    snap = MeshSnapshot.build(resources, compute_view(_services(), located_workloads()),
                               MeshConfig.from_dict(mesh_config))  # fmt: skip
     out = {}
     options = TranslateOptions(access_log_path="/dev/stdout", sds=True)
-    for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
+    sidecar = productpage_proxy(locality=PROXY_LOCALITY)
+    for label, proxy in (("sidecar", sidecar), ("gateway", ROUTER)):
         for type_url, found in generate(proxy, snap, options=options).items():
             out[f"{label} {type_url}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()

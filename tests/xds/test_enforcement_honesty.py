@@ -326,6 +326,7 @@ MESH_ENFORCED = {
     "rootNamespace": "mesh-root",
     "trustDomain": "example.org",
     "trustDomainAliases": ["old.example.org"],
+    "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
 }
 #: What a read field needs beside it to show (a log format needs a log).
 MESH_COMPANIONS = {"accessLogFormat": {"accessLogFile": "/dev/stdout"}}

@@ -87,8 +87,6 @@ def _kind(kind: str, reason: str) -> NotEnforced:
     return NotEnforced(kind, WHOLE_KIND, reason)
 
 
-_NO_LOCALITY = "locality-aware load balancing is not implemented: localities are not preferred"
-
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
     _kind("RequestAuthentication", "JWT authentication is not enforced yet: tokens are not checked"),
@@ -100,23 +98,13 @@ KINDS: tuple[NotEnforced, ...] = (
 
 VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
-    NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
-    NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
     NotEnforced("VirtualService", "spec.tls[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].sourceSubnet", "the source subnet is not matched"),
 )
 
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
-    NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
-    *_policy("loadBalancer.localityLbSetting", _NO_LOCALITY),
-    *_policy("loadBalancer.zoneAwareLbSetting", _NO_LOCALITY),
-    *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
-    *_policy("loadBalancer.warmup", "slow start is not configured"),
-    *_policy("loadBalancer.consistentHash.httpCookie.attributes", "cookie attributes are not set"),
-    *_policy("connectionPool.tcp.maxConnectionDuration", "connections are not closed after a maximum duration"),
-    *_policy("connectionPool.tcp.idleTimeout", "the TCP idle timeout is not set"),
-    *_policy("connectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
+    *_policy("loadBalancer.zoneAwareLbSetting", "Envoy's zone-aware routing is not configured (use localityLbSetting)"),
     *_policy("outlierDetection.outlierDetectionHttpErrorCodes", "only 5xx/gateway errors count for outlier detection"),
     *_policy("tunnel", "tunnelling is not implemented", port_level=False),
     *_policy("proxyProtocol", "the PROXY protocol header is not sent", port_level=False),
@@ -165,7 +153,7 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("WorkloadEntry", "spec.network", "multi-network meshes are not supported: the workload is reached directly"),
 )
 
-_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig")
+_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig", "localityLbSetting")
 _MESH = "meshConfig field not read by sailmesh"
 _EXT_AUTHZ_READ = ("service", "port", "timeout", "failOpen", "statusOnError", "clearRouteCache", "includeRequestBodyInCheck")
 _EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersInCheck", "includeHeadersInCheck",
@@ -232,8 +220,8 @@ ENFORCED_SUMMARY = (
     "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
     "accessLogEncoding, envoyFileAccessLog, envoyExtAuthzHttp and envoyExtAuthzGrpc "
     "extensionProviders, defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, "
-    "retryOn), defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload certificates, "
-    "defaultConfig.proxyMetadata.SECRET_TTL"
+    "retryOn), localityLbSetting, defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for "
+    "workload certificates, defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -21,7 +21,12 @@ from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET
 from sailmesh.xds import names
 from sailmesh.xds.clusters import build_clusters, inbound_cluster, outbound_cluster
-from sailmesh.xds.endpoints import build_endpoints, load_assignment, spec_endpoints
+from sailmesh.xds.endpoints import (
+    build_endpoints,
+    load_assignment,
+    locality_context,
+    spec_endpoints,
+)
 from sailmesh.xds.gateway import translate_gateway
 from sailmesh.xds.listeners import build_listeners
 from sailmesh.xds.options import DEFAULT_OPTIONS, TranslateOptions
@@ -94,7 +99,9 @@ def generate_for_hosts(
         return {spec.name: outbound_cluster(scope, spec, options) for spec in specs}
     if type_url == ENDPOINT:
         return {
-            spec.name: load_assignment(spec.name, spec_endpoints(scope, spec))
+            spec.name: load_assignment(
+                spec.name, spec_endpoints(scope, spec), locality=locality_context(scope, spec)
+            )
             for spec in specs
             if spec.discovery == "EDS"
         }
