@@ -70,8 +70,8 @@ def test_table_names_known_kinds_and_valid_patterns() -> None:
 
 def test_traffic_policy_fields_are_found_at_every_level() -> None:
     assert paths(DR) == [
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.zoneAwareLbSetting",
         "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting",
+        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.zoneAwareLbSetting",
         "spec.trafficPolicy.portLevelSettings[0].outlierDetection.outlierDetectionHttpErrorCodes",
         "spec.subsets[0].trafficPolicy.tunnel",
     ]
