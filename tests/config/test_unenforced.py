@@ -161,7 +161,7 @@ spec: {}
 def test_uses_are_located_at_their_line() -> None:
     (problem, *_) = not_enforced_problems(load(DR))
     assert problem.source is not None
-    line = "        loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 10s}"
+    line = "    loadBalancer: {zoneAwareLbSetting: {enabled: true}}"
     assert problem.source.line == DR.splitlines().index(line) + 1
 
 
@@ -171,8 +171,8 @@ def test_analyze_reports_sm0001_in_istio_format() -> None:
     first = found[0]
     assert first.level is Level.WARNING
     assert first.message == (
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.warmupDurationSecs: "
-        "not enforced: slow start is not configured"
+        "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting: not enforced: Envoy's zone-aware "
+        "routing is not configured (use localityLbSetting)"
     )
 
 
