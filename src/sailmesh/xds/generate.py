@@ -4,7 +4,9 @@ pilot organise theirs).
 A :class:`Generator` turns a proxy's :class:`~sailmesh.xds.scope.ProxyScope` into the
 ``{name: message}`` resources of one type; :data:`GENERATORS` maps each sidecar type URL to
 its generator, and :func:`generate` runs the wanted ones for a proxy (gateways go through
-:mod:`sailmesh.xds.gateway`). Callers that reuse earlier results (the control plane's push
+:mod:`sailmesh.xds.gateway`), then applies the proxy's EnvoyFilters
+(:mod:`sailmesh.xds.envoyfilter`). The partial builds below are not patched: proxies an
+EnvoyFilter selects are translated whole (:func:`sailmesh.xds.envoyfilter.has_envoy_filters`). Callers that reuse earlier results (the control plane's push
 context) rebuild parts with :func:`generate_for_hosts` (clusters or endpoints of some service
 hosts only) and :func:`inbound_clusters` (the only clusters that depend on the proxy's own
 workload), and ask :func:`routes_read_destination_rules` whether DestinationRules reach routes.
@@ -22,6 +24,7 @@ from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE
 from sailmesh.xds import names
 from sailmesh.xds.clusters import build_clusters, inbound_cluster, outbound_cluster
 from sailmesh.xds.endpoints import build_endpoints, load_assignment, spec_endpoints
+from sailmesh.xds.envoyfilter import apply_envoy_filters
 from sailmesh.xds.gateway import translate_gateway
 from sailmesh.xds.listeners import build_listeners
 from sailmesh.xds.options import DEFAULT_OPTIONS, TranslateOptions
@@ -73,9 +76,11 @@ def generate(
     wanted = SIDECAR_TYPES if types is None else tuple(types)
     if proxy.type == "router":
         resources = translate_gateway(proxy, snapshot, options)
-        return {t: resources[t] for t in wanted if t in resources}
-    scope = build_scope(proxy, snapshot)
-    return {t: GENERATORS[t](scope, options) for t in wanted if t in GENERATORS}
+        built = {t: resources[t] for t in wanted if t in resources}
+    else:
+        scope = build_scope(proxy, snapshot)
+        built = {t: GENERATORS[t](scope, options) for t in wanted if t in GENERATORS}
+    return apply_envoy_filters(proxy, snapshot, built, options)
 
 
 def generate_for_hosts(
