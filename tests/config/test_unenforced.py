@@ -144,18 +144,18 @@ kind: AuthorizationPolicy
 metadata: {name: deny-all, namespace: default}
 spec: {}
 ---
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata: {name: patch, namespace: istio-system}
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: mesh-default, namespace: istio-system}
 spec: {}
 """
-    (deny, peer) = not_enforced_problems(load(text))
+    (deny, telemetry) = not_enforced_problems(load(text))
     assert apply_warning(deny) == (
         "Warning: [SM0001] AuthorizationPolicy default/deny-all spec: not enforced: "
         "authorization is not enforced yet, requests are not checked"
     )
     assert deny.source is not None and deny.source.line == 4
-    assert peer.path == "spec" and peer.level is Level.WARNING
+    assert telemetry.path == "spec" and telemetry.level is Level.WARNING
 
 
 def test_uses_are_located_at_their_line() -> None:

@@ -21,6 +21,7 @@ from xds_fixtures import bookinfo_services, bookinfo_workloads, productpage_prox
 from sailmesh.config.load import load_text
 from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
+from sailmesh.config.models.envoyfilter import EnvoyFilterSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
 from sailmesh.config.models.security import PeerAuthenticationSpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
@@ -45,8 +46,12 @@ SPECS: dict[str, type[BaseModel]] = {
     "ServiceEntry": ServiceEntrySpec,
     "Sidecar": SidecarSpec,
     "PeerAuthentication": PeerAuthenticationSpec,
+    "EnvoyFilter": EnvoyFilterSpec,
 }
-API_VERSIONS = {"PeerAuthentication": "security.istio.io/v1"}
+API_VERSIONS = {
+    "PeerAuthentication": "security.istio.io/v1",
+    "EnvoyFilter": "networking.istio.io/v1alpha3",
+}
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
 _ROUTE2 = {"destination": {"host": "reviews", "subset": "v2", "port": {"number": 9080}}}
@@ -75,6 +80,87 @@ _HTTPS_SERVER = {
     "tls": {"mode": "SIMPLE", "credentialName": "cred"},
 }
 _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
+_HCM = "envoy.filters.network.http_connection_manager"
+_HEADER = {
+    "name": "envoy.filters.http.header_mutation",
+    "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+        "mutations": {"response_mutations": [{"remove": "x-a"}]},
+    },
+}
+_INSPECTOR = {
+    "name": "envoy.filters.listener.tls_inspector",
+    "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+    },
+}
+_EF_HTTP = {
+    "applyTo": "HTTP_FILTER",
+    "patch": {"operation": "INSERT_BEFORE", "value": _HEADER},
+    "match": {
+        "context": "ANY",
+        "proxy": {"proxyVersion": "^1\\..*"},
+        "listener": {
+            "portNumber": 9080,
+            "name": "0.0.0.0_9080",
+            "filterChain": {
+                "name": "0.0.0.0_9080",
+                "filter": {"name": _HCM, "subFilter": {"name": "envoy.filters.http.router"}},
+            },
+        },
+    },
+}
+_EF_INBOUND = {
+    "applyTo": "HTTP_FILTER",
+    "patch": {"operation": "INSERT_BEFORE", "value": _HEADER},
+    "match": {
+        "context": "SIDECAR_INBOUND",
+        "listener": {
+            "filterChain": {
+                "destinationPort": 9080,
+                "transportProtocol": "tls",
+                "applicationProtocols": "istio",
+                "filter": {"name": _HCM},
+            }
+        },
+    },
+}
+_EF_LISTENER_FILTER = {
+    "applyTo": "LISTENER_FILTER",
+    "patch": {"operation": "INSERT_BEFORE", "value": _INSPECTOR},
+    "match": {"listener": {"listenerFilter": "envoy.filters.listener.original_dst"}},
+}
+_EF_ROUTE = {
+    "applyTo": "HTTP_ROUTE",
+    "patch": {"operation": "MERGE", "value": {"name": "patched"}},
+    "match": {
+        "routeConfiguration": {
+            "portNumber": 9080,
+            "name": "9080",
+            "vhost": {
+                "name": "reviews.default.svc.cluster.local:9080",
+                "domainName": "reviews",
+                "route": {"action": "ROUTE"},
+            },
+        }
+    },
+}
+_EF_GATEWAY_ROUTE = {
+    "applyTo": "VIRTUAL_HOST",
+    "patch": {"operation": "MERGE", "value": {"name": "patched"}},
+    "match": {"context": "GATEWAY", "routeConfiguration": {"portNumber": 80}},
+}
+_EF_CLUSTER = {
+    "applyTo": "CLUSTER",
+    "patch": {"operation": "MERGE", "value": {"connect_timeout": "3s"}},
+    "match": {"cluster": {"portNumber": 9080, "service": "reviews.default.svc.cluster.local"}},
+}
+_EF_ANY_CLUSTER = {
+    "applyTo": "CLUSTER",
+    "patch": {"operation": "MERGE", "value": {"connect_timeout": "3s"}},
+    "match": {"context": "ANY"},
+}
+_GW_REF = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
 
 #: Base specs per kind (several where oneofs and required companions need different shapes);
 #: each must be valid (a test checks). A leaf is set on the first base that accepts it.
@@ -121,6 +207,16 @@ BASES: dict[str, list[dict[str, Any]]] = {
         {"mtls": {"mode": "STRICT"}},
         {"selector": {"matchLabels": {"app": "productpage"}}, "mtls": {"mode": "STRICT"},
          "portLevelMtls": {"9080": {"mode": "PERMISSIVE"}}},
+    ],
+    "EnvoyFilter": [
+        {"workloadSelector": {"labels": {"app": "productpage"}}, "configPatches": [_EF_HTTP], "priority": 0},
+        {"configPatches": [_EF_INBOUND]},
+        {"configPatches": [_EF_LISTENER_FILTER]},
+        {"configPatches": [_EF_ROUTE]},
+        {"configPatches": [_EF_GATEWAY_ROUTE]},
+        {"configPatches": [_EF_CLUSTER]},
+        {"configPatches": [_EF_ANY_CLUSTER]},
+        {"targetRefs": [_GW_REF], "configPatches": [_EF_ANY_CLUSTER]},
     ],
     "Sidecar": [
         {"egress": [{"hosts": ["./reviews.default.svc.cluster.local"]}]},
@@ -356,7 +452,8 @@ ROUTER = Proxy(
     ip="10.244.0.50",
     pod_name="istio-ingressgateway-1",
     namespace="default",
-    labels=frozen_map({"istio": "ingressgateway"}),
+    # (the label Istio's deployment controller puts on a Gateway API gateway named ``gw``)
+    labels=frozen_map({"istio": "ingressgateway", "gateway.networking.k8s.io/gateway-name": "gw"}),
 )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ def test_context_and_proxy_version_matches() -> None:
     assert timeout(sidecar(), {"context": "ANY"}) == {4.0}
     assert timeout(sidecar(), {"context": "GATEWAY"}) == {10.0}
     assert timeout(gateway(), {"context": "GATEWAY"}) == {4.0}
-    assert timeout(sidecar(), {"proxy": {"proxyVersion": r"^1\.2[0-9].*"}}) == {4.0}
+    assert timeout(sidecar(), {"proxy": {"proxyVersion": r"^1\.3[0-9]\..*"}}) == {4.0}
     assert timeout(sidecar(), {"proxy": {"proxyVersion": r"^1\.9\..*"}}) == {10.0}
     assert timeout(sidecar(), {"proxy": {"metadata": {"NAMESPACE": "default"}}}) == {4.0}
     assert timeout(sidecar(), {"proxy": {"metadata": {"NAMESPACE": "nope"}}}) == {10.0}
@@ -269,4 +270,33 @@ def test_real_envoy_accepts_every_patched_table_case(which: str, tmp_path: Path)
         timeout=60,
         check=False,
     )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_bootstrap_merge_patches_the_bootstrap_a_proxy_starts_with(tmp_path: Path) -> None:
+    from sailmesh.xds.bootstrap import UnixAddress, render_bootstrap
+    from sailmesh.xds.envoyfilter.bootstrap import patch_bootstrap
+
+    value = {"stats_flush_interval": "7s", "layered_runtime": {"layers": [{"name": "ef", "static_layer": {"x": 1}}]}}  # fmt: skip
+    spec = {
+        "configPatches": [{"applyTo": "BOOTSTRAP", "patch": {"operation": "MERGE", "value": value}}]
+    }
+    only_gateways = {
+        "configPatches": [{**spec["configPatches"][0], "match": {"context": "GATEWAY"}}]
+    }
+    document = render_bootstrap(node_id=sidecar().id, cluster="c", xds_address=UnixAddress("/x"))
+    patched = patch_bootstrap(document, sidecar(), world(envoy_filter(spec)))
+    assert patched["stats_flush_interval"] == "7s"
+    assert [layer["name"] for layer in patched["layered_runtime"]["layers"]][-1] == "ef"
+    assert patched["node"] == document["node"]
+    untouched = patch_bootstrap(document, sidecar(), world(envoy_filter(only_gateways)))
+    assert "stats_flush_interval" not in untouched
+    binary = envoy_binary()
+    assert binary is not None
+    config = tmp_path / "bootstrap.json"
+    config.write_text(json.dumps(patched))
+    done = subprocess.run(
+        [str(binary), "--mode", "validate", "-c", str(config), "--disable-hot-restart", "-l", "error"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr

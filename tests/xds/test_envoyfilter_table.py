@@ -154,6 +154,30 @@ CASES: dict[str, tuple[str, Case]] = {
             ),
         ),
     ),
+    "listener_merge_and_replace_list": (
+        "sidecar",
+        (
+            "LISTENER",
+            "MERGE_AND_REPLACE_LIST",
+            {"listener": {"name": "virtualInbound"}},
+            {"listener_filters": [TLS_INSPECTOR]},
+            lambda v, b: (
+                v["listeners"]["virtualInbound"]["listener_filters"] == [TLS_INSPECTOR["name"]]
+            ),
+        ),
+    ),
+    "cluster_merge_and_replace_list": (
+        "sidecar",
+        (
+            "CLUSTER",
+            "MERGE_AND_REPLACE_LIST",
+            {"cluster": {"name": "outbound|9080|v1|reviews.default.svc.cluster.local"}},
+            {"connect_timeout": "2s"},
+            lambda v, b: (
+                v["clusters"]["outbound|9080|v1|reviews.default.svc.cluster.local"] == "2s"
+            ),
+        ),
+    ),
     # --- LISTENER_FILTER: ADD, INSERT_FIRST/BEFORE/AFTER, REPLACE, REMOVE ------------------------
     "listener_filter_add": (
         "sidecar",
@@ -783,7 +807,7 @@ def test_every_apply_to_and_operation_istio_defines_is_covered() -> None:
     covered = {(c[0], c[1]) for _, c in CASES.values()}
     ordered = {"ADD", "INSERT_FIRST", "INSERT_BEFORE", "INSERT_AFTER", "REPLACE", "REMOVE"}
     expected = {
-        "LISTENER": {"ADD", "REMOVE", "MERGE"},
+        "LISTENER": {"ADD", "REMOVE", "MERGE", "MERGE_AND_REPLACE_LIST"},
         "LISTENER_FILTER": ordered,
         "FILTER_CHAIN": {"ADD", "REMOVE", "MERGE"},
         "NETWORK_FILTER": ordered | {"MERGE"},
@@ -791,7 +815,7 @@ def test_every_apply_to_and_operation_istio_defines_is_covered() -> None:
         "ROUTE_CONFIGURATION": {"MERGE", "ADD", "REMOVE"},
         "VIRTUAL_HOST": {"ADD", "REMOVE", "MERGE"},
         "HTTP_ROUTE": {"MERGE", "REMOVE", "ADD", "INSERT_BEFORE", "INSERT_AFTER", "INSERT_FIRST"},
-        "CLUSTER": {"ADD", "REMOVE", "MERGE"},
+        "CLUSTER": {"ADD", "REMOVE", "MERGE", "MERGE_AND_REPLACE_LIST"},
         "EXTENSION_CONFIG": {"ADD"},
     }
     missing = {(a, o) for a, ops in expected.items() for o in ops} - covered

@@ -26,6 +26,8 @@ from sailmesh.config.resource import Resource
 from sailmesh.config.store import ChangeEvent
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.registry.model import Workload, selector_matches
+from sailmesh.snapshot.proxy import Proxy
+from sailmesh.xds.envoyfilter.bootstrap import patch_bootstrap
 from sailmesh.runtime.agent.pods import IdentityIssuer
 from sailmesh.runtime.host import GatewayPort, RuntimeHost
 from sailmesh.runtime.local import LocalRuntime
@@ -76,7 +78,10 @@ class ControlPlaneLink:
         return sorted(ports)
 
     def render_bootstrap(self, request: BootstrapRequest) -> dict[str, Any]:
-        return render_pod_bootstrap(request)
+        """The pod's bootstrap, with the BOOTSTRAP patches of the EnvoyFilters selecting it
+        (they take effect when the proxy starts, as in Istio)."""
+        proxy = Proxy.from_node(request.node_id, dict(request.labels), request.service_account)
+        return patch_bootstrap(render_pod_bootstrap(request), proxy, self.cp.push_context.snapshot)
 
     def identity_issuer(self) -> IdentityIssuer | None:
         return self.identity.issuer() if self.identity is not None else None

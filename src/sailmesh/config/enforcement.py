@@ -73,7 +73,6 @@ KINDS: tuple[NotEnforced, ...] = (
     _kind("AuthorizationPolicy", "authorization is not enforced yet, requests are not checked"),
     _kind("RequestAuthentication", "JWT authentication is not enforced yet: tokens are not checked"),
     _kind("Telemetry", "Telemetry resources are not applied yet: metrics, logs and traces are not changed"),
-    _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
     _kind("WasmPlugin", "Wasm plugins are not loaded"),
     _kind("ProxyConfig", "ProxyConfig resources are not applied (use meshConfig.defaultConfig or the proxy.istio.io/config annotation)"),
     _kind("WorkloadGroup", "WorkloadGroups are not used: there is no VM auto-registration"),
@@ -140,6 +139,14 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("WorkloadEntry", "spec.network", "multi-network meshes are not supported: the workload is reached directly"),
 )
 
+_EF_PATCH = "spec.configPatches[*]"
+ENVOY_FILTER: tuple[NotEnforced, ...] = (
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.match.waypoint", "waypoint matches select waypoint proxies (ambient mode): there are none here, so the patch applies to no proxy"),
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.match.listener.portName", "listener port names are not matched (Istio does not implement them either): use portNumber"),
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.patch.filterClass", "filter classes do not place the filter: the operation decides where it goes"),
+    NotEnforced("EnvoyFilter", "spec.targetRefs[*].kind", "GatewayClass and Service (waypoint) targets select no proxy here", when=lambda v: v in ("GatewayClass", "Service"), when_text="GatewayClass, Service"),
+)
+
 _MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "defaultHttpRetryPolicy", "defaultConfig")
 _MESH = "meshConfig field not read by sailmesh"
 MESH_CONFIG: tuple[NotEnforced, ...] = (
@@ -157,6 +164,7 @@ NOT_ENFORCED: tuple[NotEnforced, ...] = (
     *KINDS,
     *VIRTUAL_SERVICE,
     *DESTINATION_RULE,
+    *ENVOY_FILTER,
     *GATEWAY,
     *SIDECAR,
     *SERVICE_ENTRY,

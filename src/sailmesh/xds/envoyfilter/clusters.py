@@ -50,7 +50,7 @@ def _patch_cluster(cluster: cluster_pb2.Cluster, patches: Patches, context: str)
         if patch.operation == "REMOVE":
             return False
         if patch.operation == "MERGE" and patch.value is not None:
-            _merge_cluster(cluster, patch.value)
+            _merge_cluster(cluster, patch.value, patch.replace_lists)
     return True
 
 
@@ -69,7 +69,9 @@ def _cluster_matches(patch: Patch, cluster: cluster_pb2.Cluster) -> bool:
     return not (match.port_number and match.port_number != port)
 
 
-def _merge_cluster(cluster: cluster_pb2.Cluster, value: cluster_pb2.Cluster) -> None:
+def _merge_cluster(
+    cluster: cluster_pb2.Cluster, value: cluster_pb2.Cluster, replace_lists: bool
+) -> None:
     if (
         value.HasField("transport_socket")
         and cluster.HasField("transport_socket")
@@ -78,4 +80,4 @@ def _merge_cluster(cluster: cluster_pb2.Cluster, value: cluster_pb2.Cluster) -> 
         merge_any(cluster.transport_socket.typed_config, value.transport_socket.typed_config)
         value = clone(value)
         value.ClearField("transport_socket")
-    merge(cluster, value)
+    merge(cluster, value, replace_lists)

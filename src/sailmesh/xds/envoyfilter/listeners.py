@@ -83,7 +83,7 @@ class ListenerPatcher:
             if patch.operation == "REMOVE":
                 return False
             if patch.operation == "MERGE" and patch.value is not None:
-                merge(listener, patch.value)
+                merge(listener, patch.value, patch.replace_lists)
         self._patch_listener_filters(listener, context)
         self._patch_filter_chains(listener, context)
         return True
@@ -157,7 +157,7 @@ class ListenerPatcher:
             if patch.operation == "REMOVE":
                 return False
             if patch.operation == "MERGE" and patch.value is not None:
-                _merge_chain(fc, patch.value)
+                _merge_chain(fc, patch.value, patch.replace_lists)
         network = self._chain_patches("NETWORK_FILTER", listener, fc, context)
         filters = list(fc.filters)
         for patch in network:
@@ -282,7 +282,7 @@ def _chain_matches(patch: Patch, listener: listener_pb2.Listener, fc: lc_pb2.Fil
     return all(checks)
 
 
-def _merge_chain(fc: lc_pb2.FilterChain, value: lc_pb2.FilterChain) -> None:
+def _merge_chain(fc: lc_pb2.FilterChain, value: lc_pb2.FilterChain, replace_lists: bool) -> None:
     """Istio merges a same-named transport socket's typed config; the rest is a plain merge."""
     if (
         value.HasField("transport_socket")
@@ -291,7 +291,7 @@ def _merge_chain(fc: lc_pb2.FilterChain, value: lc_pb2.FilterChain) -> None:
     ):
         merge_any(fc.transport_socket.typed_config, value.transport_socket.typed_config)
         return
-    merge(fc, value)
+    merge(fc, value, replace_lists)
 
 
 def _merge_filter(flt: Any, value: Any) -> None:

@@ -1,7 +1,8 @@
 """MERGE of a patch value into an Envoy message, with Istio's semantics.
 
 In: the generated message and the patch value (same type). Out: the generated message changed
-in place. Protobuf's merge, except: a ``Duration`` is replaced whole (Istio's fix for
+in place. Protobuf's merge (MERGE_AND_REPLACE_LIST: the same, but a list the value sets
+replaces the generated one, at any depth outside ``Any`` configs), except: a ``Duration`` is replaced whole (Istio's fix for
 ``connect_timeout: 10s`` over ``0.5s`` giving ``10.5s``); an ``Any`` is replaced whole unless
 :func:`merge_any` is asked for (filter ``typed_config`` and ``transport_socket`` merges, where
 Istio unpacks both sides and merges the messages); repeated fields are appended; map entries
@@ -19,9 +20,12 @@ from sailmesh.xds.envoyfilter.values import import_type
 _REPLACED = frozenset({"google.protobuf.Duration", "google.protobuf.Any"})
 
 
-def merge(dst: Message, src: Message) -> None:
-    """Merge ``src`` into ``dst`` (see the module docstring)."""
+def merge(dst: Message, src: Message, replace_lists: bool = False) -> None:
+    """Merge ``src`` into ``dst`` (see the module docstring); ``replace_lists``: lists set in
+    ``src`` replace those of ``dst`` (Istio's MERGE_AND_REPLACE_LIST)."""
     for fd, value in src.ListFields():
+        if fd.is_repeated and replace_lists:
+            dst.ClearField(fd.name)
         if fd.is_repeated:
             if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
                 _merge_map(getattr(dst, fd.name), value, fd)
@@ -33,7 +37,7 @@ def merge(dst: Message, src: Message) -> None:
                 target.CopyFrom(value)
             else:
                 target.SetInParent()
-                merge(target, value)
+                merge(target, value, replace_lists)
         else:
             setattr(dst, fd.name, value)
 

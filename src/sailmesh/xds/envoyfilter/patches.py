@@ -37,7 +37,7 @@ from sailmesh.xds.envoyfilter.values import PatchValueError, to_message
 
 #: The Istio version sailmesh proxies report as ``ISTIO_VERSION`` (what ``proxyVersion``
 #: regexes are matched against): the Istio release whose APIs sailmesh follows.
-PROXY_VERSION = "1.28.0"
+PROXY_VERSION = "1.31.0"
 
 VALUE_TYPES: Mapping[str, type[Message]] = {
     "LISTENER": listener_pb2.Listener,
@@ -54,6 +54,12 @@ VALUE_TYPES: Mapping[str, type[Message]] = {
 }
 
 
+#: The targets of MERGE_AND_REPLACE_LIST (Istio 1.31); elsewhere it does nothing.
+REPLACE_LIST_TARGETS = frozenset(
+    {"CLUSTER", "LISTENER", "FILTER_CHAIN", "ROUTE_CONFIGURATION", "VIRTUAL_HOST", "HTTP_ROUTE"}
+)
+
+
 @dataclass(frozen=True)
 class Patch:
     """One config patch of one EnvoyFilter (``index`` into its ``configPatches``)."""
@@ -65,6 +71,8 @@ class Patch:
     context: str
     match: Any  # EnvoyConfigObjectMatch | None
     value: Message | None
+    #: MERGE_AND_REPLACE_LIST (compiled as a MERGE whose lists replace the generated ones).
+    replace_lists: bool = False
 
     @property
     def where(self) -> str:
@@ -117,19 +125,26 @@ def compile_patches(filters: list[Resource], proxy: Proxy) -> Patches:
             match = cp.match
             if match is not None and not _proxy_matches(match.proxy, meta):
                 continue
+            if match is not None and (match.waypoint is not None or match.context == "WAYPOINT"):
+                continue  # waypoint proxies only: there are none here
             value = _value(ef, index, cp)
             where = f"EnvoyFilter {ef.namespace}/{ef.name} configPatches[{index}]"
             if isinstance(value, PatchValueError):
                 out.skipped.append(Skipped(where, str(value)))
                 continue
+            operation = cp.patch.operation or "INVALID"
+            replace_lists = operation == "MERGE_AND_REPLACE_LIST"
+            if replace_lists and cp.apply_to in REPLACE_LIST_TARGETS:
+                operation = "MERGE"
             patch = Patch(
                 source=ef,
                 index=index,
                 apply_to=cp.apply_to,
-                operation=cp.patch.operation or "INVALID",
+                operation=operation,
                 context=(match.context if match is not None else None) or "ANY",
                 match=match,
                 value=value,
+                replace_lists=replace_lists,
             )
             out.by_type.setdefault(patch.apply_to, []).append(patch)
     return out
@@ -151,7 +166,7 @@ def _value(ef: Resource, index: int, cp: Any) -> Message | PatchValueError | Non
     raw = cp.patch.value
     if raw is None:
         return None
-    key = (ef.key, ef.meta.resource_version, ef.meta.generation, index, repr(raw))
+    key = (ef.key, ef.meta.resource_version, index, cp.apply_to, repr(raw))
     found = _CONVERTED.get(key)
     if found is None:
         try:

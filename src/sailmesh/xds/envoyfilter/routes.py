@@ -41,7 +41,7 @@ def patch_route_configuration(
     aliases = port_aliases or {}
     for patch in patches.of("ROUTE_CONFIGURATION"):
         if patch.operation == "MERGE" and _rc_applies(patch, rc, context, aliases):
-            merge(rc, patch.value)
+            merge(rc, patch.value, patch.replace_lists)
     hosts: list[route_components_pb2.VirtualHost] = []
     for vh in rc.virtual_hosts:
         patched = _patch_virtual_host(rc, vh, context, patches, aliases)
@@ -67,7 +67,7 @@ def _patch_virtual_host(
         if patch.operation == "REMOVE":
             return None
         if patch.operation == "MERGE" and patch.value is not None:
-            merge(vh, patch.value)
+            merge(vh, patch.value, patch.replace_lists)
         elif patch.operation == "REPLACE" and patch.value is not None:
             vh = clone(patch.value)
     _patch_routes(rc, vh, context, patches, aliases)
@@ -98,7 +98,7 @@ def _patch_routes(
                 kept = None
                 break
             if patch.operation == "MERGE" and patch.value is not None:
-                merge(route, patch.value)
+                merge(route, patch.value, patch.replace_lists)
         if kept is not None:
             routes.append(kept)
     for patch in relevant:
