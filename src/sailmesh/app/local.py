@@ -26,8 +26,6 @@ from sailmesh.config.resource import Resource
 from sailmesh.config.store import ChangeEvent
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.registry.model import Workload, selector_matches
-from sailmesh.snapshot.proxy import Proxy
-from sailmesh.xds.envoyfilter.bootstrap import patch_bootstrap
 from sailmesh.runtime.agent.pods import IdentityIssuer
 from sailmesh.runtime.host import GatewayPort, RuntimeHost
 from sailmesh.runtime.local import LocalRuntime
@@ -37,6 +35,8 @@ from sailmesh.runtime.sandbox.modes import Mode, ModeReport
 from sailmesh.runtime.sandbox.netns import RunNames
 from sailmesh.runtime.sandbox.servicelb import ServiceBackend
 from sailmesh.runtime.sandbox.userns import UsernsNode
+from sailmesh.snapshot.proxy import Proxy
+from sailmesh.xds.envoyfilter.bootstrap import patch_bootstrap
 
 log = logging.getLogger("sailmesh.app")
 
