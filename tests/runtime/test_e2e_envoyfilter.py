@@ -3,7 +3,8 @@ Lua-free ``header_mutation`` filter, Istio's local rate-limit task YAML unchange
 productpage's sidecar and at the ingress gateway (a bounded burst: the 429s carry
 ``x-local-rate-limit`` and match Envoy's own counters), a cluster's connect timeout changed (as
 ``sailctl proxy-config cluster -o json`` shows), and a patch Envoy rejects: NACKED for the
-proxy it hits in ``sailctl proxy-status`` while the others stay SYNCED and pages keep loading.
+proxy it hits in ``sailctl proxy-status`` while the others stay SYNCED and pages keep loading;
+and sailmesh's RateLimitPolicy (buckets per header value and per path prefix).
 
 Each test removes its EnvoyFilter before the next (one demo mesh for the module).
 """
@@ -38,10 +39,12 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
     yield from demo_mesh(tmp_path_factory.mktemp("envoyfilter-home"))
 
 
-def get(port: int, path: str = "/productpage") -> tuple[int, dict[str, str]]:
+def get(
+    port: int, path: str = "/productpage", headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str]]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         resp = conn.getresponse()
         resp.read()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}
@@ -217,6 +220,41 @@ def test_istio_local_rate_limit_task_at_the_ingress_gateway(mesh: LocalMeshThrea
     with Applied(mesh, text):
         burst_is_capped(mesh.gateway_port(8080), gateway)
     wait_for(lambda: get(mesh.gateway_port(8080))[0] == 200, 20, "the limit to go away")
+
+
+POLICY = """
+apiVersion: sailmesh.io/v1alpha1
+kind: RateLimitPolicy
+metadata: {name: productpage, namespace: default}
+spec:
+  selector: {matchLabels: {app: productpage}}
+  limits:
+  - {name: per-user, requests: 2, per: 1m, perHeader: x-user}
+  - {name: api, requests: 3, per: 1m, match: {path: {prefix: /api/}}}
+"""
+
+
+def test_rate_limit_policy_per_header_and_per_route(mesh: LocalMeshThread) -> None:
+    """The sailmesh kind: a bucket per ``x-user`` value and one for ``/api/`` paths."""
+    port = mesh.gateway_port(8080)
+    target = pod(mesh, "deploy/productpage-v1")
+
+    def codes(n: int, path: str = "/productpage", user: str | None = None) -> list[int]:
+        headers = {"x-user": user} if user else {}
+        return [get(port, path, headers)[0] for _ in range(n)]
+
+    with Applied(mesh, POLICY) as outcomes:
+        assert outcomes, outcomes
+        active(target, "envoy.filters.http.local_ratelimit")
+        assert codes(4, user="alice") == [200, 200, 429, 429]
+        assert codes(4, user="bob") == [200, 200, 429, 429]  # a bucket of its own
+        assert codes(4) == [200] * 4  # no x-user header: not counted by per-user
+        assert codes(5, "/api/v1/products") == [200, 200, 200, 429, 429]
+        status, headers = get(port, "/productpage", {"x-user": "alice"})
+        assert status == 429 and headers.get("x-local-rate-limit") == "true"
+        stats = counters(target, "ratelimit_default_productpage")
+        assert stats["ratelimit_default_productpage.http_local_rate_limit.rate_limited"] == 7
+    wait_for(lambda: get(port, "/productpage", {"x-user": "alice"})[0] == 200, 20, "no limit")
 
 
 TIMEOUT = """

@@ -23,6 +23,7 @@ from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.envoyfilter import EnvoyFilterSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
+from sailmesh.config.models.ratelimit import RateLimitPolicySpec
 from sailmesh.config.models.security import PeerAuthenticationSpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
@@ -47,8 +48,10 @@ SPECS: dict[str, type[BaseModel]] = {
     "Sidecar": SidecarSpec,
     "PeerAuthentication": PeerAuthenticationSpec,
     "EnvoyFilter": EnvoyFilterSpec,
+    "RateLimitPolicy": RateLimitPolicySpec,
 }
 API_VERSIONS = {
+    "RateLimitPolicy": "sailmesh.io/v1alpha1",
     "PeerAuthentication": "security.istio.io/v1",
     "EnvoyFilter": "networking.istio.io/v1alpha3",
 }
@@ -218,6 +221,12 @@ BASES: dict[str, list[dict[str, Any]]] = {
         {"configPatches": [_EF_ANY_CLUSTER]},
         {"targetRefs": [_GW_REF], "configPatches": [_EF_ANY_CLUSTER]},
     ],
+    "RateLimitPolicy": [
+        {"selector": {"matchLabels": {"app": "productpage"}}, "limits": [
+            {"name": "api", "requests": 5, "per": "1s", "perHeader": "x-user",
+             "match": {"path": {"prefix": "/api"}, "method": "GET", "headers": {"x-a": {"exact": "b"}}}}]},
+        {"limits": [{"name": "all", "requests": 5, "per": "1s"}]},
+    ],
     "Sidecar": [
         {"egress": [{"hosts": ["./reviews.default.svc.cluster.local"]}]},
         {"egress": [{"port": {"number": 9080, "name": "http", "protocol": "HTTP"}, "hosts": ["./*"]}]},
@@ -316,6 +325,7 @@ NAMED: dict[str, list[Any]] = {
     "ports": [{"http": 8081}],
     "value": [20.0],
     "stat_prefix": ["sp"],
+    "method": ["POST"],
     "port_level_mtls": [{"9080": {"mode": "DISABLE"}}, {"9080": {"mode": "STRICT"}}],
 }
 _BY_TYPE: dict[Any, list[Any]] = {

@@ -17,7 +17,7 @@ from xds_envoy_static import envoy_binary, write_bootstrap
 
 from sailmesh.registry.model import frozen_map
 from sailmesh.typeurls import CLUSTER, LISTENER
-from sailmesh.xds.envoyfilter import has_envoy_filters
+from sailmesh.xds.envoyfilter import has_patches
 
 ROUTER = "envoy.filters.http.router"
 
@@ -67,9 +67,9 @@ def test_workload_selector_target_refs_and_namespaces_select_proxies() -> None:
         add_header("x", workloadSelector={"labels": {"app": "productpage"}}),
         namespace="istio-system",
     )
-    assert has_envoy_filters(sidecar(), world(selected))
-    assert has_envoy_filters(sidecar(), world(root_selector))  # root namespace: any namespace
-    assert not has_envoy_filters(sidecar(), world(other, elsewhere))
+    assert has_patches(sidecar(), world(selected))
+    assert has_patches(sidecar(), world(root_selector))  # root namespace: any namespace
+    assert not has_patches(sidecar(), world(other, elsewhere))
     spec = add_header(
         "x", targetRefs=[{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "edge"}]
     )
@@ -80,8 +80,8 @@ def test_workload_selector_target_refs_and_namespaces_select_proxies() -> None:
             "labels": frozen_map({"gateway.networking.k8s.io/gateway-name": "edge"}),
         }
     )
-    assert has_envoy_filters(labelled, world(by_ref))
-    assert not has_envoy_filters(gateway(), world(by_ref))
+    assert has_patches(labelled, world(by_ref))
+    assert not has_patches(gateway(), world(by_ref))
 
 
 def test_context_and_proxy_version_matches() -> None:

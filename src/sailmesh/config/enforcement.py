@@ -187,7 +187,8 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
 ENFORCED_SUMMARY = (
     "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
-    "identity); from an IstioOperator's meshConfig: rootNamespace, trustDomain, "
+    "identity), EnvoyFilter (every applyTo and operation; BOOTSTRAP when a proxy starts), "
+    "sailmesh's RateLimitPolicy; from an IstioOperator's meshConfig: rootNamespace, trustDomain, "
     "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
     "defaultHttpRetryPolicy (attempts, retryOn), defaultConfig.proxyMetadata.ISTIO_DELTA_XDS "
     "and, for workload certificates, defaultConfig.proxyMetadata.SECRET_TTL"

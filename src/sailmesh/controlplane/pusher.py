@@ -26,7 +26,7 @@ from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.push import PushRequest
 from sailmesh.snapshot.snapshot import MeshSnapshot
-from sailmesh.xds.envoyfilter import has_envoy_filters
+from sailmesh.xds.envoyfilter import has_patches
 from sailmesh.xds.generate import generate
 from sailmesh.xds.node import options_from_node, proxy_from_node
 from sailmesh.xds.options import TranslateOptions
@@ -140,7 +140,7 @@ class Pusher:
         if (
             self.resource_hook is None
             and conn.proxy.type == "sidecar"
-            and not has_envoy_filters(conn.proxy, ctx.snapshot)
+            and not has_patches(conn.proxy, ctx.snapshot)
         ):
             return ctx.resources(conn.proxy, conn.options)
         resources = generate(conn.proxy, ctx.snapshot, options=conn.options)

@@ -6,7 +6,7 @@ A :class:`Generator` turns a proxy's :class:`~sailmesh.xds.scope.ProxyScope` int
 its generator, and :func:`generate` runs the wanted ones for a proxy (gateways go through
 :mod:`sailmesh.xds.gateway`), then applies the proxy's EnvoyFilters
 (:mod:`sailmesh.xds.envoyfilter`). The partial builds below are not patched: proxies an
-EnvoyFilter selects are translated whole (:func:`sailmesh.xds.envoyfilter.has_envoy_filters`). Callers that reuse earlier results (the control plane's push
+EnvoyFilter selects are translated whole (:func:`sailmesh.xds.envoyfilter.has_patches`). Callers that reuse earlier results (the control plane's push
 context) rebuild parts with :func:`generate_for_hosts` (clusters or endpoints of some service
 hosts only) and :func:`inbound_clusters` (the only clusters that depend on the proxy's own
 workload), and ask :func:`routes_read_destination_rules` whether DestinationRules reach routes.

@@ -8,7 +8,8 @@ inbound route configurations, EXTENSION_CONFIG resolution), RDS (route patches) 
 ``virtualInbound``, ``inbound|...`` clusters, ``InboundPassthroughCluster`` and inline inbound
 route configurations are SIDECAR_INBOUND, the rest SIDECAR_OUTBOUND.
 
-BOOTSTRAP patches are not applied here: Envoy reads its bootstrap once, at start (Istio's agent
+RateLimitPolicies selecting the proxy are applied first, as patches inserting their filter
+(:mod:`sailmesh.xds.ratelimit`). BOOTSTRAP patches are not applied here: Envoy reads its bootstrap once, at start (Istio's agent
 applies them when it starts the proxy, and a change needs a proxy restart); see
 :mod:`.bootstrap`.
 """
@@ -18,6 +19,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sailmesh.config.models.envoyfilter import (
+    EnvoyConfigObjectMatch,
+    FilterChainMatch,
+    FilterMatch,
+    ListenerMatch,
+    SubFilterMatch,
+)
+from sailmesh.config.resource import Resource
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.typeurls import CLUSTER, LISTENER, ROUTE
@@ -27,11 +36,12 @@ from sailmesh.xds.envoyfilter.extensions import (
     added_extension_configs,
     resolve_discovered_configs,
 )
-from sailmesh.xds.envoyfilter.listeners import ListenerPatcher
-from sailmesh.xds.envoyfilter.patches import Patches, clone, compile_patches
+from sailmesh.xds.envoyfilter.listeners import HCM, ListenerPatcher
+from sailmesh.xds.envoyfilter.patches import Patch, Patches, clone, compile_patches
 from sailmesh.xds.envoyfilter.routes import patch_route_configuration
 from sailmesh.xds.envoyfilter.select import envoy_filters_for
 from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.ratelimit import rate_limit_filter
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +52,18 @@ _reported: set[tuple[str, str]] = set()
 
 
 def patches_for(proxy: Proxy, snapshot: MeshSnapshot) -> Patches:
-    """The compiled patches of the EnvoyFilters that apply to ``proxy``."""
+    """The compiled patches of the EnvoyFilters that apply to ``proxy``, after those of its
+    RateLimitPolicies (:mod:`sailmesh.xds.ratelimit`: an EnvoyFilter can patch their filter)."""
     filters = envoy_filters_for(proxy, snapshot)
-    if not filters:
+    limits = snapshot.policies_for("RateLimitPolicy", proxy)
+    if not filters and not limits:
         return Patches()
     patches = compile_patches(filters, proxy)
+    if limits:
+        patches.by_type["HTTP_FILTER"] = [
+            *(_rate_limit_patch(policy, proxy) for policy in limits),
+            *patches.of("HTTP_FILTER"),
+        ]
     for skipped in patches.skipped:
         key = (skipped.where, skipped.reason)
         if key not in _reported:  # once per object version and reason, not per push
@@ -106,6 +123,31 @@ def apply_envoy_filters(
     return out
 
 
-def has_envoy_filters(proxy: Proxy, snapshot: MeshSnapshot) -> bool:
-    """Whether some EnvoyFilter selects ``proxy`` (its translation cannot be shared)."""
-    return bool(envoy_filters_for(proxy, snapshot))
+def has_patches(proxy: Proxy, snapshot: MeshSnapshot) -> bool:
+    """Whether some EnvoyFilter or RateLimitPolicy selects ``proxy`` (its translation cannot be
+    shared with other proxies)."""
+    return bool(
+        envoy_filters_for(proxy, snapshot) or snapshot.policies_for("RateLimitPolicy", proxy)
+    )
+
+
+_ROUTER = "envoy.filters.http.router"
+
+
+def _rate_limit_patch(policy: Resource, proxy: Proxy) -> Patch:
+    """A RateLimitPolicy as the patch that puts its filter before the router (inbound HTTP on
+    a sidecar, every HTTP listener of a gateway)."""
+    subfilter = FilterMatch(name=HCM, sub_filter=SubFilterMatch(name=_ROUTER))
+    context = "GATEWAY" if proxy.type == "router" else "SIDECAR_INBOUND"
+    match = EnvoyConfigObjectMatch(
+        context=context, listener=ListenerMatch(filter_chain=FilterChainMatch(filter=subfilter))
+    )
+    return Patch(
+        source=policy,
+        index=0,
+        apply_to="HTTP_FILTER",
+        operation="INSERT_BEFORE",
+        context=context,
+        match=match,
+        value=rate_limit_filter(policy),
+    )
