@@ -257,6 +257,85 @@ def test_rate_limit_policy_per_header_and_per_route(mesh: LocalMeshThread) -> No
     wait_for(lambda: get(port, "/productpage", {"x-user": "alice"})[0] == 200, 20, "no limit")
 
 
+ROUTE_LEVEL = """
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata:
+  name: filter-local-ratelimit-svc
+  namespace: istio-system
+spec:
+  workloadSelector:
+    labels:
+      app: productpage
+  configPatches:
+    - applyTo: HTTP_FILTER
+      match:
+        context: SIDECAR_INBOUND
+        listener:
+          filterChain:
+            filter:
+              name: "envoy.filters.network.http_connection_manager"
+      patch:
+        operation: INSERT_BEFORE
+        value:
+          name: envoy.filters.http.local_ratelimit
+          typed_config:
+            "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+            type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+            value:
+              stat_prefix: http_local_rate_limiter
+    - applyTo: HTTP_ROUTE
+      match:
+        context: SIDECAR_INBOUND
+        routeConfiguration:
+          vhost:
+            name: "inbound|http|9080"
+            route:
+              action: ANY
+      patch:
+        operation: MERGE
+        value:
+          typed_per_filter_config:
+            envoy.filters.http.local_ratelimit:
+              "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+              type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+              value:
+                stat_prefix: http_local_rate_limiter
+                token_bucket:
+                  max_tokens: 4
+                  tokens_per_fill: 4
+                  fill_interval: 60s
+                filter_enabled:
+                  runtime_key: local_rate_limit_enabled
+                  default_value:
+                    numerator: 100
+                    denominator: HUNDRED
+                filter_enforced:
+                  runtime_key: local_rate_limit_enforced
+                  default_value:
+                    numerator: 100
+                    denominator: HUNDRED
+                response_headers_to_add:
+                  - append: false
+                    header:
+                      key: x-local-rate-limit
+                      value: 'true'
+"""
+
+
+def test_istio_local_rate_limit_task_route_level(mesh: LocalMeshThread) -> None:
+    """The task's second form: the filter without a bucket, the bucket merged into the inbound
+    routes' ``typed_per_filter_config`` (HTTP_ROUTE MERGE on ``inbound|http|9080``)."""
+    port = mesh.gateway_port(8080)
+    target = pod(mesh, "deploy/productpage-v1")
+    with Applied(mesh, ROUTE_LEVEL):
+        active(target, "envoy.filters.http.local_ratelimit")
+        results = [get(port) for _ in range(BURST)]
+        assert [s for s, _ in results] == [200] * BUCKET + [429] * (BURST - BUCKET)
+        assert all(h.get("x-local-rate-limit") == "true" for s, h in results if s == 429)
+    wait_for(lambda: get(port)[0] == 200, 20, "the limit to go away")
+
+
 TIMEOUT = """
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
