@@ -376,6 +376,49 @@ def test_cluster_connect_timeout(mesh: LocalMeshThread) -> None:
         page(mesh.gateway_port(8080))  # still serves
 
 
+BOOTSTRAP = """
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: sleeper-bootstrap, namespace: default}
+spec:
+  workloadSelector: {labels: {app: sleeper}}
+  configPatches:
+  - applyTo: BOOTSTRAP
+    patch:
+      operation: MERGE
+      value:
+        layered_runtime:
+          layers:
+          - name: from-envoyfilter
+            static_layer: {sailmesh.test.patched: 1}
+"""
+SLEEPER = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: sleeper, namespace: default}
+spec:
+  selector: {matchLabels: {app: sleeper}}
+  template:
+    metadata: {labels: {app: sleeper}}
+    spec:
+      containers: [{name: sleeper, image: sleeper, command: ["sleep", "3600"]}]
+"""
+
+
+def test_bootstrap_patch_reaches_a_proxy_started_after_it(mesh: LocalMeshThread) -> None:
+    """Envoy reads its bootstrap once: a pod started after the EnvoyFilter runs with the
+    patched bootstrap (its runtime has the layer), as with Istio; validation warns that running
+    proxies need a restart."""
+    with Applied(mesh, BOOTSTRAP) as outcomes:
+        assert outcomes
+        with Applied(mesh, SLEEPER):
+            sleeper = pod(mesh, "deploy/sleeper")
+            wait_for(lambda: "from-envoyfilter" in admin(sleeper, "/runtime"), 20, "the layer")
+            assert '"sailmesh.test.patched"' in admin(sleeper, "/runtime")
+        productpage = pod(mesh, "deploy/productpage-v1")
+        assert "from-envoyfilter" not in admin(productpage, "/runtime")
+
+
 REJECTED = """
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter

@@ -79,9 +79,13 @@ class ControlPlaneLink:
 
     def render_bootstrap(self, request: BootstrapRequest) -> dict[str, Any]:
         """The pod's bootstrap, with the BOOTSTRAP patches of the EnvoyFilters selecting it
-        (they take effect when the proxy starts, as in Istio)."""
+        (they take effect when the proxy starts, as in Istio). Called from the runtime's threads:
+        it reads the store and builds a snapshot of its own, never the pusher's state."""
+        document = render_pod_bootstrap(request)
+        if not self.cp.store.list(kind="EnvoyFilter"):
+            return document
         proxy = Proxy.from_node(request.node_id, dict(request.labels), request.service_account)
-        return patch_bootstrap(render_pod_bootstrap(request), proxy, self.cp.push_context.snapshot)
+        return patch_bootstrap(document, proxy, self.cp.snapshot())
 
     def identity_issuer(self) -> IdentityIssuer | None:
         return self.identity.issuer() if self.identity is not None else None
