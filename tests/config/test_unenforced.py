@@ -144,18 +144,18 @@ kind: ProxyConfig
 metadata: {name: mesh-default, namespace: istio-system}
 spec: {}
 ---
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
+apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
 metadata: {name: nothing, namespace: default}
-spec: {}
+spec: {url: "oci://example.com/plugin:1"}
 """
-    (proxy_config, patch) = not_enforced_problems(load(text))
+    (proxy_config, plugin) = not_enforced_problems(load(text))
     assert apply_warning(proxy_config) == (
         "Warning: [SM0001] ProxyConfig istio-system/mesh-default spec: not enforced: "
         + enforcement.entries_for("ProxyConfig")[0].reason
     )
     assert proxy_config.source is not None and proxy_config.source.line == 4
-    assert patch.path == "spec" and patch.level is Level.WARNING
+    assert plugin.path == "spec" and plugin.level is Level.WARNING
 
 
 def test_uses_are_located_at_their_line() -> None:

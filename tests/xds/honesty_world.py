@@ -22,7 +22,9 @@ from xds_fixtures import bookinfo_services, bookinfo_workloads, productpage_prox
 from sailmesh.config.load import load_text
 from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
+from sailmesh.config.models.envoyfilter import EnvoyFilterSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
+from sailmesh.config.models.ratelimit import RateLimitPolicySpec
 from sailmesh.config.models.security import AuthorizationPolicySpec, PeerAuthenticationSpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
 from sailmesh.config.models.telemetry import TelemetrySpec
@@ -50,11 +52,15 @@ SPECS: dict[str, type[BaseModel]] = {
     "AuthorizationPolicy": AuthorizationPolicySpec,
     "Telemetry": TelemetrySpec,
     "PeerAuthentication": PeerAuthenticationSpec,
+    "EnvoyFilter": EnvoyFilterSpec,
+    "RateLimitPolicy": RateLimitPolicySpec,
 }
 API_VERSIONS = {
+    "RateLimitPolicy": "sailmesh.io/v1alpha1",
     "PeerAuthentication": "security.istio.io/v1",
     "AuthorizationPolicy": "security.istio.io/v1",
     "Telemetry": "telemetry.istio.io/v1",
+    "EnvoyFilter": "networking.istio.io/v1alpha3",
 }
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
@@ -99,6 +105,87 @@ _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
 _TARGET = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
 _TEAM = {"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": {"team": {"value": "'a'"}}}
 _ERRORS = {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 400"}}
+_HCM = "envoy.filters.network.http_connection_manager"
+_HEADER = {
+    "name": "envoy.filters.http.header_mutation",
+    "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+        "mutations": {"response_mutations": [{"remove": "x-a"}]},
+    },
+}
+_INSPECTOR = {
+    "name": "envoy.filters.listener.tls_inspector",
+    "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+    },
+}
+_EF_HTTP = {
+    "applyTo": "HTTP_FILTER",
+    "patch": {"operation": "INSERT_BEFORE", "value": _HEADER},
+    "match": {
+        "context": "ANY",
+        "proxy": {"proxyVersion": "^1\\..*"},
+        "listener": {
+            "portNumber": 9080,
+            "name": "0.0.0.0_9080",
+            "filterChain": {
+                "name": "0.0.0.0_9080",
+                "filter": {"name": _HCM, "subFilter": {"name": "envoy.filters.http.router"}},
+            },
+        },
+    },
+}
+_EF_INBOUND = {
+    "applyTo": "HTTP_FILTER",
+    "patch": {"operation": "INSERT_BEFORE", "value": _HEADER},
+    "match": {
+        "context": "SIDECAR_INBOUND",
+        "listener": {
+            "filterChain": {
+                "destinationPort": 9080,
+                "transportProtocol": "tls",
+                "applicationProtocols": "istio",
+                "filter": {"name": _HCM},
+            }
+        },
+    },
+}
+_EF_LISTENER_FILTER = {
+    "applyTo": "LISTENER_FILTER",
+    "patch": {"operation": "INSERT_BEFORE", "value": _INSPECTOR},
+    "match": {"listener": {"listenerFilter": "envoy.filters.listener.original_dst"}},
+}
+_EF_ROUTE = {
+    "applyTo": "HTTP_ROUTE",
+    "patch": {"operation": "MERGE", "value": {"name": "patched"}},
+    "match": {
+        "routeConfiguration": {
+            "portNumber": 9080,
+            "name": "9080",
+            "vhost": {
+                "name": "reviews.default.svc.cluster.local:9080",
+                "domainName": "reviews",
+                "route": {"action": "ROUTE"},
+            },
+        }
+    },
+}
+_EF_GATEWAY_ROUTE = {
+    "applyTo": "VIRTUAL_HOST",
+    "patch": {"operation": "MERGE", "value": {"name": "patched"}},
+    "match": {"context": "GATEWAY", "routeConfiguration": {"portNumber": 80}},
+}
+_EF_CLUSTER = {
+    "applyTo": "CLUSTER",
+    "patch": {"operation": "MERGE", "value": {"connect_timeout": "3s"}},
+    "match": {"cluster": {"portNumber": 9080, "service": "reviews.default.svc.cluster.local"}},
+}
+_EF_ANY_CLUSTER = {
+    "applyTo": "CLUSTER",
+    "patch": {"operation": "MERGE", "value": {"connect_timeout": "3s"}},
+    "match": {"context": "ANY"},
+}
+_GW_REF = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
 
 #: Base specs per kind (several where oneofs and required companions need different shapes);
 #: each must be valid (a test checks). A leaf is set on the first base that accepts it.
@@ -148,6 +235,22 @@ BASES: dict[str, list[dict[str, Any]]] = {
         {"mtls": {"mode": "STRICT"}},
         {"selector": {"matchLabels": {"app": "productpage"}}, "mtls": {"mode": "STRICT"},
          "portLevelMtls": {"9080": {"mode": "PERMISSIVE"}}},
+    ],
+    "EnvoyFilter": [
+        {"workloadSelector": {"labels": {"app": "productpage"}}, "configPatches": [_EF_HTTP], "priority": 0},
+        {"configPatches": [_EF_INBOUND]},
+        {"configPatches": [_EF_LISTENER_FILTER]},
+        {"configPatches": [_EF_ROUTE]},
+        {"configPatches": [_EF_GATEWAY_ROUTE]},
+        {"configPatches": [_EF_CLUSTER]},
+        {"configPatches": [_EF_ANY_CLUSTER]},
+        {"targetRefs": [_GW_REF], "configPatches": [_EF_ANY_CLUSTER]},
+    ],
+    "RateLimitPolicy": [
+        {"selector": {"matchLabels": {"app": "productpage"}}, "limits": [
+            {"name": "api", "requests": 5, "per": "1s", "perHeader": "x-user",
+             "match": {"path": {"prefix": "/api"}, "method": "GET", "headers": {"x-a": {"exact": "b"}}}}]},
+        {"limits": [{"name": "all", "requests": 5, "per": "1s"}]},
     ],
     "Sidecar": [
         {"egress": [{"hosts": ["./reviews.default.svc.cluster.local"]}]},
@@ -288,6 +391,7 @@ NAMED: dict[str, list[Any]] = {
     "group": ["core", ""],
     "custom_tags": [{"t": {"literal": {"value": "v"}}}],
     "random_sampling_percentage": [20.0],
+    "method": ["POST"],
     "port_level_mtls": [{"9080": {"mode": "DISABLE"}}, {"9080": {"mode": "STRICT"}}],
 }
 _BY_TYPE: dict[Any, list[Any]] = {
@@ -424,6 +528,7 @@ ROUTER = Proxy(
     ip="10.244.0.50",
     pod_name="istio-ingressgateway-1",
     namespace="default",
+    # (the label Istio's deployment controller puts on a Gateway API gateway named ``gw``)
     labels=frozen_map({"istio": "ingressgateway", "gateway.networking.k8s.io/gateway-name": "gw"}),
 )
 #: The world's mesh config: an ext_authz provider (``n2``, a name the leaf values try) so that

@@ -90,7 +90,6 @@ def _kind(kind: str, reason: str) -> NotEnforced:
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
     _kind("RequestAuthentication", "JWT authentication is not enforced yet: tokens are not checked"),
-    _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
     _kind("WasmPlugin", "Wasm plugins are not loaded"),
     _kind("ProxyConfig", "ProxyConfig resources are not applied (use meshConfig.defaultConfig or the proxy.istio.io/config annotation)"),
     _kind("WorkloadGroup", "WorkloadGroups are not used: there is no VM auto-registration"),
@@ -153,6 +152,14 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("WorkloadEntry", "spec.network", "multi-network meshes are not supported: the workload is reached directly"),
 )
 
+_EF_PATCH = "spec.configPatches[*]"
+ENVOY_FILTER: tuple[NotEnforced, ...] = (
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.match.waypoint", "waypoint matches select waypoint proxies (ambient mode): there are none here, so the patch applies to no proxy"),
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.match.listener.portName", "listener port names are not matched (Istio does not implement them either): use portNumber"),
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.patch.filterClass", "filter classes do not place the filter: the operation decides where it goes"),
+    NotEnforced("EnvoyFilter", "spec.targetRefs[*].kind", "GatewayClass and Service (waypoint) targets select no proxy here", when=lambda v: v in ("GatewayClass", "Service"), when_text="GatewayClass, Service"),
+)
+
 _MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig", "localityLbSetting")
 _MESH = "meshConfig field not read by sailmesh"
 _EXT_AUTHZ_READ = ("service", "port", "timeout", "failOpen", "statusOnError", "clearRouteCache", "includeRequestBodyInCheck")
@@ -189,6 +196,7 @@ NOT_ENFORCED: tuple[NotEnforced, ...] = (
     *KINDS,
     *VIRTUAL_SERVICE,
     *DESTINATION_RULE,
+    *ENVOY_FILTER,
     *GATEWAY,
     *SIDECAR,
     *AUTHORIZATION_POLICY,
@@ -216,7 +224,9 @@ ENFORCED_SUMMARY = (
     "credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
     "identity), Telemetry (metrics overrides and access logging), AuthorizationPolicy (ALLOW, "
-    "DENY, AUDIT, CUSTOM); from an IstioOperator's meshConfig: rootNamespace, trustDomain, "
+    "DENY, AUDIT, CUSTOM), EnvoyFilter (every applyTo and operation; BOOTSTRAP when a proxy "
+    "starts), sailmesh's RateLimitPolicy; from an IstioOperator's meshConfig: rootNamespace, "
+    "trustDomain, "
     "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
     "accessLogEncoding, envoyFileAccessLog, envoyExtAuthzHttp and envoyExtAuthzGrpc "
     "extensionProviders, defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, "

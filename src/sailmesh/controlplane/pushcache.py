@@ -22,8 +22,8 @@ CDS is the expensive type and differs between workloads only by their ``inbound|
 clusters, so a second workload with the same outbound key reuses the packed outbound clusters
 and only builds its inbound ones (:func:`sailmesh.xds.generate.inbound_clusters`); the tests compare every shared result with a translation of the proxy alone.
 
-Gateways (``router`` proxies) and proxies served while a test ``resource_hook`` is set are not
-shared: they are translated on their own, exactly as before.
+Gateways (``router`` proxies), proxies an EnvoyFilter selects and proxies served while a test
+``resource_hook`` is set are not shared: they are translated on their own, exactly as before.
 
 A push after a config change starts from the previous context (:class:`Carry`): the packed
 results of the types the change cannot alter (:func:`sailmesh.snapshot.push.types_of_kind`) are
