@@ -25,10 +25,11 @@ spec:
   host: reviews
   trafficPolicy:
     connectionPool:
-      tcp: {maxConnections: 10, maxConnectionDuration: 1h}
+      tcp: {maxConnections: 10}
+    loadBalancer: {zoneAwareLbSetting: {enabled: true}}
     portLevelSettings:
     - port: {number: 9080}
-      connectionPool: {tcp: {idleTimeout: 1s}}
+      outlierDetection: {outlierDetectionHttpErrorCodes: [500]}
   subsets:
   - name: v1
     labels: {version: v1}
@@ -36,7 +37,7 @@ spec:
       tunnel: {protocol: CONNECT, targetHost: proxy, targetPort: 3128}
       portLevelSettings:
       - port: {number: 9080}
-        loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 10s}
+        loadBalancer: {simple: ROUND_ROBIN, zoneAwareLbSetting: {enabled: true}}
 """
 
 
@@ -69,9 +70,9 @@ def test_table_names_known_kinds_and_valid_patterns() -> None:
 
 def test_traffic_policy_fields_are_found_at_every_level() -> None:
     assert paths(DR) == [
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.warmupDurationSecs",
-        "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration",
-        "spec.trafficPolicy.portLevelSettings[0].connectionPool.tcp.idleTimeout",
+        "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting",
+        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.zoneAwareLbSetting",
+        "spec.trafficPolicy.portLevelSettings[0].outlierDetection.outlierDetectionHttpErrorCodes",
         "spec.subsets[0].trafficPolicy.tunnel",
     ]
 
@@ -138,29 +139,29 @@ spec:
 
 def test_whole_kinds_are_reported_even_with_an_empty_spec() -> None:
     text = """\
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-all, namespace: default}
+apiVersion: networking.istio.io/v1beta1
+kind: ProxyConfig
+metadata: {name: mesh-default, namespace: istio-system}
 spec: {}
 ---
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata: {name: patch, namespace: istio-system}
-spec: {}
+apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: nothing, namespace: default}
+spec: {url: "oci://example.com/plugin:1"}
 """
-    (deny, peer) = not_enforced_problems(load(text))
-    assert apply_warning(deny) == (
-        "Warning: [SM0001] AuthorizationPolicy default/deny-all spec: not enforced: "
-        "authorization is not enforced yet, requests are not checked"
+    (proxy_config, plugin) = not_enforced_problems(load(text))
+    assert apply_warning(proxy_config) == (
+        "Warning: [SM0001] ProxyConfig istio-system/mesh-default spec: not enforced: "
+        + enforcement.entries_for("ProxyConfig")[0].reason
     )
-    assert deny.source is not None and deny.source.line == 4
-    assert peer.path == "spec" and peer.level is Level.WARNING
+    assert proxy_config.source is not None and proxy_config.source.line == 4
+    assert plugin.path == "spec" and plugin.level is Level.WARNING
 
 
 def test_uses_are_located_at_their_line() -> None:
     (problem, *_) = not_enforced_problems(load(DR))
     assert problem.source is not None
-    line = "        loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 10s}"
+    line = "    loadBalancer: {zoneAwareLbSetting: {enabled: true}}"
     assert problem.source.line == DR.splitlines().index(line) + 1
 
 
@@ -170,15 +171,16 @@ def test_analyze_reports_sm0001_in_istio_format() -> None:
     first = found[0]
     assert first.level is Level.WARNING
     assert first.message == (
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.warmupDurationSecs: "
-        "not enforced: slow start is not configured"
+        "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting: not enforced: Envoy's zone-aware "
+        "routing is not configured (use localityLbSetting)"
     )
 
 
 def test_enforced_kinds_exclude_whole_kind_entries() -> None:
     names = tuple(k.kind for k in all_kinds())
     enforced = enforcement.enforced_kinds(names)
-    assert "VirtualService" in enforced and "AuthorizationPolicy" not in enforced
+    assert "VirtualService" in enforced and "AuthorizationPolicy" in enforced
+    assert "WasmPlugin" not in enforced
 
 
 @pytest.mark.parametrize("entry", enforcement.NOT_ENFORCED, ids=lambda e: f"{e.kind}:{e.path}")

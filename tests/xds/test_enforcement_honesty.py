@@ -1,7 +1,7 @@
 """The not-enforced table is honest: listed fields change no Envoy output, the others do.
 
 For every leaf field of the typed models of the enforced kinds (VirtualService,
-DestinationRule, Gateway, ServiceEntry, Sidecar), a valid document sets it to a non-default
+DestinationRule, Gateway, ServiceEntry, Sidecar, AuthorizationPolicy), a valid document sets it to a non-default
 value (validation decides what is valid) and is translated with the real translator for a
 sidecar and a gateway, next to the same document without it:
 
@@ -50,6 +50,9 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     "(DestinationRule); a server has no peer certificate to skip verifying",
     ("ServiceEntry", "spec.ports[*].name"): "a label of the port (endpoints refer to it by "
     "name, so renaming both changes nothing; clusters are named by number)",
+    ("AuthorizationPolicy", "spec.targetRef.group"): "validation admits one group per target "
+    "kind (the core group has two spellings), so the group selects nothing the kind does not",
+    ("AuthorizationPolicy", "spec.targetRefs[*].group"): "as spec.targetRef.group",
 }
 #: Fields validation rejects whatever their value (so they are not "accepted"), and why.
 NOT_SETTABLE: dict[tuple[str, str], str] = {
@@ -65,6 +68,11 @@ SCENARIOS: dict[tuple[str, str], str] = {
     ("Telemetry", "spec.metrics[*].overrides[*].match.customMetric"): (
         "test_custom_metric_overrides_change_nothing"
     ),
+    ("AuthorizationPolicy", "spec.targetRef.kind"): "test_waypoint_targets_bind_no_proxy",
+    ("AuthorizationPolicy", "spec.targetRefs[*].kind"): "test_waypoint_targets_bind_no_proxy",
+    ("EnvoyFilter", "spec.priority"): "test_envoy_filter_priority_orders_patches",
+    ("EnvoyFilter", "spec.targetRefs[*].namespace"): "test_envoy_filter_target_namespace",
+    ("EnvoyFilter", "spec.targetRefs[*].kind"): "test_envoy_filter_target_kinds",
 }
 #: Entries under a leaf (map keys) that a scenario test of their own shows inert.
 ENTRY_SCENARIOS: dict[tuple[str, str], str] = {
@@ -254,6 +262,82 @@ def test_tag_values_the_proxy_cannot_compute_set_nothing() -> None:
     assert output("Telemetry", spec(good)) != translate([*context("Telemetry")])
 
 
+@pytest.mark.parametrize("field", ["targetRef", "targetRefs"])
+@pytest.mark.parametrize(
+    ("group", "kind"),
+    [("", "Service"), ("networking.istio.io", "ServiceEntry"),
+     ("gateway.networking.k8s.io", "GatewayClass")],
+)  # fmt: skip
+def test_waypoint_targets_bind_no_proxy(field: str, group: str, kind: str) -> None:
+    """A policy targeting a Service, ServiceEntry or GatewayClass (the table lists those kinds)
+    is for waypoint proxies: the world's output is the same as without the policy."""
+    target = {"group": group, "kind": kind, "name": "reviews"}
+    spec = {field: target if field == "targetRef" else [target], "action": "DENY", "rules": [{}]}
+    resource = load("AuthorizationPolicy", spec)
+    assert resource is not None
+    assert [u.path for u in find_unenforced(resource)] == [
+        f"spec.{field}.kind" if field == "targetRef" else f"spec.{field}[0].kind"
+    ]
+    assert translate([*context("AuthorizationPolicy"), resource]) == translate(
+        list(context("AuthorizationPolicy"))
+    )
+    gateway = load("AuthorizationPolicy", {**spec, field: _gateway(field)})
+    assert gateway is not None and not find_unenforced(gateway)
+    assert translate([*context("AuthorizationPolicy"), gateway]) != translate(
+        list(context("AuthorizationPolicy"))
+    )
+
+
+def _gateway(field: str) -> Any:
+    target = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    return target if field == "targetRef" else [target]
+
+
+def _envoy_filter_output(*specs: dict[str, Any]) -> Any:
+    found = [load("EnvoyFilter", spec, f"ef{i}") for i, spec in enumerate(specs)]
+    assert all(r is not None for r in found)
+    return translate([*context("EnvoyFilter"), *[r for r in found if r is not None]])
+
+
+def _timeout_patch(seconds: str) -> dict[str, Any]:
+    value = {"connect_timeout": seconds}
+    return {"applyTo": "CLUSTER", "patch": {"operation": "MERGE", "value": value}}
+
+
+def test_envoy_filter_priority_orders_patches() -> None:
+    """Two MERGEs of one field: the later one wins, and ``priority`` decides which is later."""
+    first, second = (
+        {"configPatches": [_timeout_patch("3s")]},
+        {"configPatches": [_timeout_patch("4s")]},
+    )
+    plain = _envoy_filter_output(first, second)
+    assert _envoy_filter_output({**first, "priority": 10}, second) != plain
+    assert _envoy_filter_output({**first, "priority": -10}, second) == plain
+
+
+def test_envoy_filter_target_namespace() -> None:
+    """``targetRefs[].namespace`` may only name the EnvoyFilter's own namespace (validation
+    rejects others), which is also what an absent namespace means."""
+    ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    spec = {"targetRefs": [ref], "configPatches": [_timeout_patch("3s")]}
+    named = {**spec, "targetRefs": [{**ref, "namespace": "default"}]}
+    assert load("EnvoyFilter", {**spec, "targetRefs": [{**ref, "namespace": "other"}]}) is None
+    assert _envoy_filter_output(named) == _envoy_filter_output(spec) != _envoy_filter_output()
+
+
+def test_envoy_filter_target_kinds() -> None:
+    """A Gateway target selects its pods; GatewayClass and Service targets (listed) select no
+    proxy here, like an EnvoyFilter that patches nothing."""
+    ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    spec = {"targetRefs": [ref], "configPatches": [_timeout_patch("3s")]}
+    assert _envoy_filter_output(spec) != _envoy_filter_output()
+    for kind in ("GatewayClass", "Service"):
+        other = {**spec, "targetRefs": [{**ref, "kind": kind}]}
+        resource = load("EnvoyFilter", other)
+        assert resource is not None and listed(resource, "spec.targetRefs[0].kind")
+        assert _envoy_filter_output(other) == _envoy_filter_output()
+
+
 COVERED = [e for e in NOT_ENFORCED if e.kind in SPECS]
 
 
@@ -269,7 +353,7 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
         for *_, resource in trials(kind, pattern):
             if any(use.entry is entry for use in find_unenforced(resource)):
                 return
-    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].tls.mode"), entry
+    assert (entry.kind, entry.path) in SCENARIOS, entry  # shown by its scenario test
 
 
 MESH_LISTED = {
@@ -290,6 +374,7 @@ MESH_ENFORCED = {
     "rootNamespace": "mesh-root",
     "trustDomain": "example.org",
     "trustDomainAliases": ["old.example.org"],
+    "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
 }
 #: What a read field needs beside it to show (a log format needs a log).
 MESH_COMPANIONS = {"accessLogFormat": {"accessLogFile": "/dev/stdout"}}

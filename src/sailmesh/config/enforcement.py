@@ -53,9 +53,13 @@ def _is_range(value: Any) -> bool:
         return False
 
 
+_USED_PROVIDERS = ("envoyFileAccessLog", "envoyExtAuthzHttp", "envoyExtAuthzGrpc")
+
+
 def _not_file_provider(value: Any) -> bool:
-    """An ``extensionProviders`` entry that is not an ``envoyFileAccessLog`` provider."""
-    return not (isinstance(value, dict) and "envoyFileAccessLog" in value)
+    """An ``extensionProviders`` entry of a kind nothing uses (not an ``envoyFileAccessLog``,
+    ``envoyExtAuthzHttp`` or ``envoyExtAuthzGrpc`` provider)."""
+    return not (isinstance(value, dict) and any(k in value for k in _USED_PROVIDERS))
 
 
 def _tag_not_computable(value: Any) -> bool:
@@ -83,13 +87,9 @@ def _kind(kind: str, reason: str) -> NotEnforced:
     return NotEnforced(kind, WHOLE_KIND, reason)
 
 
-_NO_LOCALITY = "locality-aware load balancing is not implemented: localities are not preferred"
-
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
-    _kind("AuthorizationPolicy", "authorization is not enforced yet, requests are not checked"),
     _kind("RequestAuthentication", "JWT authentication is not enforced yet: tokens are not checked"),
-    _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
     _kind("WasmPlugin", "Wasm plugins are not loaded"),
     _kind("ProxyConfig", "ProxyConfig resources are not applied (use meshConfig.defaultConfig or the proxy.istio.io/config annotation)"),
     _kind("WorkloadGroup", "WorkloadGroups are not used: there is no VM auto-registration"),
@@ -97,23 +97,13 @@ KINDS: tuple[NotEnforced, ...] = (
 
 VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
-    NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
-    NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
     NotEnforced("VirtualService", "spec.tls[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].sourceSubnet", "the source subnet is not matched"),
 )
 
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
-    NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
-    *_policy("loadBalancer.localityLbSetting", _NO_LOCALITY),
-    *_policy("loadBalancer.zoneAwareLbSetting", _NO_LOCALITY),
-    *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
-    *_policy("loadBalancer.warmup", "slow start is not configured"),
-    *_policy("loadBalancer.consistentHash.httpCookie.attributes", "cookie attributes are not set"),
-    *_policy("connectionPool.tcp.maxConnectionDuration", "connections are not closed after a maximum duration"),
-    *_policy("connectionPool.tcp.idleTimeout", "the TCP idle timeout is not set"),
-    *_policy("connectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
+    *_policy("loadBalancer.zoneAwareLbSetting", "Envoy's zone-aware routing is not configured (use localityLbSetting)"),
     *_policy("outlierDetection.outlierDetectionHttpErrorCodes", "only 5xx/gateway errors count for outlier detection"),
     *_policy("tunnel", "tunnelling is not implemented", port_level=False),
     *_policy("proxyProtocol", "the PROXY protocol header is not sent", port_level=False),
@@ -144,14 +134,38 @@ SIDECAR: tuple[NotEnforced, ...] = (
     NotEnforced("Sidecar", "spec.inboundConnectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
 )
 
+_WAYPOINT = (
+    "Service, ServiceEntry and GatewayClass targets bind a policy to waypoint proxies (ambient "
+    "mode), which sailmesh does not run: the policy applies to no workload"
+)
+_TARGET_NAMESPACE = "the target is looked up in the policy's own namespace"
+AUTHORIZATION_POLICY: tuple[NotEnforced, ...] = (
+    NotEnforced("AuthorizationPolicy", "spec.targetRef.kind", _WAYPOINT, except_values=("Gateway",)),
+    NotEnforced("AuthorizationPolicy", "spec.targetRefs[*].kind", _WAYPOINT, except_values=("Gateway",)),
+    NotEnforced("AuthorizationPolicy", "spec.targetRef.namespace", _TARGET_NAMESPACE),
+    NotEnforced("AuthorizationPolicy", "spec.targetRefs[*].namespace", _TARGET_NAMESPACE),
+)
+
 SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("ServiceEntry", "spec.addresses[*]", "CIDR ranges are not matched: only a single address becomes the service's VIP", when=_is_range, when_text="CIDR ranges"),
     NotEnforced("ServiceEntry", "spec.endpoints[*].network", "multi-network meshes are not supported: endpoints are reached directly"),
     NotEnforced("WorkloadEntry", "spec.network", "multi-network meshes are not supported: the workload is reached directly"),
 )
 
-_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig")
+_EF_PATCH = "spec.configPatches[*]"
+ENVOY_FILTER: tuple[NotEnforced, ...] = (
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.match.waypoint", "waypoint matches select waypoint proxies (ambient mode): there are none here, so the patch applies to no proxy"),
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.match.listener.portName", "listener port names are not matched (Istio does not implement them either): use portNumber"),
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.patch.filterClass", "filter classes do not place the filter: the operation decides where it goes"),
+    NotEnforced("EnvoyFilter", "spec.targetRefs[*].kind", "GatewayClass and Service (waypoint) targets select no proxy here", when=lambda v: v in ("GatewayClass", "Service"), when_text="GatewayClass, Service"),
+)
+
+_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig", "localityLbSetting")
 _MESH = "meshConfig field not read by sailmesh"
+_EXT_AUTHZ_READ = ("service", "port", "timeout", "failOpen", "statusOnError", "clearRouteCache", "includeRequestBodyInCheck")
+_EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersInCheck", "includeHeadersInCheck",
+                        "includeAdditionalHeadersInCheck", "headersToUpstreamOnAllow", "headersToDownstreamOnDeny",
+                        "headersToDownstreamOnAllow")
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
@@ -159,7 +173,9 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("ISTIO_DELTA_XDS", "SECRET_TTL")),
-    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog providers are used (access logs); this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog"),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog (access logs), envoyExtAuthzHttp and envoyExtAuthzGrpc (CUSTOM authorization) providers are used; this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog, envoyExtAuthzHttp, envoyExtAuthzGrpc"),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzHttp.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_HTTP_READ),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzGrpc.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_READ),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging is read", except_keys=("accessLogging",)),
 )
 
@@ -180,8 +196,10 @@ NOT_ENFORCED: tuple[NotEnforced, ...] = (
     *KINDS,
     *VIRTUAL_SERVICE,
     *DESTINATION_RULE,
+    *ENVOY_FILTER,
     *GATEWAY,
     *SIDECAR,
+    *AUTHORIZATION_POLICY,
     *SERVICE_ENTRY,
     *MESH_CONFIG,
     *TELEMETRY,
@@ -205,12 +223,15 @@ ENFORCED_SUMMARY = (
     "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers; "
     "credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
-    "identity), Telemetry (metrics overrides and access logging); from an IstioOperator's "
-    "meshConfig: rootNamespace, trustDomain, trustDomainAliases, outboundTrafficPolicy.mode, "
-    "accessLogFile, accessLogFormat, accessLogEncoding, envoyFileAccessLog extensionProviders, "
-    "defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, retryOn), "
-    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload certificates, "
-    "defaultConfig.proxyMetadata.SECRET_TTL"
+    "identity), Telemetry (metrics overrides and access logging), AuthorizationPolicy (ALLOW, "
+    "DENY, AUDIT, CUSTOM), EnvoyFilter (every applyTo and operation; BOOTSTRAP when a proxy "
+    "starts), sailmesh's RateLimitPolicy; from an IstioOperator's meshConfig: rootNamespace, "
+    "trustDomain, "
+    "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
+    "accessLogEncoding, envoyFileAccessLog, envoyExtAuthzHttp and envoyExtAuthzGrpc "
+    "extensionProviders, defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, "
+    "retryOn), localityLbSetting, defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for "
+    "workload certificates, defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

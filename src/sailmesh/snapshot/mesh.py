@@ -1,10 +1,19 @@
-"""Mesh-wide settings (the subset of Istio's MeshConfig sailmesh honours), with Istio's defaults."""
+"""Mesh-wide settings (the subset of Istio's MeshConfig sailmesh honours), with Istio's defaults.
+
+``extensionProviders`` is read for its external authorization entries only
+(:mod:`sailmesh.snapshot.providers`), which CUSTOM AuthorizationPolicies call.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from sailmesh.config.models.destinationrule import LocalityLoadBalancerSetting
+from sailmesh.snapshot.providers import ExtAuthzProvider, ext_authz_providers
 
 OutboundPolicy = Literal["ALLOW_ANY", "REGISTRY_ONLY"]
 
@@ -40,6 +49,11 @@ class MeshConfig:
         "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
     )
     ingress_class: str = "istio"
+    extension_providers: tuple[ExtAuthzProvider, ...] = ()
+
+    def ext_authz_provider(self, name: str) -> ExtAuthzProvider | None:
+        """The external authorization provider called ``name``, if the mesh declares one."""
+        return next((p for p in self.extension_providers if p.name == name), None)
 
     @property
     def trust_domains(self) -> tuple[str, ...]:
@@ -50,6 +64,11 @@ class MeshConfig:
             if domain and domain not in found:
                 found.append(domain)
         return tuple(found)
+
+    #: ``localityLbSetting``; Istio's default mesh config enables locality failover.
+    locality_lb_setting: LocalityLoadBalancerSetting | None = field(
+        default_factory=lambda: LocalityLoadBalancerSetting(enabled=True), hash=False
+    )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> MeshConfig:
@@ -74,7 +93,19 @@ class MeshConfig:
             enable_tracing=bool(data.get("enableTracing", True)),
             default_retry_attempts=int(retry.get("attempts", 2)),
             default_retry_on=retry.get("retryOn", cls.default_retry_on),
+            extension_providers=ext_authz_providers(data.get("extensionProviders")),
+            locality_lb_setting=_locality_setting(data.get("localityLbSetting")),
         )
+
+
+def _locality_setting(data: Any) -> LocalityLoadBalancerSetting | None:
+    """The mesh-wide setting (Istio's default ``{enabled: true}`` when absent or invalid)."""
+    if data is None:
+        return LocalityLoadBalancerSetting(enabled=True)
+    try:
+        return LocalityLoadBalancerSetting.model_validate(data)
+    except ValidationError:
+        return LocalityLoadBalancerSetting(enabled=True)
 
 
 def _file_log_providers(providers: Any) -> tuple[FileLogProvider, ...]:
