@@ -249,6 +249,14 @@ def test_the_proxies_page_shows_a_nack_with_envoys_error(
             first.inner_text()
         )
         screenshot(page, MODULE, "proxies-nack")
+        # the proxy's routes as Envoy has them: the last good version, not the rejected one
+        page.locator("tr[data-nacked='true']").first.get_by_role("link", name="routes").click()
+        page.get_by_role("table", name="routes of the proxy").wait_for()
+        routes = page.locator("main table").inner_text()
+        assert "9080" in routes and "details.default.svc.cluster.local:9080" in routes
+        rejected = re.search(r"version (\w+)\)", text)
+        assert rejected is not None and rejected.group(1) not in routes, routes
+        screenshot(page, MODULE, "proxy-routes")
     finally:
         mesh.delete(TOO_BIG_REGEX)
     page.close()

@@ -291,22 +291,19 @@ async function proxiesPage(main) {
   setStatus(`updated ${new Date().toLocaleTimeString()}`);
 }
 
+// /config_dump?resource=... lists the resources themselves (DynamicCluster, DynamicListener,
+// DynamicRouteConfig), one per entry of "configs".
 function dumpRows(what, dump) {
-  const configs = dump.configs || [];
-  const rows = [];
-  for (const section of configs) {
-    for (const c of section.dynamic_active_clusters || []) rows.push([c.cluster.name, c.cluster.type || "EDS", c.version_info]);
-    for (const l of section.dynamic_listeners || []) {
-      const a = (l.active_state || l.warming_state || {}).listener || {};
-      const sa = ((a.address || {}).socket_address) || {};
-      rows.push([l.name, `${sa.address || ""}:${sa.port_value || ""}`, (l.active_state || {}).version_info || "warming"]);
+  return (dump.configs || []).map((c) => {
+    if (what === "clusters") return [c.cluster.name, c.cluster.type || "EDS", c.version_info];
+    if (what === "listeners") {
+      const l = (c.active_state || c.warming_state || {}).listener || {};
+      const sa = ((l.address || {}).socket_address) || {};
+      return [c.name, `${sa.address || ""}:${sa.port_value ?? ""}`, (c.active_state || {}).version_info || "warming"];
     }
-    for (const r of section.dynamic_route_configs || []) {
-      const rc = r.route_config || {};
-      rows.push([rc.name, (rc.virtual_hosts || []).map((v) => v.name).join(", "), r.version_info]);
-    }
-  }
-  return rows;
+    const rc = c.route_config || {};
+    return [rc.name, (rc.virtual_hosts || []).map((v) => v.name).join(", "), c.version_info];
+  });
 }
 
 async function proxyConfigPage(main, node, what) {
