@@ -21,6 +21,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 
+from sailmesh.xds.jwt import jwt_authn_filters
 from sailmesh.xds.scope import ProxyScope
 
 #: Dynamic metadata the JWT filter writes and RBAC reads (see the module docstring).
@@ -31,7 +32,8 @@ JWT_PAYLOAD_KEY = "payload"
 def request_filters(scope: ProxyScope, port: int) -> list[hcm_pb2.HttpFilter]:
     """HTTP filters for requests reaching ``scope``'s proxy on ``port`` (a workload's target
     port on a sidecar, a server port on a gateway), before the router."""
-    return []
+    filters = jwt_authn_filters(scope)
+    return filters
 
 
 def connection_filters(scope: ProxyScope, port: int) -> list[lc_pb2.Filter]:
