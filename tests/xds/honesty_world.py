@@ -22,6 +22,7 @@ from sailmesh.config.load import load_text
 from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
+from sailmesh.config.models.security import RequestAuthenticationSpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
 from sailmesh.config.resource import Resource
@@ -39,6 +40,7 @@ SPECS: dict[str, type[BaseModel]] = {
     "Gateway": GatewaySpec,
     "ServiceEntry": ServiceEntrySpec,
     "Sidecar": SidecarSpec,
+    "RequestAuthentication": RequestAuthenticationSpec,
 }
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
@@ -66,6 +68,21 @@ _HTTPS_SERVER = {
     "tls": {"mode": "SIMPLE", "credentialName": "cred"},
 }
 _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
+
+#: P-256 public keys (their private keys were not kept): valid inline key sets.
+_JWKS = json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1",
+                              "x": "IJZxyyuZyu4BMU-JOdNOdZNLdk8y5OKqvgrj6ffP8Bc",
+                              "y": "lvbZsH1_p-gTbDu4F8WYyKPkNxx73XLsf987cjmNWPM"}]})  # fmt: skip
+_JWKS2 = json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k2",
+                               "x": "QlOuz7ZPRFOAvoSn-nR72iTZv8vERWzTLs2nfslQ96E",
+                               "y": "A9Oiv5SXNQAkO9VnNRyBj61LGTm-L9zuVWHYDcJLPWk"}]})  # fmt: skip
+_SERVICE_REF = {"group": "", "kind": "Service", "name": "reviews"}
+_JWT_INLINE = {"issuer": "https://issuer.example.com", "jwks": _JWKS,
+               "outputClaimToHeaders": [{"header": "x-sub", "claim": "sub"}]}  # fmt: skip
+_JWT_URI = {"issuer": "https://issuer.example.com", "jwksUri": "http://reviews:9080/keys",
+            "fromHeaders": [{"name": "x-token", "prefix": "Bearer "}], "timeout": "3s"}  # fmt: skip
+_GATEWAY_API = "gateway.networking.k8s.io"
+_GW_REF = {"group": _GATEWAY_API, "kind": "Gateway", "name": "gw"}
 
 #: Base specs per kind (several where oneofs and required companions need different shapes);
 #: each must be valid (a test checks). A leaf is set on the first base that accepts it.
@@ -105,6 +122,15 @@ BASES: dict[str, list[dict[str, Any]]] = {
         {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "STATIC",
          "endpoints": [{"address": "192.0.2.10", "ports": {"http": 8080}}]},
         {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "DNS"},
+    ],
+    "RequestAuthentication": [
+        {"jwtRules": [_JWT_INLINE]},
+        {"selector": {"matchLabels": {"app": "productpage"}}, "jwtRules": [_JWT_URI]},
+        {"targetRef": _GW_REF, "jwtRules": [_JWT_URI]},
+        {"targetRefs": [_GW_REF], "jwtRules": [_JWT_INLINE]},
+        # last: waypoint targets (the policy applies nowhere; listed as not enforced)
+        {"targetRef": _SERVICE_REF, "jwtRules": [_JWT_INLINE]},
+        {"targetRefs": [_SERVICE_REF], "jwtRules": [_JWT_INLINE]},
     ],
     "Sidecar": [
         {"egress": [{"hosts": ["./reviews.default.svc.cluster.local"]}]},
@@ -204,6 +230,17 @@ NAMED: dict[str, list[Any]] = {
     "ports": [{"http": 8081}],
     "value": [20.0],
     "stat_prefix": ["sp"],
+    "issuer": ["https://other.example.com"],
+    "jwks": [_JWKS2],
+    "audiences": [["aud-2"]],
+    "jwks_uri": ["http://ratings:9080/keys", "https://keys.example.com/jwks.json"],
+    "from_params": [["tok"]],
+    "from_cookies": [["session"]],
+    "output_payload_to_header": ["x-payload"],
+    "claim": ["org.team"],
+    "space_delimited_claims": [["roles"]],
+    "kind": ["GatewayClass", "Gateway"],
+    "group": [_GATEWAY_API],
 }
 _BY_TYPE: dict[Any, list[Any]] = {
     bool: [True, False],
@@ -313,7 +350,7 @@ def without(spec: dict[str, Any], pattern: str) -> dict[str, Any]:
 
 
 def document(kind: str, spec: dict[str, Any], name: str = "r") -> str:
-    api = "networking.istio.io/v1"
+    api = "security.istio.io/v1" if kind == "RequestAuthentication" else "networking.istio.io/v1"
     meta = {"name": name, "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"}
     # JSON is YAML, and much faster to write than YAML proper.
     return json.dumps({"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec})
@@ -337,7 +374,8 @@ ROUTER = Proxy(
     ip="10.244.0.50",
     pod_name="istio-ingressgateway-1",
     namespace="default",
-    labels=frozen_map({"istio": "ingressgateway"}),
+    # also the Kubernetes Gateway API gateway "gw" (RequestAuthentication targetRefs)
+    labels=frozen_map({"istio": "ingressgateway", "gateway.networking.k8s.io/gateway-name": "gw"}),
 )
 
 

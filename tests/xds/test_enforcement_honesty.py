@@ -1,16 +1,17 @@
 """The not-enforced table is honest: listed fields change no Envoy output, the others do.
 
 For every leaf field of the typed models of the enforced kinds (VirtualService,
-DestinationRule, Gateway, ServiceEntry, Sidecar), a valid document sets it to a non-default
-value (validation decides what is valid) and is translated with the real translator for a
-sidecar and a gateway, next to the same document without it:
+DestinationRule, Gateway, ServiceEntry, Sidecar, RequestAuthentication), a valid document sets
+it to a non-default value (validation decides what is valid) and is translated with the real
+translator for a sidecar and a gateway, next to the same document without it:
 
 - a field the table lists (:mod:`sailmesh.config.enforcement`, found by the real finder)
   must leave every Envoy resource byte-identical: it really has no effect;
 - any other field must change the output, unless :data:`NO_VISIBLE_EFFECT` says why not.
 
 So a field cannot be ignored without being listed, and an entry cannot stay listed once the
-field is implemented (remove the entry then).
+field is implemented (remove the entry then). Entries no leaf trial can show (no valid value
+of the field alone) are shown by scenario tests named in :data:`ENTRY_SCENARIOS`.
 """
 
 from __future__ import annotations
@@ -54,9 +55,22 @@ NOT_SETTABLE: dict[tuple[str, str], str] = {
     ("VirtualService", "spec.http[*].fault.delay.exponentialDelay"): "rejected: not supported",
     ("VirtualService", "spec.http[*].fault.abort.http2Error"): "rejected: not supported",
 }
-#: Fields whose "no effect" is shown by a scenario of their own below.
+#: Fields whose "no effect" (or effect) is shown by a scenario of their own below.
 SCENARIOS: dict[tuple[str, str], str] = {
     ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
+    # validation ties a target's group to its kind: no other valid value for the leaf alone
+    ("RequestAuthentication", "spec.targetRef.group"): "test_a_target_refs_group_is_read",
+    ("RequestAuthentication", "spec.targetRefs[*].group"): "test_a_target_refs_group_is_read",
+}
+#: Table entries shown by a scenario test below rather than by the leaf trials, and why.
+ENTRY_SCENARIOS: dict[tuple[str, str], str] = {
+    ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
+    # the listed kinds have no valid leaf value beside a Gateway API group: shown inert here
+    ("RequestAuthentication", "spec.targetRef.kind"): "test_waypoint_targets_attach_nowhere",
+    ("RequestAuthentication", "spec.targetRefs[*].kind"): "test_waypoint_targets_attach_nowhere",
+    # not inert (fail closed: the issuer's tokens are refused) but the user's intent, OpenID
+    # discovery of the keys, is not carried out
+    ("RequestAuthentication", "spec.jwtRules[*]"): "test_rules_without_keys_refuse_tokens",
 }
 
 #: Every leaf of the enforced kinds, except those a scenario test of their own covers.
@@ -188,53 +202,57 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
         for *_, resource in trials(kind, pattern):
             if any(use.entry is entry for use in find_unenforced(resource)):
                 return
-    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].port.protocol"), entry
+    assert (entry.kind, entry.path) in ENTRY_SCENARIOS, entry
 
 
-MESH_LISTED = {
-    "enableTracing": True,
-    "trustDomain": "example.org",
-    "accessLogEncoding": "JSON",
-    "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
-    "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
-}
-MESH_ENFORCED = {
-    "accessLogFile": "/dev/stdout",
-    "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
-    "defaultHttpRetryPolicy": {"attempts": 5},
-    "rootNamespace": "mesh-root",
-}
+def test_every_entry_scenario_exists() -> None:
+    assert all(callable(globals().get(name)) for name in ENTRY_SCENARIOS.values())
 
 
-def mesh_output(mesh_config: dict[str, Any]) -> Any:
-    from honesty_world import mesh_translate
-
-    return mesh_translate(mesh_config)
+_JWT_RULE = {"issuer": "https://issuer.example.com", "jwks": json.dumps(
+    {"keys": [{"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"}]})}  # fmt: skip
 
 
-def operator(mesh_config: dict[str, Any]) -> Resource:
-    from sailmesh.config.load import load_text
-
-    text = json.dumps(
-        {
-            "apiVersion": "install.istio.io/v1alpha1",
-            "kind": "IstioOperator",
-            "metadata": {"name": "mesh", "namespace": "istio-system"},
-            "spec": {"meshConfig": mesh_config},
-        }
-    )
-    (found,) = load_text(text).resources
-    return found
+def _request_authentication(spec: dict[str, Any]) -> Resource:
+    resource = load("RequestAuthentication", spec)
+    assert resource is not None, spec
+    return resource
 
 
-@pytest.mark.parametrize("key", sorted(MESH_LISTED))
-def test_listed_mesh_config_fields_change_nothing(key: str) -> None:
-    resource = operator({key: MESH_LISTED[key]})
-    assert find_unenforced(resource), key
-    assert mesh_output({key: MESH_LISTED[key]}) == mesh_output({})
+def test_waypoint_targets_attach_nowhere() -> None:
+    """A policy targeting a Service or ServiceEntry (a waypoint's) changes no proxy here."""
+    ref = {"group": "", "kind": "Service", "name": "reviews"}
+    entry = {"group": "networking.istio.io", "kind": "ServiceEntry", "name": "api"}
+    for spec in ({"targetRef": ref}, {"targetRefs": [ref, entry]}):
+        resource = _request_authentication({**spec, "jwtRules": [_JWT_RULE]})
+        assert find_unenforced(resource), spec
+        assert translate([*context("RequestAuthentication"), resource]) == translate(
+            list(context("RequestAuthentication"))
+        )
 
 
-@pytest.mark.parametrize("key", sorted(MESH_ENFORCED))
-def test_read_mesh_config_fields_change_the_output(key: str) -> None:
-    assert not find_unenforced(operator({key: MESH_ENFORCED[key]})), key
-    assert mesh_output({key: MESH_ENFORCED[key]}) != mesh_output({})
+def test_a_target_refs_group_is_read() -> None:
+    """The same name under the Gateway API group attaches to the gateway "gw"; as a Service
+    (core group) it attaches nowhere."""
+    gateway = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    service = {"group": "", "kind": "Service", "name": "gw"}
+    for field in ("targetRef", "targetRefs"):
+        outputs = [
+            translate([*context("RequestAuthentication"), _request_authentication(
+                {field: ref if field == "targetRef" else [ref], "jwtRules": [_JWT_RULE]})])
+            for ref in (gateway, service)
+        ]  # fmt: skip
+        assert outputs[0] != outputs[1]
+
+
+def test_rules_without_keys_refuse_tokens() -> None:
+    """A rule with neither jwks nor jwksUri is reported, and gets a key set that verifies no
+    token (its issuer's tokens are refused, as when Istio cannot fetch keys)."""
+    from sailmesh.xds.jwt.keys import NO_KEYS
+
+    resource = _request_authentication({"jwtRules": [{"issuer": "https://issuer.example.com"}]})
+    (use,) = find_unenforced(resource)
+    assert use.path == "spec.jwtRules[0]"
+    for proxy in ("sidecar", "gateway"):
+        listeners = translate([*context("RequestAuthentication"), resource])[f"{proxy} Listener"]
+        assert NO_KEYS.encode() in b"".join(listeners.values()), proxy

@@ -12,9 +12,10 @@ Out: the provider:
   ``timeout`` (default 5 s) and a 5 minute key cache. When no such service exists the cluster
   name is still Istio's ``outbound|<port>||<host>``: the fetch fails and every token of that
   issuer is refused (fail closed). An ``https`` URI gets TLS only from the cluster
-  (a DestinationRule's ``tls``), as in Istio. A rule with neither (Istio's OpenID discovery
-  of the issuer, which needs the control plane to fetch) gets a key set that verifies
-  nothing, so its tokens are refused too (also reported as not enforced);
+  (a DestinationRule's ``tls``), as in Istio. Inline sets keep only keys Envoy can use
+  (:mod:`~sailmesh.xds.jwt.keys`). A rule with neither (Istio's OpenID discovery of the
+  issuer, which needs the control plane to fetch) gets a key set that verifies nothing, so
+  its tokens are refused too (also reported as not enforced);
 - token locations ``fromHeaders`` (name, prefix), ``fromParams``, ``fromCookies`` (Envoy's
   defaults, ``Authorization: Bearer`` and ``access_token``, when none is given);
 - ``forwardOriginalToken`` (false: Envoy strips the token header after verification),
@@ -26,7 +27,6 @@ Out: the provider:
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit
 
 from envoy.config.core.v3 import http_uri_pb2
@@ -35,6 +35,7 @@ from envoy.extensions.filters.http.jwt_authn.v3 import config_pb2 as jwt_pb2
 from sailmesh.config.models.security import JWTRule
 from sailmesh.snapshot.hosts import DOMAIN_SUFFIX
 from sailmesh.xds import names, pb
+from sailmesh.xds.jwt.keys import NO_KEYS, usable_key_set
 from sailmesh.xds.scope import ProxyScope
 
 #: The filter's name, which is also the dynamic metadata namespace it writes to.
@@ -45,8 +46,6 @@ PAYLOAD_KEY = "payload"
 DEFAULT_SPACE_DELIMITED = ("permission", "scope")
 DEFAULT_FETCH_TIMEOUT_NANOS = 5_000_000_000
 JWKS_CACHE_SECONDS = 300
-#: A key set with no usable key: verifies no token (rules without any key source).
-NO_KEYS = json.dumps({"keys": []})
 
 
 def build_provider(
@@ -72,7 +71,7 @@ def build_provider(
             header_name=output.header or "", claim_name=output.claim or ""
         )
     if rule.jwks:
-        provider.local_jwks.CopyFrom(pb.data_source(rule.jwks))
+        provider.local_jwks.CopyFrom(pb.data_source(usable_key_set(rule.jwks)))
     elif rule.jwks_uri:
         provider.remote_jwks.CopyFrom(_remote_jwks(rule, policy_namespace, scope))
     else:
