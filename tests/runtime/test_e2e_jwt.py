@@ -444,3 +444,19 @@ def test_a_root_namespace_policy_applies_mesh_wide(
             host_call(gateway, "/", bearer(valid())),
         ]
         assert [a.status for a in answers] == [200, 200]
+
+
+NO_KEY_SOURCE = f"""
+  selector: {{matchLabels: {{app: echo}}}}
+  jwtRules:
+  - issuer: {ISSUER}
+"""
+
+
+def test_a_rule_without_keys_refuses_its_tokens(mesh: LocalMeshThread, client: RunningPod) -> None:
+    """OpenID discovery is not implemented (SM0001): the issuer's tokens are refused, the
+    proxy keeps working."""
+    with applied(mesh, request_authentication("shop", "echo-jwt", NO_KEY_SOURCE)):
+        enforced(lambda h: pod_call(client, ECHO, h))
+        valid_token, none = pod_calls(client, [(ECHO, bearer(valid())), (ECHO, {})])
+        assert (valid_token.status, none.status) == (401, 200)

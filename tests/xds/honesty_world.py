@@ -239,7 +239,6 @@ NAMED: dict[str, list[Any]] = {
     "output_payload_to_header": ["x-payload"],
     "claim": ["org.team"],
     "space_delimited_claims": [["roles"]],
-    "kind": ["GatewayClass", "Gateway"],
     "group": [_GATEWAY_API],
 }
 _BY_TYPE: dict[Any, list[Any]] = {

@@ -58,9 +58,11 @@ NOT_SETTABLE: dict[tuple[str, str], str] = {
 #: Fields whose "no effect" (or effect) is shown by a scenario of their own below.
 SCENARIOS: dict[tuple[str, str], str] = {
     ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
-    # validation ties a target's group to its kind: no other valid value for the leaf alone
+    # validation ties a target's group to its kind: no other valid value for either alone
     ("RequestAuthentication", "spec.targetRef.group"): "test_a_target_refs_group_is_read",
     ("RequestAuthentication", "spec.targetRefs[*].group"): "test_a_target_refs_group_is_read",
+    ("RequestAuthentication", "spec.targetRef.kind"): "test_waypoint_targets_attach_nowhere",
+    ("RequestAuthentication", "spec.targetRefs[*].kind"): "test_waypoint_targets_attach_nowhere",
 }
 #: Table entries shown by a scenario test below rather than by the leaf trials, and why.
 ENTRY_SCENARIOS: dict[tuple[str, str], str] = {
@@ -220,15 +222,30 @@ def _request_authentication(spec: dict[str, Any]) -> Resource:
 
 
 def test_waypoint_targets_attach_nowhere() -> None:
-    """A policy targeting a Service or ServiceEntry (a waypoint's) changes no proxy here."""
+    """A policy targeting a Service, ServiceEntry or GatewayClass (waypoints) changes no proxy
+    here, while a Gateway target does (the gateway "gw")."""
     ref = {"group": "", "kind": "Service", "name": "reviews"}
     entry = {"group": "networking.istio.io", "kind": "ServiceEntry", "name": "api"}
-    for spec in ({"targetRef": ref}, {"targetRefs": [ref, entry]}):
+    waypoints = {
+        "group": "gateway.networking.k8s.io",
+        "kind": "GatewayClass",
+        "name": "istio-waypoint",
+    }
+    for spec in ({"targetRef": ref}, {"targetRef": waypoints}, {"targetRefs": [ref, entry]}):
         resource = _request_authentication({**spec, "jwtRules": [_JWT_RULE]})
         assert find_unenforced(resource), spec
         assert translate([*context("RequestAuthentication"), resource]) == translate(
             list(context("RequestAuthentication"))
         )
+
+
+def test_a_gateway_target_attaches() -> None:
+    gateway = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    resource = _request_authentication({"targetRef": gateway, "jwtRules": [_JWT_RULE]})
+    assert not find_unenforced(resource)
+    assert translate([*context("RequestAuthentication"), resource]) != translate(
+        list(context("RequestAuthentication"))
+    )
 
 
 def test_a_target_refs_group_is_read() -> None:

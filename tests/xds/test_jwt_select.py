@@ -8,7 +8,7 @@ import xds_fixtures as fx
 from config_support.manifests import manifests
 from sailmesh.registry.model import frozen_map
 from sailmesh.snapshot.proxy import Proxy
-from sailmesh.xds.jwt.select import GATEWAY_CLASS_LABEL, GATEWAY_NAME_LABEL, policies_for
+from sailmesh.xds.jwt.select import GATEWAY_NAME_LABEL, policies_for
 
 RULES = "  jwtRules: [{issuer: i, jwksUri: 'http://keys/jwks'}]"
 GW = "group: gateway.networking.k8s.io"
@@ -73,7 +73,7 @@ EDGE = Proxy(
     ip="10.244.0.50",
     pod_name="edge-1",
     namespace="default",
-    labels=frozen_map({GATEWAY_NAME_LABEL: "edge", GATEWAY_CLASS_LABEL: "istio"}),
+    labels=frozen_map({GATEWAY_NAME_LABEL: "edge"}),
 )
 
 
@@ -91,13 +91,13 @@ def test_a_sidecar_gets_mesh_namespace_and_selected_policies() -> None:
     ]
 
 
-def test_targeted_policies_attach_to_the_named_gateway_only() -> None:
+def test_targeted_policies_attach_to_the_named_gateway_of_their_namespace_only() -> None:
+    # not: another gateway's, another namespace's (even the root's), waypoint targets
+    # (GatewayClass, Service)
     assert applied(EDGE) == [
         "default/edge-gateway",
         "default/edge-in-list",
         "default/namespace-wide",
-        "istio-system/class",
-        "istio-system/edge-from-root",
         "istio-system/mesh-wide",
     ]
 

@@ -149,11 +149,11 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
 )
 
 _WAYPOINT_TARGET = (
-    "only Kubernetes Gateway API gateways (Gateway, GatewayClass) are targets here: a Service "
-    "or ServiceEntry target attaches the policy to waypoint proxies, which sailmesh does not "
-    "run, so the policy applies nowhere"
+    "only Kubernetes Gateway API gateways (kind Gateway) are targets here: a Service, "
+    "ServiceEntry or GatewayClass target attaches the policy to waypoint proxies, which "
+    "sailmesh does not run, so the policy applies nowhere"
 )
-_GATEWAY_TARGETS = ("Gateway", "GatewayClass")
+_GATEWAY_TARGETS = ("Gateway",)
 
 
 def _without_key_source(rule: Any) -> bool:

@@ -32,8 +32,7 @@ JWT_PAYLOAD_KEY = "payload"
 def request_filters(scope: ProxyScope, port: int) -> list[hcm_pb2.HttpFilter]:
     """HTTP filters for requests reaching ``scope``'s proxy on ``port`` (a workload's target
     port on a sidecar, a server port on a gateway), before the router."""
-    filters = jwt_authn_filters(scope)
-    return filters
+    return [*jwt_authn_filters(scope)]
 
 
 def connection_filters(scope: ProxyScope, port: int) -> list[lc_pb2.Filter]:

@@ -8,13 +8,13 @@ namespace and
   namespace);
 - has a ``selector`` whose labels the proxy carries (a root-namespace selector picks matching
   workloads of every namespace, as Istio does for request authentication and authorization);
-- has ``targetRef(s)``: it then applies only to the Kubernetes Gateway API gateways named, i.e.
-  proxies labelled ``gateway.networking.k8s.io/gateway-name: <name>`` in the target's
-  namespace (kind ``Gateway``), or ``gateway.networking.k8s.io/gateway-class-name: <class>``
-  (kind ``GatewayClass``, root namespace only). A reference's ``namespace`` other than the
-  policy's own counts only for root-namespace policies. ``Service`` and ``ServiceEntry``
-  targets attach a policy to waypoint proxies, which sailmesh does not run: such a reference
-  selects nothing (and is reported as not enforced).
+- has ``targetRef(s)``: it then applies only to the Kubernetes Gateway API gateways named
+  (kind ``Gateway``), i.e. proxies labelled ``gateway.networking.k8s.io/gateway-name: <name>``
+  in the policy's own namespace (a reference to another namespace matches nothing, as in
+  Istio, even from the root namespace). ``Service``, ``ServiceEntry`` and ``GatewayClass``
+  targets attach a policy to waypoint proxies (ambient mode), which sidecars and gateways
+  ignore and sailmesh does not run: such a reference selects nothing (reported as not
+  enforced).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
 KIND = "RequestAuthentication"
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
-GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
 
 
 def policies_for(proxy: Proxy, snapshot: MeshSnapshot) -> list[Resource]:
@@ -44,7 +43,7 @@ def applies(policy: Resource, proxy: Proxy, root_namespace: str) -> bool:
         return False
     refs = target_refs(policy.spec)
     if refs:
-        return any(_targets(ref, policy.namespace, proxy, root_namespace) for ref in refs)
+        return any(_targets(ref, policy.namespace, proxy) for ref in refs)
     labels = selector_labels(policy)
     return labels is None or selector_matches(labels, proxy.labels)
 
@@ -56,16 +55,12 @@ def target_refs(spec: Any) -> list[Any]:
     return refs or ([single] if single is not None else [])
 
 
-def _targets(ref: Any, policy_namespace: str, proxy: Proxy, root_namespace: str) -> bool:
-    if (ref.group or "") != GATEWAY_API_GROUP or not ref.name:
-        return False
-    namespace = ref.namespace or policy_namespace
-    if namespace != policy_namespace and policy_namespace != root_namespace:
-        return False
-    if ref.kind == "Gateway":
-        return proxy.namespace == namespace and proxy.labels.get(GATEWAY_NAME_LABEL) == ref.name
-    if ref.kind == "GatewayClass":
-        return (
-            policy_namespace == root_namespace and proxy.labels.get(GATEWAY_CLASS_LABEL) == ref.name
-        )
-    return False
+def _targets(ref: Any, policy_namespace: str, proxy: Proxy) -> bool:
+    return (
+        (ref.group or "") == GATEWAY_API_GROUP
+        and ref.kind == "Gateway"
+        and bool(ref.name)
+        and proxy.namespace == policy_namespace
+        and (ref.namespace or policy_namespace) == policy_namespace
+        and proxy.labels.get(GATEWAY_NAME_LABEL) == ref.name
+    )
