@@ -460,3 +460,23 @@ def test_a_rule_without_keys_refuses_its_tokens(mesh: LocalMeshThread, client: R
         enforced(lambda h: pod_call(client, ECHO, h))
         valid_token, none = pod_calls(client, [(ECHO, bearer(valid())), (ECHO, {})])
         assert (valid_token.status, none.status) == (401, 200)
+
+
+UNREACHABLE_KEYS = f"""
+  selector: {{matchLabels: {{app: echo}}}}
+  jwtRules:
+  - issuer: {ISSUER}
+    jwksUri: http://keys.nowhere.test/jwks.json
+    timeout: 1s
+"""
+
+
+def test_keys_that_cannot_be_fetched_refuse_tokens(
+    mesh: LocalMeshThread, client: RunningPod
+) -> None:
+    """A jwksUri host the mesh does not know: Envoy cannot fetch, so tokens fail closed."""
+    with applied(mesh, request_authentication("shop", "echo-jwt", UNREACHABLE_KEYS)):
+        enforced(lambda h: pod_call(client, ECHO, h))
+        valid_token, none = pod_calls(client, [(ECHO, bearer(valid())), (ECHO, {})])
+        assert (valid_token.status, none.status) == (401, 200)
+        assert "Jwks remote fetch is failed" in valid_token.body
