@@ -1,8 +1,8 @@
 """An echo app for mesh pods and HTTP calls that read its answers.
 
-The app answers every GET with JSON: its pod name, the request path and the request headers
-as the app received them (names lower-cased), so tests see what the sidecar or gateway added,
-removed or forwarded. :func:`pod_calls` makes GETs from inside a pod (one Python process for
+The app answers every GET, POST, PUT and DELETE with JSON: its pod name, the method, the
+request path and the request headers as the app received them (names lower-cased), so tests
+see what the sidecar or gateway added, removed or forwarded. :func:`pod_calls` makes GETs from inside a pod (one Python process for
 a batch), :func:`host_call` from the host (e.g. to a gateway's forwarded port).
 """
 
@@ -21,24 +21,27 @@ ECHO_SCRIPT = """
 import http.server, json, os
 class Echo(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        self.rfile.read(int(self.headers.get('Content-Length') or 0))
         seen = {k.lower(): v for k, v in self.headers.items()}
-        body = json.dumps({'pod': os.environ['POD_NAME'], 'path': self.path, 'headers': seen})
-        body = body.encode()
+        body = json.dumps({'pod': os.environ['POD_NAME'], 'method': self.command,
+                           'path': self.path, 'headers': seen}).encode()
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+    do_POST = do_PUT = do_DELETE = do_GET
     def log_message(self, *args):
         pass
 http.server.ThreadingHTTPServer(('0.0.0.0', 8080), Echo).serve_forever()
 """
 
-#: Runs in a client pod: argv[1] is a JSON list of [url, headers]; prints one JSON line each.
+#: Runs in a client pod: argv[1] is a JSON list of [url, headers, method]; prints one JSON line
+#: per call.
 _CALLER = """
 import json, sys, urllib.error, urllib.request
-for url, headers in json.loads(sys.argv[1]):
-    request = urllib.request.Request(url, headers=headers)
+for url, headers, method in json.loads(sys.argv[1]):
+    request = urllib.request.Request(url, headers=headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             status, body = answer.status, answer.read().decode()
@@ -75,17 +78,24 @@ class Answer:
         return str(self.echo["pod"])
 
 
-def pod_calls(client: RunningPod, calls: Sequence[tuple[str, Mapping[str, str]]]) -> list[Answer]:
-    """GET each ``(url, headers)`` from inside ``client``'s pod, in order."""
-    argv = ["python3", "-c", _CALLER, json.dumps([[url, dict(h)] for url, h in calls])]
+Call = tuple[str, Mapping[str, str]] | tuple[str, Mapping[str, str], str]
+
+
+def pod_calls(client: RunningPod, calls: Sequence[Call]) -> list[Answer]:
+    """Make each ``(url, headers[, method])`` request (GET by default) from inside
+    ``client``'s pod, in order."""
+    wire = [[call[0], dict(call[1]), call[2] if len(call) == 3 else "GET"] for call in calls]
+    argv = ["python3", "-c", _CALLER, json.dumps(wire)]
     result = client.sandbox.run(argv, env={"PATH": "/usr/bin:/bin"}, timeout=60)
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert len(lines) == len(calls), result.stdout + result.stderr
     return [Answer(*json.loads(line)) for line in lines]
 
 
-def pod_call(client: RunningPod, url: str, headers: Mapping[str, str] | None = None) -> Answer:
-    (answer,) = pod_calls(client, [(url, headers or {})])
+def pod_call(
+    client: RunningPod, url: str, headers: Mapping[str, str] | None = None, method: str = "GET"
+) -> Answer:
+    (answer,) = pod_calls(client, [(url, headers or {}, method)])
     return answer
 
 
