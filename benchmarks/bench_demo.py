@@ -11,46 +11,14 @@ import time
 import urllib.request
 from pathlib import Path
 
+# benchmarks/run.py loads this file by path: make its sibling modules importable.
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+from procstat import descendants, pss_kib, rss_kib  # noqa: E402
+
 TARGET_S = 10.0
-
-
-def _kib(path: Path, key: str) -> int | None:
-    """The kB value of the ``key:`` line of a /proc file (None if absent or unreadable)."""
-    try:
-        for line in path.read_text().splitlines():
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _rss_kib(pid: int) -> int:
-    return _kib(Path(f"/proc/{pid}/status"), "VmRSS") or 0
-
-
-def _pss_kib(pid: int) -> int:
-    """Proportional set size: shared pages split between the processes sharing them."""
-    found = _kib(Path(f"/proc/{pid}/smaps_rollup"), "Pss")
-    return found if found is not None else _rss_kib(pid)
-
-
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += children.get(pid, [])
-    return out
 
 
 def _wait_200(url: str, deadline: float) -> bool:
@@ -95,9 +63,9 @@ def run() -> list[tuple[str, str, str, str]]:
             ok = port is not None and _wait_200(f"http://127.0.0.1:{port}/productpage", deadline)
             elapsed = time.monotonic() - start
             time.sleep(1.0)
-            pids = _descendants(proc.pid)
-            pss = sum(_pss_kib(p) for p in pids) / 1024
-            rss = sum(_rss_kib(p) for p in pids) / 1024
+            pids = descendants(proc.pid)
+            pss = sum(pss_kib(p) for p in pids) / 1024
+            rss = sum(rss_kib(p) for p in pids) / 1024
         finally:
             subprocess.run([sailctl, "down"], env=env, capture_output=True, timeout=60, check=False)
             try:

@@ -19,10 +19,12 @@ find_python() {
 }
 
 install_system_packages() {
-    # iptables and iproute2 give pods their network namespaces and capture rules.
+    # iptables and iproute2 give pods their network namespaces and capture rules; curl is
+    # what the curl sample image's pods run (`sailctl exec deploy/curl -- curl ...`).
     local missing=()
     command -v iptables >/dev/null 2>&1 || missing+=(iptables)
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
         log "missing system packages: ${missing[*]} (install them as root; continuing without)"

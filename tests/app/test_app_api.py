@@ -41,6 +41,12 @@ class Backend:
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
         return {"what": what, "query": query}
 
+    def ca_status(self) -> dict[str, Any]:
+        return {"trustDomain": "cluster.local"}
+
+    def rotate_root(self, overlap: float | None, cacerts: str) -> dict[str, Any]:
+        return {"overlap": overlap, "cacerts": cacerts}
+
     def shutdown(self) -> dict[str, Any]:
         return {"status": "shutting down"}
 
@@ -123,3 +129,24 @@ def test_a_server_dying_mid_answer_is_a_connection_error(tmp_path: Path) -> None
     finally:
         server.join(5)
         listener.close()
+
+
+def test_ca_routes(tmp_path: Path) -> None:
+    path = tmp_path / "api.sock"
+    server = ApiServer(Backend(), path)
+    server.start()
+    try:
+        client = ApiClient(path, timeout=5)
+        assert client.request("GET", "/v1/ca") == (200, {"trustDomain": "cluster.local"})
+        rotate = client.request("POST", "/v1/ca/rotate-root", {"overlap": 90, "cacerts": "/d"})
+        assert rotate == (200, {"overlap": 90.0, "cacerts": "/d"})
+        assert client.request("POST", "/v1/ca/rotate-root", {}) == (
+            200,
+            {"overlap": None, "cacerts": ""},
+        )
+        status, body = client.request("POST", "/v1/ca/rotate-root", {"overlap": "1h"})
+        assert status == 400 and "overlap" in body["error"]
+        status, body = client.request("POST", "/v1/ca/rotate-root", {"overlap": True})
+        assert status == 400
+    finally:
+        server.stop()

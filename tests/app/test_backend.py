@@ -78,3 +78,17 @@ def test_runtime_calls_and_shutdown_need_their_hooks() -> None:
     api.on_shutdown = lambda: stopped.append(True)
     assert api.runtime_call("pod", {"pod": "x"}) == {"what": "pod", "pod": "x"}
     assert api.shutdown() == {"status": "shutting down"} and stopped == [True]
+
+
+def test_the_ca_routes_need_a_ca_and_a_cacerts_secret_is_answered_with_a_warning() -> None:
+    api = _api()
+    for call in (api.ca_status, lambda: api.rotate_root(60, "")):
+        with pytest.raises(ApiError) as missing:
+            call()
+        assert missing.value.status == 404 and "no CA" in str(missing.value)
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: cacerts, namespace: istio-system}\n"
+        "stringData: {ca-cert.pem: x}\n"
+    )
+    warnings = api.apply_yaml(secret, "cacerts.yaml", "default")["warnings"]
+    assert any("istio-system/cacerts" in w and "--cacerts" in w for w in warnings)

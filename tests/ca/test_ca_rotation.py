@@ -66,3 +66,23 @@ def test_expiry_warnings(clock: ManualClock) -> None:
     clock.advance(6 * DAY)
     [warning] = authority.expiring(threshold=5 * DAY)
     assert warning.label == "root" and warning.remaining == pytest.approx(4 * DAY, abs=61)
+
+
+def test_nearing_expiry_is_a_fraction_of_the_lifetime() -> None:
+    from sailmesh.ca.rotation import CA_WARN_FRACTION, WORKLOAD_WARN_FRACTION, nearing_expiry
+
+    now = 10_000.0
+    validities = {
+        "root": Validity(0.0, now + 3 * DAY),  # most of its lifetime left
+        "young": Validity(now - 10, now + DAY),
+        "workload": Validity(now - 0.9 * DAY, now + 0.1 * DAY),
+        "expired": Validity(now - 20, now - 5),
+    }
+    assert [e.label for e in nearing_expiry(validities, now, CA_WARN_FRACTION)] == [
+        "expired",
+        "workload",
+    ]
+    found = nearing_expiry({"w": validities["workload"]}, now, WORKLOAD_WARN_FRACTION)
+    assert [e.remaining for e in found] == [pytest.approx(0.1 * DAY)]
+    healthy = Validity(now - 0.7 * DAY, now + 0.3 * DAY)  # renewal (by 80 %) not due yet
+    assert nearing_expiry({"w": healthy}, now, WORKLOAD_WARN_FRACTION) == []

@@ -30,18 +30,20 @@ class LocalMeshThread:
         assert result.ok, result.problems
         self.call(self.mesh.start(result.resources))
 
-    def apply(self, text: str) -> list[str]:
+    def apply(self, text: str, namespace: str = "default") -> list[str]:
+        """Apply YAML (objects without a namespace land in ``namespace``) and wait until the
+        runtime has reconciled it."""
         assert self.mesh.server is not None
-        outcomes: list[str] = self.mesh.server.api.apply_yaml(text, "test.yaml", "default")[
+        outcomes: list[str] = self.mesh.server.api.apply_yaml(text, "test.yaml", namespace)[
             "outcomes"
         ]
         self.mesh.wait_reconciled()
         return outcomes
 
-    def delete(self, text: str) -> list[str]:
+    def delete(self, text: str, namespace: str = "default") -> list[str]:
         assert self.mesh.server is not None
         result = self.mesh.server.api.delete_yaml(
-            text, "test.yaml", "default", ignore_not_found=True
+            text, "test.yaml", namespace, ignore_not_found=True
         )
         self.mesh.wait_reconciled()
         outcomes: list[str] = result["outcomes"]

@@ -43,6 +43,7 @@ def test_demo_says_which_mode_and_its_limits(demo: tuple[Path, int, str, str]) -
     _, _, _, out = demo
     assert "sandbox mode: explicit" in out
     assert "limit: HTTP only" in out and "$PORT" in out
+    assert "limit: no workload identity" in out  # explicit mode: SDS stays off, and says so
 
 
 def test_productpage_through_the_gateway(demo: tuple[Path, int, str, str]) -> None:

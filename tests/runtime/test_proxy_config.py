@@ -1,5 +1,6 @@
 """Per-pod proxy config: delta xDS by default, turned off by ``ISTIO_DELTA_XDS`` in the mesh's
-``defaultConfig`` or the pod's ``proxy.istio.io/config`` (the pod winning)."""
+``defaultConfig`` or the pod's ``proxy.istio.io/config`` (the pod winning); the workload
+certificate lifetime ``SECRET_TTL`` the same way (24 h by default)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sailmesh.config.proxyconfig import (
     delta_xds,
     pod_proxy_config,
     proxy_metadata,
+    secret_ttl,
 )
 from sailmesh.runtime import proxy
 from sailmesh.runtime.workloads import PodPlan, plan_pods
@@ -88,3 +90,40 @@ def test_unusable_annotation_is_ignored_with_a_warning(caplog: pytest.LogCapture
         "A": "2",
         "B": "x",
     }
+
+
+SECRET_TTL_OPERATOR = """
+apiVersion: install.istio.io/v1alpha1
+kind: IstioOperator
+metadata: {name: mesh, namespace: istio-system}
+spec:
+  meshConfig:
+    defaultConfig:
+      proxyMetadata: {SECRET_TTL: 12h}
+"""
+
+
+def test_secret_ttl_is_24h_unless_the_mesh_or_the_pod_says_otherwise() -> None:
+    assert _plan(_deployment()).secret_ttl == 24 * 3600
+    assert _plan(SECRET_TTL_OPERATOR, _deployment()).secret_ttl == 12 * 3600
+    pod = _deployment("{proxyMetadata: {SECRET_TTL: 90s}}")
+    assert _plan(SECRET_TTL_OPERATOR, pod).secret_ttl == 90
+
+
+@pytest.mark.parametrize("value", ["soon", "0s", "100d", "2200h"])
+def test_an_unusable_secret_ttl_is_logged_and_the_default_used(
+    value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert secret_ttl({"SECRET_TTL": value}, "pod default/a") == 24 * 3600
+    assert "pod default/a" in caplog.text and value in caplog.text
+
+
+def test_the_bootstrap_points_at_the_pods_sds_socket() -> None:
+    plan = _plan(_deployment())
+    request = proxy.bootstrap_request(plan, "10.244.0.2", Path("/x.sock"), sds_socket=Path("/s"))
+    doc = render_pod_bootstrap(request)
+    clusters = {c["name"]: c for c in doc["static_resources"]["clusters"]}
+    assert clusters["sds-grpc"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"][
+        "address"
+    ] == {"pipe": {"path": "/s"}}
+    assert doc["node"]["metadata"]["SAILMESH_SDS"] == "true"

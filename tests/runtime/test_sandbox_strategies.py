@@ -66,6 +66,11 @@ def test_what_each_mode_answers() -> None:
     assert netns.node is None and explicit.node is None
     assert LIMITS[Mode.NETNS] == () and LIMITS[Mode.USERNS] == UsernsSandbox.limits
     assert any("$PORT" in limit for limit in LIMITS[Mode.EXPLICIT])
+    # whom a pod's SDS socket admits: its Envoy's uid as the host sees it (explicit: nobody)
+    assert netns.proxy_host_identity() == (1337, PROXY_GID)
+    assert userns.proxy_host_identity() == userns.owner()
+    assert explicit.proxy_host_identity() is None
+    assert any("no workload identity" in limit for limit in LIMITS[Mode.EXPLICIT])
 
 
 def test_netns_files_per_mode() -> None:

@@ -355,9 +355,9 @@ def document(kind: str, spec: dict[str, Any], name: str = "r") -> str:
     return json.dumps({"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec})
 
 
-def load(kind: str, spec: dict[str, Any]) -> Resource | None:
+def load(kind: str, spec: dict[str, Any], name: str | None = None) -> Resource | None:
     """The resource, or None when validation rejects it."""
-    result = load_text(document(kind, spec, NAMES.get(kind, "r")))
+    result = load_text(document(kind, spec, name or NAMES.get(kind, "r")))
     return result.resources[0] if result.ok and result.resources else None
 
 
@@ -368,6 +368,8 @@ ROUTES_VS = {"hosts": ["reviews", "ratings"], "gateways": ["mesh", "gw"],
              "http": [{"route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]}  # fmt: skip
 SUBSETS_DR = {"host": "reviews", "subsets": [{"name": "v1", "labels": {"version": "v1"}},
                                              {"name": "v2", "labels": {"version": "v2"}}]}  # fmt: skip
+#: The delegate the VirtualService bases' ``delegate: {name: other}`` hands routes to.
+DELEGATE_VS = {"http": [{"route": [{"destination": {"host": "ratings"}}]}]}
 ROUTER = Proxy(
     type="router",
     ip="10.244.0.50",
@@ -388,6 +390,10 @@ def context(kind: str) -> tuple[Resource, ...]:
             found = load(other, spec)
             assert found is not None, other
             out.append(found)
+    if kind == "VirtualService":
+        delegate = load("VirtualService", DELEGATE_VS, "other")
+        assert delegate is not None
+        out.append(delegate)
     return tuple(out)
 
 

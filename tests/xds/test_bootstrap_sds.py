@@ -1,8 +1,12 @@
-"""The bootstrap's SDS option: Istio's static ``sds-grpc`` cluster to the agent's socket."""
+"""The bootstrap's SDS option: Istio's static ``sds-grpc`` cluster to the agent's socket, and the
+``sds-prefetch`` cluster that makes Envoy subscribe to ``default`` and ``ROOTCA`` at start."""
 
 from __future__ import annotations
 
-from sailmesh.xds.bootstrap import UnixAddress, render_bootstrap
+from google.protobuf import json_format
+
+from sailmesh.xds.bootstrap import UnixAddress, render_bootstrap, sds_secret_config
+from sailmesh.xds.secrets import DEFAULT_SECRET, ROOT_SECRET, sds_reference
 
 
 def _clusters(**kwargs: object) -> dict[str, dict[str, object]]:
@@ -39,3 +43,19 @@ def test_sds_flag_round_trips_through_node_metadata() -> None:
 
     assert options(True) is True
     assert options(False) is False
+
+
+def test_prefetch_cluster_subscribes_to_both_secrets_and_carries_no_traffic() -> None:
+    clusters = _clusters(sds_socket="/pod/sds.sock")
+    assert list(clusters) == ["xds-grpc", "sds-grpc", "sds-prefetch"]
+    prefetch = clusters["sds-prefetch"]
+    assert "endpoints" not in prefetch["load_assignment"]  # type: ignore[operator]
+    common = prefetch["transport_socket"]["typed_config"]["common_tls_context"]  # type: ignore[index]
+    assert common["tls_certificate_sds_secret_configs"] == [sds_secret_config(DEFAULT_SECRET)]
+    assert common["validation_context_sds_secret_config"] == sds_secret_config(ROOT_SECRET)
+
+
+def test_json_secret_reference_is_the_protobuf_one() -> None:
+    for name in (DEFAULT_SECRET, ROOT_SECRET):
+        expected = json_format.MessageToDict(sds_reference(name), preserving_proto_field_name=True)
+        assert sds_secret_config(name) == expected

@@ -273,3 +273,64 @@ def test_rules_without_keys_refuse_tokens() -> None:
     for proxy in ("sidecar", "gateway"):
         listeners = translate([*context("RequestAuthentication"), resource])[f"{proxy} Listener"]
         assert NO_KEYS.encode() in b"".join(listeners.values()), proxy
+
+
+MESH_LISTED = {
+    "enableTracing": True,
+    "trustDomainAliases": ["old.example.org"],
+    "accessLogEncoding": "JSON",
+    "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
+    "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
+}
+MESH_ENFORCED = {
+    "accessLogFile": "/dev/stdout",
+    "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
+    "defaultHttpRetryPolicy": {"attempts": 5},
+    "rootNamespace": "mesh-root",
+}
+
+
+#: Read outside translation, where a test of their own shows the effect.
+MESH_READ_ELSEWHERE = {
+    "trustDomain": "workload certificates name it (tests/app/test_app_identity.py, "
+    "tests/runtime/test_e2e_identity_plugin.py)",
+}
+
+
+def mesh_output(mesh_config: dict[str, Any]) -> Any:
+    from honesty_world import mesh_translate
+
+    return mesh_translate(mesh_config)
+
+
+def operator(mesh_config: dict[str, Any]) -> Resource:
+    from sailmesh.config.load import load_text
+
+    text = json.dumps(
+        {
+            "apiVersion": "install.istio.io/v1alpha1",
+            "kind": "IstioOperator",
+            "metadata": {"name": "mesh", "namespace": "istio-system"},
+            "spec": {"meshConfig": mesh_config},
+        }
+    )
+    (found,) = load_text(text).resources
+    return found
+
+
+@pytest.mark.parametrize("key", sorted(MESH_LISTED))
+def test_listed_mesh_config_fields_change_nothing(key: str) -> None:
+    resource = operator({key: MESH_LISTED[key]})
+    assert find_unenforced(resource), key
+    assert mesh_output({key: MESH_LISTED[key]}) == mesh_output({})
+
+
+@pytest.mark.parametrize("key", sorted(MESH_ENFORCED))
+def test_read_mesh_config_fields_change_the_output(key: str) -> None:
+    assert not find_unenforced(operator({key: MESH_ENFORCED[key]})), key
+    assert mesh_output({key: MESH_ENFORCED[key]}) != mesh_output({})
+
+
+@pytest.mark.parametrize("key", sorted(MESH_READ_ELSEWHERE))
+def test_mesh_config_fields_read_elsewhere_are_not_listed(key: str) -> None:
+    assert not find_unenforced(operator({key: "example.org"})), MESH_READ_ELSEWHERE[key]

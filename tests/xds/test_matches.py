@@ -97,11 +97,32 @@ PROXY = fx.productpage_proxy()  # default namespace, app=productpage
         ("{gateways: [mesh]}", 9080, True),
         ("{gateways: [ingress]}", 9080, False),  # bound to a gateway only
         ("{gateways: [ingress, mesh]}", 9080, True),
+        ("{gateways: [mesh], sourceLabels: {app: other}}", 9080, True),  # gateways decide alone
+        ("{gateways: [mesh], port: 1}", 9080, False),
         ("{uri: {prefix: /}}", 9080, True),
     ],
 )
 def test_match_applies(block: str, port: int | None, applies: bool) -> None:
     assert match_applies(match(block), PROXY, port, "default") is applies
+
+
+GATEWAY = frozenset({"default/ingress"})
+
+
+@pytest.mark.parametrize(
+    ("block", "applies"),
+    [
+        ("{gateways: [ingress]}", True),  # short name: the VirtualService's namespace
+        ("{gateways: [default/ingress]}", True),
+        ("{gateways: [ingress.default.svc.cluster.local]}", True),  # legacy FQDN form
+        ("{gateways: [mesh]}", False),  # sidecars only
+        ("{gateways: [other/ingress]}", False),
+        ("{gateways: [mesh, ingress]}", True),
+        ("{uri: {prefix: /}}", True),  # no gateways: inherits the VirtualService's
+    ],
+)
+def test_match_applies_on_a_gateway(block: str, applies: bool) -> None:
+    assert match_applies(match(block), PROXY, 80, "default", GATEWAY) is applies
 
 
 def test_match_applies_to_nothing_in_particular() -> None:

@@ -262,3 +262,68 @@ outboundTrafficPolicy: {mode: REGISTRY_ONLY}
     assert outbound == [f"outbound|9080||{REVIEWS}"]
     assert simulate(resources, Call("reviews", 9080)).cluster == f"outbound|9080||{REVIEWS}"
     assert simulate(resources, Call("ratings", 9080)).direct_status == 502
+
+
+MATCH_GATEWAYS = """
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: my-gw, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: other-gw, namespace: edge}
+spec:
+  selector: {istio: edgegateway}
+  servers: [{port: {number: 8080, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  gateways: [my-gw, mesh, edge/other-gw]
+  http:
+  - match: [{gateways: [my-gw], uri: {prefix: /gw}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - match: [{gateways: [default/my-gw], headers: {x-ns-form: {exact: "1"}}}]
+    route: [{destination: {host: reviews, subset: v2}}]
+  - match: [{gateways: [mesh], uri: {prefix: /gw}}]
+    route: [{destination: {host: reviews, subset: v3}}]
+  - match: [{uri: {prefix: /any}}]
+    route: [{destination: {host: reviews, subset: v3}}]
+  - route: [{destination: {host: reviews, subset: v1}}]
+"""
+
+
+def _gateway_proxy(selector: str = "ingressgateway") -> object:
+    return fx.productpage_proxy(
+        type="router",
+        pod_name="ingress-1",
+        namespace="istio-system",
+        labels=fx.frozen_map({"istio": selector}),
+    )
+
+
+def test_match_gateways_pick_the_proxy_a_block_applies_to() -> None:
+    snap = fx.snapshot(fx.config(MATCH_GATEWAYS, files=("destination-rule-all.yaml",)))
+    v1, v2, v3 = (f"outbound|9080|{v}|{REVIEWS}" for v in ("v1", "v2", "v3"))
+    # a sidecar: the my-gw blocks are gone, the mesh block and the inherited ones stay
+    assert run(snap, Call("reviews", 9080, path="/gw")).cluster == v3
+    assert run(snap, Call("reviews", 9080, headers={"x-ns-form": "1"})).cluster == v1
+    assert run(snap, Call("reviews", 9080, path="/any")).cluster == v3
+    # the gateway my-gw serves: its blocks apply (short and ns/ forms), the mesh block does not
+    gateway = translate(_gateway_proxy(), snap)  # type: ignore[arg-type]
+    at_gateway = Call("reviews.default.svc.cluster.local", 8080, path="/gw")
+    assert simulate(gateway, at_gateway).listener == "0.0.0.0_8080"
+    assert simulate(gateway, at_gateway).cluster == v2
+    ns_form = Call(REVIEWS, 8080, path="/x", headers={"x-ns-form": "1"})
+    assert simulate(gateway, ns_form).cluster == v2
+    assert simulate(gateway, Call(REVIEWS, 8080, path="/any")).cluster == v3  # inherited
+    assert simulate(gateway, Call(REVIEWS, 8080, path="/x")).cluster == v1
+    # another gateway bound to the same VirtualService: neither my-gw's nor mesh's blocks
+    edge = translate(_gateway_proxy("edgegateway"), snap)  # type: ignore[arg-type]
+    assert simulate(edge, Call(REVIEWS, 8080, path="/gw")).cluster == v1
+    assert simulate(edge, Call(REVIEWS, 8080, path="/any")).cluster == v3

@@ -74,6 +74,28 @@ VirtualService httpbin-ext
     - destination: {host: httpbin.org}
 """)
 
+#: Delegation (jason's requests to a delegate in another namespace) beside retries and a 50 %
+#: mirror on the root's own route (the shapes the e2e tests run on real traffic).
+DELEGATED_RETRIES_MIRROR = manifests("""
+VirtualService reviews
+  hosts: [reviews]
+  http:
+  - match:
+    - headers:
+        end-user: {exact: jason}
+    delegate: {name: reviews-jason, namespace: team}
+  - route:
+    - destination: {host: reviews, subset: v1}
+    retries: {attempts: 4, perTryTimeout: 1s, retryOn: 5xx}
+    mirror: {host: reviews, subset: v2}
+    mirrorPercentage: {value: 50.0}
+---
+VirtualService team/reviews-jason
+  http:
+  - route:
+    - destination: {host: reviews.default.svc.cluster.local, subset: v2}
+""")
+
 
 def _with_entries(
     texts: tuple[str, ...], files: tuple[str, ...] = (), mesh: MeshConfig | None = None
@@ -94,6 +116,9 @@ CASES: dict[str, Callable[[], MeshSnapshot]] = {
     "ratings_fault": lambda: _with_entries((FAULT,), (DR_ALL,)),
     "reviews_circuit_breaker": lambda: _with_entries((CIRCUIT_BREAKER,)),
     "service_entry_dns": lambda: _with_entries((SERVICE_ENTRY,)),
+    "reviews_delegated_retries_mirror": lambda: _with_entries(
+        (DELEGATED_RETRIES_MIRROR,), (DR_ALL,)
+    ),
     "registry_only": lambda: _with_entries(
         (SERVICE_ENTRY,), mesh=MeshConfig(outbound_traffic_policy="REGISTRY_ONLY")
     ),

@@ -7,6 +7,8 @@ Routes (all JSON):
   GET  /v1/config?kind=&namespace=&name=  -> {"items": [...]}
   GET  /v1/proxies                      -> {"proxies": [...]} (sync status per xDS type)
   GET  /v1/runtime/<what>?...           -> answered by the local runtime, when one runs
+  GET  /v1/ca                           -> the CA, trust bundle, pods' certificates, warnings
+  POST /v1/ca/rotate-root {"overlap", "cacerts"} -> the new root and the overlap's end
   POST /v1/shutdown                     -> stops the process serving the API
 Requests are served on a thread; the backend methods must be thread-safe. The backend is
 :class:`sailmesh.app.backend.MeshApi`.
@@ -76,6 +78,8 @@ class Backend(Protocol):
     ) -> dict[str, Any]: ...
     def proxies(self) -> dict[str, Any]: ...
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]: ...
+    def ca_status(self) -> dict[str, Any]: ...
+    def rotate_root(self, overlap: float | None, cacerts: str) -> dict[str, Any]: ...
     def shutdown(self) -> dict[str, Any]: ...
 
 
@@ -164,6 +168,16 @@ class _Handler(BaseHTTPRequestHandler):
             elif method == "GET" and url.path.startswith("/v1/runtime/"):
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 self._send(200, backend.runtime_call(url.path.removeprefix("/v1/runtime/"), q))
+            elif method == "GET" and url.path == "/v1/ca":
+                self._send(200, backend.ca_status())
+            elif method == "POST" and url.path == "/v1/ca/rotate-root":
+                b = self._body()
+                overlap = b.get("overlap")  # None: the backend's default
+                if isinstance(overlap, bool) or not isinstance(overlap, int | float | None):
+                    raise ApiError(400, {"error": "bad request: 'overlap' must be seconds"})
+                cacerts = self._field(b, "cacerts", str, "")
+                seconds = None if overlap is None else float(overlap)
+                self._send(200, backend.rotate_root(seconds, cacerts))
             elif method == "POST" and url.path == "/v1/shutdown":
                 self._send(200, backend.shutdown())
             elif method == "POST" and url.path == "/v1/apply":

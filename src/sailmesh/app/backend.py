@@ -9,9 +9,12 @@ refused the batch, 404 not found). Nothing is applied from a batch with an error
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from sailmesh import __version__
+from sailmesh.app.identity import MeshIdentity, cacerts_secret_warnings
+from sailmesh.app.rootrotation import DEFAULT_OVERLAP, rotate_root
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
 from sailmesh.config.resource import Resource
@@ -31,9 +34,15 @@ class MeshApi:
     """Implements :class:`sailmesh.app.api.Backend`. Thread-safe (the store and the ADS status
     views are)."""
 
-    def __init__(self, cp: ControlPlane, runtime: RuntimeBackend | None = None) -> None:
+    def __init__(
+        self,
+        cp: ControlPlane,
+        runtime: RuntimeBackend | None = None,
+        identity: MeshIdentity | None = None,
+    ) -> None:
         self.cp = cp
         self.runtime = runtime
+        self.identity = identity
         #: Called by ``POST /v1/shutdown``; None: the process cannot be shut down this way.
         self.on_shutdown: Callable[[], None] | None = None
 
@@ -55,6 +64,7 @@ class MeshApi:
             "outcomes": [str(o) for o in outcomes],
             "warnings": [str(p) for p in result.problems if p.level is Level.WARNING]
             + self._unknown_namespace_warnings(result.resources)
+            + cacerts_secret_warnings(result.resources)
             + [apply_warning(p) for p in not_enforced_problems(result.resources)],
         }
 
@@ -96,8 +106,16 @@ class MeshApi:
         return {"items": [r.to_dict() for r in items]}
 
     def proxies(self) -> dict[str, Any]:
-        """Sync status of every connected proxy (``sailctl proxy-status``)."""
-        return {"proxies": self.cp.proxy_status(), "version": __version__}
+        """Sync status of every connected proxy (``sailctl proxy-status``); SDS as the pod's
+        node agent, which serves it, reports it."""
+        records = self.cp.proxy_status()
+        pods = self.identity.pods if self.identity is not None else None
+        states = pods.sds_states() if pods is not None else {}
+        for record in records:
+            pod, _, namespace = _node_pod(record["node"]).rpartition(".")
+            if (namespace, pod) in states:
+                record["types"]["SDS"] = {"state": states[(namespace, pod)]}
+        return {"proxies": records, "version": __version__}
 
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
         if self.runtime is None:
@@ -106,8 +124,31 @@ class MeshApi:
             )
         return self.runtime.runtime_call(what, query)
 
+    def ca_status(self) -> dict[str, Any]:
+        """The mesh's CA, trust bundle, pods' certificates and expiry warnings (no key)."""
+        return self._identity().status()
+
+    def rotate_root(self, overlap: float | None, cacerts: str) -> dict[str, Any]:
+        """Rotate the root (``overlap`` seconds, None: the default; ``cacerts``: a plug-in CA
+        directory, "" for a new self-signed root)."""
+        seconds = DEFAULT_OVERLAP if overlap is None else overlap
+        return rotate_root(self._identity(), seconds, Path(cacerts) if cacerts else None)
+
+    def _identity(self) -> MeshIdentity:
+        if self.identity is None:
+            raise ApiError(
+                404, {"error": "no CA in this control plane (sailctl up runs a mesh with one)"}
+            )
+        return self.identity
+
     def shutdown(self) -> dict[str, Any]:
         if self.on_shutdown is None:
             raise ApiError(400, {"error": "this control plane cannot be shut down through the API"})
         self.on_shutdown()
         return {"status": "shutting down"}
+
+
+def _node_pod(node_id: str) -> str:
+    """``<pod>.<namespace>`` of an Istio node id (``sidecar~<ip>~<pod>.<ns>~<domain>``)."""
+    parts = node_id.split("~")
+    return parts[2] if len(parts) > 2 else ""

@@ -1,9 +1,11 @@
 """A local mesh: the control plane, its API and the pod runtime, wired together.
 
 ``LocalMesh.start(resources)`` prepares the runtime (which names the ADS socket the pods
-reach), starts the control plane and its API (``$SAILMESH_HOME/run/api.sock``) and the
-runtime, applies the manifests and runs their pods; later applies reconcile pods and gateway
-forwarders. ``stop`` ends every process and removes every namespace, link, rule and file of
+reach), loads or creates the mesh's CA (:class:`~sailmesh.app.identity.MeshIdentity`:
+``$SAILMESH_HOME/ca``, or a plug-in ``cacerts`` directory), starts the control plane and its API
+(``$SAILMESH_HOME/run/api.sock``) and the runtime (whose node agents sign through the CA),
+applies the manifests and runs their pods; later applies reconcile pods and gateway forwarders,
+and a changed ``meshConfig.trustDomain`` re-issues the pods' certificates. ``stop`` ends every process and removes every namespace, link, rule and file of
 the run. The runtime learns about the mesh only through :class:`ControlPlaneLink`.
 """
 
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sailmesh.app.bootstrap import render_pod_bootstrap
+from sailmesh.app.identity import MeshIdentity, cacerts_secret_warnings, trust_domains_of
 from sailmesh.app.server import MeshServer
 from sailmesh.config.meshconfig import mesh_config_document
 from sailmesh.config.proxyconfig import default_proxy_config
@@ -23,6 +26,7 @@ from sailmesh.config.resource import Resource
 from sailmesh.config.store import ChangeEvent
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.registry.model import Workload, selector_matches
+from sailmesh.runtime.agent.pods import IdentityIssuer
 from sailmesh.runtime.host import GatewayPort, RuntimeHost
 from sailmesh.runtime.local import LocalRuntime
 from sailmesh.runtime.proxy import BootstrapRequest
@@ -41,8 +45,9 @@ RUNTIME_KINDS = frozenset({"Deployment", "Pod", "Service", "Namespace", "Gateway
 class ControlPlaneLink:
     """The runtime's view of the control plane (:class:`sailmesh.runtime.host.MeshLink`)."""
 
-    def __init__(self, cp: ControlPlane) -> None:
+    def __init__(self, cp: ControlPlane, identity: MeshIdentity | None = None) -> None:
         self.cp = cp
+        self.identity = identity
 
     def resources(self) -> list[Resource]:
         return self.cp.store.list()
@@ -73,6 +78,9 @@ class ControlPlaneLink:
     def render_bootstrap(self, request: BootstrapRequest) -> dict[str, Any]:
         return render_pod_bootstrap(request)
 
+    def identity_issuer(self) -> IdentityIssuer | None:
+        return self.identity.issuer() if self.identity is not None else None
+
     def service_backends(self) -> list[ServiceBackend]:
         """Each Kubernetes Service port on its VIP with the addresses of its ready endpoints."""
         view = self.cp.registry.view()
@@ -94,10 +102,19 @@ class ControlPlaneLink:
 
 
 class LocalMesh:
-    def __init__(self, home: Path, mode: str | None = None, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        mode: str | None = None,
+        run_id: str | None = None,
+        *,
+        cacerts: Path | None = None,
+    ) -> None:
         self.home = home
+        self.cacerts = cacerts
         self.host = RuntimeHost(mode, run_id)
         self.server: MeshServer | None = None
+        self.identity: MeshIdentity | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
     # --- the parts -----------------------------------------------------------------------
@@ -157,10 +174,19 @@ class LocalMesh:
         settings = ControlPlaneSettings(
             state_dir=self.home / "state", ads_address="127.0.0.1:0", ads_unix_path=str(xds_socket)
         )
-        self.server = MeshServer(settings, self.api_socket, runtime=self.host)
+        trust = trust_domains_of(mesh_config_document(resources))
+        self.identity = await asyncio.to_thread(
+            MeshIdentity, self.home, trust, cacerts=self.cacerts
+        )
+        for warning in cacerts_secret_warnings(resources):
+            log.warning("%s", warning)
+        self.server = MeshServer(
+            settings, self.api_socket, runtime=self.host, identity=self.identity
+        )
         await self.server.start()
         cp = self.server.cp
-        await self.host.start(ControlPlaneLink(cp))
+        await self.host.start(ControlPlaneLink(cp, self.identity))
+        self.identity.pods = self.host.identities
         self._unsubscribe = cp.store.subscribe(self._on_store_events)
         # endpoints changed: pods without a sidecar re-balance their Service VIPs
         cp.registry.subscribe(self.host.request_reconcile)
@@ -182,3 +208,7 @@ class LocalMesh:
     def _on_store_events(self, events: Sequence[ChangeEvent]) -> None:
         if any(e.resource.kind in RUNTIME_KINDS for e in events):
             self.host.request_reconcile()
+        if self.identity is not None and any(e.resource.kind == "IstioOperator" for e in events):
+            assert self.cp is not None
+            mesh = mesh_config_document(self.cp.store.list(kind="IstioOperator"))
+            self.identity.follow_mesh_config(mesh)

@@ -1,5 +1,6 @@
 """A control plane with its API: :class:`MeshServer` starts the control plane and, when given
-a socket path, serves the control-plane API on it (what ``sailctl`` talks to)."""
+a socket path, serves the control-plane API on it (what ``sailctl`` talks to); with the mesh's
+CA (``identity``) the API also answers ``/v1/ca`` and root rotation."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from sailmesh.app.api import ApiServer
 from sailmesh.app.backend import MeshApi, RuntimeBackend
+from sailmesh.app.identity import MeshIdentity
 from sailmesh.clock import Clock
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 
@@ -20,9 +22,10 @@ class MeshServer:
         api_socket: Path | None = None,
         runtime: RuntimeBackend | None = None,
         clock: Clock | None = None,
+        identity: MeshIdentity | None = None,
     ) -> None:
         self.cp = ControlPlane(settings, clock)
-        self.api = MeshApi(self.cp, runtime)
+        self.api = MeshApi(self.cp, runtime, identity)
         self.api_socket = api_socket
         self._api_server: ApiServer | None = None
 

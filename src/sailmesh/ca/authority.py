@@ -31,7 +31,7 @@ from sailmesh.ca.certs import ca_name
 from sailmesh.ca.identity import SpiffeId, TrustDomains
 from sailmesh.ca.keys import KeyType, generate_key
 from sailmesh.ca.material import CaMaterial
-from sailmesh.ca.rotation import Expiry, expiring
+from sailmesh.ca.rotation import CA_WARN_FRACTION, Expiry, expiring, nearing_expiry
 from sailmesh.ca.signing import DEFAULT_MAX_TTL, DEFAULT_TTL, IssuedChain, SigningRefused, sign_csr
 from sailmesh.ca.storage import CA_KEY, load_cacerts, save_cacerts
 from sailmesh.clock import Clock
@@ -181,3 +181,14 @@ class Authority:
         with self._lock:
             validities = self._material.validities()
         return expiring(validities, self._clock.wall(), threshold)
+
+    def nearing_expiry(self, fraction: float = CA_WARN_FRACTION) -> list[Expiry]:
+        """The CA's own certificates with less than ``fraction`` of their lifetime left."""
+        with self._lock:
+            validities = self._material.validities()
+        return nearing_expiry(validities, self._clock.wall(), fraction)
+
+    def signing_chain(self) -> tuple[x509.Certificate, ...]:
+        """The signing certificate up to its root (certificates only; the key stays inside)."""
+        with self._lock:
+            return self._material.chain

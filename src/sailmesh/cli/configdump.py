@@ -1,9 +1,14 @@
-"""Summaries of an Envoy ``/config_dump`` in ``istioctl proxy-config``'s columns (pure functions)."""
+"""Summaries of an Envoy ``/config_dump`` (and of ``/clusters`` for endpoints) in
+``istioctl proxy-config``'s columns (pure functions)."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+
+from cryptography import x509
 
 Row = tuple[str, ...]
 
@@ -132,29 +137,90 @@ def _route_match(match: dict[str, Any]) -> str:
     return base
 
 
-def endpoints(dump: dict[str, Any]) -> list[Row]:
+def endpoints(clusters_json: dict[str, Any]) -> list[Row]:
+    """Every host of every cluster as the proxy sees it now (admin ``/clusters?format=json``,
+    as istioctl reads it): ``STATUS`` is the host's EDS health, ``OUTLIER CHECK`` is
+    ``FAILED`` while outlier detection ejects it."""
     rows: list[Row] = []
-    for section in _sections(dump, "EndpointsConfigDump"):
-        configs = [
-            x.get("endpoint_config", {}) for x in section.get("dynamic_endpoint_configs", [])
-        ]
-        configs += [
-            x.get("endpoint_config", {}) for x in section.get("static_endpoint_configs", [])
-        ]
-        for cla in configs:
-            for group in cla.get("endpoints", []):
-                for ep in group.get("lb_endpoints", []):
-                    sock = ep.get("endpoint", {}).get("address", {}).get("socket_address", {})
-                    address = f"{sock.get('address', '')}:{sock.get('port_value', '')}"
-                    rows.append(
-                        (
-                            address,
-                            str(ep.get("health_status", "HEALTHY")),
-                            "OK",
-                            str(cla.get("cluster_name", "")),
-                        )
-                    )
+    for cluster in clusters_json.get("cluster_statuses", []):
+        for host in cluster.get("host_statuses", []):
+            sock = host.get("address", {}).get("socket_address", {})
+            address = f"{sock.get('address', '')}:{sock.get('port_value', '')}"
+            if not sock:
+                address = str(host.get("address", {}).get("pipe", {}).get("path", "-"))
+            health = host.get("health_status", {})
+            status = str(health.get("eds_health_status", "HEALTHY"))
+            if health.get("failed_active_health_check"):
+                status = "UNHEALTHY"
+            outlier = "FAILED" if health.get("failed_outlier_check") else "OK"
+            rows.append((address, status, outlier, str(cluster.get("name", ""))))
     return sorted(rows, key=lambda r: (r[3], r[0]))
+
+
+SECRET_SECTION = "SecretsConfigDump"
+
+
+def secrets(dump: dict[str, Any], now: float) -> list[Row]:
+    """The SDS secrets Envoy holds, in ``istioctl proxy-config secret``'s columns: a
+    certificate chain by its leaf (``Cert Chain``), a trust bundle (``CA``) with a row per root
+    it holds (during a root rotation, both). ``now``: for VALID CERT."""
+    rows: list[Row] = []
+    for section in _sections(dump, SECRET_SECTION):
+        for status, key in (
+            ("ACTIVE", "dynamic_active_secrets"),
+            ("WARMING", "dynamic_warming_secrets"),
+        ):
+            for entry in section.get(key, []):
+                rows += _secret_rows(entry, status, now)
+    return rows
+
+
+def _secret_rows(entry: dict[str, Any], status: str, now: float) -> list[Row]:
+    name = str(entry.get("name", ""))
+    secret = entry.get("secret", {})
+    if "tls_certificate" in secret:
+        certs = _pems(secret["tls_certificate"].get("certificate_chain", {}))[:1]
+        kind = "Cert Chain"
+    elif "validation_context" in secret:
+        certs = _pems(secret["validation_context"].get("trusted_ca", {}))
+        kind = "CA"
+    else:
+        certs, kind = [], ""
+    if not certs:
+        return [(name, kind, status, "false", "", "", "")]
+    return [(name, kind, status, *_cert_columns(cert, now)) for cert in certs]
+
+
+def _pems(source: dict[str, Any]) -> list[x509.Certificate]:
+    if "inline_bytes" in source:
+        data = base64.b64decode(source["inline_bytes"])
+    else:
+        data = str(source.get("inline_string", "")).encode()
+    try:
+        return x509.load_pem_x509_certificates(data) if data else []
+    except ValueError:
+        return []
+
+
+def _cert_columns(cert: x509.Certificate, now: float) -> tuple[str, str, str, str]:
+    """VALID CERT, SERIAL NUMBER (hex), NOT AFTER, NOT BEFORE."""
+    before, after = cert.not_valid_before_utc, cert.not_valid_after_utc
+    valid = before.timestamp() <= now < after.timestamp()
+    return (
+        "true" if valid else "false",
+        format(cert.serial_number, "x"),
+        _iso(after),
+        _iso(before),
+    )
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def secrets_section(dump: dict[str, Any]) -> dict[str, Any]:
+    """The ``SecretsConfigDump`` (private keys appear as Envoy prints them: ``[redacted]``)."""
+    return next(_sections(dump, SECRET_SECTION), {})
 
 
 def bootstrap(dump: dict[str, Any]) -> dict[str, Any]:
@@ -169,5 +235,15 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "listener": ("ADDRESSES", "PORT", "MATCH", "DESTINATION"),
     "route": ("NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"),
     "endpoint": ("ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER"),
+    "secret": (
+        "RESOURCE NAME",
+        "TYPE",
+        "STATUS",
+        "VALID CERT",
+        "SERIAL NUMBER",
+        "NOT AFTER",
+        "NOT BEFORE",
+    ),
 }
-SUMMARIES = {"cluster": clusters, "listener": listeners, "route": routes, "endpoint": endpoints}
+#: Summaries of the config dump (endpoints come from ``/clusters``: see :func:`endpoints`).
+SUMMARIES = {"cluster": clusters, "listener": listeners, "route": routes}

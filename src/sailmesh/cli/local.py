@@ -48,6 +48,17 @@ def demo_paths() -> list[str]:
     ]
 
 
+def cacerts_option(func: F) -> F:
+    """``--cacerts DIR``: Istio's plug-in CA files (read in place at every start)."""
+    return click.option(
+        "--cacerts",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=None,
+        help="A plug-in CA directory (Istio's ca-cert.pem, ca-key.pem with mode 600, "
+        "root-cert.pem, cert-chain.pem); default: the self-signed root in $SAILMESH_HOME/ca.",
+    )(func)
+
+
 def _mesh_running(socket_path: Path) -> bool:
     try:
         status, _ = call(socket_path, "GET", "/v1/version")
@@ -56,7 +67,7 @@ def _mesh_running(socket_path: Path) -> bool:
     return status == 200
 
 
-async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
+async def _serve(paths: list[str], mode: str | None, home: Path, cacerts: Path | None) -> int:
     from sailmesh.app.local import LocalMesh
 
     result = load_paths(paths)
@@ -69,7 +80,7 @@ async def _serve(paths: list[str], mode: str | None, home: Path) -> int:
     from sailmesh.runtime.sandbox.errors import ModeUnavailable
 
     try:
-        mesh = LocalMesh(home, mode)
+        mesh = LocalMesh(home, mode, cacerts=cacerts)
     except ModeUnavailable as exc:
         click.echo(f"✘ {exc}", err=True)
         return 1
@@ -135,19 +146,27 @@ def clean_dead_run(home: Path) -> bool:
     return run_id is not None
 
 
-def _up(paths: list[str], mode: str | None, detach: bool, socket_path: Path | None) -> None:
+def _up(
+    paths: list[str],
+    mode: str | None,
+    detach: bool,
+    socket_path: Path | None,
+    cacerts: Path | None = None,
+) -> None:
     home = default_home()
     sock = socket_path or home / "run" / "api.sock"
     if _mesh_running(sock):
         raise click.ClickException("a mesh is already running; stop it with `sailctl down`")
     clean_dead_run(home)
     if not detach:
-        raise SystemExit(asyncio.run(_serve(paths, mode, home)))
+        raise SystemExit(asyncio.run(_serve(paths, mode, home, cacerts)))
     (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     logfile = home / "run" / "mesh.log"
     argv = [sys.executable, "-m", "sailmesh.cli.main", "up", *paths]
     if mode:
         argv += ["--mode", mode]
+    if cacerts:
+        argv += ["--cacerts", str(cacerts.resolve())]
     with open(logfile, "wb") as out:
         proc = subprocess.Popen(
             argv,
@@ -184,12 +203,17 @@ def _up(paths: list[str], mode: str | None, detach: bool, socket_path: Path | No
     "--mode", type=MODES, default=None, help="Sandbox mode (default: the best available)."
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@cacerts_option
 @socket_option
 def up(
-    directory: tuple[str, ...], mode: str | None, detach: bool, socket_path: Path | None
+    directory: tuple[str, ...],
+    mode: str | None,
+    detach: bool,
+    cacerts: Path | None,
+    socket_path: Path | None,
 ) -> None:
     """Start the control plane and run every manifest in DIRECTORY (Ctrl-C stops everything)."""
-    _up(list(directory), mode, detach, socket_path)
+    _up(list(directory), mode, detach, socket_path, cacerts)
 
 
 @click.command()
@@ -197,8 +221,9 @@ def up(
     "--mode", type=MODES, default=None, help="Sandbox mode (default: the best available)."
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@cacerts_option
 @socket_option
-def demo(mode: str | None, detach: bool, socket_path: Path | None) -> None:
+def demo(mode: str | None, detach: bool, cacerts: Path | None, socket_path: Path | None) -> None:
     """Run the bundled bookinfo mesh with its ingress gateway on http://127.0.0.1:8080."""
     click.echo("bookinfo: productpage, details, reviews v1/v2/v3, ratings, and an ingress gateway")
     click.echo("open  http://127.0.0.1:8080/productpage")
@@ -210,7 +235,7 @@ def demo(mode: str | None, detach: bool, socket_path: Path | None) -> None:
     click.echo(
         "      sailctl proxy-status; sailctl status; sailctl logs deploy/productpage-v1 -c istio-proxy"
     )
-    _up(demo_paths(), mode, detach, socket_path)
+    _up(demo_paths(), mode, detach, socket_path, cacerts)
 
 
 @click.command()
@@ -301,6 +326,9 @@ def status(namespace: str | None, all_namespaces: bool, socket_path: Path | None
         click.echo(
             f"gateway {g['namespace']}/{g['pod']}:{g['port']} -> http://127.0.0.1:{g['local']}/"
         )
+    code, ca = call(socket_path, "GET", "/v1/ca")
+    for warning in ca.get("warnings", []) if code == 200 else []:
+        click.echo(warning, err=True)
 
 
 def _pod_info(socket_path: Path | None, pod: str, namespace: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ VERBS: dict[str, str] = {
     "create": "sailmesh.cli.create:create",
     "proxy-status": "sailmesh.cli.mesh:proxy_status",
     "proxy-config": "sailmesh.cli.proxyconfig:proxy_config",
+    "ca": "sailmesh.cli.ca:ca",
 }
 
 
@@ -51,7 +52,7 @@ def cli() -> None:
 
     Verbs mirror istioctl/kubectl: validate and analyze configuration offline; run a local
     mesh (demo, up, down, status, exec, logs); change and inspect it (apply, delete, get,
-    create, proxy-status, proxy-config).
+    create, proxy-status, proxy-config) and its certificate authority (ca).
     """
 
 

@@ -83,7 +83,6 @@ KINDS: tuple[NotEnforced, ...] = (
 )
 
 VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
-    NotEnforced("VirtualService", "spec.http[*].delegate", "delegation is not implemented: the route is dropped"),
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
     NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
     NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
@@ -175,15 +174,16 @@ REQUEST_AUTHENTICATION: tuple[NotEnforced, ...] = (
     ),
 )
 
-_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig")
+_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig", "trustDomain", "trustDomainAliases")
 _MESH = "meshConfig field not read by sailmesh"
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
+    NotEnforced("IstioOperator", "spec.meshConfig.trustDomainAliases", "kept with the CA, but no peer name or principal is matched across alias domains yet"),
     NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS is)", except_keys=("proxyMetadata",)),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS is)", except_keys=("ISTIO_DELTA_XDS",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("ISTIO_DELTA_XDS", "SECRET_TTL")),
 )
 # fmt: on
 
@@ -217,7 +217,8 @@ ENFORCED_SUMMARY = (
     "ServiceEntry, WorkloadEntry, Sidecar, RequestAuthentication (JWT validation on sidecars' "
     "inbound and on gateways, claim-based routing at gateways); from an IstioOperator's meshConfig: "
     "rootNamespace, outboundTrafficPolicy.mode, accessLogFile, defaultHttpRetryPolicy "
-    "(attempts, retryOn) and defaultConfig.proxyMetadata.ISTIO_DELTA_XDS"
+    "(attempts, retryOn), defaultConfig.proxyMetadata.ISTIO_DELTA_XDS, and for workload "
+    "certificates trustDomain and defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -4,9 +4,10 @@
 
 In: the pod's annotations and the mesh's ``defaultConfig`` mapping (read once, by
 :func:`sailmesh.config.meshconfig.mesh_config_document`, and handed to the runtime). Out: the
-settings the runtime applies when it renders a sidecar's bootstrap; for now the xDS protocol,
-which, as in Istio since 1.22, is delta (incremental) unless ``proxyMetadata.ISTIO_DELTA_XDS``
-is false.
+settings the runtime applies to a sidecar: the xDS protocol, which, as in Istio since 1.22, is
+delta (incremental) unless ``proxyMetadata.ISTIO_DELTA_XDS`` is false, and the lifetime of the
+workload certificate its node agent asks for, Istio's ``proxyMetadata.SECRET_TTL`` (a duration
+such as ``24h`` or ``90s``; 24 h when unset, at most 90 days).
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ from typing import Any
 
 import yaml
 
+from sailmesh.config.models.base import parse_duration_nanos
+from sailmesh.config.validation.install import secret_ttl_problem
+
 log = logging.getLogger("sailmesh.config")
 
 PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
 DELTA_XDS = "ISTIO_DELTA_XDS"
+SECRET_TTL = "SECRET_TTL"
+#: Istio's default workload certificate lifetime.
+DEFAULT_SECRET_TTL = 24 * 3600.0
 
 
 def default_proxy_config(mesh_config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -61,3 +68,16 @@ def proxy_metadata(*configs: Mapping[str, Any]) -> dict[str, str]:
 def delta_xds(metadata: Mapping[str, str]) -> bool:
     """Delta xDS unless ``ISTIO_DELTA_XDS`` says false (Istio's default since 1.22)."""
     return metadata.get(DELTA_XDS, "true").strip().lower() not in ("false", "0", "no", "off")
+
+
+def secret_ttl(metadata: Mapping[str, str], where: str = "") -> float:
+    """The workload certificate lifetime in seconds: ``SECRET_TTL`` of the merged proxy
+    metadata, else 24 h (also, with a logged warning naming ``where``, when it is unusable)."""
+    value = metadata.get(SECRET_TTL)
+    if value is None:
+        return DEFAULT_SECRET_TTL
+    problem = secret_ttl_problem(value)
+    if problem is not None:
+        log.warning("%s: %s; using 24h", where or "proxy config", problem)
+        return DEFAULT_SECRET_TTL
+    return parse_duration_nanos(value) / 1e9

@@ -11,7 +11,6 @@ their declared ports), plus the spawner that starts a container in its sandbox.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -24,10 +23,9 @@ from sailmesh.runtime.ports import PodPorts
 from sailmesh.runtime.sandbox.forward import socket_in_netns
 from sailmesh.runtime.sandbox.pod import PodSandbox
 from sailmesh.runtime.sandbox.strategy import APP_PATH, PROXY_CONTAINER
-from sailmesh.runtime.supervisor import ContainerSpec
-from sailmesh.runtime.workloads import PodPlan
-
-log = logging.getLogger("sailmesh.runtime")
+from sailmesh.runtime.supervisor import ContainerSpec, PodStartError
+from sailmesh.runtime.workloads import ContainerPlan, PodPlan
+from sailmesh.samples.images import known_names
 
 GRACE_SECONDS = 5.0
 
@@ -43,9 +41,15 @@ class ProxySetup:
 
 
 def proxy_container(
-    setup: ProxySetup, plan: PodPlan, sandbox: PodSandbox, ip: str, ports: PodPorts
+    setup: ProxySetup,
+    plan: PodPlan,
+    sandbox: PodSandbox,
+    ip: str,
+    ports: PodPorts,
+    sds_socket: Path | None = None,
 ) -> ContainerSpec:
-    """The sidecar (or gateway) Envoy of the pod, its bootstrap written to the work dir."""
+    """The sidecar (or gateway) Envoy of the pod, its bootstrap written to the work dir
+    (``sds_socket``: its node agent, when the pod has a workload identity)."""
     config = sandbox.workdir / "proxy" / "envoy.json"
     request = envoy_proxy.bootstrap_request(
         plan,
@@ -55,6 +59,7 @@ def proxy_container(
         admin_port=ports.admin,
         gateway_ports=ports.gateway,
         socket_mark=setup.socket_mark,
+        sds_socket=sds_socket,
     )
     config.write_text(json.dumps(setup.render_bootstrap(request)))
     os.chmod(config, 0o644)
@@ -86,12 +91,11 @@ def base_env(plan: PodPlan, ip: str, pylib: Path) -> dict[str, str]:
 def app_containers(
     plan: PodPlan, netns_file: Path | None, ports: PodPorts, env: Mapping[str, str]
 ) -> list[ContainerSpec]:
-    """The pod's app containers (those without a command are skipped, with a warning)."""
+    """The pod's app containers; :class:`PodStartError` for one with nothing to run."""
     specs: list[ContainerSpec] = []
     for c in plan.containers:
         if not c.argv:
-            log.warning("container %s of pod %s has no command; skipped", c.name, plan.name)
-            continue
+            raise PodStartError(f"{plan.namespace}/{plan.name}", c.name, no_command(plan, c), [])
         container_env = {**env, **dict(c.env)}
         if ports.port_map and c.ports:
             container_env["PORT"] = str(ports.port_map[c.ports[0][1]])
@@ -110,6 +114,17 @@ def app_containers(
             )
         )
     return specs
+
+
+def no_command(plan: PodPlan, container: ContainerPlan) -> str:
+    """Why a container with no command cannot start, naming its owner and image."""
+    kind, _, name = plan.owner.partition("/")
+    image = f"image {container.image!r}" if container.image else "no image"
+    return (
+        f"cannot start: {kind} {plan.namespace}/{name} gives it {image} and no command, and "
+        f"sailmesh has no stand-in for that image (it has: {', '.join(known_names())}); "
+        "give the container a command"
+    )
 
 
 def missing_executable(spec: ContainerSpec) -> str | None:
@@ -164,3 +179,23 @@ def tcp_probe(netns_file: Path | None, ports: list[int]) -> Callable[[], bool] |
         return True
 
     return probe
+
+
+def stage_pylib(run_workdir: Path) -> Path:
+    """A copy of sailmesh's sample apps, readable by the pods' unprivileged users, under the
+    run's work directory; the directory to put on their ``PYTHONPATH``."""
+    import sailmesh
+
+    target = run_workdir / "pylib" / "sailmesh"
+    source = Path(sailmesh.__file__).parent
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    shutil.copy2(source / "__init__.py", target / "__init__.py")
+    if (source / "samples").is_dir():
+        shutil.copytree(
+            source / "samples", target / "samples", ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for path in [target.parent, *target.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return target.parent

@@ -7,7 +7,9 @@
 calls (status, pod, admin, exec). It is handed everything it needs of the mesh through
 :class:`MeshLink` by the composition root (the app package): the resources to run, the mesh's
 proxy defaults, service VIPs, where to publish workloads, the gateway ports, and a bootstrap
-renderer. It never imports the control plane or translation.
+renderer, and the CA's signer (an :class:`~sailmesh.runtime.agent.pods.IdentityIssuer`: pods
+with a sidecar or a gateway get a node agent serving their certificates over SDS, except in
+``explicit`` mode, whose limits say so). It never imports the control plane or translation.
 
 Modes: ``netns`` (root), ``userns`` (unprivileged user namespaces; see
 :mod:`sailmesh.runtime.sandbox.userns`: one agent process owns the run's user namespace, the
@@ -34,6 +36,7 @@ from sailmesh.config.resource import Resource
 from sailmesh.errors import ApiError, one_line
 from sailmesh.registry.model import Workload
 from sailmesh.runtime import proxy as envoy_proxy
+from sailmesh.runtime.agent.pods import IdentityIssuer, PodIdentities
 from sailmesh.runtime.local import FailedPod, LocalRuntime, RunningPod
 from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.forward import Forwarder
@@ -80,6 +83,10 @@ class MeshLink(Protocol):
         """Every Service VIP port with its ready endpoints (for pods without a sidecar)."""
         ...
 
+    def identity_issuer(self) -> IdentityIssuer | None:
+        """The CA's signer for the pods' node agents (None: pods get no identity)."""
+        ...
+
 
 @dataclass(frozen=True)
 class GatewayPort:
@@ -99,6 +106,8 @@ class RuntimeHost:
         self.strategy = sandbox_for_run(self.mode_report.mode, self.names)
         self.link: MeshLink | None = None
         self.runtime: LocalRuntime | None = None
+        #: The pods' node agents (None: no CA, or a mode without workload identity).
+        self.identities: PodIdentities | None = None
         # netns: a forwarder per gateway port; explicit: None (the gateway binds 127.0.0.1)
         self.forwarders: dict[tuple[str, str, int], tuple[Forwarder | None, GatewayPort]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -141,6 +150,7 @@ class RuntimeHost:
         if os.geteuid() == 0:  # Envoy must connect: it runs as the mode's proxy user
             os.chown(xds_socket, *self.strategy.ads_socket_owner())
         os.chmod(xds_socket, 0o660)
+        self.identities = self._identities(link.identity_issuer())
         self.runtime = LocalRuntime(
             self.names,
             self.strategy,
@@ -150,6 +160,7 @@ class RuntimeHost:
             render_bootstrap=link.render_bootstrap,
             gateway_ports_of=self._server_ports,
             service_backends=link.service_backends,
+            identities=self.identities,
         )
         self._worker = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
         self._worker.start()
@@ -165,7 +176,19 @@ class RuntimeHost:
         self.forwarders.clear()
         if self.runtime is not None:
             await asyncio.to_thread(self.runtime.stop)
+        if self.identities is not None:
+            await asyncio.to_thread(self.identities.stop)
         await asyncio.to_thread(self.strategy.stop_node)
+
+    def _identities(self, issuer: IdentityIssuer | None) -> PodIdentities | None:
+        """The node agents of the run, when there is a CA and the mode can tell pods' Envoys
+        apart (see :meth:`~sailmesh.runtime.sandbox.strategy.Sandbox.proxy_host_identity`)."""
+        owner = self.strategy.proxy_host_identity()
+        if issuer is None or owner is None:
+            return None
+        identities = PodIdentities(issuer, *owner)
+        identities.start()
+        return identities
 
     async def cleanup(self) -> None:
         """Remove whatever of the run is left (after :meth:`stop` and the control plane's)."""
@@ -278,6 +301,7 @@ class RuntimeHost:
             "appUid": pod.sandbox.spec.app_uid,
             "appGid": pod.sandbox.spec.app_gid,
             "workdir": str(pod.sandbox.workdir),
+            "sdsSocket": str(pod.sds_socket) if pod.sds_socket is not None else None,
             "mode": str(self.mode),
             "adminPort": pod.admin_port,
             "ports": {str(k): v for k, v in pod.ports.port_map.items()},

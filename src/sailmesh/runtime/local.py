@@ -13,25 +13,29 @@ so endpoints point at the right process. Each sidecar gets its own http_proxy po
 (interception ``NONE``) and admin port; apps get ``http_proxy``/``HTTP_PROXY`` pointing at it.
 A gateway binds its server ports on 127.0.0.1 itself (the server port, or a substitute when it
 is taken or privileged).
+
+Workload identity (:class:`~sailmesh.runtime.agent.pods.PodIdentities`; none in explicit mode):
+a pod with a sidecar or a gateway gets its node agent before its Envoy (whose bootstrap names the
+SDS socket) and loses it after; a sidecar pod is published with Istio's ``security.istio.io/
+tlsMode: istio`` label, as Istio's injector adds it (its gateway template does not).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.config.resource import Resource
 from sailmesh.errors import one_line
-from sailmesh.registry.model import FrozenMap, Workload, frozen_map
+from sailmesh.registry.model import TLS_MODE_ISTIO, TLS_MODE_LABEL, FrozenMap, Workload, frozen_map
 from sailmesh.runtime import proxy as envoy_proxy
+from sailmesh.runtime.agent.pods import PodIdentities
 from sailmesh.runtime.containers import (
     ProxySetup,
     app_containers,
@@ -39,6 +43,7 @@ from sailmesh.runtime.containers import (
     missing_executable,
     proxy_container,
     spawn,
+    stage_pylib,
 )
 from sailmesh.runtime.envoy import find_envoy
 from sailmesh.runtime.podref import PodRef
@@ -53,6 +58,7 @@ from sailmesh.runtime.sandbox.strategies import LIMITS
 from sailmesh.runtime.sandbox.strategy import APP_PATH, ExecCommand, Sandbox
 from sailmesh.runtime.supervisor import ContainerSpec, PodStartError, PodStatus, PodSupervisor
 from sailmesh.runtime.workloads import PodPlan, plan_pods
+from sailmesh.samples.images import exec_argv
 
 __all__ = [
     "APP_PATH",
@@ -81,6 +87,9 @@ class RunningPod:
     ip: str
     ready: bool = False
     ports: PodPorts = field(default_factory=PodPorts)
+    pylib: Path | None = None  # where the sample stand-ins are importable from
+    #: The node agent's SDS socket when the pod has a workload identity.
+    sds_socket: Path | None = None
 
     @property
     def admin_port(self) -> int:
@@ -91,19 +100,31 @@ class RunningPod:
         return self.sandbox.netns_file
 
     def workload(self) -> Workload:
+        labels = self.plan.label_map
+        if self.sds_socket is not None and self.plan.inject and not self.plan.gateway:
+            labels.setdefault(TLS_MODE_LABEL, TLS_MODE_ISTIO)  # Istio's injector does the same
         return Workload(
             name=self.plan.name,
             namespace=self.plan.namespace,
             address=self.ip,
-            labels=frozen_map(self.plan.label_map),
+            labels=frozen_map(labels),
             service_account=self.plan.service_account,
             ports=FrozenMap(self.plan.named_ports),
             port_map=FrozenMap(self.ports.port_map),
         )
 
     def exec_command(self, command: Sequence[str], container: str | None = None) -> ExecCommand:
-        """How to run ``command`` in this pod as ``container`` (default: the app's user)."""
-        return self.sandbox.exec_command(command, container or "")
+        """How to run ``command`` in this pod as ``container`` (default: the app's user). In a
+        container of a sample image, the image's own programs run their stand-ins
+        (``/usr/bin/fortio load ...`` in a fortio pod)."""
+        app = next((c for c in self.plan.containers if c.name == container), None) or next(
+            iter(self.plan.containers), None
+        )
+        argv = exec_argv(app.image if app is not None else None, command)
+        found = self.sandbox.exec_command(argv, container or "")
+        if argv == tuple(command) or self.pylib is None:
+            return found
+        return replace(found, env={**found.env, "PYTHONPATH": str(self.pylib)})
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,8 @@ class LocalRuntime:
     gateway_ports_of: GatewayPortsOf = lambda plan: []
     #: The Services' VIPs and ready endpoints, for the rules of pods without a sidecar.
     service_backends: BackendsOf = lambda: []
+    #: Node agents giving sidecars and gateways their identities (None: no identities).
+    identities: PodIdentities | None = None
     clock: Clock = SYSTEM_CLOCK
     pods: dict[tuple[str, str], RunningPod] = field(default_factory=dict)
     failed: dict[tuple[str, str], FailedPod] = field(default_factory=dict)
@@ -140,7 +163,7 @@ class LocalRuntime:
         self._proxy = ProxySetup(
             find_envoy(), self.xds_socket, self.render_bootstrap, self.strategy.socket_mark
         )
-        self.pylib = self._stage_pylib()
+        self.pylib = stage_pylib(self.names.workdir)
 
     # --- reconcile ---------------------------------------------------------------------------
     def reconcile(
@@ -241,7 +264,8 @@ class LocalRuntime:
         try:
             sandbox.create(self.services)
             ip = sandbox.ip or "127.0.0.1"
-            containers = self._containers(plan, sandbox, ip, ports)
+            sds_socket = self._start_identity(plan, sandbox)
+            containers = self._containers(plan, sandbox, ip, ports, sds_socket)
             _check_commands(plan, containers)
             supervisor = PodSupervisor(
                 f"{plan.namespace}/{plan.name}",
@@ -251,7 +275,16 @@ class LocalRuntime:
                 on_event=self._on_event,
                 clock=self.clock,
             )
-            running = RunningPod(plan, sandbox, supervisor, index, ip, ports=ports)
+            running = RunningPod(
+                plan,
+                sandbox,
+                supervisor,
+                index,
+                ip,
+                ports=ports,
+                pylib=self.pylib,
+                sds_socket=sds_socket,
+            )
             with self._lock:
                 self.pods[plan.key] = running
             supervisor.start()
@@ -261,9 +294,22 @@ class LocalRuntime:
         except Exception:
             with self._lock:
                 self.pods.pop(plan.key, None)
+            self._stop_identity(plan)
             sandbox.destroy()
             self._release(index, ports)
             raise
+
+    def _start_identity(self, plan: PodPlan, sandbox: PodSandbox) -> Path | None:
+        """The pod's node agent, before its Envoy: its SDS socket (None: no identity)."""
+        if self.identities is None or not plan.inject or sandbox.netns_file is None:
+            return None
+        return self.identities.start_pod(
+            plan.key, plan.service_account, plan.secret_ttl, sandbox.workdir, sandbox.netns_file
+        )
+
+    def _stop_identity(self, plan: PodPlan) -> None:
+        if self.identities is not None:
+            self.identities.stop_pod(plan.key)
 
     def _release(self, index: int, ports: PodPorts) -> None:
         with self._lock:
@@ -271,9 +317,18 @@ class LocalRuntime:
         self._host_ports.release(ports)
 
     def _containers(
-        self, plan: PodPlan, sandbox: PodSandbox, ip: str, ports: PodPorts
+        self,
+        plan: PodPlan,
+        sandbox: PodSandbox,
+        ip: str,
+        ports: PodPorts,
+        sds_socket: Path | None = None,
     ) -> list[ContainerSpec]:
-        proxy = [proxy_container(self._proxy, plan, sandbox, ip, ports)] if plan.inject else []
+        proxy = (
+            [proxy_container(self._proxy, plan, sandbox, ip, ports, sds_socket)]
+            if plan.inject
+            else []
+        )
         if plan.gateway:
             return proxy
         env = base_env(plan, ip, self.pylib)
@@ -285,8 +340,11 @@ class LocalRuntime:
         try:
             pod.supervisor.stop()
         finally:
-            pod.sandbox.destroy()
-            self._release(pod.index, pod.ports)
+            try:
+                self._stop_identity(pod.plan)  # after its Envoy
+            finally:
+                pod.sandbox.destroy()
+                self._release(pod.index, pod.ports)
 
     def _on_event(self, pod_name: str, container: str, event: str, detail: str) -> None:
         namespace, _, name = pod_name.partition("/")
@@ -300,24 +358,6 @@ class LocalRuntime:
             self.publish(None, namespace, name)
         elif event == "ready" and serving(pod.supervisor.status(), container):
             self.publish(pod.workload(), namespace, name)
-
-    def _stage_pylib(self) -> Path:
-        """A copy of sailmesh's sample apps readable by the pods' unprivileged users."""
-        import sailmesh
-
-        target = self.names.workdir / "pylib" / "sailmesh"
-        source = Path(sailmesh.__file__).parent
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        shutil.copy2(source / "__init__.py", target / "__init__.py")
-        if (source / "samples").is_dir():
-            shutil.copytree(
-                source / "samples", target / "samples", ignore=shutil.ignore_patterns("__pycache__")
-            )
-        for path in [target.parent, *target.rglob("*")]:
-            os.chmod(path, 0o755 if path.is_dir() else 0o644)
-        return target.parent
 
     def find_pod(self, ref: str, namespace: str | None = None) -> RunningPod | None:
         """A running pod by reference (see :mod:`~sailmesh.runtime.podref`), looked up in

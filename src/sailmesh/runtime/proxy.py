@@ -66,10 +66,12 @@ def bootstrap_request(
     admin_port: int = ADMIN_PORT,
     gateway_ports: Mapping[int, int] | None = None,
     socket_mark: int | None = None,
+    sds_socket: Path | None = None,
 ) -> BootstrapRequest:
     """The bootstrap of the pod ``plan`` at ``ip``. Explicit mode: ``explicit_port``, a per-pod
     ``admin_port`` and, for a gateway, ``gateway_ports``. Userns mode: ``socket_mark``. The
-    protocol is delta xDS unless the pod's proxy config turns it off (``plan.delta_xds``)."""
+    protocol is delta xDS unless the pod's proxy config turns it off (``plan.delta_xds``).
+    ``sds_socket``: the pod's node agent (the pod has a workload identity)."""
     return BootstrapRequest(
         node_id=node_id(plan, ip),
         cluster=f"{plan.label_map.get('app', plan.name)}.{plan.namespace}",
@@ -82,6 +84,7 @@ def bootstrap_request(
         explicit_port=explicit_port,
         gateway_ports=gateway_ports,
         socket_mark=socket_mark,
+        sds_socket=sds_socket,
     )
 
 

@@ -2,9 +2,13 @@
 
 In: Namespace, Deployment and Pod resources, and the mesh's default proxy config (handed in:
 the runtime does not read mesh-wide Istio config itself). Out: :class:`PodPlan` values: one per replica,
-with labels, service account, containers (command, args, env, ports, working directory), and
-whether it gets a sidecar (Istio's injection rules) or is a gateway (the ``gateway`` injection
-template: a standalone Envoy instead of app containers).
+with labels, service account, containers (command, args, env, ports, working directory), the
+sidecar's proxy settings (xDS protocol, workload certificate lifetime), and whether it gets a
+sidecar (Istio's injection rules) or is a gateway (the ``gateway`` injection template: a
+standalone Envoy instead of app containers). A container's command line is its ``command`` and
+``args``, or, for the sample images sailmesh stands in for (Istio's httpbin, fortio,
+helloworld, tcp-echo, curl), the stand-in's (:mod:`sailmesh.samples.images`); a container with
+neither has an empty ``argv`` and cannot start.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sailmesh.config.proxyconfig import (
+    DEFAULT_SECRET_TTL,
     delta_xds,
     pod_proxy_config,
     proxy_metadata,
+    secret_ttl,
 )
 from sailmesh.config.resource import Resource
+from sailmesh.samples.images import container_argv
 
 INJECT_LABEL = "sidecar.istio.io/inject"
 NAMESPACE_INJECTION = "istio-injection"
@@ -30,10 +37,11 @@ RestartPolicy = Literal["Always", "OnFailure", "Never"]
 @dataclass(frozen=True)
 class ContainerPlan:
     name: str
-    argv: tuple[str, ...]
+    argv: tuple[str, ...]  # empty: no command, and no stand-in for the image
     env: tuple[tuple[str, str], ...]
     working_dir: str | None
     ports: tuple[tuple[str, int], ...]  # (name, containerPort); name may be ""
+    image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class PodPlan:
     template_hash: str
     #: The sidecar speaks delta xDS (see :mod:`sailmesh.config.proxyconfig`).
     delta_xds: bool = True
+    #: Lifetime in seconds of the workload certificate its node agent asks for (``SECRET_TTL``).
+    secret_ttl: float = DEFAULT_SECRET_TTL
 
     @property
     def key(self) -> tuple[str, str]:
@@ -110,9 +120,10 @@ def plan_pods(
 
 
 def _with_proxy_config(plan: PodPlan, mesh_proxy: Mapping[str, Any]) -> PodPlan:
-    own = pod_proxy_config(dict(plan.annotations), f"pod {plan.namespace}/{plan.name}")
+    where = f"pod {plan.namespace}/{plan.name}"
+    own = pod_proxy_config(dict(plan.annotations), where)
     metadata = proxy_metadata(mesh_proxy, own)
-    return replace(plan, delta_xds=delta_xds(metadata))
+    return replace(plan, delta_xds=delta_xds(metadata), secret_ttl=secret_ttl(metadata, where))
 
 
 def _deployment_pods(r: Resource, ns_labels: dict[str, str]) -> list[PodPlan]:
@@ -153,12 +164,13 @@ def _pod(
     containers = tuple(
         ContainerPlan(
             name=c.name or f"container-{i}",
-            argv=tuple([*(c.command or []), *(c.args or [])]),
+            argv=container_argv(c.image, c.command or [], c.args or []) or (),
             env=tuple((e.name, e.value or "") for e in (c.env or []) if e.name),
             working_dir=c.working_dir,
             ports=tuple(
                 (p.name or "", p.container_port) for p in (c.ports or []) if p.container_port
             ),
+            image=c.image,
         )
         for i, c in enumerate(pod_spec.containers or [])
     )

@@ -5,7 +5,11 @@ through the static ``xds-grpc`` cluster (TCP or a Unix socket), puts the admin A
 local address and carries Istio's stats tag rules, so names such as
 ``outbound|9080|v1|reviews.default.svc.cluster.local`` survive as a ``cluster_name`` tag.
 With ``sds_socket`` it also has Istio's static ``sds-grpc`` cluster: the pod's node agent on a
-Unix socket, serving the ``default`` and ``ROOTCA`` secrets (:mod:`sailmesh.xds.secrets`).
+Unix socket, serving the ``default`` and ``ROOTCA`` secrets (:mod:`sailmesh.xds.secrets`), and
+the static ``sds-prefetch`` cluster, which carries no traffic (it has no endpoint) and exists so
+that Envoy asks for both secrets at start: its initialization (and so its ``/ready``) waits for
+the workload identity, the app starts only once its sidecar holds a certificate, and
+``sailctl proxy-config secret`` shows the identity even before any listener or cluster uses it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,12 @@ from typing import Any
 
 XDS_CLUSTER = "xds-grpc"
 SDS_CLUSTER = "sds-grpc"
+SDS_PREFETCH_CLUSTER = "sds-prefetch"
+#: Istio's SDS secret names: the workload's certificate and key, and the trust bundle.
+DEFAULT_SECRET = "default"
+ROOT_SECRET = "ROOTCA"
+TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls"
+UPSTREAM_TLS_CONTEXT = "envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
 HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
 # Istio's tools/packaging/common/envoy_bootstrap.json, in its order; ``extra_stat_tags``
@@ -89,8 +99,8 @@ def render_bootstrap(
     ``upstream_socket_options`` go to ``cluster_manager.upstream_bind_config``: they apply to
     every upstream socket of a cluster without its own bind config (the local runtime's userns
     mode sets ``SO_MARK`` there; inbound clusters bind 127.0.0.6 and are exempt by source).
-    ``sds_socket``: the node agent's SDS socket, as the static ``sds-grpc`` cluster (off when
-    None: nothing references secrets yet).
+    ``sds_socket``: the node agent's SDS socket, as the static ``sds-grpc`` cluster, plus the
+    ``sds-prefetch`` cluster that subscribes to ``default`` and ``ROOTCA`` (off when None).
     """
     document: dict[str, Any] = {
         "node": {"id": node_id, "cluster": cluster, "metadata": dict(metadata or {})},
@@ -110,7 +120,7 @@ def render_bootstrap(
     }
     if sds_socket is not None:
         sds = _xds_cluster(UnixAddress(sds_socket), xds_connect_timeout_s, SDS_CLUSTER)
-        document["static_resources"]["clusters"].append(sds)
+        document["static_resources"]["clusters"] += [sds, _sds_prefetch_cluster()]
     if upstream_socket_options:
         bind = {"socket_options": [dict(option) for option in upstream_socket_options]}
         document["cluster_manager"] = {"upstream_bind_config": bind}
@@ -170,6 +180,40 @@ def _xds_cluster(
                 "explicit_http_config": {"http2_protocol_options": {}},
             }
         },
+    }
+
+
+def sds_secret_config(name: str) -> dict[str, Any]:
+    """A reference to secret ``name`` served by the ``sds-grpc`` cluster (JSON form of
+    :func:`sailmesh.xds.secrets.sds_reference`)."""
+    source = {
+        "api_type": "GRPC",
+        "transport_api_version": "V3",
+        "set_node_on_first_message_only": True,
+        "grpc_services": [{"envoy_grpc": {"cluster_name": SDS_CLUSTER}}],
+    }
+    return {
+        "name": name,
+        "sds_config": {"api_config_source": source, "resource_api_version": "V3"},
+    }
+
+
+def _sds_prefetch_cluster() -> dict[str, Any]:
+    """A cluster without endpoints whose TLS context names the workload's secrets: Envoy
+    subscribes to them at start and waits for them before it is ready."""
+    tls = {
+        "@type": f"type.googleapis.com/{UPSTREAM_TLS_CONTEXT}",
+        "common_tls_context": {
+            "tls_certificate_sds_secret_configs": [sds_secret_config(DEFAULT_SECRET)],
+            "validation_context_sds_secret_config": sds_secret_config(ROOT_SECRET),
+        },
+    }
+    return {
+        "name": SDS_PREFETCH_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": SDS_PREFETCH_CLUSTER},
+        "transport_socket": {"name": TLS_TRANSPORT_SOCKET, "typed_config": tls},
     }
 
 

@@ -99,7 +99,7 @@ def _route_config(
                 if not _server_admits(gw, server, vs, host):
                     continue
                 domains = [host] if host not in used else []
-                routes = vs_routes(scope, vs, host, port.number)
+                routes = vs_routes(scope, vs, host, port.number, frozenset({gateway_name}))
                 if not domains or not routes:
                     continue
                 used.update(domains)

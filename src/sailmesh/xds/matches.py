@@ -10,8 +10,12 @@
 - ``queryParams`` exact/prefix/regex, presence when empty.
 
 ``port``, ``sourceLabels``, ``sourceNamespace`` and ``gateways`` are decided while translating
-for one proxy and one listener port (:func:`match_applies`): a match block that does not apply
-is dropped, and a route whose every block was dropped is dropped.
+for one proxy, one listener port and the gateway names that proxy answers for there
+(:func:`match_applies`): ``{"mesh"}`` for a sidecar, ``{"<ns>/<gateway>"}`` for a gateway's
+server. A match block that does not apply is dropped, and a route whose every block was dropped
+is dropped. As in Istio, a block naming ``gateways`` applies exactly where one of them is
+served (its ``sourceLabels``/``sourceNamespace`` are then not consulted); a block without
+``gateways`` inherits the VirtualService's own, which already chose the proxy.
 """
 
 from __future__ import annotations
@@ -101,31 +105,42 @@ def _header_or_claim(out: route_pb2.RouteMatch, name: str, match: Any, invert: b
         out.headers.append(header_matcher(name, match, invert=invert))
 
 
-def match_applies(match: Any, proxy: Proxy, listener_port: int | None, vs_namespace: str) -> bool:
+#: The gateway names a sidecar answers for.
+MESH_ONLY: frozenset[str] = frozenset({MESH_GATEWAY})
+
+
+def match_applies(
+    match: Any,
+    proxy: Proxy,
+    listener_port: int | None,
+    vs_namespace: str,
+    gateways: frozenset[str] = MESH_ONLY,
+) -> bool:
     """Whether a match block can apply to traffic from ``proxy`` on ``listener_port``.
 
-    ``listener_port`` None means "any port" (the explicit-proxy route table).
+    ``listener_port`` None means "any port" (the explicit-proxy route table). ``gateways`` are
+    the resolved names (``mesh``, ``ns/name``) the proxy is translating for.
     """
     if match is None:
         return True
     if match.port and listener_port is not None and match.port != listener_port:
         return False
+    if match.gateways:  # Istio: the block's gateways decide alone, source fields are not read
+        return any(resolve_gateway_name(g, vs_namespace) in gateways for g in match.gateways)
     if match.source_labels and not selector_matches(match.source_labels, proxy.labels):
         return False
-    if match.source_namespace and match.source_namespace != proxy.namespace:
-        return False
-    if match.gateways:
-        resolved = {resolve_gateway_name(g, vs_namespace) for g in match.gateways}
-        if MESH_GATEWAY not in resolved:
-            return False
-    return True
+    return not (match.source_namespace and match.source_namespace != proxy.namespace)
 
 
 def applicable_matches(
-    matches: list[Any], proxy: Proxy, listener_port: int | None, vs_namespace: str
+    matches: list[Any],
+    proxy: Proxy,
+    listener_port: int | None,
+    vs_namespace: str,
+    gateways: frozenset[str] = MESH_ONLY,
 ) -> list[Any] | None:
     """The blocks of a route that apply (``[None]`` when the route has none); None: drop."""
     if not matches:
         return [None]
-    kept = [m for m in matches if match_applies(m, proxy, listener_port, vs_namespace)]
+    kept = [m for m in matches if match_applies(m, proxy, listener_port, vs_namespace, gateways)]
     return kept or None

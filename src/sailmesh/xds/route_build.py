@@ -5,7 +5,9 @@ One Envoy route per applicable match block of each HTTP route (a route without m
 no rule matches gets 404). Destinations without a port use the service's only port, else the
 listener's port (Istio's ``GetDestinationCluster``). Zero-weight destinations are dropped; the
 same cluster listed twice is merged. Routes carry ``istio.config`` metadata naming their
-VirtualService and a tracing decorator ``<host>:<port>/<route name or *>``.
+VirtualService and a tracing decorator ``<host>:<port>/<route name or *>``. Delegating routes
+are replaced by their delegates' routes (:mod:`sailmesh.xds.delegation`), whose short
+destination hosts resolve in the delegate's namespace.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import Any
 from envoy.config.route.v3 import route_components_pb2 as route_pb2
 
 from sailmesh.config.resource import Resource
-from sailmesh.xds import names, pb
-from sailmesh.xds.matches import applicable_matches, route_match
+from sailmesh.xds import delegation, names, pb
+from sailmesh.xds.matches import MESH_ONLY, applicable_matches, route_match
 from sailmesh.xds.policy import consistent_hash, effective_policy
 from sailmesh.xds.route_actions import (
     CORS_FILTER,
@@ -164,18 +166,23 @@ def _forwarding(
     return True
 
 
-def vs_routes(scope: ProxyScope, vs: Resource, hostname: str, port: int) -> list[route_pb2.Route]:
-    """Envoy routes for ``hostname`` on ``port`` from the VirtualService's HTTP routes."""
+def vs_routes(
+    scope: ProxyScope,
+    vs: Resource,
+    hostname: str,
+    port: int,
+    gateways: frozenset[str] = MESH_ONLY,
+) -> list[route_pb2.Route]:
+    """Envoy routes for ``hostname`` on ``port`` from the VirtualService's HTTP routes, for a
+    proxy answering as ``gateways`` (``{"mesh"}``: a sidecar; ``{"ns/gw"}``: a gateway server)."""
     routes: list[route_pb2.Route] = []
     config = names.config_path(vs)
-    for http in vs.spec.http or []:
-        if http.delegate is not None:
-            continue
-        blocks = applicable_matches(http.match, scope.proxy, port, vs.namespace)
+    for http, owner in delegation.http_routes(scope.snapshot, vs):
+        blocks = applicable_matches(http.match, scope.proxy, port, vs.namespace, gateways)
         if blocks is None:
             continue
         for block in blocks:
-            route = _http_route(scope, vs, http, block, port, hostname)
+            route = _http_route(scope, owner, http, block, port, hostname)
             if route is None:
                 break
             route.metadata.CopyFrom(pb.istio_metadata({"config": config}))

@@ -15,10 +15,16 @@ from envoy.config.core.v3 import base_pb2, config_source_pb2, grpc_service_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2
 
 from sailmesh.typeurls import SECRET
-from sailmesh.xds.bootstrap import SDS_CLUSTER
+from sailmesh.xds.bootstrap import DEFAULT_SECRET, ROOT_SECRET, SDS_CLUSTER
 
-DEFAULT_SECRET = "default"
-ROOT_SECRET = "ROOTCA"
+__all__ = [
+    "DEFAULT_SECRET",
+    "ROOT_SECRET",
+    "certificate_secret",
+    "render_workload_secrets",
+    "sds_reference",
+    "trust_secret",
+]
 
 
 def certificate_secret(

@@ -9,5 +9,6 @@ certificate's lifetime and pushed on the open stream.
 
 :mod:`~sailmesh.runtime.agent.peer` decides who may connect (sans-I/O, plus the lookups),
 :mod:`~sailmesh.runtime.agent.gate` enforces it in front of the gRPC server,
-:mod:`~sailmesh.runtime.agent.workload` is the per-pod agent.
+:mod:`~sailmesh.runtime.agent.workload` is the per-pod agent, and
+:mod:`~sailmesh.runtime.agent.pods` runs one for each pod of a run (and re-issues on demand).
 """

@@ -30,6 +30,7 @@ from typing import Any
 from sailmesh.ads.cache import SharedSnapshotCache
 from sailmesh.ads.resources import ResourceSnapshot
 from sailmesh.ads.server import AdsServer
+from sailmesh.ads.status import SyncState
 from sailmesh.ca.certs import Validity
 from sailmesh.ca.csr import make_csr
 from sailmesh.ca.identity import SpiffeId
@@ -39,6 +40,7 @@ from sailmesh.ca.signing import IssuedChain
 from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.errors import SailmeshError
 from sailmesh.runtime.agent.gate import Check, PeerGate
+from sailmesh.typeurls import SECRET
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,10 @@ class WorkloadAgent:
         random: Random = random_module.random,
         socket_mode: int = 0o600,
         socket_group: int | None = None,
+        private_parent: Path | None = None,
     ) -> None:
+        """``private_parent``: where the agent makes its private (0700) directory for the gRPC
+        server's socket (default: the system's temporary directory)."""
         self.identity = identity
         self._signer = signer
         self._renderer = renderer
@@ -84,7 +89,8 @@ class WorkloadAgent:
         self._random = random
         self._cache = SharedSnapshotCache()
         self._server = AdsServer(self._cache, clock=clock)
-        self._private = Path(tempfile.mkdtemp(prefix="sailmesh-sds-"))  # 0700, ours only
+        # 0700, ours only
+        self._private = Path(tempfile.mkdtemp(prefix="sailmesh-sds-", dir=private_parent))
         self._gate = PeerGate(
             socket_path,
             self._private / "grpc.sock",
@@ -104,6 +110,22 @@ class WorkloadAgent:
     def refused(self) -> int:
         """Connections the gate refused."""
         return self._gate.refused
+
+    def sds_state(self) -> str:
+        """The Envoy's SDS state in ``proxy-status`` words: ``SYNCED`` (every open stream has
+        the secrets served now), ``NACKED``, ``STALE``, or ``NOT SENT`` (no stream open)."""
+        states = {s.state(SECRET) for s in self._server.proxy_status()}
+        if not states:
+            return str(SyncState.NOT_SENT)
+        for state in (SyncState.NACKED, SyncState.STALE, SyncState.NOT_SENT):
+            if state in states:
+                return str(state)
+        return str(SyncState.SYNCED)
+
+    def envoy_synced(self) -> bool:
+        """Whether every SDS stream open on the socket has acknowledged the secrets served now
+        (True when none is open: an Envoy that connects later gets them first)."""
+        return all(s.state(SECRET) is SyncState.SYNCED for s in self._server.proxy_status())
 
     async def start(self) -> None:
         """Get a first certificate, then serve it (the socket exists once this returns)."""

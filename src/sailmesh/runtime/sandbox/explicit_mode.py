@@ -12,7 +12,9 @@ HTTPS beyond ``CONNECT``, no gRPC libraries that ignore them); routing uses the 
 (absolute-form request URI), not the destination IP; nothing captures inbound traffic, so the
 app must be reached through its sidecar's inbound listener port explicitly; every pod shares
 the host's loopback, so ports must not collide. Nothing isolates a pod from other local users:
-any of them can connect to its ports, and to its sidecar's.
+any of them can connect to its ports, and to its sidecar's. Pods get no workload identity: an
+SDS socket admits its pod's Envoy by network namespace and uid, and here every Envoy shares
+both.
 """
 
 from __future__ import annotations
@@ -65,7 +67,13 @@ class ExplicitSandbox(Sandbox):
         "privileged); ports of Gateways applied after the gateway started bind as they are",
         "pods without a sidecar have no Service names or VIPs (nothing translates them): "
         "they reach other pods only at 127.0.0.1:<host port>",
+        "no workload identity: pods get no certificates over SDS (every Envoy shares the "
+        "host's network namespace and uid, so an SDS socket could not tell its pod's Envoy "
+        "from another's), hence no mutual TLS",
     )
+
+    def proxy_host_identity(self) -> tuple[int, int] | None:
+        return None  # see the limits: no namespace sets one pod's Envoy apart
 
     def command(
         self, pod: PodSandbox, argv: Sequence[str], uid: int, gid: int, cwd: Path | None

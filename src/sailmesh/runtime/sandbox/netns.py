@@ -209,7 +209,8 @@ def setup_node(names: RunNames, subnet: Subnet) -> None:
 
 
 def attach_pod(names: RunNames, pod_ns: str, index: int, subnet: Subnet) -> str:
-    """Wire ``pod_ns`` to the bridge: veth, address, default route. Returns the pod IP."""
+    """Wire ``pod_ns`` to the bridge: veth, address, default route, low ports open to every
+    uid. Returns the pod IP."""
     node, host_end = names.node_ns, f"vp{index}"
     if not _link_exists(node, host_end):
         if _link_exists(pod_ns, POD_IFACE):  # half-made pair from an interrupted attempt
@@ -222,6 +223,9 @@ def attach_pod(names: RunNames, pod_ns: str, index: int, subnet: Subnet) -> str:
     run(["ip", "-n", pod_ns, "addr", "replace", address, "dev", POD_IFACE])
     run(["ip", "-n", pod_ns, "link", "set", POD_IFACE, "up"])
     run(["ip", "-n", pod_ns, "route", "replace", "default", "via", subnet.gateway])
+    # As container runtimes do for pods: the app (an unprivileged uid) may bind ports below
+    # 1024 (httpbin's 80), in this pod's own network namespace only.
+    run(["ip", "netns", "exec", pod_ns, "sysctl", "-qw", "net.ipv4.ip_unprivileged_port_start=0"])
     return ip
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sailmesh.runtime.sandbox.capture import PROXY_GID
+from sailmesh.runtime.sandbox.capture import PROXY_GID, PROXY_UID
 from sailmesh.runtime.sandbox.hosts import ServiceName
 from sailmesh.runtime.sandbox.modes import Mode
 from sailmesh.runtime.sandbox.netns import RunNames, Subnet
@@ -104,6 +104,12 @@ class Sandbox(ABC):
     def owner(self) -> tuple[int, int] | None:
         """The (uid, gid) every process of a pod runs as outside, when the mode forces one."""
         return None
+
+    def proxy_host_identity(self) -> tuple[int, int] | None:
+        """The (uid, gid) a pod's Envoy has as seen from the host: with the pod's network
+        namespace, who its SDS socket admits. None when the mode cannot tell one pod's Envoy
+        from another's (no namespaces), so that pods get no workload identity."""
+        return self.owner() or (PROXY_UID, PROXY_GID)
 
     # --- one pod ---------------------------------------------------------------------------
     def netns_file(self, ns: str) -> Path | None:

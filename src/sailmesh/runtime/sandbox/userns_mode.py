@@ -44,7 +44,8 @@ class UsernsSandbox(Sandbox):
     mode = Mode.USERNS
     limits = (
         "every process of a pod runs as one uid (root of the user namespace; outside, the "
-        "invoking user, or nobody under root): apps are not isolated from their sidecar",
+        "invoking user, or nobody under root): apps are not isolated from their sidecar "
+        "(an app can also fetch its pod's workload certificate and key from the SDS socket)",
         "gateway ports below 1024 are forwarded from 127.0.0.1:<port + 8000> when not root",
     )
 

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from .common import App, serve
+from ..web import App, serve
 
 SERVICES = ("productpage", "details", "reviews", "ratings")
 

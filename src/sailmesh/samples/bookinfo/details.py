@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import App, Request, Response, json_response
+from ..web import App, Request, Response, json_response
 
 
 def book_details(product_id: int) -> dict[str, object]:

@@ -12,17 +12,9 @@ import hmac
 import os
 from urllib.parse import quote, unquote
 
+from ..web import App, Request, Response, html_response, json_response, redirect
 from . import page
-from .common import (
-    App,
-    Request,
-    Response,
-    Upstream,
-    html_response,
-    json_response,
-    propagated_headers,
-    redirect,
-)
+from .common import Upstream, propagated_headers
 
 TYPE_CHECKING = False  # typing/dataclasses stay unimported: start-up time matters
 if TYPE_CHECKING:

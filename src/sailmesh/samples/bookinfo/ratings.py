@@ -12,7 +12,7 @@ import random
 import threading
 import time
 
-from .common import App, Request, Response, json_response
+from ..web import App, Request, Response, json_response
 
 DEFAULT_RATINGS: dict[str, int] = {"Reviewer1": 5, "Reviewer2": 4}
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import socket
 
-from .common import App, Request, Response, Upstream, json_response, propagated_headers
+from ..web import App, Request, Response, json_response
+from .common import Upstream, propagated_headers
 
 REVIEWS: tuple[tuple[str, str], ...] = (
     (
