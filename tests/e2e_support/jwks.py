@@ -20,8 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 #: Serves argv[1] (JSON: {url path: key set}) on argv[3]:argv[2], 404 for other paths, one line
 #: per GET to stdout (the mesh keeps it as the pod's log): what tests read to see who fetched keys.
+#: With argv[4] and argv[5] (certificate chain and key files) it speaks HTTPS.
 SERVER_SCRIPT = """
-import http.server, json, sys
+import http.server, json, ssl, sys
 sets, port, host = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 class Keys(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
@@ -35,7 +36,12 @@ class Keys(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *args):
         pass
-http.server.ThreadingHTTPServer((host, port), Keys).serve_forever()
+server = http.server.ThreadingHTTPServer((host, port), Keys)
+if len(sys.argv) > 5:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[4], sys.argv[5])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
 """
 
 
@@ -87,10 +93,17 @@ def claims(issuer: str, subject: str, lifetime: float = 3600.0, **extra: Any) ->
     return {"iss": issuer, "sub": subject, "iat": now, "exp": now + int(lifetime), **extra}
 
 
-def server_command(key_sets: dict[str, str], port: int, host: str = "0.0.0.0") -> list[str]:
+def server_command(
+    key_sets: dict[str, str],
+    port: int,
+    host: str = "0.0.0.0",
+    tls: tuple[str, str] | None = None,
+) -> list[str]:
     """The command of a JWKS server publishing ``key_sets`` (URL path -> JWKS JSON) on
-    ``host:port`` (every address of a pod's own network namespace by default)."""
-    return ["python3", "-c", SERVER_SCRIPT, json.dumps(key_sets), str(port), host]
+    ``host:port`` (every address of a pod's own network namespace by default), over HTTPS
+    with ``tls`` = (certificate chain file, key file)."""
+    argv = ["python3", "-c", SERVER_SCRIPT, json.dumps(key_sets), str(port), host]
+    return argv + list(tls or ())
 
 
 class JwksServer:
