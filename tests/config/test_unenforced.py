@@ -36,7 +36,7 @@ spec:
       tunnel: {protocol: CONNECT, targetHost: proxy, targetPort: 3128}
       portLevelSettings:
       - port: {number: 9080}
-        tls: {mode: SIMPLE}
+        tls: {mode: SIMPLE, credentialName: cred}
 """
 
 
@@ -69,7 +69,7 @@ def test_table_names_known_kinds_and_valid_patterns() -> None:
 
 def test_traffic_policy_fields_are_found_at_every_level() -> None:
     assert paths(DR) == [
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].tls",
+        "spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.credentialName",
         "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration",
         "spec.trafficPolicy.portLevelSettings[0].connectionPool.tcp.idleTimeout",
         "spec.subsets[0].trafficPolicy.tunnel",
@@ -144,10 +144,10 @@ kind: AuthorizationPolicy
 metadata: {name: deny-all, namespace: default}
 spec: {}
 ---
-apiVersion: security.istio.io/v1
-kind: PeerAuthentication
-metadata: {name: default, namespace: istio-system}
-spec: {mtls: {mode: STRICT}}
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: patch, namespace: istio-system}
+spec: {}
 """
     (deny, peer) = not_enforced_problems(load(text))
     assert apply_warning(deny) == (
@@ -161,7 +161,8 @@ spec: {mtls: {mode: STRICT}}
 def test_uses_are_located_at_their_line() -> None:
     (problem, *_) = not_enforced_problems(load(DR))
     assert problem.source is not None
-    assert problem.source.line == DR.splitlines().index("        tls: {mode: SIMPLE}") + 1
+    line = "        tls: {mode: SIMPLE, credentialName: cred}"
+    assert problem.source.line == DR.splitlines().index(line) + 1
 
 
 def test_analyze_reports_sm0001_in_istio_format() -> None:
@@ -170,8 +171,9 @@ def test_analyze_reports_sm0001_in_istio_format() -> None:
     first = found[0]
     assert first.level is Level.WARNING
     assert first.message == (
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].tls: not enforced: "
-        "client TLS is not originated: upstream connections are plaintext"
+        "spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.credentialName: not enforced: "
+        "Secrets are not served to proxies: only the file settings (clientCertificate, "
+        "privateKey, caCertificates) are used"
     )
 
 

@@ -21,6 +21,7 @@ from push_mesh import (
     load,
     node,
     proxy,
+    push_after,
     services,
     workloads,
 )
@@ -106,16 +107,16 @@ def _changed(
 
 
 def _carried(
-    before: list[Resource], after: list[Resource]
+    before: list[Resource], after: list[Resource], options: TranslateOptions = OPTIONS
 ) -> tuple[PushContext, PushContext, dict[str, ResourceSnapshot], dict[str, ResourceSnapshot]]:
     """Serve every proxy from ``before``, then from ``after`` with the carry; both results."""
     first = PushContext(MeshSnapshot.build(before, VIEW))
-    old = {p.pod_name: first.resources(p, OPTIONS) for p in _proxies()}
+    old = {p.pod_name: first.resources(p, options) for p in _proxies()}
     carry = Carry.of(_changed(before, after))
     second = PushContext(MeshSnapshot.build(after, VIEW), first, carry)
-    new = {p.pod_name: second.resources(p, OPTIONS) for p in _proxies()}
+    new = {p.pod_name: second.resources(p, options) for p in _proxies()}
     for one in _proxies():
-        expected = alone(one, second.snapshot, OPTIONS)
+        expected = alone(one, second.snapshot, options)
         got = new[one.pod_name]
         for t in TYPES:
             assert dict(got.of(t).versions) == dict(expected.of(t).versions), (one.pod_name, t)
@@ -157,6 +158,49 @@ def test_a_change_rebuilds_exactly_the_types_it_can_alter(
 ) -> None:
     _, _, old, new = _carried(load(*before), load(*after))
     assert _taken_over(old, new) == reused
+
+
+SDS = TranslateOptions(sds=True)
+NAMESPACE_DISABLE = manifests("""
+PeerAuthentication default/default
+  mtls: {mode: DISABLE}
+""")
+WORKLOAD_STRICT = manifests("""
+PeerAuthentication default/ratings
+  selector: {matchLabels: {app: ratings}}
+  mtls: {mode: STRICT}
+  portLevelMtls: {9080: {mode: DISABLE}}
+""")
+RATINGS_DR_MUTUAL = manifests("""
+DestinationRule default/ratings
+  host: ratings.default.svc.cluster.local
+  trafficPolicy: {tls: {mode: ISTIO_MUTUAL}}
+""")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "reused", "changed"),
+    [
+        pytest.param(
+            [BASE], [BASE, NAMESPACE_DISABLE], {ENDPOINT, ROUTE}, {CLUSTER, LISTENER}, id="ns-off"
+        ),
+        pytest.param(
+            [BASE, NAMESPACE_DISABLE], [BASE], {ENDPOINT, ROUTE}, {CLUSTER, LISTENER}, id="ns-on"
+        ),
+        # a selector makes labels part of the keys (see "selector-policy"): nothing is shared;
+        # clients cannot see workload policies, so only the ratings listeners change
+        pytest.param([BASE], [BASE, WORKLOAD_STRICT], set(), {LISTENER}, id="workload-strict"),
+        pytest.param([BASE], [BASE, RATINGS_DR_MUTUAL], {LISTENER, ROUTE}, {CLUSTER}, id="dr"),
+    ],
+)
+def test_mutual_tls_changes_rebuild_clusters_and_listeners(
+    before: list[str], after: list[str], reused: set[str], changed: set[str]
+) -> None:
+    """With workload identities, PeerAuthentication changes inbound chains and auto mTLS,
+    DestinationRule tls the clusters of its host: the carried results equal fresh ones."""
+    _, _, old, new = _carried(load(*before), load(*after), SDS)
+    assert _taken_over(old, new) == reused
+    assert {t for t in TYPES if any(new[n].version(t) != old[n].version(t) for n in old)} == changed
 
 
 def test_destination_rule_consistent_hash_changes_routes() -> None:
@@ -249,5 +293,43 @@ def test_control_plane_carries_across_pushes() -> None:
                     now, old = cp.cache.get(one.id), before[one.id]
                     assert now is not None and old is not None and now is not old
                 assert_served_as_translated_alone(cp, nodes, OPTIONS)
+
+    asyncio.run(scenario())
+
+
+def test_a_workload_label_change_regenerates_endpoints() -> None:
+    """A pod published with ``security.istio.io/tlsMode`` (its sidecar got an identity) changes
+    the registry: the next push rebuilds the endpoints, now carrying the tlsMode metadata."""
+    from envoy.config.endpoint.v3 import endpoint_pb2
+
+    from sailmesh.registry.model import TLS_MODE_ISTIO, TLS_MODE_LABEL, Workload, frozen_map
+
+    name = "outbound|9080||ratings.default.svc.cluster.local"
+
+    def served_modes(cp: object, one: object) -> list[dict[str, object]]:
+        now = cp.cache.get(one.id)  # type: ignore[attr-defined]
+        assert now is not None
+        cla = endpoint_pb2.ClusterLoadAssignment()
+        now.of(ENDPOINT).packed[name].Unpack(cla)
+        return [
+            dict(lb.metadata.filter_metadata.get("envoy.transport_socket_match", {}))
+            for group in cla.endpoints
+            for lb in group.lb_endpoints
+        ]
+
+    async def scenario() -> None:
+        one = node("reviews", 1)
+        async with connected_control_plane([one]) as cp:
+            labels = {"app": "ratings", "version": "v1"}
+            pod = Workload("ratings-1", "default", "10.0.0.9", frozen_map(labels))
+            pushes = cp.pushes
+            cp.registry.set_workload(pod)
+            await push_after(cp, pushes)
+            assert served_modes(cp, one) == [{}]
+            labelled = frozen_map({**labels, TLS_MODE_LABEL: TLS_MODE_ISTIO})
+            pushes = cp.pushes
+            cp.registry.set_workload(Workload("ratings-1", "default", "10.0.0.9", labelled))
+            await push_after(cp, pushes)
+            assert served_modes(cp, one) == [{"tlsMode": "istio"}]
 
     asyncio.run(scenario())

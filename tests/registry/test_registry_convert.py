@@ -111,8 +111,11 @@ def test_service_entry_inline_endpoints_are_workloads_of_the_entry() -> None:
         weight=3,
         origin="serviceentry",
         service_entry="serviceentry/data/db",
+        service_account="",  # none named: no identity to check (as in Istio)
     )
+    assert first.identity == ""
     assert (second.name, second.address, second.service_account) == ("db-1", "10.1.0.2", "db")
+    assert second.identity == "spiffe://cluster.local/ns/data/sa/db"
     assert second.ports == {"tcp-pg": 25432} and second.weight == 1
 
 

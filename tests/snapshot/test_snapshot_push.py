@@ -33,7 +33,7 @@ def change(
         ("ServiceEntry", NOT_SDS),
         ("WorkloadEntry", {"EDS"}),
         ("Sidecar", NOT_SDS),
-        ("PeerAuthentication", {"CDS", "EDS", "LDS"}),
+        ("PeerAuthentication", {"CDS", "LDS"}),
         ("AuthorizationPolicy", {"LDS"}),
         ("RequestAuthentication", {"LDS"}),
         ("Telemetry", {"LDS"}),
@@ -124,9 +124,18 @@ def test_a_selected_and_an_unselected_change_sum_what_applies() -> None:
         )
     )
     assert request.affected_types(REVIEWS) == NOT_SDS
-    assert request.affected_types(RATINGS) == {"CDS", "EDS", "LDS", "RDS"}
+    assert request.affected_types(RATINGS) == {"CDS", "LDS", "RDS"}
     assert request.affected_types(SHOP) == {"LDS", "RDS"}
     assert request.changed_types() == NOT_SDS
+
+
+def test_namespace_wide_peer_authentication_reaches_every_client_cds() -> None:
+    """Auto mTLS reads the namespace-wide mode of the service's namespace: every proxy's
+    clusters may change; only the namespace's own workloads get new inbound chains."""
+    request = PushRequest(changes=(change("PeerAuthentication", "shop"),))
+    assert request.affected([REVIEWS, SHOP]) == {REVIEWS: {"CDS"}, SHOP: {"CDS", "LDS"}}
+    selected = PushRequest(changes=(change("PeerAuthentication", "shop", {"app": "reviews"}),))
+    assert selected.affected([REVIEWS, SHOP]) == {SHOP: {"CDS", "LDS"}}
 
 
 def test_merge_joins_changes_and_reasons() -> None:

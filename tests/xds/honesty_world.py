@@ -22,7 +22,7 @@ from sailmesh.config.load import load_text
 from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
-from sailmesh.config.models.security import RequestAuthenticationSpec
+from sailmesh.config.models.security import PeerAuthenticationSpec, RequestAuthenticationSpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
 from sailmesh.config.resource import Resource
@@ -33,6 +33,10 @@ from sailmesh.registry.registry import compute_view
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.generate import generate
+from sailmesh.xds.options import TranslateOptions
+
+#: Both proxies of the world have a workload identity over SDS, so TLS settings show.
+OPTIONS = TranslateOptions(sds=True)
 
 SPECS: dict[str, type[BaseModel]] = {
     "VirtualService": VirtualServiceSpec,
@@ -40,7 +44,11 @@ SPECS: dict[str, type[BaseModel]] = {
     "Gateway": GatewaySpec,
     "ServiceEntry": ServiceEntrySpec,
     "Sidecar": SidecarSpec,
+    "PeerAuthentication": PeerAuthenticationSpec,
     "RequestAuthentication": RequestAuthenticationSpec,
+}
+API_VERSIONS = {
+    kind: "security.istio.io/v1" for kind in ("PeerAuthentication", "RequestAuthentication")
 }
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
@@ -51,8 +59,10 @@ _VS = {"hosts": ["reviews"], "gateways": ["mesh", "gw"]}
 _TUNNEL = {"protocol": "CONNECT", "targetHost": "proxy.example.com", "targetPort": 3128}
 _H2 = {"http": {"maxRetries": 3, "h2UpgradePolicy": "UPGRADE"}}
 _OUTLIER = {"splitExternalLocalOriginErrors": True}
-_PORT_LEVEL = {"port": {"number": 9080}, "connectionPool": _H2, "outlierDetection": _OUTLIER}
-_POLICY = {"tls": {"mode": "SIMPLE"}, "tunnel": _TUNNEL, "portLevelSettings": [_PORT_LEVEL],
+_MUTUAL = {"mode": "MUTUAL", "clientCertificate": "/etc/client.pem", "privateKey": "/etc/key.pem"}
+_PORT_LEVEL = {"port": {"number": 9080}, "connectionPool": _H2, "outlierDetection": _OUTLIER,
+               "tls": _MUTUAL}  # fmt: skip
+_POLICY = {"tls": _MUTUAL, "tunnel": _TUNNEL, "portLevelSettings": [_PORT_LEVEL],
            "connectionPool": _H2, "outlierDetection": _OUTLIER}  # fmt: skip
 _COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s"}, "ringHash": {"minimumRingSize": 1024}},
            "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
@@ -119,9 +129,16 @@ BASES: dict[str, list[dict[str, Any]]] = {
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTPS_SERVER, _HTTP_SERVER]},
     ],
     "ServiceEntry": [
+        {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "STATIC", "location": "MESH_INTERNAL",
+         "endpoints": [{"address": "192.0.2.10", "labels": {"security.istio.io/tlsMode": "istio"}}]},
         {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "STATIC",
          "endpoints": [{"address": "192.0.2.10", "ports": {"http": 8080}}]},
         {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "DNS"},
+    ],
+    "PeerAuthentication": [
+        {"mtls": {"mode": "STRICT"}},
+        {"selector": {"matchLabels": {"app": "productpage"}}, "mtls": {"mode": "STRICT"},
+         "portLevelMtls": {"9080": {"mode": "PERMISSIVE"}}},
     ],
     "RequestAuthentication": [
         {"jwtRules": [_JWT_INLINE]},
@@ -230,6 +247,7 @@ NAMED: dict[str, list[Any]] = {
     "ports": [{"http": 8081}],
     "value": [20.0],
     "stat_prefix": ["sp"],
+    "port_level_mtls": [{"9080": {"mode": "DISABLE"}}, {"9080": {"mode": "STRICT"}}],
     "issuer": ["https://other.example.com"],
     "jwks": [_JWKS2],
     "audiences": [["aud-2"]],
@@ -349,7 +367,7 @@ def without(spec: dict[str, Any], pattern: str) -> dict[str, Any]:
 
 
 def document(kind: str, spec: dict[str, Any], name: str = "r") -> str:
-    api = "security.istio.io/v1" if kind == "RequestAuthentication" else "networking.istio.io/v1"
+    api = API_VERSIONS.get(kind, "networking.istio.io/v1")
     meta = {"name": name, "namespace": "default", "creationTimestamp": "2024-01-01T00:00:00Z"}
     # JSON is YAML, and much faster to write than YAML proper.
     return json.dumps({"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec})
@@ -413,7 +431,7 @@ def translate(resources: list[Resource]) -> dict[str, dict[str, dict[str, bytes]
     snap = MeshSnapshot.build(resources, compute_view(services, workloads))
     out: dict[str, dict[str, dict[str, bytes]]] = {}
     for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
-        for type_url, found in generate(proxy, snap).items():
+        for type_url, found in generate(proxy, snap, options=OPTIONS).items():
             out[f"{label} {type_url.rsplit('.', 1)[-1]}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()
             }
@@ -444,7 +462,7 @@ def mesh_translate(mesh_config: dict[str, Any]) -> Any:
                               MeshConfig.from_dict(mesh_config))  # fmt: skip
     out = {}
     for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
-        for type_url, found in generate(proxy, snap).items():
+        for type_url, found in generate(proxy, snap, options=OPTIONS).items():
             out[f"{label} {type_url}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()
             }

@@ -277,7 +277,6 @@ def test_rules_without_keys_refuse_tokens() -> None:
 
 MESH_LISTED = {
     "enableTracing": True,
-    "trustDomainAliases": ["old.example.org"],
     "accessLogEncoding": "JSON",
     "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
     "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
@@ -287,7 +286,12 @@ MESH_ENFORCED = {
     "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
     "defaultHttpRetryPolicy": {"attempts": 5},
     "rootNamespace": "mesh-root",
+    "trustDomain": "example.org",
+    "trustDomainAliases": ["old.example.org"],
+    "accessLogFormat": "%DOWNSTREAM_PEER_URI_SAN%",
 }
+#: What a read field needs beside it to show (a log format needs a log).
+MESH_COMPANIONS = {"accessLogFormat": {"accessLogFile": "/dev/stdout"}}
 
 
 #: Read outside translation, where a test of their own shows the effect.
@@ -328,7 +332,8 @@ def test_listed_mesh_config_fields_change_nothing(key: str) -> None:
 @pytest.mark.parametrize("key", sorted(MESH_ENFORCED))
 def test_read_mesh_config_fields_change_the_output(key: str) -> None:
     assert not find_unenforced(operator({key: MESH_ENFORCED[key]})), key
-    assert mesh_output({key: MESH_ENFORCED[key]}) != mesh_output({})
+    base = MESH_COMPANIONS.get(key, {})
+    assert mesh_output({**base, key: MESH_ENFORCED[key]}) != mesh_output(base)
 
 
 @pytest.mark.parametrize("key", sorted(MESH_READ_ELSEWHERE))

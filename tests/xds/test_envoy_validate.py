@@ -79,12 +79,14 @@ ServiceEntry external
 """)
 
 
-def _validate(resources: dict[str, dict[str, object]], tmp_path: Path) -> None:
+def _validate(
+    resources: dict[str, dict[str, object]], tmp_path: Path, sds_socket: str | None = None
+) -> None:
     binary = envoy_binary()
     if binary is None:
         pytest.skip("envoy binary not installed")
     config = tmp_path / "envoy.json"
-    write_bootstrap(resources, config)  # type: ignore[arg-type]
+    write_bootstrap(resources, config, sds_socket)  # type: ignore[arg-type]
     done = subprocess.run(
         [
             str(binary),
@@ -126,3 +128,42 @@ def test_envoy_accepts_every_feature(tmp_path: Path) -> None:
     _validate(translate(fx.productpage_proxy(), snap), tmp_path)
     explicit = fx.productpage_proxy(interception="NONE")
     _validate(translate(explicit, snap), tmp_path)
+
+
+def test_envoy_accepts_mutual_tls(tmp_path: Path) -> None:
+    """Auto mTLS, every DestinationRule TLS mode (with real certificate files) and each
+    PeerAuthentication mode of the inbound listener, on a proxy with the ``sds-grpc``
+    cluster, and a gateway."""
+    from mtls_world import SDS, api_proxy, snapshot
+    from test_cluster_tls import ISTIO_MUTUAL
+    from test_inbound_mtls import DISABLE, PERMISSIVE, PORT_LEVEL, STRICT
+
+    from e2e_support.pki import write_pki
+    from sailmesh.snapshot.proxy import Proxy
+
+    pki = write_pki(tmp_path / "pki", "api.example.com")
+    originate = f"""
+DestinationRule external
+  host: api.example.com
+  trafficPolicy:
+    tls: {{mode: SIMPLE, caCertificates: {pki.ca}, caCrl: {pki.crl}}}
+    portLevelSettings:
+    - port: {{number: 443}}
+      tls:
+        mode: MUTUAL
+        clientCertificate: {pki.client_cert}
+        privateKey: {pki.client_key}
+        sni: api.example.com
+        subjectAltNames: [api.example.com]
+---
+DestinationRule vm
+  host: vm.internal
+  trafficPolicy: {{tls: {{mode: SIMPLE, insecureSkipVerify: true}}}}
+"""
+    sds = str(tmp_path / "sds.sock")
+    world = snapshot(ISTIO_MUTUAL + "---\n" + originate)
+    _validate(translate(fx.productpage_proxy(), world, options=SDS), tmp_path, sds)
+    router = Proxy("router", "10.244.0.50", "gw-1", "istio-system")
+    _validate(translate(router, world, options=SDS), tmp_path, sds)
+    for policy in (STRICT, PERMISSIVE, DISABLE, PORT_LEVEL):
+        _validate(translate(api_proxy(), snapshot(policy), options=SDS), tmp_path, sds)

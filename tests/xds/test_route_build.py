@@ -93,7 +93,8 @@ def test_forwarding_options() -> None:
     action = route.route
     assert (
         action.timeout.seconds == 3
-        and action.max_stream_duration.grpc_timeout_header_max.seconds == 3
+        and action.max_grpc_timeout.seconds == 3
+        and not action.HasField("max_stream_duration")  # it would disable `timeout`
     )
     assert (action.prefix_rewrite, action.host_rewrite_literal) == ("/v2/", "reviews.internal")
     (mirror,) = action.request_mirror_policies

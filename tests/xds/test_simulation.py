@@ -264,6 +264,24 @@ outboundTrafficPolicy: {mode: REGISTRY_ONLY}
     assert simulate(resources, Call("ratings", 9080)).direct_status == 502
 
 
+def test_inbound_chains_by_transport_under_peer_authentication() -> None:
+    """A plaintext call reaches no chain of a STRICT port (Envoy closes it), mutual TLS does;
+    PERMISSIVE takes both."""
+    from mtls_world import SDS, api_proxy, snapshot
+
+    strict = "PeerAuthentication istio-system/mesh\n  mtls: {mode: STRICT}\n"
+    resources = translate(api_proxy(), snapshot(strict), options=SDS)
+    plain = simulate(resources, Call("api", 8080, inbound=True))
+    assert plain.error == "no filter chain"
+    mutual = Call("api", 8080, inbound=True, transport="tls", alpn=("istio-peer-exchange", "istio"))
+    assert simulate(resources, mutual).filter_chain == "0.0.0.0_8080_mtls"
+    resources = translate(api_proxy(), snapshot(), options=SDS)
+    assert simulate(resources, Call("api", 8080, inbound=True)).filter_chain == "0.0.0.0_8080"
+    assert simulate(resources, mutual).filter_chain == "0.0.0.0_8080_mtls"
+    tls = Call("api", 5432, inbound=True, protocol="tcp", transport="tls")
+    assert simulate(resources, tls).filter_chain == "0.0.0.0_5432_tcp_tls"  # app's own TLS
+
+
 MATCH_GATEWAYS = """
 apiVersion: networking.istio.io/v1
 kind: Gateway

@@ -1,7 +1,8 @@
 """Turn translated resources into a static Envoy bootstrap (for ``envoy --mode validate``).
 
 EDS clusters become STATIC clusters with their ClusterLoadAssignment inlined; HTTP connection
-managers using RDS get their route configuration inlined.
+managers using RDS get their route configuration inlined. With ``sds_socket`` the bootstrap also
+has the ``sds-grpc`` cluster (as a sidecar with a node agent), so TLS contexts may name secrets.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from envoy.config.cluster.v3 import cluster_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
+from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401 (for ParseDict)
 from google.protobuf import json_format
 
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
+from sailmesh.xds.bootstrap import SDS_CLUSTER, UnixAddress, render_bootstrap
 
 
 def envoy_binary() -> Path | None:
@@ -41,8 +44,20 @@ def _inline_routes(chain: Any, routes: dict[str, Any]) -> None:
             f.typed_config.Pack(hcm)
 
 
-def static_bootstrap(resources: dict[str, dict[str, Any]]) -> bootstrap_pb2.Bootstrap:
+def _sds_cluster(sds_socket: str) -> cluster_pb2.Cluster:
+    document = render_bootstrap(
+        node_id="n", cluster="c", xds_address=UnixAddress("/x"), sds_socket=sds_socket
+    )
+    (found,) = [c for c in document["static_resources"]["clusters"] if c["name"] == SDS_CLUSTER]
+    return json_format.ParseDict(found, cluster_pb2.Cluster())
+
+
+def static_bootstrap(
+    resources: dict[str, dict[str, Any]], sds_socket: str | None = None
+) -> bootstrap_pb2.Bootstrap:
     boot = bootstrap_pb2.Bootstrap()
+    if sds_socket is not None:
+        boot.static_resources.clusters.append(_sds_cluster(sds_socket))
     boot.node.id = "sidecar~10.244.0.14~productpage-v1.default~default.svc.cluster.local"
     boot.node.cluster = "productpage.default"
     routes = resources.get(ROUTE, {})
@@ -65,5 +80,7 @@ def static_bootstrap(resources: dict[str, dict[str, Any]]) -> bootstrap_pb2.Boot
     return boot
 
 
-def write_bootstrap(resources: dict[str, dict[str, Any]], path: Path) -> None:
-    path.write_text(json_format.MessageToJson(static_bootstrap(resources)))
+def write_bootstrap(
+    resources: dict[str, dict[str, Any]], path: Path, sds_socket: str | None = None
+) -> None:
+    path.write_text(json_format.MessageToJson(static_bootstrap(resources, sds_socket)))

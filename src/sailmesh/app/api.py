@@ -9,6 +9,7 @@ Routes (all JSON):
   GET  /v1/runtime/<what>?...           -> answered by the local runtime, when one runs
   GET  /v1/ca                           -> the CA, trust bundle, pods' certificates, warnings
   POST /v1/ca/rotate-root {"overlap", "cacerts"} -> the new root and the overlap's end
+  POST /v1/runtime/loglevel?pod=[&level=|&paths=] -> a proxy's Envoy log levels (set, then listed)
   POST /v1/shutdown                     -> stops the process serving the API
 Requests are served on a thread; the backend methods must be thread-safe. The backend is
 :class:`sailmesh.app.backend.MeshApi`.
@@ -48,6 +49,8 @@ __all__ = [
     "body_too_large",
 ]
 
+#: Runtime calls that change something: served on POST only (every other one on GET only).
+MUTATING_RUNTIME_CALLS = frozenset({"loglevel"})
 #: The largest request body the API reads: room for 8 MiB of YAML (the config loader's limit)
 #: once escaped into JSON.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -165,7 +168,9 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             elif method == "GET" and url.path == "/v1/proxies":
                 self._send(200, backend.proxies())
-            elif method == "GET" and url.path.startswith("/v1/runtime/"):
+            elif url.path.startswith("/v1/runtime/") and method == (
+                "POST" if url.path.removeprefix("/v1/runtime/") in MUTATING_RUNTIME_CALLS else "GET"
+            ):
                 q = {k: v[0] for k, v in parse_qs(url.query).items()}
                 self._send(200, backend.runtime_call(url.path.removeprefix("/v1/runtime/"), q))
             elif method == "GET" and url.path == "/v1/ca":

@@ -26,6 +26,10 @@ VERBS: dict[str, str] = {
     "proxy-status": "sailmesh.cli.mesh:proxy_status",
     "proxy-config": "sailmesh.cli.proxyconfig:proxy_config",
     "ca": "sailmesh.cli.ca:ca",
+    "version": "sailmesh.cli.version:version",
+    "bug-report": "sailmesh.cli.bugreport:bug_report",
+    "explain": "sailmesh.cli.explain:explain",
+    "x": "sailmesh.cli.experimental:x",
 }
 
 
@@ -52,7 +56,8 @@ def cli() -> None:
 
     Verbs mirror istioctl/kubectl: validate and analyze configuration offline; run a local
     mesh (demo, up, down, status, exec, logs); change and inspect it (apply, delete, get,
-    create, proxy-status, proxy-config) and its certificate authority (ca).
+    create, proxy-status, proxy-config) and its certificate authority (ca); troubleshoot it
+    (version, explain, bug-report, x precheck, x describe).
     """
 
 

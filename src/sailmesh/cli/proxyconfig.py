@@ -30,6 +30,7 @@ WHAT = click.Choice(
         "secrets",
         "bootstrap",
         "all",
+        "log",
     ]
 )
 SECTIONS = {
@@ -54,12 +55,25 @@ def _print(data: Any, output: str) -> None:
 @click.option(
     "-n", "--namespace", default=None, help="The namespace of POD (default: look in every one)."
 )
+@click.option("--level", default=None, help="log: LEVEL or LOGGER:LEVEL,... to set.")
+@click.option("--reset", is_flag=True, help="log: put every logger back to warning.")
 @socket_option
 def proxy_config(
-    what: str, pod: str, output: str, namespace: str | None, socket_path: Path | None
+    what: str,
+    pod: str,
+    output: str,
+    namespace: str | None,
+    level: str | None,
+    reset: bool,
+    socket_path: Path | None,
 ) -> None:
     """Show a proxy's clusters, listeners, routes, endpoints, secrets or bootstrap (POD, ns/POD,
-    deploy/NAME)."""
+    deploy/NAME); `log` shows or sets its Envoy log levels."""
+    if what == "log":
+        from sailmesh.cli.proxylog import proxy_log
+
+        proxy_log(pod, level, reset, socket_path, namespace)
+        return
     dump = _admin_json(socket_path, pod, namespace, "/config_dump?include_eds")
     kind = what.rstrip("s") if what not in ("all", "bootstrap") else what
     if kind == "bootstrap":

@@ -65,15 +65,11 @@ def _kind(kind: str, reason: str) -> NotEnforced:
     return NotEnforced(kind, WHOLE_KIND, reason)
 
 
-_NO_MTLS = "mutual TLS is not implemented yet: traffic between sidecars is plaintext"
 _NO_LOCALITY = "locality-aware load balancing is not implemented: localities are not preferred"
 _HTTP_SERVERS = ("HTTP", "HTTP2", "GRPC", "GRPC-WEB")
 
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
-    _kind(
-        "PeerAuthentication", "mutual TLS is not enforced yet: connections are not authenticated"
-    ),
     _kind("AuthorizationPolicy", "authorization is not enforced yet, requests are not checked"),
     _kind("Telemetry", "Telemetry resources are not applied yet: metrics, logs and traces are not changed"),
     _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
@@ -93,7 +89,7 @@ VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
 
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
     NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
-    *_policy("tls", "client TLS is not originated: upstream connections are plaintext"),
+    *_policy("tls.credentialName", "Secrets are not served to proxies: only the file settings (clientCertificate, privateKey, caCertificates) are used"),
     *_policy("loadBalancer.localityLbSetting", _NO_LOCALITY),
     *_policy("loadBalancer.zoneAwareLbSetting", _NO_LOCALITY),
     *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
@@ -139,12 +135,8 @@ SIDECAR: tuple[NotEnforced, ...] = (
 
 SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("ServiceEntry", "spec.addresses[*]", "CIDR ranges are not matched: only a single address becomes the service's VIP", when=_is_range, when_text="CIDR ranges"),
-    NotEnforced("ServiceEntry", "spec.subjectAltNames", _NO_MTLS),
-    NotEnforced("ServiceEntry", "spec.location", "MESH_INTERNAL changes nothing yet (no mutual TLS)", except_values=("MESH_EXTERNAL",)),
     NotEnforced("ServiceEntry", "spec.endpoints[*].network", "multi-network meshes are not supported: endpoints are reached directly"),
-    NotEnforced("ServiceEntry", "spec.endpoints[*].serviceAccount", _NO_MTLS),
     NotEnforced("WorkloadEntry", "spec.network", "multi-network meshes are not supported: the workload is reached directly"),
-    NotEnforced("WorkloadEntry", "spec.serviceAccount", _NO_MTLS),
 )
 
 _WAYPOINT_TARGET = (
@@ -174,12 +166,11 @@ REQUEST_AUTHENTICATION: tuple[NotEnforced, ...] = (
     ),
 )
 
-_MESH_READ = ("rootNamespace", "outboundTrafficPolicy", "accessLogFile", "defaultHttpRetryPolicy", "defaultConfig", "trustDomain", "trustDomainAliases")
+_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "defaultHttpRetryPolicy", "defaultConfig")
 _MESH = "meshConfig field not read by sailmesh"
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
-    NotEnforced("IstioOperator", "spec.meshConfig.trustDomainAliases", "kept with the CA, but no peer name or principal is matched across alias domains yet"),
     NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
@@ -214,11 +205,12 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
 #: What translation reads, for the README's summary (kinds not listed above as whole kinds).
 ENFORCED_SUMMARY = (
     "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
-    "ServiceEntry, WorkloadEntry, Sidecar, RequestAuthentication (JWT validation on sidecars' "
-    "inbound and on gateways, claim-based routing at gateways); from an IstioOperator's meshConfig: "
-    "rootNamespace, outboundTrafficPolicy.mode, accessLogFile, defaultHttpRetryPolicy "
-    "(attempts, retryOn), defaultConfig.proxyMetadata.ISTIO_DELTA_XDS, and for workload "
-    "certificates trustDomain and defaultConfig.proxyMetadata.SECRET_TTL"
+    "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
+    "identity), RequestAuthentication (JWT validation on sidecars' inbound and on gateways, "
+    "claim-based routing at gateways); from an IstioOperator's meshConfig: rootNamespace, trustDomain, "
+    "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
+    "defaultHttpRetryPolicy (attempts, retryOn), defaultConfig.proxyMetadata.ISTIO_DELTA_XDS "
+    "and, for workload certificates, defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -274,7 +274,7 @@ class PushContext:
     def _build(self, proxy: Proxy, options: TranslateOptions) -> ResourceSnapshot:
         keys = self.keys(proxy, options)
         missing = [t for t in SIDECAR_TYPES if (t, keys[t]) not in self._types]
-        scope = _Scope(proxy, self.snapshot)
+        scope = _Scope(proxy, self.snapshot, options)
         if missing and self._previous is not None:
             missing = self._take_over(scope, keys, missing)
         if CLUSTER in missing:
@@ -334,7 +334,9 @@ class PushContext:
             return
         scope = lazy_scope.get()
         if want_clusters:
-            fresh = TypeResources.build(CLUSTER, generate_for_hosts(scope, CLUSTER, hosts))
+            fresh = TypeResources.build(
+                CLUSTER, generate_for_hosts(scope, CLUSTER, hosts, lazy_scope.options)
+            )
             kept = _other_hosts(old_outbound, hosts)
             self._outbound[outbound_key] = TypeResources.merge(CLUSTER, kept, fresh)
         if want_endpoints:
@@ -372,10 +374,10 @@ def _subset(built: TypeResources, keep: Callable[[str], bool]) -> TypeResources:
 class _Scope:
     """The proxy's translation scope, built on first use (once per :meth:`PushContext.resources`)."""
 
-    __slots__ = ("_built", "_proxy", "_snapshot")
+    __slots__ = ("_built", "_proxy", "_snapshot", "options")
 
-    def __init__(self, proxy: Proxy, snapshot: MeshSnapshot) -> None:
-        self._proxy, self._snapshot = proxy, snapshot
+    def __init__(self, proxy: Proxy, snapshot: MeshSnapshot, options: TranslateOptions) -> None:
+        self._proxy, self._snapshot, self.options = proxy, snapshot, options
         self._built: ProxyScope | None = None
 
     def get(self) -> ProxyScope:

@@ -85,6 +85,7 @@ def service_entry_services(resource: Resource) -> list[Service]:
             mesh_external=(spec.location or "MESH_EXTERNAL") == "MESH_EXTERNAL",
             export_to=tuple(spec.export_to or ("*",)),
             origin=f"serviceentry/{resource.namespace}/{resource.name}",
+            subject_alt_names=tuple(spec.subject_alt_names or ()),
         )
         for host in (spec.hosts or [])
     ]
@@ -103,7 +104,7 @@ def _entry_workload(
         namespace=namespace,
         address=spec.address or "",
         labels=frozen_map(spec.labels),
-        service_account=spec.service_account or "default",
+        service_account=spec.service_account or "",
         ports=FrozenMap(spec.ports or {}),
         locality=spec.locality or "",
         weight=spec.weight or 1,

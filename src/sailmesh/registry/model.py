@@ -86,6 +86,9 @@ class Service:
     mesh_external: bool = False
     export_to: tuple[str, ...] = ("*",)
     origin: str = "kubernetes"  # or "serviceentry/<ns>/<name>"
+    #: Identities a server of this service may present besides its endpoints' (a
+    #: ServiceEntry's ``subjectAltNames``).
+    subject_alt_names: tuple[str, ...] = ()
 
     def port(self, number: int) -> ServicePort | None:
         return next((p for p in self.ports if p.port == number), None)
@@ -122,6 +125,10 @@ class Workload:
 
     @property
     def identity(self) -> str:
+        """The SPIFFE id of the workload's service account (``""`` for a ServiceEntry or
+        WorkloadEntry endpoint that names none: it has no identity to check)."""
+        if not self.service_account:
+            return ""
         return f"spiffe://cluster.local/ns/{self.namespace}/sa/{self.service_account}"
 
 

@@ -287,7 +287,19 @@ class RuntimeHost:
                 pod.netns_file, query.get("path", "/config_dump"), pod.admin_port, timeout=10
             )
             return {"status": status, "body": body}
+        if what == "loglevel":
+            return self._set_log_level(pod, query)
         raise ApiError(404, {"error": f"unknown runtime call {what!r}"})
+
+    def _set_log_level(self, pod: RunningPod, query: dict[str, str]) -> dict[str, Any]:
+        """Envoy's ``POST /logging`` (Envoy lists levels on POST only): ``level`` for every
+        logger, ``paths`` as ``logger:level,...``, or nothing to only list them. The only admin
+        change the API makes; every other admin call is a read."""
+        param = next((f"?{k}={query[k]}" for k in ("paths", "level") if query.get(k)), "")
+        status, body = envoy_proxy.admin_request(
+            pod.netns_file, f"/logging{param}", pod.admin_port, timeout=10, method="POST"
+        )
+        return {"status": status, "body": body}
 
     def pod_info(self, pod: RunningPod) -> dict[str, Any]:
         logs = pod.sandbox.workdir / "logs"
@@ -351,12 +363,23 @@ def _pod_row(pod: RunningPod) -> dict[str, Any]:
         "phase": st.phase,
         "ready": pod.ready and not waiting,
         "reason": reason,
-        "gateway": pod.plan.gateway,
-        "sidecar": pod.plan.inject and not pod.plan.gateway,
+        **_plan_fields(pod.plan),
         "containers": [
             {"name": c.name, "state": c.state, "restarts": c.restarts, "ready": c.ready}
             for c in st.containers
         ],
+    }
+
+
+def _plan_fields(plan: PodPlan) -> dict[str, Any]:
+    """What the manifests asked for a pod: role, labels, annotations, owner, service account."""
+    return {
+        "gateway": plan.gateway,
+        "sidecar": plan.inject and not plan.gateway,
+        "labels": plan.label_map,
+        "annotations": dict(plan.annotations),
+        "owner": plan.owner,
+        "serviceAccount": plan.service_account,
     }
 
 
@@ -376,8 +399,7 @@ def _failed_row(failed: FailedPod) -> dict[str, Any]:
         "phase": "Failed",
         "ready": False,
         "reason": failed.reason,
-        "gateway": plan.gateway,
-        "sidecar": plan.inject and not plan.gateway,
+        **_plan_fields(plan),
         "containers": [],
     }
 

@@ -108,9 +108,13 @@ def envoy_argv(binary: Path, config: Path, concurrency: int = 1) -> list[str]:
 
 
 def admin_request(
-    netns_file: Path | None, path: str, port: int = ADMIN_PORT, timeout: float = 2.0
+    netns_file: Path | None,
+    path: str,
+    port: int = ADMIN_PORT,
+    timeout: float = 2.0,
+    method: str = "GET",
 ) -> tuple[int, str]:
-    """GET ``path`` from an Envoy admin API on 127.0.0.1:``port`` inside a pod namespace."""
+    """GET (or POST) ``path`` on an Envoy admin API on 127.0.0.1:``port`` in a pod namespace."""
     sock = socket_in_netns(netns_file)
     sock.setblocking(True)
     sock.settimeout(timeout)
@@ -122,7 +126,7 @@ def admin_request(
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     conn.sock = sock
     try:
-        conn.request("GET", path)
+        conn.request(method, path)
         resp = conn.getresponse()
         return resp.status, resp.read().decode(errors="replace")
     finally:

@@ -19,6 +19,8 @@ ConfigKey = tuple[str, str, str]  # (kind, namespace, name)
 # reads: clusters and endpoints come from services and DestinationRules (subsets, policy);
 # listeners from services and VirtualServices (tcp/tls routes); routes from services,
 # VirtualServices and DestinationRules (consistentHash -> hash_policy); Sidecar scopes all.
+# PeerAuthentication: the inbound chains of the workloads it selects (LDS) and the auto-mTLS
+# clusters of every client of the namespace's services (CDS, see _CLIENT_TYPES).
 _TYPES_BY_KIND: dict[str, frozenset[XdsType]] = {
     "VirtualService": frozenset({"LDS", "RDS"}),
     "Gateway": frozenset({"LDS", "RDS", "SDS"}),
@@ -26,7 +28,7 @@ _TYPES_BY_KIND: dict[str, frozenset[XdsType]] = {
     "ServiceEntry": ALL_TYPES - {"SDS"},
     "WorkloadEntry": frozenset({"EDS"}),
     "Sidecar": ALL_TYPES - {"SDS"},
-    "PeerAuthentication": frozenset({"CDS", "EDS", "LDS"}),
+    "PeerAuthentication": frozenset({"CDS", "LDS"}),
     "AuthorizationPolicy": frozenset({"LDS"}),
     "RequestAuthentication": frozenset({"LDS"}),
     "Telemetry": frozenset({"LDS"}),
@@ -44,6 +46,11 @@ _WORKLOAD_SCOPED = {
     "WasmPlugin",
     "EnvoyFilter",
 }
+
+#: What a namespace-wide change of a workload-scoped kind alters for proxies it does not
+#: select: clients infer a service's mutual TLS mode from the namespace-wide (or mesh-wide)
+#: PeerAuthentication of its namespace (auto mTLS turns off under DISABLE).
+_CLIENT_TYPES: dict[str, frozenset[XdsType]] = {"PeerAuthentication": frozenset({"CDS"})}
 
 
 def types_of_kind(kind: str) -> frozenset[XdsType]:
@@ -88,6 +95,8 @@ class PushRequest:
         for change in self.changes:
             kind, namespace, _ = change.key
             if kind in _WORKLOAD_SCOPED and not self._selects(change, namespace, proxy):
+                if None in change.selectors:
+                    types |= _CLIENT_TYPES.get(kind, frozenset())
                 continue
             types |= types_of_kind(kind)
         if self.endpoints_only:

@@ -13,5 +13,8 @@ runtime.
 :class:`~sailmesh.xds.scope.ProxyScope`, ``gateway`` the gateways', ``names`` holds every
 Istio-compatible name, ``node`` reads and writes Envoy node metadata, ``simulate`` walks the
 output the way Envoy routes a request (for tests and explanations), ``translate`` is the
-convenience entry tests and tools use.
+convenience entry tests and tools use. The other way round, :mod:`~sailmesh.xds.explain` maps
+an access-log line's response flags back to the config knob behind them and
+:mod:`~sailmesh.xds.describe` the config that shapes traffic to a pod (``sailctl explain``,
+``sailctl x describe``).
 """

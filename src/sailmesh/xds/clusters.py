@@ -10,7 +10,8 @@
   source 127.0.0.6).
 
 Connect timeout defaults to 10 s like Istio. Stats rely on the bootstrap's ``cluster_name`` tag
-extraction (no ``alt_stat_name``). Client TLS (``trafficPolicy.tls``) is not translated here.
+extraction (no ``alt_stat_name``). Outbound clusters get their TLS (auto mTLS, DestinationRule
+``tls``) from :mod:`sailmesh.xds.cluster_tls`; inbound clusters reach the app in plaintext.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from sailmesh.xds.cluster_policy import (
     apply_policy,
     default_thresholds,
 )
+from sailmesh.xds.cluster_tls import apply_cluster_tls
 from sailmesh.xds.endpoints import dns_load_assignment, load_assignment
+from sailmesh.xds.options import DEFAULT_OPTIONS, TranslateOptions
 from sailmesh.xds.plan import ClusterSpec, InboundPort, cluster_specs, inbound_ports
 from sailmesh.xds.scope import ProxyScope, port_kind
 
@@ -69,7 +72,9 @@ def _cached_metadata(scope: ProxyScope, spec: ClusterSpec) -> base_pb2.Metadata:
     return found
 
 
-def outbound_cluster(scope: ProxyScope, spec: ClusterSpec) -> cluster_pb2.Cluster:
+def outbound_cluster(
+    scope: ProxyScope, spec: ClusterSpec, options: TranslateOptions = DEFAULT_OPTIONS
+) -> cluster_pb2.Cluster:
     """The cluster for one spec (service port, optional subset)."""
     cluster = _base(spec.name, _TYPES[spec.discovery])
     if spec.discovery == "EDS":
@@ -82,6 +87,7 @@ def outbound_cluster(scope: ProxyScope, spec: ClusterSpec) -> cluster_pb2.Cluste
     kind = port_kind(spec.port)
     protocol = spec.port.protocol if kind in ("http", "auto") else None
     apply_policy(cluster, spec.policy, protocol)
+    apply_cluster_tls(cluster, scope, spec, options, http=protocol is not None)
     cluster.metadata.CopyFrom(_cached_metadata(scope, spec))
     return cluster
 
@@ -143,11 +149,13 @@ def inbound_cluster(scope: ProxyScope, port: InboundPort) -> cluster_pb2.Cluster
     return cluster
 
 
-def build_clusters(scope: ProxyScope) -> dict[str, cluster_pb2.Cluster]:
-    """CDS resources of a sidecar, keyed by cluster name."""
+def build_clusters(
+    scope: ProxyScope, options: TranslateOptions = DEFAULT_OPTIONS
+) -> dict[str, cluster_pb2.Cluster]:
+    """CDS resources of a sidecar (or gateway), keyed by cluster name."""
     out: dict[str, cluster_pb2.Cluster] = {}
     for spec in cluster_specs(scope):
-        out[spec.name] = outbound_cluster(scope, spec)
+        out[spec.name] = outbound_cluster(scope, spec, options)
     out[names.PASSTHROUGH_CLUSTER] = passthrough_cluster()
     out[names.BLACKHOLE_CLUSTER] = blackhole_cluster()
     if scope.proxy.interception == "REDIRECT":

@@ -4,6 +4,11 @@ Endpoints are grouped by locality (``region/zone/subzone``); each carries its we
 status and ``filter_metadata.istio``: ``workload`` in Istio's
 ``<name>;<namespace>;<canonical name>;<canonical revision>;<cluster>`` form and the workload's
 ``labels`` (for tooling and subset debugging). Unhealthy endpoints are sent as ``UNHEALTHY``.
+
+A workload labelled ``security.istio.io/tlsMode`` (its sidecar accepts Istio mutual TLS) also
+gets ``filter_metadata["envoy.transport_socket_match"] = {tlsMode: <value>}``, which the
+``transport_socket_matches`` of auto-mTLS clusters select on (:mod:`sailmesh.xds.cluster_tls`);
+``disabled`` (or no label) means plaintext, as in Istio.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ from envoy.config.core.v3 import base_pb2, health_check_pb2
 from envoy.config.endpoint.v3 import endpoint_components_pb2 as ep_pb2
 from envoy.config.endpoint.v3 import endpoint_pb2
 
-from sailmesh.registry.model import Endpoint
-from sailmesh.xds import pb
+from sailmesh.registry.model import TLS_MODE_LABEL, Endpoint
+from sailmesh.xds import names, pb
 from sailmesh.xds.plan import ClusterSpec, cluster_specs
 from sailmesh.xds.scope import ProxyScope
 
 CLUSTER_ID = "Kubernetes"
+#: The tlsMode label value that means "no sidecar accepting mutual TLS".
+TLS_MODE_DISABLED = "disabled"
 
 
 def _locality(text: str) -> base_pb2.Locality:
@@ -51,6 +58,10 @@ def lb_endpoint(ep: Endpoint, with_metadata: bool = True) -> ep_pb2.LbEndpoint:
         out.metadata.CopyFrom(
             pb.istio_metadata({"workload": _workload_id(ep), "labels": dict(ep.labels)})
         )
+        tls_mode = ep.labels.get(TLS_MODE_LABEL, TLS_MODE_DISABLED)
+        if tls_mode != TLS_MODE_DISABLED:
+            match = out.metadata.filter_metadata[names.TRANSPORT_SOCKET_MATCH_KEY]
+            match.fields[names.TLS_MODE_KEY].string_value = tls_mode
     return out
 
 

@@ -93,7 +93,12 @@ def http_connection_manager(
     elif route_config is not None:
         hcm.route_config.CopyFrom(route_config)
     if not outbound:
+        # Istio's inbound: the client certificate's details go to the app in XFCC.
         hcm.forward_client_cert_details = hcm_pb2.HttpConnectionManager.APPEND_FORWARD
+        details = hcm.set_current_client_cert_details
+        details.subject.value = True
+        details.uri = True
+        details.dns = True
         hcm.server_name = "istio-envoy"
     return lc_pb2.Filter(name=HCM, typed_config=pb.pack(hcm))
 

@@ -122,7 +122,7 @@ def _route_config(
 
 def _listener(port: _Port, options: TranslateOptions, scope: ProxyScope) -> listener_pb2.Listener:
     snapshot = scope.snapshot
-    logs = filters.access_logs(options.log_path(snapshot.mesh), options.access_log_format)
+    logs = filters.access_logs(options.log_path(snapshot.mesh), options.log_format(snapshot.mesh))
     hcm_filter = filters.http_connection_manager(
         f"outbound_0.0.0.0_{port.number}",
         rds_name=route_config_name(port.number),
@@ -157,7 +157,7 @@ def translate_gateway(
     listeners = {x.name: x for x in (_listener(p, options, scope) for p in ports)}
     routes = {c.name: c for c in (_route_config(proxy, snapshot, p, scope) for p in ports)}
     return {
-        CLUSTER: build_clusters(scope),
+        CLUSTER: build_clusters(scope, options),
         ENDPOINT: build_endpoints(scope),
         LISTENER: listeners,
         ROUTE: routes,

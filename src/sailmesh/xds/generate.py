@@ -40,7 +40,7 @@ class Generator(Protocol):
 
 
 def _clusters(scope: ProxyScope, options: TranslateOptions) -> Resources:
-    return build_clusters(scope)
+    return build_clusters(scope, options)
 
 
 def _endpoints(scope: ProxyScope, options: TranslateOptions) -> Resources:
@@ -78,12 +78,17 @@ def generate(
     return {t: GENERATORS[t](scope, options) for t in wanted if t in GENERATORS}
 
 
-def generate_for_hosts(scope: ProxyScope, type_url: str, hosts: frozenset[str]) -> Resources:
+def generate_for_hosts(
+    scope: ProxyScope,
+    type_url: str,
+    hosts: frozenset[str],
+    options: TranslateOptions = DEFAULT_OPTIONS,
+) -> Resources:
     """The outbound clusters (``CLUSTER``) or their endpoints (``ENDPOINT``) of the service
     ``hosts`` only, exactly as the full generator builds them."""
     specs = [spec for spec in cluster_specs(scope) if spec.service.hostname in hosts]
     if type_url == CLUSTER:
-        return {spec.name: outbound_cluster(scope, spec) for spec in specs}
+        return {spec.name: outbound_cluster(scope, spec, options) for spec in specs}
     if type_url == ENDPOINT:
         return {
             spec.name: load_assignment(spec.name, spec_endpoints(scope, spec))

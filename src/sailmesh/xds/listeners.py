@@ -204,7 +204,9 @@ def build_listeners(
     """LDS resources of a sidecar, keyed by listener name."""
     ctx = _Ctx(scope, options)
     ctx.logs = list(
-        filters.access_logs(options.log_path(scope.snapshot.mesh), options.access_log_format)
+        filters.access_logs(
+            options.log_path(scope.snapshot.mesh), options.log_format(scope.snapshot.mesh)
+        )
     )
     if scope.proxy.interception == "NONE":
         found = [explicit_listener(ctx)]

@@ -45,6 +45,19 @@ DEFAULT_ROUTE_NAME = "default"
 
 # --- metadata ------------------------------------------------------------------------------
 ISTIO_METADATA_KEY = "istio"
+#: Endpoint metadata namespace Envoy matches ``transport_socket_matches`` against.
+TRANSPORT_SOCKET_MATCH_KEY = "envoy.transport_socket_match"
+#: The key in it (Istio's short name of the ``security.istio.io/tlsMode`` label).
+TLS_MODE_KEY = "tlsMode"
+
+# --- mutual TLS ----------------------------------------------------------------------------
+#: ``transport_socket_matches`` entries of an auto-mTLS cluster, named after the tlsMode.
+TLS_MODE_ISTIO_MATCH = "tlsMode-istio"
+TLS_MODE_DISABLED_MATCH = "tlsMode-disabled"
+#: Suffixes of inbound filter chains: Istio mutual TLS terminated by the sidecar, and TLS the
+#: sidecar passes through to the app untouched (PERMISSIVE ports).
+MTLS_CHAIN_SUFFIX = "mtls"
+TLS_CHAIN_SUFFIX = "tls"
 
 
 def outbound_cluster(port: int, subset: str, hostname: str) -> str:
@@ -100,10 +113,31 @@ def inbound_stat_prefix(port: int) -> str:
     return f"inbound_{WILDCARD_ADDRESS}_{port}"
 
 
-def inbound_filter_chain(port: int, protocol: str) -> str:
-    """Filter chain name on ``virtualInbound``: ``0.0.0.0_9080`` (+ ``_tcp`` for sniffed TCP)."""
+def inbound_filter_chain(port: int, protocol: str, security: str = "") -> str:
+    """Filter chain name on ``virtualInbound``: ``0.0.0.0_9080`` (+ ``_tcp`` for TCP), then
+    ``_mtls`` for the chain terminating Istio mutual TLS and ``_tls`` for TLS passed through
+    (``security``: :data:`MTLS_CHAIN_SUFFIX`, :data:`TLS_CHAIN_SUFFIX` or empty)."""
     base = listener_name(WILDCARD_ADDRESS, port)
-    return base if protocol == "http" else f"{base}_{protocol}"
+    name = base if protocol == "http" else f"{base}_{protocol}"
+    return f"{name}_{security}" if security else name
+
+
+def inbound_passthrough_chain(port: int | None = None, security: str = "") -> str:
+    """``InboundPassthroughFilterChain`` (``_<port>`` for a port-level mTLS port no service
+    declares, then ``_mtls``/``_tls`` as :func:`inbound_filter_chain`)."""
+    name = INBOUND_PASSTHROUGH_FILTER_CHAIN + (f"_{port}" if port else "")
+    return f"{name}_{security}" if security else name
+
+
+def outbound_sni(port: int, subset: str, hostname: str) -> str:
+    """The SNI of Istio mutual TLS to a service: ``outbound_.9080_.v1_.reviews.default.svc...``
+    (Istio's DNS SRV form of the cluster name; the subset may be empty)."""
+    return f"outbound_.{port}_.{subset}_.{hostname}"
+
+
+def spiffe_id(trust_domain: str, namespace: str, service_account: str) -> str:
+    """``spiffe://cluster.local/ns/default/sa/bookinfo-reviews``."""
+    return f"spiffe://{trust_domain}/ns/{namespace}/sa/{service_account}"
 
 
 _KEBAB = re.compile(r"(?<!^)(?=[A-Z])")

@@ -50,5 +50,15 @@ class TranslateOptions:
     def log_path(self, mesh: MeshConfig) -> str:
         return mesh.access_log_file if self.access_log_path is None else self.access_log_path
 
+    def log_format(self, mesh: MeshConfig) -> str:
+        """``meshConfig.accessLogFormat`` when set (a newline is added, as Istio does), else
+        ``access_log_format``. Peer identity is available to it through Envoy's operators:
+        ``%DOWNSTREAM_PEER_URI_SAN%`` (the client's SPIFFE id on an inbound mTLS connection,
+        ``-`` for plaintext), ``%DOWNSTREAM_TLS_VERSION%``, ``%UPSTREAM_PEER_URI_SAN%``."""
+        if not mesh.access_log_format:
+            return self.access_log_format
+        text = mesh.access_log_format
+        return text if text.endswith("\n") else text + "\n"
+
 
 DEFAULT_OPTIONS = TranslateOptions()

@@ -51,8 +51,14 @@ def destination_cluster(
 
 
 def _timeouts(action: route_pb2.RouteAction, nanos: int) -> None:
+    """The route timeout, also capping a gRPC client's ``grpc-timeout`` (Istio's way).
+
+    Istio sets the deprecated ``max_grpc_timeout``, not ``max_stream_duration``: with a
+    ``max_stream_duration`` present Envoy's router switches to "new timeouts" and ignores
+    ``timeout`` for plain HTTP requests (measured: a 0.3 s route timeout never fired).
+    """
     action.timeout.CopyFrom(pb.duration(nanos))
-    action.max_stream_duration.grpc_timeout_header_max.CopyFrom(pb.duration(nanos))
+    action.max_grpc_timeout.CopyFrom(pb.duration(nanos))
 
 
 def _hash(scope: ProxyScope, host: str, subset: str, port: int) -> list[Any]:

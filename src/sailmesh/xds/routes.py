@@ -92,7 +92,7 @@ def catch_all(scope: ProxyScope, explicit: bool = False) -> route_pb2.VirtualHos
     if scope.outbound_policy == "ALLOW_ANY" and not explicit:
         action = route_pb2.RouteAction(cluster=names.PASSTHROUGH_CLUSTER)
         action.timeout.CopyFrom(pb.duration(0))
-        action.max_stream_duration.grpc_timeout_header_max.CopyFrom(pb.duration(0))
+        action.max_grpc_timeout.CopyFrom(pb.duration(0))
         route = route_pb2.Route(
             name=names.ALLOW_ANY_VHOST, match=route_pb2.RouteMatch(prefix="/"), route=action
         )

@@ -9,16 +9,18 @@ virtual host, route and cluster(s) the call hits, following Envoy's rules:
   when the call goes through ``http_proxy``; the ``INBOUND`` listener (``virtualInbound``) for
   calls arriving at the workload (``inbound=True``);
 - filter chain: most specific ``destination_port``, then ``server_names`` (SNI), then
-  ``application_protocols`` (``http/1.1`` for HTTP calls, as the HTTP inspector reports), else
-  the default filter chain;
+  ``transport_protocol`` (``raw_buffer``, or ``tls`` for a call made over TLS), then
+  ``application_protocols`` (``http/1.1`` for plaintext HTTP calls, as the HTTP inspector
+  reports, else the call's ALPN), else the default filter chain;
 - virtual host: exact domain, then the longest suffix wildcard (``*.example.com``), then the
   longest prefix wildcard (``example.*``), then ``*`` (case-insensitive; the authority's port
   dropped first where the route config sets ``ignore_port_in_host_matching``);
 - routes in order; path ``prefix``/``path``/``safe_regex`` (full match), headers and query
   parameters with exact/prefix/suffix/contains/regex/presence and ``invert_match``.
 
-It is meant for tests and for ``sailctl`` explanations; it does not model TLS, runtime
-fractions (mirror, fault percentages) or retries.
+It is meant for tests and for ``sailctl`` explanations; it does not model TLS handshakes
+(only which chain a TLS connection reaches), runtime fractions (mirror, fault percentages) or
+retries.
 """
 
 from __future__ import annotations
@@ -57,6 +59,10 @@ class Call:
     sni: str | None = None
     explicit: bool = False
     inbound: bool = False
+    #: The connection's transport (``tls`` for mutual TLS from a client sidecar) and the ALPN
+    #: it offers (default: what the HTTP inspector reports for plaintext HTTP).
+    transport: str = "raw_buffer"
+    alpn: tuple[str, ...] = ()
 
     @property
     def authority(self) -> str:
@@ -121,10 +127,16 @@ def _sni_score(names: Any, sni: str | None) -> int | None:
     return None
 
 
+def _call_alpn(call: Call) -> tuple[str, ...]:
+    if call.alpn or call.transport != "raw_buffer":
+        return call.alpn
+    return ("http/1.1",) if call.protocol == "http" else ()
+
+
 def _select_chain(listener: listener_pb2.Listener, call: Call, port: int) -> Any:
-    best: tuple[int, int, int] | None = None
+    best: tuple[int, int, int, int] | None = None
     chosen = None
-    alpn = "http/1.1" if call.protocol == "http" else ""
+    alpn = _call_alpn(call)
     for chain in listener.filter_chains:
         m = chain.filter_chain_match
         if m.HasField("destination_port") and m.destination_port.value != port:
@@ -134,9 +146,16 @@ def _select_chain(listener: listener_pb2.Listener, call: Call, port: int) -> Any
         )
         if sni is None:
             continue
-        if m.application_protocols and alpn not in m.application_protocols:
+        if m.transport_protocol and m.transport_protocol != call.transport:
             continue
-        score = (int(m.HasField("destination_port")), sni, int(bool(m.application_protocols)))
+        if m.application_protocols and not set(alpn) & set(m.application_protocols):
+            continue
+        score = (
+            int(m.HasField("destination_port")),
+            sni,
+            int(bool(m.transport_protocol)),
+            int(bool(m.application_protocols)),
+        )
         if best is None or score > best:
             best, chosen = score, chain
     if chosen is None and listener.HasField("default_filter_chain"):

@@ -36,9 +36,14 @@ def _scope(proxy: Proxy, snapshot: MeshSnapshot, scope: ProxyScope | None) -> Pr
     return scope if scope is not None else build_scope(proxy, snapshot)
 
 
-def clusters(proxy: Proxy, snapshot: MeshSnapshot, scope: ProxyScope | None = None) -> Resources:
+def clusters(
+    proxy: Proxy,
+    snapshot: MeshSnapshot,
+    scope: ProxyScope | None = None,
+    options: TranslateOptions = DEFAULT_OPTIONS,
+) -> Resources:
     """CDS: ``{cluster name: Cluster}``."""
-    return build_clusters(_scope(proxy, snapshot, scope))
+    return build_clusters(_scope(proxy, snapshot, scope), options)
 
 
 def endpoints(proxy: Proxy, snapshot: MeshSnapshot, scope: ProxyScope | None = None) -> Resources:

@@ -2,7 +2,8 @@
 
 Services come from Kubernetes Services (``<name>.<ns>.svc.cluster.local``) and ServiceEntry
 hosts; workloads from Deployments (one per Deployment with replicas > 0, labelled like its pod
-template), Pods and WorkloadEntries. Hosts resolve as Istio resolves them: a short name is
+template), Pods and WorkloadEntries; when a running mesh is analyzed (``live``), from its
+running Pods and WorkloadEntries only. Hosts resolve as Istio resolves them: a short name is
 qualified with the referring namespace; wildcards (``*.example.com``) match by suffix.
 
 Checks that need facts absent from the inputs are skipped rather than guessed: host lookups
@@ -109,6 +110,9 @@ class AnalysisContext:
 
     resources: Sequence[Resource]
     root_namespace: str = ROOT_NAMESPACE
+    #: Analyzing a running mesh: its Pods are the running pods (and the only workloads, as
+    #: Istio reads pods from a cluster); Deployments only describe them.
+    live: bool = False
     by_kind: dict[str, list[Resource]] = field(init=False)
     by_key: dict[tuple[str, str, str], Resource] = field(init=False)
     services: list[MeshService] = field(init=False)
@@ -126,7 +130,8 @@ class AnalysisContext:
         self.namespaces |= {r.namespace for r in self.resources if r.namespace}
         self.namespaces.add(self.root_namespace)
         self.services = [*self._kube_services(), *self._service_entry_services()]
-        self.workloads = [*self._deployment_workloads(), *self._pod_workloads(), *self._wle()]
+        deployments = [] if self.live else list(self._deployment_workloads())
+        self.workloads = [*deployments, *self._pod_workloads(), *self._wle()]
         self._workloads_by_ns: dict[str, list[Workload]] = defaultdict(list)
         for w in self.workloads:
             self._workloads_by_ns[w.namespace].append(w)

@@ -53,6 +53,21 @@ DEPRECATED = MessageType("IST0002", "Deprecated", _W, "Deprecated: %s")
 REFERENCED_RESOURCE_NOT_FOUND = MessageType(
     "IST0101", "ReferencedResourceNotFound", _E, 'Referenced %s not found: "%s"'
 )
+NAMESPACE_NOT_INJECTED = MessageType(
+    "IST0102",
+    "NamespaceNotInjected",
+    _I,
+    "The namespace is not enabled for Istio injection. Run 'kubectl label namespace %s "
+    "istio-injection=enabled' to enable it, or 'kubectl label namespace %s "
+    "istio-injection=disabled' to explicitly mark it as not needing injection.",
+)
+POD_MISSING_PROXY = MessageType(
+    "IST0103",
+    "PodMissingProxy",
+    _W,
+    "The pod %s is missing the Istio proxy. This can often be resolved by restarting or "
+    "redeploying the workload.",
+)
 SCHEMA_VALIDATION_ERROR = MessageType(
     "IST0106", "SchemaValidationError", _E, "Schema validation error: %s"
 )
@@ -82,6 +97,13 @@ VS_DESTINATION_PORT_SELECTOR_REQUIRED = MessageType(
     'This VirtualService routes to a service "%s" that exposes multiple ports %s. Specifying a port in '
     "the destination is required to disambiguate.",
 )
+DEPLOYMENT_ASSOCIATED_TO_MULTIPLE_SERVICES = MessageType(
+    "IST0116",
+    "DeploymentAssociatedToMultipleServices",
+    _W,
+    "This deployment %s is associated with multiple services using port %d but different "
+    "protocols: %s",
+)
 PORT_NAME_NOT_UNDER_NAMING_CONVENTION = MessageType(
     "IST0118",
     "PortNameIsNotUnderNamingConvention",
@@ -90,6 +112,13 @@ PORT_NAME_NOT_UNDER_NAMING_CONVENTION = MessageType(
 )
 INVALID_REGEXP = MessageType(
     "IST0122", "InvalidRegexp", _W, 'Field "%s" regular expression invalid: "%s" (%s)'
+)
+NAMESPACE_MULTIPLE_INJECTION_LABELS = MessageType(
+    "IST0123",
+    "NamespaceMultipleInjectionLabels",
+    _W,
+    "The namespace has more than one type of injection labels %s, which may lead to undefined "
+    "behavior. Make sure only one injection label exists.",
 )
 NO_MATCHING_WORKLOADS_FOUND = MessageType(
     "IST0127",
@@ -133,6 +162,32 @@ SERVICE_ENTRY_ADDRESSES_REQUIRED = MessageType(
     _W,
     "ServiceEntry addresses are required for this protocol.",
 )
+DEPLOYMENT_CONFLICTING_PORTS = MessageType(
+    "IST0137",
+    "DeploymentConflictingPorts",
+    _W,
+    'This deployment %s is associated with multiple services %s using targetPort "%s" but '
+    "different ports: %s.",
+)
+GATEWAY_DUPLICATE_CERTIFICATE = MessageType(
+    "IST0138",
+    "GatewayDuplicateCertificate",
+    _W,
+    "Duplicate certificate in multiple gateways %s may cause 404s if clients re-use HTTP2 "
+    "connections.",
+)
+INGRESS_ROUTE_RULES_NOT_AFFECTED = MessageType(
+    "IST0140",
+    "IngressRouteRulesNotAffected",
+    _W,
+    "Subset in virtual service %s has no effect on ingress gateway %s requests",
+)
+INVALID_APPLICATION_UID = MessageType(
+    "IST0144",
+    "InvalidApplicationUID",
+    _W,
+    "User ID (UID) 1337 is reserved for the sidecar proxy.",
+)
 CONFLICTING_GATEWAYS = MessageType(
     "IST0145",
     "ConflictingGateways",
@@ -146,6 +201,49 @@ JWT_CLAIM_ROUTING_WITHOUT_REQUEST_AUTHN = MessageType(
     "The virtual service uses the JWT claim based routing (key: %s) but found no request authentication "
     "for the gateway (%s) pod (%s). The request authentication must first be applied for the gateway "
     "pods to validate the JWT token and make the claims available for routing.",
+)
+EXTERNAL_NAME_SERVICE_TYPE_INVALID_PORT_NAME = MessageType(
+    "IST0150",
+    "ExternalNameServiceTypeInvalidPortName",
+    _W,
+    "Port name for ExternalName service is invalid. Proxy may prevent tcp named ports and "
+    "unmatched traffic for ports serving TCP protocol from being forwarded correctly",
+)
+ENVOY_FILTER_USES_RELATIVE_OPERATION = MessageType(
+    "IST0151",
+    "EnvoyFilterUsesRelativeOperation",
+    _W,
+    "This EnvoyFilter does not have a priority and has a relative patch operation set which can "
+    "cause the EnvoyFilter not to be applied. Using the INSERT_FIRST of ADD option or setting "
+    "the priority may help in ensuring the EnvoyFilter is applied correctly.",
+)
+ENVOY_FILTER_USES_REPLACE_OPERATION_INCORRECTLY = MessageType(
+    "IST0152",
+    "EnvoyFilterUsesReplaceOperationIncorrectly",
+    _E,
+    "The REPLACE operation is only valid for HTTP_FILTER and NETWORK_FILTER.",
+)
+ENVOY_FILTER_USES_ADD_OPERATION_INCORRECTLY = MessageType(
+    "IST0153",
+    "EnvoyFilterUsesAddOperationIncorrectly",
+    _E,
+    "The ADD operation will be ignored when applyTo is set to ROUTE_CONFIGURATION, or HTTP_ROUTE.",
+)
+ENVOY_FILTER_USES_REMOVE_OPERATION_INCORRECTLY = MessageType(
+    "IST0154",
+    "EnvoyFilterUsesRemoveOperationIncorrectly",
+    _E,
+    "The REMOVE operation will be ignored when applyTo is set to ROUTE_CONFIGURATION, or "
+    "HTTP_ROUTE.",
+)
+ENVOY_FILTER_USES_RELATIVE_OPERATION_WITH_PROXY_VERSION = MessageType(
+    "IST0155",
+    "EnvoyFilterUsesRelativeOperationWithProxyVersion",
+    _W,
+    "This EnvoyFilter does not have a priority and has a relative patch operation (NSTERT_BEFORE/"
+    "AFTER, REPLACE, MERGE, DELETE) and proxyVersion set which can cause the EnvoyFilter not to "
+    "be applied during an upgrade. Using the INSERT_FIRST or ADD option or setting the priority "
+    "may help in ensuring the EnvoyFilter is applied correctly.",
 )
 INVALID_TELEMETRY_PROVIDER = MessageType(
     "IST0157",
@@ -179,6 +277,15 @@ GATEWAY_PORT_NOT_DEFINED_ON_SERVICE = MessageType(
     "The gateway is listening on a target port (port %d) that is not defined in the Service "
     "associated with its workload instances (Pod selector %s). If you need to access the gateway "
     "port through the gateway Service, it will not be available.",
+)
+REFERENCED_INTERNAL_GATEWAY = MessageType(
+    "IST0165",
+    "ReferencedInternalGateway",
+    _W,
+    "Gateway reference in VirtualService %s is to an implementation-generated internal Gateway: %s.",
+)
+INEFFECTIVE_POLICY = MessageType(
+    "IST0167", "IneffectivePolicy", _W, "The policy has no impact: %s."
 )
 DESTINATION_RULE_SUBSET_NOT_SELECT_PODS = MessageType(
     "IST0173",

@@ -70,6 +70,9 @@ class Source(Model):
     not_ip_blocks: list[str] | None = None
     remote_ip_blocks: list[str] | None = None
     not_remote_ip_blocks: list[str] | None = None
+    #: Istio 1.30: the trust domains of the peer identity (``cluster.local``), mTLS only.
+    trust_domains: list[str] | None = None
+    not_trust_domains: list[str] | None = None
 
 
 class Operation(Model):

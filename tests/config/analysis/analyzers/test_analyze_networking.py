@@ -84,7 +84,12 @@ def test_tls_without_ca_certificates() -> None:
 def test_tls_with_verification_configured() -> None:
     ok = DR_TLS.replace("{mode: SIMPLE}", "{mode: SIMPLE, credentialName: db-cert}")
     ok = ok.replace("privateKey: /k.pem}", "privateKey: /k.pem, insecureSkipVerify: true}")
+    # credentialName reaches sidecars only through a DestinationRule with a workloadSelector
     _, found = run(ok)
+    assert len(of(found, "IST0128")) == 1 and of(found, "IST0129") == []
+    _, found = run(
+        ok.replace("spec:\n", "spec:\n  workloadSelector: {matchLabels: {app: reviews}}\n")
+    )
     assert of(found, "IST0128") == [] and of(found, "IST0129") == []
 
 
@@ -219,7 +224,7 @@ def test_gateway_port_not_on_service() -> None:
 
 def test_conflicting_gateways() -> None:
     other = GATEWAY.replace("name: gw}", "name: gw2}").split("  - port: {number: 8443")[0]
-    other = other.replace('"*.example.com"', "api.example.com")
+    other = other.replace('["*.example.com"]', '["*.example.com", api.example.com]')
     text, found = run(GATEWAY + "---\n" + _tls_secret("shop-cert") + "---\n" + other)
     conflicts = of(found, "IST0145")
     assert sorted(str(p.ref) for p in conflicts) == ["Gateway default/gw", "Gateway default/gw2"]
@@ -229,7 +234,8 @@ def test_conflicting_gateways() -> None:
         "hosts *.example.com)."
     )
     assert at_line(gw) == line(text, "- port: {number: 8080")
-    distinct = other.replace("api.example.com", "api.example.org")
+    # Istio checks exact duplicates: a specific host next to a wildcard is no conflict
+    distinct = other.replace('["*.example.com", api.example.com]', "[api.example.com]")
     _, found = run(GATEWAY + "---\n" + _tls_secret("shop-cert") + "---\n" + distinct)
     assert of(found, "IST0145") == []
 

@@ -217,6 +217,18 @@ INVALID: list[tuple[str, str, str, str]] = [
         "only at one end",
     ),
     (
+        "empty trustDomains entry",
+        doc(AP, rule_from(trustDomains=["cluster.local", ""])),
+        "spec.rules[0].from[0].source.trustDomains[1]",
+        "empty value is not allowed",
+    ),
+    (
+        "middle star notTrustDomains",
+        doc(AP, rule_from(notTrustDomains=["a*b"])),
+        "spec.rules[0].from[0].source.notTrustDomains[0]",
+        "only supported alone",
+    ),
+    (
         "middle star notRequestPrincipals",
         doc(AP, rule_from(notRequestPrincipals=["a*b"])),
         "spec.rules[0].from[0].source.notRequestPrincipals[0]",
@@ -830,6 +842,26 @@ def test_problem_lines_point_at_the_field() -> None:
     [problem] = [p for p in problems_of(text) if p.level is Level.ERROR]
     assert problem.source is not None
     assert text.splitlines()[problem.source.line - 1].strip().startswith("- x")
+
+
+def test_trust_domains_are_accepted_and_reported_not_enforced() -> None:
+    """Istio 1.30's ``source.trustDomains``/``notTrustDomains`` load; sailmesh says it does not
+    enforce them (here: authorization as a whole, see sailmesh.config.enforcement)."""
+    from sailmesh.config.unenforced import find_unenforced
+
+    text = doc(AP, rule_from(trustDomains=["cluster.local"], notTrustDomains=["old.td"]))
+    result = load_text(text)
+    assert result.ok, result.problems
+    (policy,) = result.resources
+    source = policy.spec.rules[0].from_[0].source
+    assert (source.trust_domains, source.not_trust_domains) == (["cluster.local"], ["old.td"])
+    assert policy.to_dict()["spec"]["rules"][0]["from"][0]["source"]["trustDomains"] == [
+        "cluster.local"
+    ]
+    uses = find_unenforced(policy)
+    assert uses and all(u.path == "spec" or "rustDomains" in u.path for u in uses), [
+        u.path for u in uses
+    ]
 
 
 def test_defaults() -> None:

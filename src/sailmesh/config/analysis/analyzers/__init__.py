@@ -1,11 +1,21 @@
-"""All analyzers of ``sailctl analyze``, in a stable order (Istio's names where Istio has them)."""
+"""All analyzers of ``sailctl analyze``, in a stable order (Istio's names where Istio has them).
+
+Istio analyzers for kinds sailmesh does not serve are left out: Kubernetes Gateway API
+(``k8sgateway.*``, IST0166), multi-cluster (IST0126, IST0170), webhooks and external control
+planes (IST0139, IST0163, IST0164), status conditions (IST0171), proxy images (IST0146, IST0147,
+IST0158) and injector ConfigMaps (IST0148).
+"""
 
 from __future__ import annotations
 
 from sailmesh.config.analysis.analyzers import (
+    deployment,
+    deprecation,
     destinationrule,
     enforcement,
+    envoyfilter,
     gateway,
+    injection,
     security,
     selectors,
     service,
@@ -18,10 +28,13 @@ from sailmesh.config.analysis.analyzers import (
 from sailmesh.config.analysis.framework import Analyzer
 
 ALL_ANALYZERS: tuple[Analyzer, ...] = (
+    *deployment.ANALYZERS,
     security.AUTHORIZATION_POLICIES,
-    sidecar.DEPRECATED_FIELDS,
+    *deprecation.ANALYZERS,
     *destinationrule.ANALYZERS,
+    *envoyfilter.ANALYZERS,
     *gateway.ANALYZERS,
+    *injection.ANALYZERS,
     security.AUTHENTICATION_SELECTORS,
     *service.ANALYZERS,
     *serviceentry.ANALYZERS,

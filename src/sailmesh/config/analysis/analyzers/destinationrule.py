@@ -13,12 +13,16 @@ from sailmesh.config.diagnostics import Problem
 _VERIFYING_MODES = ("SIMPLE", "MUTUAL")
 
 
-def _unverified(tls: Any) -> str | None:
-    """The TLS mode when it originates TLS without a way to verify the server, else None."""
+def _unverified(tls: Any, selected: bool) -> str | None:
+    """The TLS mode when it originates TLS without a way to verify the server, else None.
+
+    ``credentialName`` reaches sidecars only when the DestinationRule has a
+    ``workloadSelector`` (``selected``); without one sidecars keep using the file paths, so it
+    verifies nothing there (Istio's rule since 1.23)."""
     mode = str(getattr(tls, "mode", None) or "")
     if tls is None or mode not in _VERIFYING_MODES:
         return None
-    if tls.ca_certificates or getattr(tls, "credential_name", None):
+    if tls.ca_certificates or (selected and getattr(tls, "credential_name", None)):
         return None
     if getattr(tls, "insecure_skip_verify", None):
         return None
@@ -32,13 +36,14 @@ def _ca_certificates(ctx: AnalysisContext) -> Iterator[Problem]:
         if policy is None:
             continue
         name = f"{dr.namespace}/{dr.name}"
-        mode = _unverified(policy.tls)
+        selected = spec.workload_selector is not None
+        mode = _unverified(policy.tls, selected)
         if mode:
             yield msg.NO_SERVER_CERT_VERIFICATION_DESTINATION_LEVEL.at(
                 dr, name, dr.namespace, mode, spec.host, path="spec.trafficPolicy.tls.mode"
             )
         for i, port_policy in enumerate(policy.port_level_settings or []):
-            mode = _unverified(port_policy.tls)
+            mode = _unverified(port_policy.tls, selected)
             if mode:
                 number = port_policy.port.number if port_policy.port else ""
                 path = f"spec.trafficPolicy.portLevelSettings[{i}].tls.mode"

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+import datetime
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from sailmesh.config.analysis import messages as msg
+from sailmesh.config.analysis.analyzers.credentials import CA_SECRET_SUFFIX, credential_problem
 from sailmesh.config.analysis.context import (
     AnalysisContext,
     Workload,
-    host_matches,
     selector_matches,
     selector_string,
 )
@@ -101,28 +97,48 @@ def _bare(host: str) -> str:
     return host.partition("/")[2] if "/" in host else host
 
 
+def _overlap(ctx: AnalysisContext, a: Resource, b: Resource) -> bool:
+    """Whether two gateways can land on one gateway pod: equal selectors, a shared workload
+    among the inputs, or (no workloads known) one selector contained in the other."""
+    sa, sb = _selector(a), _selector(b)
+    if sa == sb:
+        return True
+    if ctx.workloads:
+        ids = {id(w) for w in ctx.workloads_matching(sa)}
+        return any(id(w) in ids for w in ctx.workloads_matching(sb))
+    return _selects_superset(sa, sb) or _selects_superset(sb, sa)
+
+
+def _server_hosts(gw: Resource) -> dict[tuple[int, str], set[str]]:
+    """``(port, bind) -> hosts`` of a gateway's servers (namespace prefixes dropped)."""
+    out: dict[tuple[int, str], set[str]] = defaultdict(set)
+    for server in gw.spec.servers or []:
+        key = (server.port.number if server.port else 0, server.bind or "")
+        out[key].update(_bare(h) for h in server.hosts or [])
+    return out
+
+
 def _conflicts(ctx: AnalysisContext) -> Iterator[Problem]:
-    by_key: dict[tuple[str, int], dict[Resource, list[str]]] = defaultdict(dict)
+    """Istio's duplicate check: the same exact host on the same port and bind of gateways that
+    select a common pod (a wildcard next to a specific host is not a conflict)."""
     gateways = ctx.of_kind("Gateway")
+    hosts = {id(gw): _server_hosts(gw) for gw in gateways}
     for gw in gateways:
-        for server in gw.spec.servers or []:
-            key = (selector_string(_selector(gw)), server.port.number if server.port else 0)
-            by_key[key].setdefault(gw, []).extend(_bare(h) for h in server.hosts or [])
-    for gw in gateways:
-        selector = selector_string(_selector(gw))
         for i, server in enumerate(gw.spec.servers or []):
             port = server.port.number if server.port else 0
-            hosts = [_bare(h) for h in server.hosts or []]
+            mine = {_bare(h) for h in server.hosts or []}
             others = [
                 f"{other.namespace}/{other.name}"
-                for other, other_hosts in by_key[(selector, port)].items()
-                if other is not gw and any(host_matches(a, b) for a in hosts for b in other_hosts)
+                for other in gateways
+                if other is not gw
+                and mine & hosts[id(other)].get((port, server.bind or ""), set())
+                and _overlap(ctx, gw, other)
             ]
             if others:
                 yield msg.CONFLICTING_GATEWAYS.at(
                     gw,
                     ",".join(others),
-                    selector,
+                    selector_string(_selector(gw)),
                     str(port),
                     ",".join(server.hosts or []),
                     path=f"spec.servers[{i}].port.number",
@@ -137,59 +153,36 @@ CONFLICTING_GATEWAY = Analyzer(
 )
 
 
-def _secret_value(secret: Resource, *keys: str) -> bytes | None:
-    body: Any = secret.body
-    for key in keys:
-        if body.string_data and key in body.string_data:
-            return str(body.string_data[key]).encode()
-        if body.data and key in body.data:
-            try:
-                return base64.b64decode(body.data[key], validate=True)
-            except (binascii.Error, ValueError):
-                return b""
-    return None
-
-
-def credential_valid(secret: Resource) -> bool:
-    """A PEM certificate and private key under ``tls.crt``/``tls.key`` (or ``cert``/``key``)."""
-    cert = _secret_value(secret, "tls.crt", "cert")
-    key = _secret_value(secret, "tls.key", "key")
-    if not cert or not key:
-        return False
-    try:
-        x509.load_pem_x509_certificate(cert)
-        serialization.load_pem_private_key(key, password=None)
-    except (ValueError, TypeError):
-        return False
-    return True
-
-
 def _secrets(ctx: AnalysisContext) -> Iterator[Problem]:
+    now = datetime.datetime.now(datetime.UTC)
     for found in _served_gateways(ctx):
         if isinstance(found, Problem):
             yield found
             continue
         gw, pods = found
         namespace = pods[0].namespace
-        for path, name in _credentials(gw):
+        for path, name, mutual in _credentials(gw):
             secret = ctx.get("Secret", namespace, name)
             if secret is None:
                 yield msg.REFERENCED_RESOURCE_NOT_FOUND.at(gw, "credentialName", name, path=path)
-            elif not credential_valid(secret):
+                continue
+            ca_secret = ctx.get("Secret", namespace, name + CA_SECRET_SUFFIX)
+            if credential_problem(secret, now, ca_secret, mutual) is not None:
                 yield msg.INVALID_GATEWAY_CREDENTIAL.at(gw, gw.name, namespace, path=path)
 
 
-def _credentials(gw: Resource) -> Iterator[tuple[str, str]]:
-    """``(path, secret name)`` of each server's ``credentialName``/``credentialNames``."""
+def _credentials(gw: Resource) -> Iterator[tuple[str, str, bool]]:
+    """``(path, secret name, mutual)`` of each server's ``credentialName``/``credentialNames``."""
     for i, server in enumerate(gw.spec.servers or []):
         tls = server.tls
         if tls is None:
             continue
+        mutual = tls.mode == "MUTUAL"
         if tls.credential_name and "://" not in tls.credential_name:
-            yield f"spec.servers[{i}].tls.credentialName", tls.credential_name
+            yield f"spec.servers[{i}].tls.credentialName", tls.credential_name, mutual
         for k, name in enumerate(getattr(tls, "credential_names", None) or []):
             if "://" not in name:
-                yield f"spec.servers[{i}].tls.credentialNames[{k}]", name
+                yield f"spec.servers[{i}].tls.credentialNames[{k}]", name, mutual
 
 
 SECRET = Analyzer(
@@ -199,4 +192,41 @@ SECRET = Analyzer(
     ("IST0101", "IST0161"),
 )
 
-ANALYZERS = (INGRESS_GATEWAY_PORT, SECRET, CONFLICTING_GATEWAY)
+
+def _same_certificate(a: Any, b: Any) -> bool:
+    """Istio's rule: equal credential names, or (neither has one) equal certificate and key files."""
+    if a.credential_name and b.credential_name:
+        return bool(a.credential_name == b.credential_name)
+    if a.credential_name or b.credential_name:
+        return False
+    if not a.server_certificate or a.server_certificate != b.server_certificate:
+        return False
+    return bool(a.private_key and a.private_key == b.private_key)
+
+
+def _selects_superset(selector: dict[str, str], other: dict[str, str]) -> bool:
+    """Whether every label of ``selector`` is in ``other`` (an empty selector: all gateways)."""
+    return all(other.get(k) == v for k, v in selector.items())
+
+
+def _duplicate_certificates(ctx: AnalysisContext) -> Iterator[Problem]:
+    gateways = ctx.of_kind("Gateway")
+    for gw in gateways:
+        mine = [s.tls for s in gw.spec.servers or [] if s.tls is not None]
+        for other in gateways:
+            if other is gw or not _selects_superset(_selector(gw), _selector(other)):
+                continue
+            theirs = [s.tls for s in other.spec.servers or [] if s.tls is not None]
+            if any(_same_certificate(a, b) for a in mine for b in theirs):
+                names = f"[{gw.namespace}/{gw.name} {other.namespace}/{other.name}]"
+                yield msg.GATEWAY_DUPLICATE_CERTIFICATE.at(gw, names, path="metadata.name")
+
+
+CERTIFICATE = Analyzer(
+    "gateway.CertificateAnalyzer",
+    "Checks a gateway certificate",
+    _duplicate_certificates,
+    ("IST0138",),
+)
+
+ANALYZERS = (INGRESS_GATEWAY_PORT, CERTIFICATE, SECRET, CONFLICTING_GATEWAY)

@@ -20,6 +20,21 @@ from sailmesh.config.resource import Resource
 
 SelectorOf = Callable[[Resource], dict[str, str] | None]
 
+DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
+_AMBIENT_POD = "selected workload is in ambient mode, the policy has no impact"
+_AMBIENT_NAMESPACE = "namespace is in ambient mode, the policy has no impact"
+
+
+def namespace_ambient(ctx: AnalysisContext, namespace: str) -> bool:
+    ns = ctx.get("Namespace", "", namespace)
+    return ns is not None and ns.labels.get(DATAPLANE_MODE_LABEL) == "ambient"
+
+
+def workload_ambient(ctx: AnalysisContext, pod: Workload) -> bool:
+    """A pod opted into ambient by its label, or in an ambient namespace without opting out."""
+    mode = pod.labels.get(DATAPLANE_MODE_LABEL)
+    return mode == "ambient" or (mode != "none" and namespace_ambient(ctx, pod.namespace))
+
 
 def _sidecar_selector(r: Resource) -> dict[str, str] | None:
     return match_labels(r.spec.workload_selector)
@@ -40,6 +55,7 @@ def _selected(
     selector_of: SelectorOf,
     field: str,
     conflict: msg.MessageType,
+    ambient_aware: bool = False,
 ) -> Iterator[Problem]:
     if not ctx.workloads:
         return
@@ -56,7 +72,14 @@ def _selected(
             )
         for pod in pods:
             by_pod[pod].append(r)
+    reported: set[int] = set()
     for pod, group in by_pod.items():
+        if ambient_aware and workload_ambient(ctx, pod):  # no sidecar there: no conflict either
+            for r in group:
+                if id(r) not in reported:
+                    reported.add(id(r))
+                    yield msg.INEFFECTIVE_POLICY.at(r, _AMBIENT_POD, path="metadata.name")
+            continue
         if len(group) > 1:
             names = name_list(group)
             for r in group:
@@ -64,13 +87,21 @@ def _selected(
 
 
 def _unselected(
-    ctx: AnalysisContext, kind: str, selector_of: SelectorOf, conflict: msg.MessageType
+    ctx: AnalysisContext,
+    kind: str,
+    selector_of: SelectorOf,
+    conflict: msg.MessageType,
+    ambient_aware: bool = False,
 ) -> Iterator[Problem]:
     by_ns: dict[str, list[Resource]] = defaultdict(list)
     for r in ctx.of_kind(kind):
         if not selector_of(r) and not _targeted(r):
             by_ns[r.namespace].append(r)
     for ns, group in by_ns.items():
+        if ambient_aware and namespace_ambient(ctx, ns):
+            for r in group:
+                yield msg.INEFFECTIVE_POLICY.at(r, _AMBIENT_NAMESPACE, path="metadata.name")
+            continue
         if len(group) > 1:
             for r in group:
                 yield conflict.at(r, name_list(group), ns, path="metadata.name")
@@ -86,17 +117,18 @@ SIDECAR_SELECTOR = Analyzer(
         _sidecar_selector,
         "spec.workloadSelector.labels",
         msg.CONFLICTING_SIDECAR_WORKLOAD_SELECTORS,
+        ambient_aware=True,
     ),
-    ("IST0101", "IST0110"),
+    ("IST0101", "IST0110", "IST0167"),
 )
 
 SIDECAR_DEFAULT_SELECTOR = Analyzer(
     "sidecar.DefaultSelectorAnalyzer",
     "Validates that there aren't multiple sidecar resources that have no selector",
     lambda ctx: _unselected(
-        ctx, "Sidecar", _sidecar_selector, msg.MULTIPLE_SIDECARS_WITHOUT_SELECTORS
+        ctx, "Sidecar", _sidecar_selector, msg.MULTIPLE_SIDECARS_WITHOUT_SELECTORS, True
     ),
-    ("IST0111",),
+    ("IST0111", "IST0167"),
 )
 
 TELEMETRY_SELECTOR = Analyzer(

@@ -1,4 +1,4 @@
-"""Sidecar egress hosts that name no known service, and ignored Sidecar fields."""
+"""Sidecar egress hosts that name no known service."""
 
 from __future__ import annotations
 
@@ -43,23 +43,5 @@ EGRESS_HOSTS = Analyzer(
     ("IST0101",),
 )
 
-
-def _deprecated_fields(ctx: AnalysisContext) -> Iterator[Problem]:
-    for sc in ctx.of_kind("Sidecar"):
-        policy = sc.spec.outbound_traffic_policy
-        if policy is not None and policy.egress_proxy is not None:
-            yield msg.DEPRECATED.at(
-                sc,
-                "OutboundTrafficPolicy.EgressProxy ignored",
-                path="spec.outboundTrafficPolicy.egressProxy",
-            )
-
-
-DEPRECATED_FIELDS = Analyzer(
-    "deprecation.FieldAnalyzer",
-    "Checks for deprecated Istio fields (others are reported when loading)",
-    _deprecated_fields,
-    ("IST0002",),
-)
 
 ANALYZERS = (EGRESS_HOSTS,)

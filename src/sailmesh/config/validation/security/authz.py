@@ -132,7 +132,14 @@ def _check_source(report: Report, path: str, src: Source, action: str) -> None:
         values = getattr(src, name)
         check_match_values(report, join_path(path, _alias(name)), values)
         _check_spiffe(report, join_path(path, _alias(name)), values)
-    for name in ("request_principals", "not_request_principals", "namespaces", "not_namespaces"):
+    for name in (
+        "request_principals",
+        "not_request_principals",
+        "namespaces",
+        "not_namespaces",
+        "trust_domains",
+        "not_trust_domains",
+    ):
         check_match_values(report, join_path(path, _alias(name)), getattr(src, name))
     for name in ("ip_blocks", "not_ip_blocks", "remote_ip_blocks", "not_remote_ip_blocks"):
         check_ips(report, join_path(path, _alias(name)), getattr(src, name))
