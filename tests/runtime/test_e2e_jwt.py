@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -24,7 +28,9 @@ from runtime_e2e import skip_unless_netns
 from e2e_support import jwks
 from e2e_support.echo import ECHO_SCRIPT, Answer, host_call, pod_call, pod_calls
 from e2e_support.localmesh import LocalMeshThread
+from e2e_support.pki import Pki, write_pki
 from e2e_support.proxy import wait_for
+from e2e_support.seeds import seed_document
 from sailmesh.runtime.local import RunningPod
 
 pytestmark = pytest.mark.e2e
@@ -145,7 +151,60 @@ spec:
 """
 
 
-def manifests() -> str:
+# The seed's issuer (seed 003, "JWT Token Validation"): an identity provider outside the mesh
+# (namespace idp, no sidecars) serving its keys over HTTPS as auth.ecommerce.com, a ServiceEntry
+# that names it, and a DestinationRule that originates TLS to it with the test CA.
+SEED_ISSUER = "https://auth.ecommerce.com"
+SEED_KEY = jwks.SigningKey("ecommerce-1")
+
+
+def identity_provider(pki: Pki) -> str:
+    key_sets = {"/.well-known/jwks.json": jwks.jwks(SEED_KEY)}
+    tls = (str(pki.server_cert), str(pki.server_key))
+    server = jwks.server_command(key_sets, 8443, tls=tls)
+    return f"""
+apiVersion: v1
+kind: Namespace
+metadata: {{name: idp, labels: {{istio-injection: disabled}}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: auth-server, namespace: idp}}
+spec:
+  selector: {{matchLabels: {{app: auth-server}}}}
+  template:
+    metadata: {{labels: {{app: auth-server}}}}
+    spec:
+      containers:
+      - name: auth-server
+        command: {json.dumps(server)}
+        ports: [{{containerPort: 8443}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: auth-ecommerce, namespace: idp}}
+spec:
+  hosts: [auth.ecommerce.com]
+  location: MESH_EXTERNAL
+  ports: [{{number: 443, name: https, protocol: HTTPS, targetPort: 8443}}]
+  resolution: STATIC
+  workloadSelector: {{labels: {{app: auth-server}}}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: auth-ecommerce, namespace: production}}
+spec:
+  host: auth.ecommerce.com
+  trafficPolicy:
+    tls:
+      mode: SIMPLE
+      caCertificates: {pki.ca}
+      sni: auth.ecommerce.com
+      subjectAltNames: [auth.ecommerce.com]
+"""
+
+
+def manifests(pki: Pki) -> str:
     echo = ["python3", "-c", ECHO_SCRIPT]
     key_sets = {JWKS_PATH: jwks.jwks(KEY), OTHER_JWKS_PATH: jwks.jwks(OTHER_KEY)}
     server = jwks.server_command(key_sets, 8080)
@@ -158,15 +217,33 @@ def manifests() -> str:
             _deployment("shop", "echo-admin", echo),
             CLIENT,
             GATEWAY,
+            seed_document("003", "Namespace", "production"),
+            _deployment("production", "payment-service", echo),
+            identity_provider(pki),
         ]
     )
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
+def pki() -> Iterator[Pki]:
+    """The identity provider's certificates, in a directory Envoy (uid 1337) and the provider's
+    process (nobody) can read; only the provider's process can read its key."""
+    directory = Path(tempfile.mkdtemp(prefix="sailmesh-jwt-pki-"))
+    try:
+        directory.chmod(0o755)
+        found = write_pki(directory, "auth.ecommerce.com")
+        found.server_key.chmod(0o600)
+        os.chown(found.server_key, 65534, 65534)  # the app's uid (nobody)
+        yield found
+    finally:
+        shutil.rmtree(directory)
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> Iterator[LocalMeshThread]:
     home = tmp_path_factory.mktemp("sailmesh-home")
     (home / "manifests").mkdir()
-    (home / "manifests" / "jwt.yaml").write_text(manifests())
+    (home / "manifests" / "jwt.yaml").write_text(manifests(pki))
     m = LocalMeshThread(home)
     try:
         m.start([str(home / "manifests")])
@@ -480,3 +557,36 @@ def test_keys_that_cannot_be_fetched_refuse_tokens(
         valid_token, none = pod_calls(client, [(ECHO, bearer(valid())), (ECHO, {})])
         assert (valid_token.status, none.status) == (401, 200)
         assert "Jwks remote fetch is failed" in valid_token.body
+
+
+PAYMENT = "http://payment-service.production.svc.cluster.local/"
+
+
+def seed_token(subject: str, audience: str = "payment-api", **extra: object) -> str:
+    return SEED_KEY.token(jwks.claims(SEED_ISSUER, subject, aud=audience, **extra))
+
+
+def test_the_seed_request_authentication_fetches_keys_over_https(
+    mesh: LocalMeshThread, client: RunningPod
+) -> None:
+    """Seed 003's RequestAuthentication as written: keys from https://auth.ecommerce.com through
+    a ServiceEntry and TLS origination, either audience, the token forwarded to the app."""
+    with applied(mesh, seed_document("003", "RequestAuthentication", "jwt-validation")):
+        enforced(lambda h: pod_call(client, PAYMENT, h))
+        forged_seed = FORGER.token(jwks.claims(SEED_ISSUER, "admin", aud="payment-api"))
+        token = seed_token("admin")
+        answers = pod_calls(
+            client,
+            [
+                (PAYMENT, bearer(token)),
+                (PAYMENT, bearer(seed_token("user", "ecommerce-api"))),
+                (PAYMENT, bearer(seed_token("user", "other-api"))),
+                (PAYMENT, bearer(forged_seed)),
+                (PAYMENT, bearer(valid())),  # another issuer's token
+                (PAYMENT, {}),
+            ],
+        )
+        assert [a.status for a in answers] == [200, 200, 403, 401, 401, 200]
+        assert answers[0].headers["authorization"] == f"Bearer {token}"  # forwardOriginalToken
+        log = pod_of(mesh, "idp", "auth-server").supervisor.log_path("auth-server")
+        assert "GET /.well-known/jwks.json" in log.read_text(errors="replace")
