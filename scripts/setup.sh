@@ -20,11 +20,14 @@ find_python() {
 
 install_system_packages() {
     # iptables and iproute2 give pods their network namespaces and capture rules; curl is
-    # what the curl sample image's pods run (`sailctl exec deploy/curl -- curl ...`).
+    # what the curl sample image's pods run (`sailctl exec deploy/curl -- curl ...`);
+    # prometheus is the metrics add-on (`sailctl up --addons prometheus`) and the telemetry
+    # tests' server.
     local missing=()
     command -v iptables >/dev/null 2>&1 || missing+=(iptables)
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
+    [ -x /usr/bin/prometheus ] || missing+=(prometheus)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
         log "missing system packages: ${missing[*]} (install them as root; continuing without)"
@@ -32,7 +35,7 @@ install_system_packages() {
     fi
     log "installing system packages: ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 install_system_packages

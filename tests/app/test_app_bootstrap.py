@@ -38,10 +38,31 @@ def test_a_sidecar_bootstrap_reads_back_as_its_proxy() -> None:
     assert proxy.service_account == "bookinfo-reviews" and proxy.interception == "REDIRECT"
     assert options_from_node(node).access_log_path == "/dev/stdout"
     assert document["dynamic_resources"]["ads_config"]["api_type"] == "DELTA_GRPC"  # type: ignore[index]
-    (cluster,) = document["static_resources"]["clusters"]  # type: ignore[index]
+    clusters = {c["name"]: c for c in document["static_resources"]["clusters"]}  # type: ignore[index]
+    cluster = clusters["xds-grpc"]
     address = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
     assert address == {"pipe": {"path": "/run/xds.sock"}}
     assert "cluster_manager" not in document
+    # the pod's metrics ports: Envoy's stats on 15090 (no agent socket: no 15020)
+    assert set(clusters) == {"xds-grpc", "prometheus_stats"}
+    [listener] = document["static_resources"]["listeners"]  # type: ignore[index]
+    assert listener["address"]["socket_address"]["port_value"] == 15090
+
+
+def test_the_merged_metrics_port_routes_to_the_agent_socket_with_the_workload_name() -> None:
+    from dataclasses import replace
+
+    request = replace(REQUEST, agent_socket=Path("/run/agent.sock"), workload_name="reviews-v1")
+    document = render_pod_bootstrap(request)
+    assert _node(document).metadata["WORKLOAD_NAME"] == "reviews-v1"
+    clusters = {c["name"]: c for c in document["static_resources"]["clusters"]}  # type: ignore[index]
+    agent = clusters["sailmesh-agent"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    assert agent["endpoint"]["address"] == {"pipe": {"path": "/run/agent.sock"}}
+    ports = [
+        x["address"]["socket_address"]["port_value"]
+        for x in document["static_resources"]["listeners"]
+    ]  # type: ignore[index]
+    assert sorted(ports) == [15020, 15090]
 
 
 def test_explicit_gateways_and_userns_marks_reach_envoy() -> None:
@@ -55,7 +76,16 @@ def test_explicit_gateways_and_userns_marks_reach_envoy() -> None:
     assert options.explicit_port == 15123 and options.gateway_ports == ((80, 8081),)
     assert options.gateway_bind == "127.0.0.1"
     assert document["admin"]["address"]["socket_address"]["port_value"] == 15999  # type: ignore[index]
+    assert "listeners" not in document["static_resources"]  # type: ignore[operator]
 
     marked = render_pod_bootstrap(replace(REQUEST, socket_mark=1337))
     (option,) = marked["cluster_manager"]["upstream_bind_config"]["socket_options"]
     assert option["int_value"] == 1337
+
+
+def test_no_metrics_ports_where_pods_share_the_host() -> None:
+    from dataclasses import replace
+
+    gateway = replace(REQUEST, gateway_ports={80: 8081}, metrics_ports=False)
+    document = render_pod_bootstrap(gateway)
+    assert "listeners" not in document["static_resources"]  # type: ignore[operator]

@@ -40,3 +40,35 @@ def test_secret_objects_keep_keys_not_values() -> None:
 def test_json_secret_fields_anywhere() -> None:
     dump = {"a": [{"private_key": {"inline_bytes": "AAAA"}, "name": "default"}], "token": ""}
     assert redact_json(dump) == {"a": [{"private_key": REDACTED, "name": "default"}], "token": ""}
+
+
+def test_the_api_returns_secret_key_names_and_sizes_only() -> None:
+    from sailmesh.app.redact import withhold_secret_values
+    from sailmesh.config.analysis.analyzers.credentials import credential_problem
+
+    (secret,) = load_text(tls_secret("cred", ca=True), "s.yaml").resources
+    item = secret.to_dict()
+    out = withhold_secret_values(item)
+    assert set(out["data"]) == {"tls.crt", "tls.key", "ca.crt"}
+    size = len(base64.b64decode(item["data"]["tls.key"]))
+    assert out["data"]["tls.key"] == f"[redacted: {size} bytes]"
+    assert "PRIVATE" not in str(out) and "LS0t" not in str(out)
+    assert withhold_secret_values({"kind": "Gateway", "spec": {}}) == {
+        "kind": "Gateway",
+        "spec": {},
+    }
+    # what `sailctl analyze` of a running mesh then sees: keys present, values not checked
+    import datetime
+
+    from sailmesh.app.mesh_inputs import mesh_resources
+
+    ((seen,), problems) = mesh_resources([out])
+    assert problems == []
+
+    now = datetime.datetime.now(datetime.UTC)
+    assert credential_problem(seen, now, mutual=True) is None
+    del out["data"]["ca.crt"]
+    ((seen,), _) = mesh_resources([out])
+    assert credential_problem(seen, now, mutual=True) == (
+        "MUTUAL mode needs a CA certificate (ca.crt) to verify clients"
+    )

@@ -47,3 +47,19 @@ def test_controlplane_benchmark_runs_a_small_mesh() -> None:
         assert not any(word in row for word in ("timeout", "failed", "not measured")), row
     changes = [r for r in rows if r.startswith("apply one-service change")]
     assert len(changes) == 4 and all(" s (push " in r for r in changes), rows
+
+
+def test_telemetry_benchmark_measures_every_case() -> None:
+    env = dict(os.environ, BENCH_TELEMETRY_SECONDS="1", BENCH_TELEMETRY_REPEATS="1")
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_telemetry.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    rows = [line for line in done.stdout.splitlines() if line.startswith("telemetry")]
+    assert len(rows) == 7, done.stdout
+    assert all(" us Envoy CPU/request" in r for r in rows[:6]), rows
+    assert "Python CPU/entry" in rows[4] and " ms" in rows[-1]

@@ -130,3 +130,13 @@ def test_sailctl_console_script_runs() -> None:
 def test_help_texts(verb: str) -> None:
     code, out = run(verb, "--help")
     assert code == 0 and "-f, --filename" in out
+
+
+def test_up_refuses_unknown_add_ons_before_starting_anything() -> None:
+    from click.testing import CliRunner
+
+    from sailmesh.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["demo", "--addons", "prometheus,grafana"])
+    assert result.exit_code == 2
+    assert "unknown add-on 'grafana'; known: prometheus" in result.output

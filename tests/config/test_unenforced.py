@@ -36,7 +36,7 @@ spec:
       tunnel: {protocol: CONNECT, targetHost: proxy, targetPort: 3128}
       portLevelSettings:
       - port: {number: 9080}
-        tls: {mode: SIMPLE, credentialName: cred}
+        loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 10s}
 """
 
 
@@ -69,7 +69,7 @@ def test_table_names_known_kinds_and_valid_patterns() -> None:
 
 def test_traffic_policy_fields_are_found_at_every_level() -> None:
     assert paths(DR) == [
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.credentialName",
+        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.warmupDurationSecs",
         "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration",
         "spec.trafficPolicy.portLevelSettings[0].connectionPool.tcp.idleTimeout",
         "spec.subsets[0].trafficPolicy.tunnel",
@@ -131,7 +131,6 @@ spec:
     defaultConfig: {proxyMetadata: {ISTIO_DELTA_XDS: "false"}}
 """
     assert paths(text) == [
-        "spec.servers[1].port.protocol",
         "spec.addresses[1]",
         "spec.meshConfig.enableTracing",
     ]
@@ -161,7 +160,7 @@ spec: {}
 def test_uses_are_located_at_their_line() -> None:
     (problem, *_) = not_enforced_problems(load(DR))
     assert problem.source is not None
-    line = "        tls: {mode: SIMPLE, credentialName: cred}"
+    line = "        loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 10s}"
     assert problem.source.line == DR.splitlines().index(line) + 1
 
 
@@ -171,9 +170,8 @@ def test_analyze_reports_sm0001_in_istio_format() -> None:
     first = found[0]
     assert first.level is Level.WARNING
     assert first.message == (
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].tls.credentialName: not enforced: "
-        "Secrets are not served to proxies: only the file settings (clientCertificate, "
-        "privateKey, caCertificates) are used"
+        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.warmupDurationSecs: "
+        "not enforced: slow start is not configured"
     )
 
 

@@ -16,11 +16,11 @@ T = TypeVar("T")
 
 
 class LocalMeshThread:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, **options: Any) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="mesh-loop", daemon=True)
         self._thread.start()
-        self.mesh = LocalMesh(home)
+        self.mesh = LocalMesh(home, **options)
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 120.0) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)

@@ -18,7 +18,8 @@ def test_defaults_are_istios() -> None:
     assert mesh.root_namespace == "istio-system"
     assert mesh.trust_domain == "cluster.local"
     assert mesh.outbound_traffic_policy == "ALLOW_ANY"
-    assert mesh.access_log_file == ""
+    assert mesh.access_log_file is None  # unset: each proxy's default applies
+    assert mesh.access_log_encoding == "TEXT" and mesh.access_log_format == ""
     assert mesh.enable_tracing is True
     assert mesh.default_retry_attempts == 2
     assert mesh.default_retry_on == ISTIO_DEFAULT_RETRY_ON
@@ -77,3 +78,28 @@ def test_mesh_config_is_frozen() -> None:
     mesh = MeshConfig()
     with pytest.raises(FrozenInstanceError):
         mesh.root_namespace = "other"  # type: ignore[misc]
+
+
+def test_access_log_settings_and_file_providers() -> None:
+    mesh = MeshConfig.from_dict(
+        {
+            "accessLogFile": "",
+            "accessLogEncoding": "json",
+            "accessLogFormat": '{"code": "%RESPONSE_CODE%"}',
+            "defaultProviders": {"accessLogging": ["errors"]},
+            "extensionProviders": [
+                {"name": "errors", "envoyFileAccessLog": {"path": "/tmp/errors.log"}},
+                {
+                    "name": "json",
+                    "envoyFileAccessLog": {"logFormat": {"labels": {"code": "%RESPONSE_CODE%"}}},
+                },
+                {"name": "otel", "envoyOtelAls": {"service": "x", "port": 4317}},
+            ],
+        }
+    )
+    assert mesh.access_log_file == ""  # set: no access log
+    assert mesh.access_log_encoding == "JSON"
+    assert mesh.default_access_log_providers == ("errors",)
+    errors, as_json = mesh.file_log_providers
+    assert (errors.name, errors.path, errors.labels_json) == ("errors", "/tmp/errors.log", "")
+    assert (as_json.path, as_json.labels_json) == ("/dev/stdout", '{"code": "%RESPONSE_CODE%"}')

@@ -24,6 +24,7 @@ from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
 from sailmesh.config.models.security import PeerAuthenticationSpec, RequestAuthenticationSpec
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
+from sailmesh.config.models.telemetry import TelemetrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
 from sailmesh.config.resource import Resource
 from sailmesh.config.unenforced import find_unenforced, split_pattern
@@ -44,11 +45,14 @@ SPECS: dict[str, type[BaseModel]] = {
     "Gateway": GatewaySpec,
     "ServiceEntry": ServiceEntrySpec,
     "Sidecar": SidecarSpec,
+    "Telemetry": TelemetrySpec,
     "PeerAuthentication": PeerAuthenticationSpec,
     "RequestAuthentication": RequestAuthenticationSpec,
 }
 API_VERSIONS = {
-    kind: "security.istio.io/v1" for kind in ("PeerAuthentication", "RequestAuthentication")
+    "PeerAuthentication": "security.istio.io/v1",
+    "RequestAuthentication": "security.istio.io/v1",
+    "Telemetry": "telemetry.istio.io/v1",
 }
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
@@ -77,7 +81,19 @@ _HTTPS_SERVER = {
     "hosts": ["*"],
     "tls": {"mode": "SIMPLE", "credentialName": "cred"},
 }
+_MUTUAL_SERVER = {**_HTTPS_SERVER, "tls": {"mode": "MUTUAL", "credentialName": "cred"}}
+_FILES_SERVER = {
+    **_HTTPS_SERVER,
+    "tls": {"mode": "MUTUAL", "serverCertificate": "/c.pem", "privateKey": "/k.pem",
+            "caCertificates": "/ca.pem"},
+}  # fmt: skip
+_PAIRS_SERVER = {
+    **_HTTPS_SERVER,
+    "tls": {"mode": "SIMPLE", "tlsCertificates": [{"serverCertificate": "/c.pem", "privateKey": "/k.pem"}]},
+}  # fmt: skip
 _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
+_TEAM = {"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": {"team": {"value": "'a'"}}}
+_ERRORS = {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 400"}}
 
 #: P-256 public keys (their private keys were not kept): valid inline key sets.
 _JWKS = json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1",
@@ -127,6 +143,9 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "Gateway": [
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTP_SERVER]},
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTPS_SERVER, _HTTP_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_FILES_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_MUTUAL_SERVER]},
+        {"selector": {"istio": "ingressgateway"}, "servers": [_PAIRS_SERVER]},
     ],
     "ServiceEntry": [
         {"hosts": ["api.example.com"], "ports": _EXT_PORTS, "resolution": "STATIC", "location": "MESH_INTERNAL",
@@ -164,6 +183,19 @@ BASES: dict[str, list[dict[str, Any]]] = {
                       "defaultEndpoint": "127.0.0.1:9080", "tls": {"mode": "SIMPLE", "credentialNames": ["a"]}}]},
         {"outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com",
                                                                        "port": {"number": 80}}}},
+    ],
+    "Telemetry": [
+        {"metrics": [{"overrides": [_TEAM]}]},
+        {"selector": {"matchLabels": {"app": "productpage"}}, "metrics": [{"overrides": [_TEAM]}]},
+        {"accessLogging": [_ERRORS]},
+        {"targetRef": {"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": "gw"},
+         "metrics": [{"overrides": [_TEAM]}]},
+        {"targetRefs": [{"kind": "Gateway", "group": "gateway.networking.k8s.io", "name": "gw"}],
+         "metrics": [{"overrides": [_TEAM]}]},
+        {"targetRef": {"kind": "Service", "name": "productpage"}, "metrics": [{"overrides": [_TEAM]}]},
+        {"targetRefs": [{"kind": "Service", "name": "productpage"}], "metrics": [{"overrides": [_TEAM]}]},
+        {"tracing": [{"providers": [{"name": "zipkin"}], "randomSamplingPercentage": 10.0}],
+         "metrics": [{"overrides": [_TEAM]}]},
     ],
 }  # fmt: skip
 
@@ -247,6 +279,15 @@ NAMED: dict[str, list[Any]] = {
     "ports": [{"http": 8081}],
     "value": [20.0],
     "stat_prefix": ["sp"],
+    "tag_overrides": [
+        {"team": {"value": "request.headers['x-team']"}},
+        {"request_protocol": {"operation": "REMOVE"}},
+    ],
+    "expression": ["response.code >= 500"],
+    "kind": ["GatewayClass"],
+    "group": [""],
+    "custom_tags": [{"t": {"literal": {"value": "v"}}}],
+    "random_sampling_percentage": [20.0],
     "port_level_mtls": [{"9080": {"mode": "DISABLE"}}, {"9080": {"mode": "STRICT"}}],
     "issuer": ["https://other.example.com"],
     "jwks": [_JWKS2],
@@ -257,7 +298,6 @@ NAMED: dict[str, list[Any]] = {
     "output_payload_to_header": ["x-payload"],
     "claim": ["org.team"],
     "space_delimited_claims": [["roles"]],
-    "group": [_GATEWAY_API],
 }
 _BY_TYPE: dict[Any, list[Any]] = {
     bool: [True, False],
@@ -452,8 +492,10 @@ def concrete(pattern: str) -> str:
 
 def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     """The world's output under ``meshConfig`` as sailmesh reads it (with a Sidecar in the
-    namespace ``mesh-root``, which ``rootNamespace: mesh-root`` makes the mesh's default)."""
+    namespace ``mesh-root``, which ``rootNamespace: mesh-root`` makes the mesh's default), for
+    proxies that log to stdout unless the mesh says otherwise (the local runtime's)."""
     from sailmesh.snapshot.mesh import MeshConfig
+    from sailmesh.xds.options import TranslateOptions
 
     sidecar = {"egress": [{"hosts": ["istio-system/*"]}]}
     (root,) = load_text(document("Sidecar", sidecar).replace('"default"', '"mesh-root"')).resources
@@ -461,8 +503,9 @@ def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     snap = MeshSnapshot.build(resources, compute_view(_services(), bookinfo_workloads()),
                               MeshConfig.from_dict(mesh_config))  # fmt: skip
     out = {}
+    options = TranslateOptions(access_log_path="/dev/stdout", sds=True)
     for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
-        for type_url, found in generate(proxy, snap, options=OPTIONS).items():
+        for type_url, found in generate(proxy, snap, options=options).items():
             out[f"{label} {type_url}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()
             }

@@ -19,6 +19,7 @@ from sailmesh.xds.bootstrap import (
     sidecar_node_id,
     stats_tags,
 )
+from sailmesh.xds.bootstrap_metrics import MetricsPorts
 
 NODE = sidecar_node_id("10.1.0.5", "reviews-v1-abc", "default")
 METADATA = {"NAMESPACE": "default", "LABELS": {"app": "reviews", "version": "v1"}}
@@ -92,3 +93,39 @@ def test_extra_stat_tags_follow_istio_format() -> None:
     assert names.index("destination_port") == names.index("mongo_prefix") + 1
     [rule] = [t for t in tags if t["tag_name"] == "destination_port"]
     assert rule["regex"] == r"(destination_port=\.=(.*?);\.;)"
+
+
+def test_metrics_ports_are_accepted_and_route_to_admin_and_the_agent(tmp_path: Path) -> None:
+    bootstrap = render_bootstrap(
+        node_id=NODE,
+        cluster="reviews.default",
+        xds_address=UnixAddress("/tmp/sailmesh-test/xds.sock"),
+        metadata=METADATA,
+        metrics=MetricsPorts(agent_socket="/tmp/sailmesh-test/agent.sock"),
+    )
+    result = validate(tmp_path, bootstrap)
+    assert result.returncode == 0, result.stdout + result.stderr
+    static = bootstrap["static_resources"]
+    ports = {x["address"]["socket_address"]["port_value"]: x for x in static["listeners"]}
+    assert sorted(ports) == [15020, 15090]
+    clusters = {c["name"]: c for c in static["clusters"]}
+    admin = clusters["prometheus_stats"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    assert admin["endpoint"]["address"]["socket_address"]["port_value"] == 15000
+    agent = clusters["sailmesh-agent"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    assert agent["endpoint"]["address"] == {"pipe": {"path": "/tmp/sailmesh-test/agent.sock"}}
+    merged = ports[15020]["filter_chains"][0]["filters"][0]["typed_config"]["route_config"]
+    [header] = merged["virtual_hosts"][0]["request_headers_to_add"]
+    assert header["header"] == {"key": "x-sailmesh-proxy", "value": NODE}
+    assert header["append_action"] == "OVERWRITE_IF_EXISTS_OR_ADD"
+    [buckets] = bootstrap["stats_config"]["histogram_bucket_settings"]
+    assert buckets["match"] == {"prefix": "sailmesh."} and buckets["buckets"][0] == 0.5
+
+
+def test_metrics_ports_can_be_left_out() -> None:
+    bootstrap = render_bootstrap(
+        node_id=NODE,
+        cluster="c",
+        xds_address=TcpAddress("127.0.0.1", 15012),
+        metrics=MetricsPorts(agent_socket=None, prometheus_port=None),
+    )
+    assert "listeners" not in bootstrap["static_resources"]

@@ -1,17 +1,17 @@
 """The not-enforced table is honest: listed fields change no Envoy output, the others do.
 
 For every leaf field of the typed models of the enforced kinds (VirtualService,
-DestinationRule, Gateway, ServiceEntry, Sidecar, RequestAuthentication), a valid document sets
-it to a non-default value (validation decides what is valid) and is translated with the real
-translator for a sidecar and a gateway, next to the same document without it:
+DestinationRule, Gateway, ServiceEntry, Sidecar, PeerAuthentication, Telemetry,
+RequestAuthentication), a valid document sets it to a non-default value (validation decides
+what is valid) and is translated with the real translator for a sidecar and a gateway, next
+to the same document without it:
 
 - a field the table lists (:mod:`sailmesh.config.enforcement`, found by the real finder)
   must leave every Envoy resource byte-identical: it really has no effect;
 - any other field must change the output, unless :data:`NO_VISIBLE_EFFECT` says why not.
 
 So a field cannot be ignored without being listed, and an entry cannot stay listed once the
-field is implemented (remove the entry then). Entries no leaf trial can show (no valid value
-of the field alone) are shown by scenario tests named in :data:`ENTRY_SCENARIOS`.
+field is implemented (remove the entry then).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     "nothing after it for HTTP servers (route configs are http.<number>)",
     ("Gateway", "spec.servers[*].port.targetPort"): "deprecated; Istio ignores it on Gateway "
     "servers (the gateway listens on the server port)",
+    ("Gateway", "spec.servers[*].tls.insecureSkipVerify"): "a client setting "
+    "(DestinationRule); a server has no peer certificate to skip verifying",
     ("ServiceEntry", "spec.ports[*].name"): "a label of the port (endpoints refer to it by "
     "name, so renaming both changes nothing; clusters are named by number)",
 }
@@ -55,21 +57,26 @@ NOT_SETTABLE: dict[tuple[str, str], str] = {
     ("VirtualService", "spec.http[*].fault.delay.exponentialDelay"): "rejected: not supported",
     ("VirtualService", "spec.http[*].fault.abort.http2Error"): "rejected: not supported",
 }
-#: Fields whose "no effect" (or effect) is shown by a scenario of their own below.
+#: Fields whose "no effect" is shown by a scenario of their own below.
 SCENARIOS: dict[tuple[str, str], str] = {
-    ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
+    ("Gateway", "spec.servers[*].tls.mode"): "test_auto_passthrough_servers_get_nothing",
+    ("Telemetry", "spec.accessLogging[*].filter.expression"): (
+        "test_filters_the_proxy_cannot_evaluate_log_everything"
+    ),
+    ("Telemetry", "spec.metrics[*].overrides[*].match.customMetric"): (
+        "test_custom_metric_overrides_change_nothing"
+    ),
     # validation ties a target's group to its kind: no other valid value for either alone
     ("RequestAuthentication", "spec.targetRef.group"): "test_a_target_refs_group_is_read",
     ("RequestAuthentication", "spec.targetRefs[*].group"): "test_a_target_refs_group_is_read",
     ("RequestAuthentication", "spec.targetRef.kind"): "test_waypoint_targets_attach_nowhere",
     ("RequestAuthentication", "spec.targetRefs[*].kind"): "test_waypoint_targets_attach_nowhere",
 }
-#: Table entries shown by a scenario test below rather than by the leaf trials, and why.
+#: Entries under a leaf (map keys), or above leaves, that a scenario test of their own shows.
 ENTRY_SCENARIOS: dict[tuple[str, str], str] = {
-    ("Gateway", "spec.servers[*].port.protocol"): "test_non_http_gateway_servers_get_nothing",
-    # the listed kinds have no valid leaf value beside a Gateway API group: shown inert here
-    ("RequestAuthentication", "spec.targetRef.kind"): "test_waypoint_targets_attach_nowhere",
-    ("RequestAuthentication", "spec.targetRefs[*].kind"): "test_waypoint_targets_attach_nowhere",
+    ("Telemetry", "spec.metrics[*].overrides[*].tagOverrides.*"): (
+        "test_tag_values_the_proxy_cannot_compute_set_nothing"
+    ),
     # not inert (fail closed: the issuer's tokens are refused) but the user's intent, OpenID
     # discovery of the keys, is not carried out
     ("RequestAuthentication", "spec.jwtRules[*]"): "test_rules_without_keys_refuse_tokens",
@@ -140,7 +147,8 @@ def trials(kind: str, pattern: str) -> list[Trial]:
 def test_every_scenario_leaf_has_its_scenario_test() -> None:
     every = {(kind, leaf[0]) for kind, spec in SPECS.items() for leaf in leaves(spec)}
     assert set(SCENARIOS) <= every
-    assert all(callable(globals().get(name)) for name in SCENARIOS.values())
+    scenarios = [*SCENARIOS.values(), *ENTRY_SCENARIOS.values()]
+    assert all(callable(globals().get(name)) for name in scenarios)
 
 
 def test_bases_are_valid() -> None:
@@ -174,22 +182,85 @@ def test_leaf_is_enforced_or_listed(
     assert changed, f"{kind} {path} has no effect on the Envoy output: list it in the table"
 
 
-def test_non_http_gateway_servers_get_nothing() -> None:
-    """A TCP, TLS or HTTPS server (the table lists their protocols) adds nothing to the gateway."""
+def test_auto_passthrough_servers_get_nothing() -> None:
+    """An AUTO_PASSTHROUGH server (the table lists the mode) adds nothing to the gateway; the
+    other modes each change it."""
     plain = {"selector": {"istio": "ingressgateway"}, "servers": [GATEWAY["servers"][0]]}
-    servers = [
-        {"port": {"number": 31400, "name": "tcp", "protocol": "TCP"}, "hosts": ["*"]},
-        {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*"],
-         "tls": {"mode": "PASSTHROUGH"}},
-        {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"],
-         "tls": {"mode": "SIMPLE", "credentialName": "cred"}},
-    ]  # fmt: skip
-    more = {**plain, "servers": [*plain["servers"], *servers]}
+    server = {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*"],
+              "tls": {"mode": "AUTO_PASSTHROUGH"}}  # fmt: skip
+    more = {**plain, "servers": [*plain["servers"], server]}
     resource = load("Gateway", more)
     assert resource is not None
-    uses = {u.path for u in find_unenforced(resource)}
-    assert {f"spec.servers[{i}].port.protocol" for i in (1, 2, 3)} <= uses
+    assert {u.path for u in find_unenforced(resource)} >= {"spec.servers[1].tls.mode"}
     assert output("Gateway", more) == output("Gateway", plain)
+    https = {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"]}
+    outputs = []
+    for mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL"):
+        tls = {"mode": mode} if mode == "ISTIO_MUTUAL" else {"mode": mode, "credentialName": "c"}
+        spec = {**plain, "servers": [*plain["servers"], {**https, "tls": tls}]}
+        assert not find_unenforced(load("Gateway", spec))  # type: ignore[arg-type]
+        outputs.append(output("Gateway", spec))
+    assert all(a != b for i, a in enumerate(outputs) for b in outputs[i + 1 :])
+    assert all(o != output("Gateway", plain) for o in outputs)
+
+
+def _telemetry(spec: dict[str, Any]) -> Resource:
+    resource = load("Telemetry", spec)
+    assert resource is not None, spec
+    return resource
+
+
+def test_filters_the_proxy_cannot_evaluate_log_everything() -> None:
+    """An access-log filter the proxy cannot evaluate (the table lists it) is as if the entry
+    had no filter: the provider logs every request."""
+    unfiltered = {"accessLogging": [{"providers": [{"name": "envoy"}]}]}
+    for expression in ("request.headers['x'] | 'y'", "upstream_peer.labels['app'] == 'a'"):
+        spec = {
+            "accessLogging": [
+                {"providers": [{"name": "envoy"}], "filter": {"expression": expression}}
+            ]
+        }
+        uses = [u.path for u in find_unenforced(_telemetry(spec))]
+        assert uses == ["spec.accessLogging[0].filter.expression"], uses
+        assert output("Telemetry", spec) == output("Telemetry", unfiltered)
+    evaluable = {
+        "accessLogging": [
+            {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 500"}}
+        ]
+    }
+    assert not find_unenforced(_telemetry(evaluable))
+    assert output("Telemetry", evaluable) != output("Telemetry", unfiltered)
+
+
+def test_custom_metric_overrides_change_nothing() -> None:
+    """Overrides of a custom metric (not implemented; listed) leave every standard metric as
+    it is: the same as no Telemetry object at all."""
+    spec = {"metrics": [{"overrides": [{"match": {"customMetric": "orders"}, "disabled": True,
+                                        "tagOverrides": {"team": {"value": "'a'"}}}]}]}  # fmt: skip
+    resource = _telemetry(spec)
+    assert [u.path for u in find_unenforced(resource)] == [
+        "spec.metrics[0].overrides[0].match.customMetric"
+    ]
+    assert output("Telemetry", spec) == translate([*context("Telemetry")])
+
+
+def test_tag_values_the_proxy_cannot_compute_set_nothing() -> None:
+    """A tag override whose value the proxy cannot compute (listed) is left out: the same as
+    the override without that tag; the computable ones are applied."""
+
+    def spec(tags: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "metrics": [
+                {"overrides": [{"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": tags}]}
+            ]
+        }
+
+    good = {"team": {"value": "'a'"}}
+    bad = {**good, "peer_app": {"value": "upstream_peer.labels['app'].value"}}
+    uses = [u.path for u in find_unenforced(_telemetry(spec(bad)))]
+    assert uses == ["spec.metrics[0].overrides[0].tagOverrides.peer_app"], uses
+    assert output("Telemetry", spec(bad)) == output("Telemetry", spec(good))
+    assert output("Telemetry", spec(good)) != translate([*context("Telemetry")])
 
 
 COVERED = [e for e in NOT_ENFORCED if e.kind in SPECS]
@@ -197,18 +268,17 @@ COVERED = [e for e in NOT_ENFORCED if e.kind in SPECS]
 
 @pytest.mark.parametrize("entry", COVERED, ids=[f"{e.kind}:{e.path}" for e in COVERED])
 def test_every_entry_is_exercised(entry: NotEnforced) -> None:
-    """Each entry of an enforced kind was set by some leaf trial above (and shown inert)."""
+    """Each entry of an enforced kind was set by some leaf trial above (and shown inert), or
+    by a scenario test of its own."""
+    if (entry.kind, entry.path) in ENTRY_SCENARIOS or (entry.kind, entry.path) in SCENARIOS:
+        return
     for kind, pattern, *_ in LEAVES:
         if kind != entry.kind or (kind, pattern) in SCENARIOS:
             continue
         for *_, resource in trials(kind, pattern):
             if any(use.entry is entry for use in find_unenforced(resource)):
                 return
-    assert (entry.kind, entry.path) in ENTRY_SCENARIOS, entry
-
-
-def test_every_entry_scenario_exists() -> None:
-    assert all(callable(globals().get(name)) for name in ENTRY_SCENARIOS.values())
+    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].tls.mode"), entry
 
 
 _JWT_RULE = {"issuer": "https://issuer.example.com", "jwks": json.dumps(
@@ -277,18 +347,22 @@ def test_rules_without_keys_refuse_tokens() -> None:
 
 MESH_LISTED = {
     "enableTracing": True,
-    "accessLogEncoding": "JSON",
+    "extensionProviders": [
+        {"name": "zipkin", "zipkin": {"service": "zipkin.istio-system", "port": 9411}}
+    ],
+    "defaultProviders": {"tracing": ["zipkin"]},
     "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
     "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
 }
 MESH_ENFORCED = {
-    "accessLogFile": "/dev/stdout",
+    "accessLogFile": "/tmp/mesh-access.log",
+    "accessLogEncoding": "JSON",
+    "accessLogFormat": "%RESPONSE_CODE%\n",
     "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"},
     "defaultHttpRetryPolicy": {"attempts": 5},
     "rootNamespace": "mesh-root",
     "trustDomain": "example.org",
     "trustDomainAliases": ["old.example.org"],
-    "accessLogFormat": "%DOWNSTREAM_PEER_URI_SAN%",
 }
 #: What a read field needs beside it to show (a log format needs a log).
 MESH_COMPANIONS = {"accessLogFormat": {"accessLogFile": "/dev/stdout"}}

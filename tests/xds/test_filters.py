@@ -1,17 +1,18 @@
-"""Network, HTTP and listener filters: HCM, TCP proxy, access logs, inspectors."""
+"""Network, HTTP and listener filters: HCM, TCP proxy, inspectors."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from envoy.config.route.v3 import route_pb2
-from envoy.extensions.access_loggers.file.v3 import file_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 
+from sailmesh.telemetry.accesslog import FileLog
 from sailmesh.xds import filters
+from sailmesh.xds.access_logs import file_access_log
 
 
 def unpack(filter_: Any, message: Any) -> Any:
@@ -20,13 +21,8 @@ def unpack(filter_: Any, message: Any) -> Any:
     return out
 
 
-def test_access_logs() -> None:
-    assert filters.access_logs("", "%START_TIME%") == []
-    (log,) = filters.access_logs("/dev/stdout", "[%START_TIME%]\n")
-    assert log.name == "envoy.access_loggers.file"
-    config = unpack(log, file_pb2.FileAccessLog)
-    assert config.path == "/dev/stdout"
-    assert config.log_format.text_format_source.inline_string == "[%START_TIME%]\n"
+def _file_log() -> Any:
+    return file_access_log(FileLog("/dev/stdout", "x"))
 
 
 def test_http_filters_outbound_and_inbound() -> None:
@@ -54,7 +50,7 @@ def test_outbound_hcm_uses_rds() -> None:
 
 def test_inbound_hcm_has_an_inline_route_config_and_forwards_client_certs() -> None:
     routes = route_pb2.RouteConfiguration(name="inbound|9080||")
-    logs = filters.access_logs("/dev/stdout", "x")
+    logs = [_file_log()]
     found = filters.http_connection_manager(
         "inbound_0.0.0.0_9080", route_config=routes, outbound=False, logs=logs
     )

@@ -87,7 +87,7 @@ def test_inbound_chains_by_protocol() -> None:
         snap = fx.snapshot([], extra_services=[API], extra_workloads=[POD])
         proxy = fx.productpage_proxy(ip="10.244.1.1", labels=frozen_map({"app": "api"}))
         scope = build_scope(proxy, snap)
-        return [c.filters[-1].name for c in inbound_chains(scope, port, [])]
+        return [c.filters[-1].name for c in inbound_chains(scope, port, DEFAULT_OPTIONS)]
 
     hcm, tcp = "envoy.filters.network.http_connection_manager", "envoy.filters.network.tcp_proxy"
     assert names("GRPC") == [hcm]

@@ -1,4 +1,4 @@
-"""Per-proxy translation options: access log path and gateway ports."""
+"""Per-proxy translation options: the default access log path and gateway ports."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from sailmesh.xds.options import DEFAULT_OPTIONS, TranslateOptions
 @pytest.mark.parametrize(
     ("path", "mesh_file", "expected"),
     [
-        (None, "", ""),  # follow meshConfig: no access log
+        (None, None, ""),  # neither the proxy nor the mesh asks for a log
+        ("/dev/stdout", None, "/dev/stdout"),  # the proxy's default (the local runtime's)
         (None, "/dev/stdout", "/dev/stdout"),
-        ("", "/dev/stdout", ""),  # explicitly disabled
-        ("/tmp/access.log", "/dev/stdout", "/tmp/access.log"),
+        ("/dev/stdout", "", ""),  # the mesh turns logs off
+        ("/tmp/access.log", "/dev/stdout", "/dev/stdout"),  # the mesh's file wins
     ],
 )
-def test_log_path(path: str | None, mesh_file: str, expected: str) -> None:
+def test_log_path(path: str | None, mesh_file: str | None, expected: str) -> None:
     options = TranslateOptions(access_log_path=path)
     assert options.log_path(MeshConfig(access_log_file=mesh_file)) == expected
 
@@ -32,4 +33,4 @@ def test_defaults() -> None:
     assert DEFAULT_OPTIONS.explicit_port == 15001
     assert DEFAULT_OPTIONS.protocol_detection_timeout_nanos == 0
     assert DEFAULT_OPTIONS.gateway_bind is None
-    assert "%RESPONSE_CODE%" in DEFAULT_OPTIONS.access_log_format
+    assert DEFAULT_OPTIONS.access_log_path is None

@@ -3,6 +3,7 @@
 EDS clusters become STATIC clusters with their ClusterLoadAssignment inlined; HTTP connection
 managers using RDS get their route configuration inlined. With ``sds_socket`` the bootstrap also
 has the ``sds-grpc`` cluster (as a sidecar with a node agent), so TLS contexts may name secrets.
+Secrets a gateway gets over ADS (``credentialName``) become static secrets of the bootstrap.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from envoy.config.cluster.v3 import cluster_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
+from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2  # noqa: F401 (for ParseDict)
 from google.protobuf import json_format
 
-from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE
+from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET
 from sailmesh.xds.bootstrap import SDS_CLUSTER, UnixAddress, render_bootstrap
 
 
@@ -42,6 +44,23 @@ def _inline_routes(chain: Any, routes: dict[str, Any]) -> None:
             hcm.ClearField("rds")
             hcm.route_config.CopyFrom(routes[name])
             f.typed_config.Pack(hcm)
+
+
+def _static_secret_refs(chain: Any) -> None:
+    """SDS references served over ADS become references to the bootstrap's static secrets."""
+    if not chain.HasField("transport_socket"):
+        return
+    context = tls_pb2.DownstreamTlsContext()
+    if not chain.transport_socket.typed_config.Unpack(context):
+        return
+    common = context.common_tls_context
+    refs = [*common.tls_certificate_sds_secret_configs]
+    if common.HasField("combined_validation_context"):
+        refs.append(common.combined_validation_context.validation_context_sds_secret_config)
+    for ref in refs:
+        if ref.sds_config.HasField("ads"):
+            ref.ClearField("sds_config")
+    chain.transport_socket.typed_config.Pack(context)
 
 
 def _sds_cluster(sds_socket: str) -> cluster_pb2.Cluster:
@@ -75,8 +94,11 @@ def static_bootstrap(
         listener.CopyFrom(resources[LISTENER][name])
         for chain in listener.filter_chains:
             _inline_routes(chain, routes)
+            _static_secret_refs(chain)
         if listener.HasField("default_filter_chain"):
             _inline_routes(listener.default_filter_chain, routes)
+    for name in sorted(resources.get(SECRET, {})):
+        boot.static_resources.secrets.add().CopyFrom(resources[SECRET][name])
     return boot
 
 

@@ -28,7 +28,7 @@ from envoy.service.discovery.v3 import ads_pb2_grpc, discovery_pb2
 
 from sailmesh.ads.cache import SnapshotCache
 from sailmesh.ads.delta import DeltaStream
-from sailmesh.ads.status import ProxyStatus, StatusTracker
+from sailmesh.ads.status import ProxyStatus, StatusTracker, StreamObserver
 from sailmesh.ads.stream import SotwStream
 from sailmesh.ads.wire import encode, encoded_size
 from sailmesh.clock import SYSTEM_CLOCK, Clock
@@ -58,11 +58,13 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
         on_connect: NodeHook | None = None,
         on_disconnect: NodeHook | None = None,
         send_budget: int = 0,
+        observer: StreamObserver | None = None,
     ) -> None:
         self._cache = cache
         self._clock = clock
         self._on_connect = on_connect
         self._on_disconnect = on_disconnect
+        self._observer = observer
         self.trackers: dict[str, StatusTracker] = {}
         self._budget = SendBudget(send_budget)
 
@@ -112,6 +114,9 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
                     await self._budget.acquire(size)
                     try:
                         yield response
+                    except BaseException:
+                        self._send_failed(response)
+                        raise
                     finally:
                         self._budget.release(size)
                     del response
@@ -125,12 +130,17 @@ class _Servicer(ads_pb2_grpc.AggregatedDiscoveryServiceServicer):  # type: ignor
                 if self._on_disconnect is not None:
                     self._on_disconnect(node)
 
+    def _send_failed(self, response: Any) -> None:
+        type_url = getattr(response, "type_url", "")
+        if self._observer is not None and type_url:
+            self._observer.send_failed(type_url)
+
     def _open(
         self, node_id: str, mode: str, factory: Callable[[StatusTracker, str], _Machine]
     ) -> _Machine:
         token = secrets.token_hex(4)
         stream_id = f"{node_id}/{token}"
-        tracker = StatusTracker(node_id, stream_id, mode, self._clock)
+        tracker = StatusTracker(node_id, stream_id, mode, self._clock, self._observer)
         machine = factory(tracker, f"{token}-")
         self.trackers[stream_id] = tracker
         snapshot = self._cache.get(node_id)
@@ -293,13 +303,15 @@ class AdsServer:
         on_connect: NodeHook | None = None,
         on_disconnect: NodeHook | None = None,
         send_budget: int = DEFAULT_SEND_BUDGET,
+        observer: StreamObserver | None = None,
     ) -> None:
         """``on_connect(node)`` runs when a stream opens, before its first request is answered:
         the place to compute and set the node's snapshot. ``send_budget``: bytes of responses
-        in flight over all streams (see :class:`SendBudget`; 0: no limit)."""
+        in flight over all streams (see :class:`SendBudget`; 0: no limit). ``observer`` hears
+        of every stream's sends, ACKs and NACKs."""
         self.cache = cache
         self._servicer = _Servicer(
-            cache, clock or SYSTEM_CLOCK, on_connect, on_disconnect, send_budget
+            cache, clock or SYSTEM_CLOCK, on_connect, on_disconnect, send_budget, observer
         )
         self._server: Any = None
         self.port: int | None = None

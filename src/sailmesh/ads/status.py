@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Protocol
 
 from sailmesh.ads.resources import PUSH_ORDER, ResourceSnapshot
 from sailmesh.clock import Clock
@@ -98,14 +99,39 @@ class _TypeRecord:
         return SyncState.SYNCED
 
 
+class StreamObserver(Protocol):
+    """Told about every stream's sends, ACKs and NACKs (the control plane's metrics)."""
+
+    def sent(self, type_url: str) -> None: ...
+
+    def acked(self, type_url: str, seconds: float) -> None:
+        """Envoy acknowledged a response ``seconds`` after it was sent."""
+        ...
+
+    def nacked(self, type_url: str) -> None: ...
+
+    def send_failed(self, type_url: str) -> None:
+        """A response could not be written (the stream broke while sending)."""
+        ...
+
+
 class StatusTracker:
     """The mutable status of one stream; the state machine feeds it, readers take views."""
 
-    def __init__(self, node_id: str, stream_id: str, mode: str, clock: Clock) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        stream_id: str,
+        mode: str,
+        clock: Clock,
+        observer: StreamObserver | None = None,
+    ) -> None:
         self.node_id = node_id
         self.stream_id = stream_id
         self.mode = mode
         self._clock = clock
+        self._observer = observer
+        self._sent_monotonic: dict[str, float] = {}
         self.connected_at = clock.wall()
         self._types: dict[str, _TypeRecord] = {}
 
@@ -121,13 +147,22 @@ class StatusTracker:
     def sent(self, type_url: str, version: str, nonce: str) -> None:
         rec = self._record(type_url)
         rec.sent_version, rec.sent_nonce, rec.sent_at = version, nonce, self._clock.wall()
+        if self._observer is not None:
+            self._sent_monotonic[type_url] = self._clock.monotonic()
+            self._observer.sent(type_url)
 
     def acked(self, type_url: str, version: str, nonce: str) -> None:
         rec = self._record(type_url)
         rec.acked_version, rec.acked_nonce, rec.acked_at = version, nonce, self._clock.wall()
+        sent = self._sent_monotonic.pop(type_url, None)
+        if self._observer is not None and sent is not None:
+            self._observer.acked(type_url, self._clock.monotonic() - sent)
 
     def nacked(self, type_url: str, version: str, nonce: str, message: str) -> None:
         self._record(type_url).nack = Nack(version, nonce, message, self._clock.wall())
+        self._sent_monotonic.pop(type_url, None)
+        if self._observer is not None:
+            self._observer.nacked(type_url)
 
     def in_sync(self, type_url: str, version: str) -> None:
         """Envoy already holds ``version`` (it said so on a new stream): nothing to send."""

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from sailmesh import __version__
 from sailmesh.app.identity import MeshIdentity, cacerts_secret_warnings
+from sailmesh.app.redact import withhold_secret_values
 from sailmesh.app.rootrotation import DEFAULT_OVERLAP, rotate_root
 from sailmesh.config.diagnostics import Level
 from sailmesh.config.load import load_text
@@ -103,7 +104,9 @@ class MeshApi:
             for r in self.cp.store.list(kind=kind, namespace=namespace)
             if name is None or r.name == name
         ]
-        return {"items": [r.to_dict() for r in items]}
+        # Secrets come back with key names and sizes only: private keys never leave the store
+        # through the API (gateways get them over their own ADS stream).
+        return {"items": [withhold_secret_values(r.to_dict()) for r in items]}
 
     def proxies(self) -> dict[str, Any]:
         """Sync status of every connected proxy (``sailctl proxy-status``); SDS as the pod's

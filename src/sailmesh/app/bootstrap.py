@@ -9,6 +9,7 @@ from typing import Any
 from sailmesh.runtime.proxy import BootstrapRequest
 from sailmesh.runtime.sandbox.capture import envoy_mark_socket_options
 from sailmesh.xds.bootstrap import UnixAddress, render_bootstrap
+from sailmesh.xds.bootstrap_metrics import MetricsPorts
 from sailmesh.xds.node import node_metadata_for
 
 
@@ -25,7 +26,12 @@ def render_pod_bootstrap(request: BootstrapRequest) -> dict[str, Any]:
         gateway_bind="127.0.0.1" if request.gateway_ports is not None else None,
         gateway_ports=dict(request.gateway_ports) if request.gateway_ports is not None else None,
         sds=request.sds_socket is not None,
+        workload_name=request.workload_name or None,
     )
+    metrics = None
+    if request.metrics_ports and not explicit:
+        agent = str(request.agent_socket) if request.agent_socket is not None else None
+        metrics = MetricsPorts(agent_socket=agent)
     mark = request.socket_mark
     return render_bootstrap(
         node_id=request.node_id,
@@ -37,4 +43,5 @@ def render_pod_bootstrap(request: BootstrapRequest) -> dict[str, Any]:
         admin_port=request.admin_port,
         upstream_socket_options=envoy_mark_socket_options(mark) if mark is not None else (),
         sds_socket=str(request.sds_socket) if request.sds_socket is not None else None,
+        metrics=metrics,
     )

@@ -3,9 +3,11 @@
 ``LocalMesh.start(resources)`` prepares the runtime (which names the ADS socket the pods
 reach), loads or creates the mesh's CA (:class:`~sailmesh.app.identity.MeshIdentity`:
 ``$SAILMESH_HOME/ca``, or a plug-in ``cacerts`` directory), starts the control plane and its API
-(``$SAILMESH_HOME/run/api.sock``) and the runtime (whose node agents sign through the CA),
+(``$SAILMESH_HOME/run/api.sock``), the pods' merged-metrics endpoint
+(:mod:`~sailmesh.app.telemetry`) and the runtime (whose node agents sign through the CA),
 applies the manifests and runs their pods; later applies reconcile pods and gateway forwarders,
-and a changed ``meshConfig.trustDomain`` re-issues the pods' certificates. ``stop`` ends every process and removes every namespace, link, rule and file of
+and a changed ``meshConfig.trustDomain`` re-issues the pods' certificates. ``stop`` ends every
+process and removes every namespace, link, rule and file of
 the run. The runtime learns about the mesh only through :class:`ControlPlaneLink`.
 """
 
@@ -17,9 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sailmesh.app.addons import Addons, check_addons
 from sailmesh.app.bootstrap import render_pod_bootstrap
 from sailmesh.app.identity import MeshIdentity, cacerts_secret_warnings, trust_domains_of
 from sailmesh.app.server import MeshServer
+from sailmesh.app.telemetry import MeshMonitoring
 from sailmesh.config.meshconfig import mesh_config_document
 from sailmesh.config.proxyconfig import default_proxy_config
 from sailmesh.config.resource import Resource
@@ -107,6 +111,8 @@ class LocalMesh:
         home: Path,
         mode: str | None = None,
         run_id: str | None = None,
+        addons: Sequence[str] = (),
+        scrape_interval: str = "5s",
         *,
         cacerts: Path | None = None,
     ) -> None:
@@ -114,6 +120,10 @@ class LocalMesh:
         self.cacerts = cacerts
         self.host = RuntimeHost(mode, run_id)
         self.server: MeshServer | None = None
+        self.monitoring: MeshMonitoring | None = None
+        self.addon_names = tuple(addons)
+        self.scrape_interval = scrape_interval
+        self.addons: Addons | None = None
         self.identity: MeshIdentity | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -163,13 +173,20 @@ class LocalMesh:
         return self.host.status()
 
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:
+        if what == "addons":
+            return {"addons": self.addons.urls() if self.addons is not None else {}}
         return self.host.runtime_call(what, query)
 
     def wait_reconciled(self, timeout: float = 60.0) -> None:
         self.host.wait_reconciled(timeout)
 
+    def check_addons(self) -> None:
+        """Refuse, in one line, add-ons that cannot run here (before anything starts)."""
+        check_addons(self.addon_names, self.host)
+
     # --- lifecycle -----------------------------------------------------------------------
     async def start(self, resources: Sequence[Resource] = ()) -> None:
+        self.check_addons()
         xds_socket = self.host.prepare()
         settings = ControlPlaneSettings(
             state_dir=self.home / "state", ads_address="127.0.0.1:0", ads_unix_path=str(xds_socket)
@@ -180,11 +197,12 @@ class LocalMesh:
         )
         for warning in cacerts_secret_warnings(resources):
             log.warning("%s", warning)
-        self.server = MeshServer(
-            settings, self.api_socket, runtime=self.host, identity=self.identity
-        )
+        self.server = MeshServer(settings, self.api_socket, runtime=self, identity=self.identity)
         await self.server.start()
         cp = self.server.cp
+        self.monitoring = MeshMonitoring(cp, self.host)
+        self.addons = Addons(self.host, self.monitoring, self.addon_names, self.scrape_interval)
+        await self.monitoring.start()  # the pods' Envoys route their port 15020 to it
         await self.host.start(ControlPlaneLink(cp, self.identity))
         self.identity.pods = self.host.identities
         self._unsubscribe = cp.store.subscribe(self._on_store_events)
@@ -196,11 +214,16 @@ class LocalMesh:
         await asyncio.to_thread(self.host.wait_reconciled)
         if not await cp.wait_synced(timeout=15):
             log.warning("not every proxy acknowledged its configuration yet")
+        await self.addons.start()
 
     async def stop(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self.addons is not None:
+            await self.addons.stop()
         await self.host.stop()
+        if self.monitoring is not None:
+            await self.monitoring.stop()
         if self.server is not None:
             await self.server.stop()
         await self.host.cleanup()

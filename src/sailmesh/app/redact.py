@@ -81,3 +81,37 @@ def redact_object(item: dict[str, Any]) -> dict[str, Any]:
                 out[field] = dict.fromkeys(out[field], REDACTED)
     redacted: dict[str, Any] = redact_json(out)
     return redacted
+
+
+#: Annotation the API puts on a Secret whose values it withheld (analyzers then check keys only).
+REDACTED_ANNOTATION = "sailmesh.io/redacted"
+
+
+def _size(value: Any, encoded: bool) -> int:
+    text = str(value)
+    if encoded:
+        try:
+            return len(base64.b64decode(text, validate=True))
+        except (binascii.Error, ValueError):
+            return len(text)
+    return len(text.encode())
+
+
+def withhold_secret_values(item: dict[str, Any]) -> dict[str, Any]:
+    """A Secret as the control-plane API returns it (``sailctl get secret``): the key names
+    and their sizes (``[redacted: N bytes]``), never the values, and an annotation saying so.
+    Other objects are returned unchanged. (kubectl prints values base64-encoded; sailmesh does
+    not hand private keys to any API client: they reach only the gateways that serve them.)"""
+    if item.get("kind") != "Secret":
+        return item
+    out = dict(item)
+    for field, encoded in (("data", True), ("stringData", False)):
+        values = out.get(field)
+        if isinstance(values, dict):
+            out[field] = {k: f"[redacted: {_size(v, encoded)} bytes]" for k, v in values.items()}
+    metadata = dict(out.get("metadata") or {})
+    annotations = dict(metadata.get("annotations") or {})
+    annotations[REDACTED_ANNOTATION] = "values"
+    metadata["annotations"] = annotations
+    out["metadata"] = metadata
+    return out

@@ -18,7 +18,9 @@ from urllib.parse import urlencode
 
 import click
 
+from sailmesh.cli.bundled import demo_paths, egress_gateway_manifest
 from sailmesh.cli.client import call, default_home, fail_on_error, socket_option
+from sailmesh.cli.mesh_options import addon_names, addons_option, cacerts_option
 from sailmesh.cli.tables import print_table
 from sailmesh.config.load import load_paths
 
@@ -29,36 +31,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 _REPORT = re.compile(r"^[✔✘] .*pods (not )?ready in ", re.MULTILINE)
 
 
-def samples_dir() -> Path:
-    """The bundled samples (the repository's ``samples/`` next to ``src/``)."""
-    import sailmesh
-
-    found = Path(sailmesh.__file__).resolve().parents[2] / "samples"
-    if not found.is_dir():
-        raise click.ClickException(f"bundled samples not found at {found}")
-    return found
-
-
-def demo_paths() -> list[str]:
-    root = samples_dir() / "bookinfo"
-    return [
-        str(root / "platform"),
-        str(root / "networking" / "bookinfo-gateway.yaml"),
-        str(root / "networking" / "destination-rule-all.yaml"),
-    ]
-
-
-def cacerts_option(func: F) -> F:
-    """``--cacerts DIR``: Istio's plug-in CA files (read in place at every start)."""
-    return click.option(
-        "--cacerts",
-        type=click.Path(exists=True, file_okay=False, path_type=Path),
-        default=None,
-        help="A plug-in CA directory (Istio's ca-cert.pem, ca-key.pem with mode 600, "
-        "root-cert.pem, cert-chain.pem); default: the self-signed root in $SAILMESH_HOME/ca.",
-    )(func)
-
-
 def _mesh_running(socket_path: Path) -> bool:
     try:
         status, _ = call(socket_path, "GET", "/v1/version")
@@ -67,7 +39,9 @@ def _mesh_running(socket_path: Path) -> bool:
     return status == 200
 
 
-async def _serve(paths: list[str], mode: str | None, home: Path, cacerts: Path | None) -> int:
+async def _serve(
+    paths: list[str], mode: str | None, home: Path, addons: tuple[str, ...], cacerts: Path | None
+) -> int:
     from sailmesh.app.local import LocalMesh
 
     result = load_paths(paths)
@@ -77,11 +51,13 @@ async def _serve(paths: list[str], mode: str | None, home: Path, cacerts: Path |
         click.echo("✘ the manifests have errors; nothing was started", err=True)
         return 1
     shutil.rmtree(home / "state", ignore_errors=True)  # every `up` starts from its manifests
+    from sailmesh.runtime.addons import AddonUnavailable
     from sailmesh.runtime.sandbox.errors import ModeUnavailable
 
     try:
-        mesh = LocalMesh(home, mode, cacerts=cacerts)
-    except ModeUnavailable as exc:
+        mesh = LocalMesh(home, mode, addons=addons, cacerts=cacerts)
+        mesh.check_addons()
+    except (ModeUnavailable, AddonUnavailable) as exc:
         click.echo(f"✘ {exc}", err=True)
         return 1
     click.echo(mesh.mode_report.describe())
@@ -104,7 +80,8 @@ async def _serve(paths: list[str], mode: str | None, home: Path, cacerts: Path |
             loop.call_soon_threadsafe(stop.set)
 
         mesh.server.api.on_shutdown = request_stop
-        all_ready = _print_ready(mesh.status(), time.monotonic() - started)
+        urls = mesh.addons.urls() if mesh.addons is not None else {}
+        all_ready = _print_ready(mesh.status(), time.monotonic() - started, urls)
         await stop.wait()
         click.echo("stopping the mesh ...")
     finally:
@@ -114,7 +91,7 @@ async def _serve(paths: list[str], mode: str | None, home: Path, cacerts: Path |
     return 0 if all_ready else 1
 
 
-def _print_ready(status: dict[str, Any], seconds: float) -> bool:
+def _print_ready(status: dict[str, Any], seconds: float, addons: dict[str, str]) -> bool:
     """Report the pods after start (one write, which ``up -d`` waits for); whether all are
     ready. Every pod that is not gets a line with the reason."""
     pods = status["pods"]
@@ -132,6 +109,7 @@ def _print_ready(status: dict[str, Any], seconds: float) -> bool:
         f"  gateway {g['namespace']}/{g['pod']} port {g['port']} -> http://127.0.0.1:{g['local']}/"
         for g in status["gatewayPorts"]
     ]
+    lines += [f"  {name} -> {url}/  (sailctl dashboard {name})" for name, url in addons.items()]
     click.echo("\n".join(lines))
     return not waiting
 
@@ -151,6 +129,7 @@ def _up(
     mode: str | None,
     detach: bool,
     socket_path: Path | None,
+    addons: tuple[str, ...] = (),
     cacerts: Path | None = None,
 ) -> None:
     home = default_home()
@@ -159,12 +138,14 @@ def _up(
         raise click.ClickException("a mesh is already running; stop it with `sailctl down`")
     clean_dead_run(home)
     if not detach:
-        raise SystemExit(asyncio.run(_serve(paths, mode, home, cacerts)))
+        raise SystemExit(asyncio.run(_serve(paths, mode, home, addons, cacerts)))
     (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     logfile = home / "run" / "mesh.log"
     argv = [sys.executable, "-m", "sailmesh.cli.main", "up", *paths]
     if mode:
         argv += ["--mode", mode]
+    if addons:
+        argv += ["--addons", ",".join(addons)]
     if cacerts:
         argv += ["--cacerts", str(cacerts.resolve())]
     with open(logfile, "wb") as out:
@@ -203,17 +184,28 @@ def _up(
     "--mode", type=MODES, default=None, help="Sandbox mode (default: the best available)."
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@addons_option
+@click.option(
+    "--egress-gateway",
+    is_flag=True,
+    help="Also run Istio's istio-egressgateway (istio-system, labels istio=egressgateway).",
+)
 @cacerts_option
 @socket_option
 def up(
     directory: tuple[str, ...],
     mode: str | None,
     detach: bool,
+    addons: str,
+    egress_gateway: bool,
     cacerts: Path | None,
     socket_path: Path | None,
 ) -> None:
     """Start the control plane and run every manifest in DIRECTORY (Ctrl-C stops everything)."""
-    _up(list(directory), mode, detach, socket_path, cacerts)
+    paths = list(directory)
+    if egress_gateway:
+        paths.append(str(egress_gateway_manifest()))
+    _up(paths, mode, detach, socket_path, addon_names(addons), cacerts)
 
 
 @click.command()
@@ -221,9 +213,12 @@ def up(
     "--mode", type=MODES, default=None, help="Sandbox mode (default: the best available)."
 )
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
+@addons_option
 @cacerts_option
 @socket_option
-def demo(mode: str | None, detach: bool, cacerts: Path | None, socket_path: Path | None) -> None:
+def demo(
+    mode: str | None, detach: bool, addons: str, cacerts: Path | None, socket_path: Path | None
+) -> None:
     """Run the bundled bookinfo mesh with its ingress gateway on http://127.0.0.1:8080."""
     click.echo("bookinfo: productpage, details, reviews v1/v2/v3, ratings, and an ingress gateway")
     click.echo("open  http://127.0.0.1:8080/productpage")
@@ -235,7 +230,7 @@ def demo(mode: str | None, detach: bool, cacerts: Path | None, socket_path: Path
     click.echo(
         "      sailctl proxy-status; sailctl status; sailctl logs deploy/productpage-v1 -c istio-proxy"
     )
-    _up(demo_paths(), mode, detach, socket_path, cacerts)
+    _up(demo_paths(), mode, detach, socket_path, addon_names(addons), cacerts)
 
 
 @click.command()

@@ -25,6 +25,7 @@ VERBS: dict[str, str] = {
     "create": "sailmesh.cli.create:create",
     "proxy-status": "sailmesh.cli.mesh:proxy_status",
     "proxy-config": "sailmesh.cli.proxyconfig:proxy_config",
+    "dashboard": "sailmesh.cli.dashboard:dashboard",
     "ca": "sailmesh.cli.ca:ca",
     "version": "sailmesh.cli.version:version",
     "bug-report": "sailmesh.cli.bugreport:bug_report",
@@ -57,7 +58,7 @@ def cli() -> None:
     Verbs mirror istioctl/kubectl: validate and analyze configuration offline; run a local
     mesh (demo, up, down, status, exec, logs); change and inspect it (apply, delete, get,
     create, proxy-status, proxy-config) and its certificate authority (ca); troubleshoot it
-    (version, explain, bug-report, x precheck, x describe).
+    (version, explain, bug-report, x precheck, x describe); open its add-ons (dashboard).
     """
 
 

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sailmesh.config.cel import filter_expression, tag_supported
+
 WHOLE_KIND = "spec"
 
 
@@ -51,6 +53,22 @@ def _is_range(value: Any) -> bool:
         return False
 
 
+def _not_file_provider(value: Any) -> bool:
+    """An ``extensionProviders`` entry that is not an ``envoyFileAccessLog`` provider."""
+    return not (isinstance(value, dict) and "envoyFileAccessLog" in value)
+
+
+def _tag_not_computable(value: Any) -> bool:
+    """A tagOverrides entry (``{value, operation}``) whose UPSERT value cannot be computed."""
+    if not isinstance(value, dict) or value.get("operation") == "REMOVE":
+        return False
+    return not tag_supported(str(value.get("value") or ""))
+
+
+def _filter_not_evaluable(value: Any) -> bool:
+    return filter_expression(str(value or "")) is None
+
+
 _POLICY_PREFIXES = ("spec.trafficPolicy", "spec.subsets[*].trafficPolicy")
 _PORT_LEVEL = ".portLevelSettings[*]"
 
@@ -66,12 +84,10 @@ def _kind(kind: str, reason: str) -> NotEnforced:
 
 
 _NO_LOCALITY = "locality-aware load balancing is not implemented: localities are not preferred"
-_HTTP_SERVERS = ("HTTP", "HTTP2", "GRPC", "GRPC-WEB")
 
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
     _kind("AuthorizationPolicy", "authorization is not enforced yet, requests are not checked"),
-    _kind("Telemetry", "Telemetry resources are not applied yet: metrics, logs and traces are not changed"),
     _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
     _kind("WasmPlugin", "Wasm plugins are not loaded"),
     _kind("ProxyConfig", "ProxyConfig resources are not applied (use meshConfig.defaultConfig or the proxy.istio.io/config annotation)"),
@@ -89,7 +105,6 @@ VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
 
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
     NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
-    *_policy("tls.credentialName", "Secrets are not served to proxies: only the file settings (clientCertificate, privateKey, caCertificates) are used"),
     *_policy("loadBalancer.localityLbSetting", _NO_LOCALITY),
     *_policy("loadBalancer.zoneAwareLbSetting", _NO_LOCALITY),
     *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
@@ -104,15 +119,10 @@ DESTINATION_RULE: tuple[NotEnforced, ...] = (
     *_policy("retryBudget", "retry budgets are not set", port_level=False),
 )
 
+_SERVER_TLS_MODES = ("PASSTHROUGH", "SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL")
 GATEWAY: tuple[NotEnforced, ...] = (
-    NotEnforced(
-        "Gateway",
-        "spec.servers[*].port.protocol",
-        "only HTTP, HTTP2, GRPC and GRPC-WEB servers are served: this server gets no listener",
-        except_values=_HTTP_SERVERS,
-    ),
-    NotEnforced("Gateway", "spec.servers[*].tls", "gateway TLS (termination, passthrough, httpsRedirect) is not implemented"),
-    NotEnforced("Gateway", "spec.servers[*].bind", "the listener binds every address"),
+    NotEnforced("Gateway", "spec.servers[*].tls.mode", "AUTO_PASSTHROUGH (multi-network SNI routing to outbound_ clusters) is not implemented: the server gets no filter chain", except_values=_SERVER_TLS_MODES),
+    NotEnforced("Gateway", "spec.servers[*].tls.tlsCertificates[*].caCertificates", "the client CA comes from tls.caCertificates or the credential"),
     NotEnforced("Gateway", "spec.servers[*].defaultEndpoint", "default endpoints are not implemented"),
     NotEnforced("Gateway", "spec.servers[*].name", "server names are not used (stats are not prefixed)"),
 )
@@ -166,7 +176,7 @@ REQUEST_AUTHENTICATION: tuple[NotEnforced, ...] = (
     ),
 )
 
-_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "defaultHttpRetryPolicy", "defaultConfig")
+_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig")
 _MESH = "meshConfig field not read by sailmesh"
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
@@ -175,6 +185,19 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("ISTIO_DELTA_XDS", "SECRET_TTL")),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog providers are used (access logs); this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog"),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging is read", except_keys=("accessLogging",)),
+)
+
+_TARGET_REF = "targetRef (attaching to a gateway or waypoint) is not evaluated: the object applies to its whole namespace"
+TELEMETRY: tuple[NotEnforced, ...] = (
+    NotEnforced("Telemetry", "spec.tracing", "tracing is not implemented yet: no spans are reported"),
+    NotEnforced("Telemetry", "spec.targetRef", _TARGET_REF),
+    NotEnforced("Telemetry", "spec.targetRefs", _TARGET_REF),
+    NotEnforced("Telemetry", "spec.metrics[*].reportingInterval", "TCP metrics are reported when connections open and close, not periodically"),
+    NotEnforced("Telemetry", "spec.metrics[*].overrides[*].match.customMetric", "custom metrics are not implemented"),
+    NotEnforced("Telemetry", "spec.metrics[*].overrides[*].tagOverrides.*", "the value needs what the proxy cannot compute (Istio-only attributes such as upstream_peer, or not CEL): the label is not set", when=_tag_not_computable, when_text="values the proxy cannot compute"),
+    NotEnforced("Telemetry", "spec.accessLogging[*].filter.expression", "the proxy cannot evaluate this expression (Istio's `|` operator, Istio-only attributes): every request is logged", when=_filter_not_evaluable, when_text="expressions the proxy cannot evaluate"),
 )
 # fmt: on
 
@@ -188,6 +211,7 @@ NOT_ENFORCED: tuple[NotEnforced, ...] = (
     *SERVICE_ENTRY,
     *REQUEST_AUTHENTICATION,
     *MESH_CONFIG,
+    *TELEMETRY,
 )
 
 
@@ -204,13 +228,17 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
 
 #: What translation reads, for the README's summary (kinds not listed above as whole kinds).
 ENFORCED_SUMMARY = (
-    "VirtualService (HTTP, TCP and TLS routes), DestinationRule, Gateway (HTTP servers), "
+    "VirtualService (HTTP, TCP and TLS routes, on sidecars and gateways), DestinationRule "
+    "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers; "
+    "credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
-    "identity), RequestAuthentication (JWT validation on sidecars' inbound and on gateways, "
-    "claim-based routing at gateways); from an IstioOperator's meshConfig: rootNamespace, trustDomain, "
-    "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
-    "defaultHttpRetryPolicy (attempts, retryOn), defaultConfig.proxyMetadata.ISTIO_DELTA_XDS "
-    "and, for workload certificates, defaultConfig.proxyMetadata.SECRET_TTL"
+    "identity), Telemetry (metrics overrides and access logging), RequestAuthentication (JWT "
+    "validation on sidecars' inbound and on gateways, claim-based routing at gateways); from an IstioOperator's "
+    "meshConfig: rootNamespace, trustDomain, trustDomainAliases, outboundTrafficPolicy.mode, "
+    "accessLogFile, accessLogFormat, accessLogEncoding, envoyFileAccessLog extensionProviders, "
+    "defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, retryOn), "
+    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload certificates, "
+    "defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -60,6 +60,8 @@ class Debouncer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pushing = False
+        #: While a push runs: when (the clock's monotonic seconds) its first change came.
+        self.pushing_since = 0.0
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="debouncer")
@@ -98,9 +100,11 @@ class Debouncer:
                 for task in pending:
                     task.cancel()
                 continue
+            first_at = self._state.first_at
             request = self._state.take_if_due(self._clock.monotonic())
             if request is not None:
                 self._pushing = True
+                self.pushing_since = first_at
                 try:
                     await self._push(request)
                 finally:

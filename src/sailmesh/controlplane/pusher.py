@@ -26,8 +26,9 @@ from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.push import PushRequest
 from sailmesh.snapshot.snapshot import MeshSnapshot
+from sailmesh.telemetry.peers import Peer, peer_from_node
 from sailmesh.xds.generate import generate
-from sailmesh.xds.node import options_from_node, proxy_from_node
+from sailmesh.xds.node import node_metadata, options_from_node, proxy_from_node
 from sailmesh.xds.options import TranslateOptions
 
 log = logging.getLogger("sailmesh.controlplane")
@@ -52,6 +53,8 @@ class _Connected:
     proxy: Proxy
     options: TranslateOptions
     streams: int = 1
+    #: The proxy as telemetry names it (address and workload, from its node metadata).
+    peer: tuple[str, Peer] | None = None
 
 
 class Pusher:
@@ -70,6 +73,8 @@ class Pusher:
         self.mesh_config = mesh_config
         self.clock = clock
         self.resource_hook: ResourceHook | None = None
+        #: Called after each push with its reason and the seconds since its first change.
+        self.on_pushed: Callable[[str, float], None] | None = None
         self.pushes = 0
         self.last_push: PushRecord | None = None
         self._proxies: dict[str, _Connected] = {}
@@ -156,7 +161,10 @@ class Pusher:
         self.cache.set_snapshots(computed)
         ctx.release()
         self.pushes += 1
-        self.last_push = PushRecord(request.reason, started, self.clock.monotonic(), len(computed))
+        finished = self.clock.monotonic()
+        self.last_push = PushRecord(request.reason, started, finished, len(computed))
+        if self.on_pushed is not None and self._debouncer is not None:
+            self.on_pushed(request.reason, finished - self._debouncer.pushing_since)
 
     def request_push(self, request: PushRequest) -> None:
         """Queue a push (thread-safe)."""
@@ -181,7 +189,11 @@ class Pusher:
             conn.streams += 1
         else:
             try:
-                conn = _Connected(proxy_from_node(node), options_from_node(node))
+                conn = _Connected(
+                    proxy_from_node(node),
+                    options_from_node(node),
+                    peer=peer_from_node(node.id, node_metadata(node)),
+                )
             except ValueError as exc:
                 log.warning("ignoring proxy with unusable node id: %s", exc)
                 return
@@ -199,6 +211,10 @@ class Pusher:
     def connected(self) -> dict[str, Proxy]:
         """Connected proxies by node id."""
         return {k: v.proxy for k, v in self._proxies.items()}
+
+    def peers(self) -> dict[str, tuple[str, Peer]]:
+        """Connected proxies as telemetry names them, by node id."""
+        return {k: v.peer for k, v in list(self._proxies.items()) if v.peer is not None}
 
     async def wait_synced(self, timeout: float = 10.0) -> bool:
         """Wait until no push is pending and every connected proxy has acknowledged its current

@@ -21,6 +21,7 @@ from sailmesh.ads.server import AdsServer
 from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.config.meshconfig import mesh_config_document
 from sailmesh.config.store import ChangeEvent, ConfigStore
+from sailmesh.controlplane.metrics import ControlPlaneMetrics
 from sailmesh.controlplane.pushcache import PushContext
 from sailmesh.controlplane.pusher import Pusher, PushRecord, ResourceHook
 from sailmesh.controlplane.registry_sync import RegistrySync
@@ -56,9 +57,21 @@ class ControlPlane:
         self.registry = ServiceRegistry()
         self.vips = VipAllocator()
         self.cache = SnapshotCache()
-        self.ads = AdsServer(self.cache, on_connect=self.connect, on_disconnect=self.disconnect)
+        self.metrics = ControlPlaneMetrics()
+        self.ads = AdsServer(
+            self.cache,
+            on_connect=self.connect,
+            on_disconnect=self.disconnect,
+            observer=self.metrics,
+        )
         self.pusher = Pusher(
             self.store, self.registry, self.cache, self.ads, self.mesh_config, self.clock
+        )
+        self.pusher.on_pushed = self._pushed
+        self.metrics.watch(
+            streams=lambda: len(self.ads.proxy_status()),
+            services=lambda: len(self.registry.view().services),
+            virtual_services=lambda: len(self.store.list(kind="VirtualService")),
         )
         self.registry_sync = RegistrySync(self.store, self.registry, self.vips)
         self._unsubscribe: Callable[[], None] | None = None
@@ -141,7 +154,12 @@ class ControlPlane:
         return await self.pusher.wait_synced(timeout)
 
     # --- change feeds --------------------------------------------------------------------
+    def _pushed(self, reason: str, seconds: float) -> None:
+        reasons = sorted({r.strip() for r in reason.split(",") if r.strip()} or {"unknown"})
+        self.metrics.pushed(reasons, seconds)
+
     def _on_store_events(self, events: Sequence[ChangeEvent]) -> None:
+        self.metrics.config_changed(events)
         self.pusher.record_changes(events)
         self.registry_sync.sync(
             [e.resource for e in events],

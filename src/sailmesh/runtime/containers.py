@@ -38,6 +38,8 @@ class ProxySetup:
     xds_socket: Path
     render_bootstrap: envoy_proxy.BootstrapRenderer
     socket_mark: int | None = None  # userns mode: Envoy's SO_MARK
+    agent_socket: Path | None = None  # the control plane's socket behind 15020
+    metrics_ports: bool = True  # False when pods share the host's network (explicit mode)
 
 
 def proxy_container(
@@ -59,6 +61,8 @@ def proxy_container(
         admin_port=ports.admin,
         gateway_ports=ports.gateway,
         socket_mark=setup.socket_mark,
+        agent_socket=setup.agent_socket,
+        metrics_ports=setup.metrics_ports,
         sds_socket=sds_socket,
     )
     config.write_text(json.dumps(setup.render_bootstrap(request)))

@@ -36,6 +36,7 @@ from sailmesh.config.resource import Resource
 from sailmesh.errors import ApiError, one_line
 from sailmesh.registry.model import Workload
 from sailmesh.runtime import proxy as envoy_proxy
+from sailmesh.runtime import scrape
 from sailmesh.runtime.agent.pods import IdentityIssuer, PodIdentities
 from sailmesh.runtime.local import FailedPod, LocalRuntime, RunningPod
 from sailmesh.runtime.sandbox import netns
@@ -140,6 +141,12 @@ class RuntimeHost:
         os.chmod(workdir, 0o755)
         return workdir / "xds.sock"
 
+    @property
+    def agent_socket(self) -> Path:
+        """Where the control plane serves each pod's merged metrics to the pods' Envoys
+        (their port 15020 routes there); made by whoever serves it, before :meth:`start`."""
+        return self.names.workdir / "agent.sock"
+
     async def start(self, link: MeshLink) -> None:
         """Start the run's node (userns: its agent), open the ADS socket to the pods' Envoys
         and the reconcile worker. Pods start on :meth:`request_reconcile`."""
@@ -147,9 +154,12 @@ class RuntimeHost:
         self.link = link
         xds_socket = self.names.workdir / "xds.sock"
         await asyncio.to_thread(self.strategy.start_node)
-        if os.geteuid() == 0:  # Envoy must connect: it runs as the mode's proxy user
-            os.chown(xds_socket, *self.strategy.ads_socket_owner())
-        os.chmod(xds_socket, 0o660)
+        for sock in (xds_socket, self.agent_socket):
+            if not sock.exists():
+                continue
+            if os.geteuid() == 0:  # Envoy must connect: it runs as the mode's proxy user
+                os.chown(sock, *self.strategy.ads_socket_owner())
+            os.chmod(sock, 0o660)
         self.identities = self._identities(link.identity_issuer())
         self.runtime = LocalRuntime(
             self.names,
@@ -160,6 +170,7 @@ class RuntimeHost:
             render_bootstrap=link.render_bootstrap,
             gateway_ports_of=self._server_ports,
             service_backends=link.service_backends,
+            agent_socket=self.agent_socket,
             identities=self.identities,
         )
         self._worker = threading.Thread(target=self._reconcile_loop, name="reconcile", daemon=True)
@@ -267,6 +278,25 @@ class RuntimeHost:
                 forwarder,
                 GatewayPort(pod.plan.namespace, pod.plan.name, port, bound),
             )
+
+    # --- metrics ---------------------------------------------------------------------------
+    def pod_metrics(self, name: str, namespace: str) -> tuple[str | None, str | None] | None:
+        """(Envoy's stats, the app's own metrics) of a running pod; None: no such pod."""
+        pod = self.runtime.pods.get((namespace, name)) if self.runtime is not None else None
+        if pod is None:
+            return None
+        return scrape.envoy_stats(pod), scrape.app_metrics(pod)
+
+    def scrape_targets(self) -> list[scrape.ScrapeTarget]:
+        """What Prometheus scrapes in the pod network (see :mod:`~sailmesh.runtime.scrape`)."""
+        pods = list(self.runtime.pods.values()) if self.runtime is not None else []
+        found = (scrape.scrape_target(p) for p in pods if p.ready)
+        return sorted((t for t in found if t is not None), key=lambda t: t.address)
+
+    def running_pods(self) -> list[tuple[str, PodPlan]]:
+        """(address, plan) of every running pod."""
+        pods = list(self.runtime.pods.values()) if self.runtime is not None else []
+        return [(p.ip, p.plan) for p in pods]
 
     # --- the runtime's API (status, pods, admin) ------------------------------------------
     def runtime_call(self, what: str, query: dict[str, str]) -> dict[str, Any]:

@@ -151,6 +151,8 @@ class LocalRuntime:
     #: Node agents giving sidecars and gateways their identities (None: no identities).
     identities: PodIdentities | None = None
     clock: Clock = SYSTEM_CLOCK
+    #: The control plane's socket behind each pod's merged-metrics port (None: none).
+    agent_socket: Path | None = None
     pods: dict[tuple[str, str], RunningPod] = field(default_factory=dict)
     failed: dict[tuple[str, str], FailedPod] = field(default_factory=dict)
     services: list[ServiceName] = field(default_factory=list)
@@ -161,7 +163,12 @@ class LocalRuntime:
         self._free_indexes = list(range(250))
         self._host_ports = HostPorts()  # explicit mode: ports handed to running pods
         self._proxy = ProxySetup(
-            find_envoy(), self.xds_socket, self.render_bootstrap, self.strategy.socket_mark
+            find_envoy(),
+            self.xds_socket,
+            self.render_bootstrap,
+            self.strategy.socket_mark,
+            self.agent_socket,
+            metrics_ports=not self.strategy.host_ports,
         )
         self.pylib = stage_pylib(self.names.workdir)
 
@@ -312,8 +319,10 @@ class LocalRuntime:
             self.identities.stop_pod(plan.key)
 
     def _release(self, index: int, ports: PodPorts) -> None:
+        # Round robin: a freed address is handed out again only after the others, so the
+        # telemetry that names peers by address rarely sees one address change owners.
         with self._lock:
-            self._free_indexes.insert(0, index)
+            self._free_indexes.append(index)
         self._host_ports.release(ports)
 
     def _containers(
@@ -335,8 +344,7 @@ class LocalRuntime:
         return proxy + app_containers(plan, sandbox.netns_file, ports, env)
 
     def _stop_pod(self, pod: RunningPod) -> None:
-        if not pod.plan.gateway:
-            self.publish(None, pod.plan.namespace, pod.plan.name)
+        self.publish(None, pod.plan.namespace, pod.plan.name)
         try:
             pod.supervisor.stop()
         finally:
@@ -350,13 +358,13 @@ class LocalRuntime:
         namespace, _, name = pod_name.partition("/")
         with self._lock:
             pod = self.pods.get((namespace, name))
-        if pod is None or pod.plan.gateway or not container:
+        if pod is None or not container:
             return
         if event in ("exited", "stopped", "stopping"):
             # Endpoints drop while an app or the sidecar is down: with the sidecar gone, inbound
             # traffic is still captured to its (closed) port and callers would get errors.
             self.publish(None, namespace, name)
-        elif event == "ready" and serving(pod.supervisor.status(), container):
+        elif event == "ready" and serving(pod.supervisor.status(), container, pod.plan.gateway):
             self.publish(pod.workload(), namespace, name)
 
     def find_pod(self, ref: str, namespace: str | None = None) -> RunningPod | None:
@@ -409,11 +417,13 @@ def _pod_spec(plan: PodPlan, index: int, ports: PodPorts) -> PodSpec:
     )
 
 
-def serving(status: PodStatus, just_ready: str) -> bool:
-    """Whether a pod serves now that its container ``just_ready`` is ready: it has apps, and
+def serving(status: PodStatus, just_ready: str, gateway: bool = False) -> bool:
+    """Whether a pod serves now that its container ``just_ready`` is ready: it has apps (or is
+    a gateway, whose Envoy is the app: an egress gateway is an endpoint of its Service), and
     every container (the sidecar included, when there is one) is ready."""
     apps = [c for c in status.containers if c.role == "app"]
-    return bool(apps) and all(c.ready or c.name == just_ready for c in status.containers)
+    ready = all(c.ready or c.name == just_ready for c in status.containers)
+    return (bool(apps) or gateway) and ready
 
 
 def _wait_apps_ready(

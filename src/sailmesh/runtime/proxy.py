@@ -46,6 +46,13 @@ class BootstrapRequest:
     access_log: str = "/dev/stdout"
     #: The pod's node-agent SDS socket (``sds-grpc`` cluster); None: no SDS (the default).
     sds_socket: Path | None = None
+    #: The owning workload's name (a Deployment's), for telemetry labels.
+    workload_name: str = ""
+    #: The control plane's socket behind the pod's merged-metrics port 15020 (None: none).
+    agent_socket: Path | None = None
+    #: Whether the proxy listens on the pod's metrics ports (15090, 15020): not when pods
+    #: share the host's network (explicit mode).
+    metrics_ports: bool = True
 
 
 BootstrapRenderer = Callable[[BootstrapRequest], dict[str, Any]]
@@ -66,12 +73,17 @@ def bootstrap_request(
     admin_port: int = ADMIN_PORT,
     gateway_ports: Mapping[int, int] | None = None,
     socket_mark: int | None = None,
+    agent_socket: Path | None = None,
+    metrics_ports: bool = True,
     sds_socket: Path | None = None,
 ) -> BootstrapRequest:
     """The bootstrap of the pod ``plan`` at ``ip``. Explicit mode: ``explicit_port``, a per-pod
     ``admin_port`` and, for a gateway, ``gateway_ports``. Userns mode: ``socket_mark``. The
     protocol is delta xDS unless the pod's proxy config turns it off (``plan.delta_xds``).
-    ``sds_socket``: the pod's node agent (the pod has a workload identity)."""
+    ``agent_socket``: the control plane's socket behind the merged-metrics port;
+    ``metrics_ports``: False when pods share the host's network (the proxy would listen on the
+    host's 15090/15020). ``sds_socket``: the pod's node agent (the pod has a workload
+    identity)."""
     return BootstrapRequest(
         node_id=node_id(plan, ip),
         cluster=f"{plan.label_map.get('app', plan.name)}.{plan.namespace}",
@@ -84,6 +96,9 @@ def bootstrap_request(
         explicit_port=explicit_port,
         gateway_ports=gateway_ports,
         socket_mark=socket_mark,
+        workload_name=plan.owner.partition("/")[2] or plan.name,
+        agent_socket=agent_socket,
+        metrics_ports=metrics_ports,
         sds_socket=sds_socket,
     )
 
@@ -100,6 +115,8 @@ def envoy_argv(binary: Path, config: Path, concurrency: int = 1) -> list[str]:
         str(concurrency),
         "--file-flush-interval-msec",
         "500",  # access logs reach `sailctl logs` within half a second
+        "--component-log-level",
+        "misc:error",  # one deprecation warning per stats access logger per update otherwise
         "--drain-time-s",
         "2",
         "--parent-shutdown-time-s",

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
 OutboundPolicy = Literal["ALLOW_ANY", "REGISTRY_ONLY"]
+
+
+@dataclass(frozen=True)
+class FileLogProvider:
+    """An ``extensionProviders[]`` entry with ``envoyFileAccessLog``: its path and format
+    (``logFormat.text``, or ``logFormat.labels`` kept as JSON text for a JSON log)."""
+
+    name: str
+    path: str = "/dev/stdout"
+    text_format: str = ""
+    labels_json: str = ""
 
 
 @dataclass(frozen=True)
@@ -15,9 +27,13 @@ class MeshConfig:
     #: Other trust domains whose identities count as this mesh's (a trust-domain migration).
     trust_domain_aliases: tuple[str, ...] = ()
     outbound_traffic_policy: OutboundPolicy = "ALLOW_ANY"
-    access_log_file: str = ""
-    #: ``accessLogFormat`` (text); empty: Istio's default format.
+    #: None: not set (each proxy's default applies: the local runtime's pods log to stdout);
+    #: "": no access log.
+    access_log_file: str | None = None
     access_log_format: str = ""
+    access_log_encoding: str = "TEXT"
+    file_log_providers: tuple[FileLogProvider, ...] = ()
+    default_access_log_providers: tuple[str, ...] = ()
     enable_tracing: bool = True
     default_retry_attempts: int = 2
     default_retry_on: str = (
@@ -41,6 +57,8 @@ class MeshConfig:
         data = data or {}
         policy = (data.get("outboundTrafficPolicy") or {}).get("mode", "ALLOW_ANY")
         retry = data.get("defaultHttpRetryPolicy") or {}
+        log_file = data.get("accessLogFile")
+        defaults = (data.get("defaultProviders") or {}).get("accessLogging") or []
         return cls(
             root_namespace=data.get("rootNamespace", "istio-system"),
             trust_domain=data.get("trustDomain") or "cluster.local",
@@ -48,9 +66,35 @@ class MeshConfig:
             outbound_traffic_policy=policy
             if policy in ("ALLOW_ANY", "REGISTRY_ONLY")
             else "ALLOW_ANY",
-            access_log_file=data.get("accessLogFile", ""),
+            access_log_file=None if log_file is None else str(log_file),
             access_log_format=str(data.get("accessLogFormat") or ""),
+            access_log_encoding=str(data.get("accessLogEncoding") or "TEXT").upper(),
+            file_log_providers=_file_log_providers(data.get("extensionProviders")),
+            default_access_log_providers=tuple(str(p) for p in defaults),
             enable_tracing=bool(data.get("enableTracing", True)),
             default_retry_attempts=int(retry.get("attempts", 2)),
             default_retry_on=retry.get("retryOn", cls.default_retry_on),
         )
+
+
+def _file_log_providers(providers: Any) -> tuple[FileLogProvider, ...]:
+    out = []
+    for provider in providers if isinstance(providers, list) else []:
+        if not isinstance(provider, dict):
+            continue
+        settings = provider.get("envoyFileAccessLog")
+        if not isinstance(settings, dict) or not provider.get("name"):
+            continue
+        log_format = settings.get("logFormat") or {}
+        labels = log_format.get("labels") if isinstance(log_format, dict) else None
+        out.append(
+            FileLogProvider(
+                name=str(provider["name"]),
+                path=str(settings.get("path") or "/dev/stdout"),
+                text_format=str(log_format.get("text") or "")
+                if isinstance(log_format, dict)
+                else "",
+                labels_json=json.dumps(labels) if isinstance(labels, dict) else "",
+            )
+        )
+    return tuple(out)

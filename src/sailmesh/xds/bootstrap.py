@@ -10,6 +10,7 @@ the static ``sds-prefetch`` cluster, which carries no traffic (it has no endpoin
 that Envoy asks for both secrets at start: its initialization (and so its ``/ready``) waits for
 the workload identity, the app starts only once its sidecar holds a certificate, and
 ``sailctl proxy-config secret`` shows the identity even before any listener or cluster uses it.
+With ``metrics`` it has the 15090/15020 listeners (:mod:`sailmesh.xds.bootstrap_metrics`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from sailmesh.xds.bootstrap_metrics import MetricsPorts, histogram_buckets, metrics_resources
 
 XDS_CLUSTER = "xds-grpc"
 SDS_CLUSTER = "sds-grpc"
@@ -93,6 +96,7 @@ def render_bootstrap(
     xds_connect_timeout_s: float = 1.0,
     upstream_socket_options: Sequence[Mapping[str, Any]] = (),
     sds_socket: str | None = None,
+    metrics: MetricsPorts | None = None,
 ) -> dict[str, Any]:
     """The bootstrap for one proxy; ``delta`` selects incremental xDS (``DELTA_GRPC``).
 
@@ -101,6 +105,7 @@ def render_bootstrap(
     mode sets ``SO_MARK`` there; inbound clusters bind 127.0.0.6 and are exempt by source).
     ``sds_socket``: the node agent's SDS socket, as the static ``sds-grpc`` cluster, plus the
     ``sds-prefetch`` cluster that subscribes to ``default`` and ``ROOTCA`` (off when None).
+    ``metrics``: the 15090/15020 listeners (:mod:`sailmesh.xds.bootstrap_metrics`).
     """
     document: dict[str, Any] = {
         "node": {"id": node_id, "cluster": cluster, "metadata": dict(metadata or {})},
@@ -121,6 +126,12 @@ def render_bootstrap(
     if sds_socket is not None:
         sds = _xds_cluster(UnixAddress(sds_socket), xds_connect_timeout_s, SDS_CLUSTER)
         document["static_resources"]["clusters"] += [sds, _sds_prefetch_cluster()]
+    if metrics is not None:
+        listeners, clusters = metrics_resources(metrics, node_id, admin_host, admin_port)
+        document["static_resources"]["clusters"] += clusters
+        if listeners:
+            document["static_resources"]["listeners"] = listeners
+        document["stats_config"]["histogram_bucket_settings"] = histogram_buckets()
     if upstream_socket_options:
         bind = {"socket_options": [dict(option) for option in upstream_socket_options]}
         document["cluster_manager"] = {"upstream_bind_config": bind}

@@ -10,8 +10,9 @@ translation options. Out: the cluster's ``transport_socket`` or ``transport_sock
   the service's SPIFFE ids.
 - ``SIMPLE``/``MUTUAL``: TLS origination with the rule's files (:func:`tls.originate_upstream`);
   without ``sni`` the request's host is sent (``auto_sni``) and, without subject alt names, the
-  server is checked against it (``auto_san_validation``). ``credentialName`` is not read (no
-  Secret reaches a proxy over SDS yet: listed as not enforced).
+  server is checked against it (``auto_san_validation``). ``credentialName`` is read at
+  gateways only, as in Istio (the client certificate and CA of the Secret in the gateway's
+  namespace, over ADS); sidecars use the file settings.
 - no ``tls``: auto mTLS for services inside the mesh (not ``MESH_EXTERNAL``) unless the
   namespace-wide or mesh-wide PeerAuthentication of the service's namespace is DISABLE: an
   endpoint whose workload carries ``security.istio.io/tlsMode: istio`` (EDS metadata
@@ -33,12 +34,14 @@ from __future__ import annotations
 from typing import Any
 
 from envoy.config.cluster.v3 import cluster_pb2
+from envoy.extensions.transport_sockets.tls.v3 import common_pb2, tls_pb2
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as hpo_pb2
 
 from sailmesh.registry.model import TLS_MODE_ISTIO, TLS_MODE_LABEL, Service
 from sailmesh.xds import names, pb, tls
 from sailmesh.xds.cluster_policy import HTTP_PROTOCOL_OPTIONS
 from sailmesh.xds.endpoints import spec_endpoints
+from sailmesh.xds.gateway_tls import ads_sds_reference, credential_ca_name, credential_secret_name
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.peer_authn import DEFAULT_MODE, MtlsMode, namespace_mode
 from sailmesh.xds.plan import ClusterSpec
@@ -150,10 +153,37 @@ def _originate(
         private_key=(settings.private_key or "") if mutual else "",
         h2=_is_h2(cluster),
     )
+    if settings.credential_name and scope.proxy.type == "router":
+        _credential_from_sds(context, settings.credential_name, mutual, insecure)
     cluster.transport_socket.CopyFrom(tls.transport_socket(context))
     if http:
         no_sni = not settings.sni
         _auto_sni(cluster, no_sni, no_sni and not sans and not insecure)
+
+
+def _credential_from_sds(
+    context: tls_pb2.UpstreamTlsContext, credential: str, mutual: bool, insecure: bool
+) -> None:
+    """A gateway's DestinationRule ``credentialName``: the client certificate
+    (``kubernetes://<name>``, MUTUAL) and the CA (``kubernetes://<name>-cacert``) come over
+    ADS from the Secret in the gateway's namespace instead of files (as Istio's gateways)."""
+    common = context.common_tls_context
+    if mutual:
+        del common.tls_certificates[:]
+        common.tls_certificate_sds_secret_configs.append(
+            ads_sds_reference(credential_secret_name(credential))
+        )
+    if insecure:
+        return
+    checks = common_pb2.CertificateValidationContext()
+    checks.CopyFrom(common.validation_context)
+    checks.ClearField("trusted_ca")
+    common.ClearField("validation_context")
+    combined = common.combined_validation_context
+    combined.default_validation_context.CopyFrom(checks)
+    combined.validation_context_sds_secret_config.CopyFrom(
+        ads_sds_reference(credential_ca_name(credential))
+    )
 
 
 def _auto_mtls(scope: ProxyScope, spec: ClusterSpec, cluster: cluster_pb2.Cluster) -> None:

@@ -4,7 +4,7 @@
   chain Istio's sidecars use for routing features: fault -> CORS -> router;
 - TCP proxy to one cluster or weighted clusters;
 - listener filters: original destination, HTTP inspector (protocol sniffing), TLS inspector;
-- the file access logger with Istio's text format (path from :class:`TranslateOptions`).
+- access logs are handed in (:mod:`sailmesh.xds.reporting` builds them).
 """
 
 from __future__ import annotations
@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from envoy.config.accesslog.v3 import accesslog_pb2
-from envoy.config.core.v3 import substitution_format_string_pb2 as sfs_pb2
 from envoy.config.listener.v3 import listener_components_pb2 as lc_pb2
 from envoy.config.route.v3 import route_pb2 as rc_pb2
-from envoy.extensions.access_loggers.file.v3 import file_pb2
 from envoy.extensions.filters.http.cors.v3 import cors_pb2
 from envoy.extensions.filters.http.fault.v3 import fault_pb2
 from envoy.extensions.filters.http.router.v3 import router_pb2
@@ -29,27 +27,16 @@ from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 
 from sailmesh.xds import pb
 from sailmesh.xds.route_actions import CORS_FILTER, FAULT_FILTER
+from sailmesh.xds.stats import logs_on_connect
 
 HCM = "envoy.filters.network.http_connection_manager"
 TCP_PROXY = "envoy.filters.network.tcp_proxy"
 ROUTER = "envoy.filters.http.router"
-FILE_ACCESS_LOG = "envoy.access_loggers.file"
 ORIGINAL_DST = "envoy.filters.listener.original_dst"
 HTTP_INSPECTOR = "envoy.filters.listener.http_inspector"
 TLS_INSPECTOR = "envoy.filters.listener.tls_inspector"
 #: ALPN values the HTTP inspector reports; filter chains for sniffed HTTP match on these.
 SNIFFED_HTTP_PROTOCOLS = ("http/1.1", "h2c")
-
-
-def access_logs(path: str, text_format: str) -> list[accesslog_pb2.AccessLog]:
-    """A file access log (``/dev/stdout`` works) or nothing when ``path`` is empty."""
-    if not path:
-        return []
-    log = file_pb2.FileAccessLog(
-        path=path,
-        log_format=sfs_pb2.SubstitutionFormatString(text_format_source=pb.data_source(text_format)),
-    )
-    return [accesslog_pb2.AccessLog(name=FILE_ACCESS_LOG, typed_config=pb.pack(log))]
 
 
 def http_filters(
@@ -109,8 +96,11 @@ def tcp_proxy(
     weighted: Sequence[tuple[str, int]] = (),
     logs: Sequence[accesslog_pb2.AccessLog] = (),
 ) -> lc_pb2.Filter:
-    """A TCP proxy to ``cluster``, or to weighted ``(cluster, weight)`` pairs."""
+    """A TCP proxy to ``cluster``, or to weighted ``(cluster, weight)`` pairs. When one of
+    ``logs`` filters on the upstream-connected log type, the proxy logs at that moment too."""
     proxy = tcp_proxy_pb2.TcpProxy(stat_prefix=stat_prefix, access_log=list(logs))
+    if logs_on_connect(logs):
+        proxy.access_log_options.flush_access_log_on_connected = True
     if len(weighted) > 1:
         for name, weight in weighted:
             proxy.weighted_clusters.clusters.add(name=name, weight=max(weight, 1))

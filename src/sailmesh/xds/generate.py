@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
-from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE
+from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET
 from sailmesh.xds import names
 from sailmesh.xds.clusters import build_clusters, inbound_cluster, outbound_cluster
 from sailmesh.xds.endpoints import build_endpoints, load_assignment, spec_endpoints
@@ -61,6 +61,8 @@ GENERATORS: Mapping[str, Generator] = MappingProxyType(
 )
 #: The types a sidecar gets, in push order.
 SIDECAR_TYPES: tuple[str, ...] = tuple(GENERATORS)
+#: A gateway also gets the Secrets its servers name (``credentialName``) over ADS.
+GATEWAY_TYPES: tuple[str, ...] = (*SIDECAR_TYPES, SECRET)
 
 
 def generate(
@@ -70,10 +72,11 @@ def generate(
     options: TranslateOptions = DEFAULT_OPTIONS,
 ) -> dict[str, Resources]:
     """Envoy resources for ``proxy`` keyed by type URL (only ``types`` when given)."""
-    wanted = SIDECAR_TYPES if types is None else tuple(types)
     if proxy.type == "router":
+        wanted = GATEWAY_TYPES if types is None else tuple(types)
         resources = translate_gateway(proxy, snapshot, options)
         return {t: resources[t] for t in wanted if t in resources}
+    wanted = SIDECAR_TYPES if types is None else tuple(types)
     scope = build_scope(proxy, snapshot)
     return {t: GENERATORS[t](scope, options) for t in wanted if t in GENERATORS}
 

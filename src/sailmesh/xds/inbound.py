@@ -46,6 +46,7 @@ from sailmesh.xds.inbound_tls import (
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.peer_authn import MtlsMode, PeerPolicy, workload_policy
 from sailmesh.xds.plan import InboundPort, inbound_ports
+from sailmesh.xds.reporting import listener_logs
 from sailmesh.xds.scope import ProxyScope
 
 
@@ -87,21 +88,23 @@ def _secure(
 def inbound_chains(
     scope: ProxyScope,
     port: InboundPort,
-    logs: Sequence[accesslog_pb2.AccessLog],
+    options: TranslateOptions,
     mode: MtlsMode | None = None,
 ) -> list[lc_pb2.FilterChain]:
-    """Filter chains for one workload port in ``mode`` (None: no identity, plaintext)."""
+    """Filter chains for one workload port in ``mode`` (None: no identity, plaintext),
+    reporting ``reporter=destination`` for the port's service."""
+    logs = listener_logs(scope, options, "destination", port.service.hostname)
     cluster = names.inbound_cluster(port.port)
     hcm = filters.http_connection_manager(
         names.inbound_stat_prefix(port.port),
         route_config=inbound_route_config(port),
         outbound=False,
-        logs=logs,
+        logs=logs.http,
         security=request_security.request_filters(scope, port.port),
     )
     tcp = [
         *request_security.connection_filters(scope, port.port),
-        filters.tcp_proxy(cluster, cluster=cluster, logs=logs),
+        filters.tcp_proxy(cluster, cluster=cluster, logs=logs.tcp),
     ]
     domains = scope.snapshot.mesh.trust_domains
     out = []
@@ -161,8 +164,7 @@ def _inspectors(
 
 def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb2.Listener:
     """The ``virtualInbound`` listener."""
-    mesh = scope.snapshot.mesh
-    logs = filters.access_logs(options.log_path(mesh), options.log_format(mesh))
+    logs = listener_logs(scope, options, "destination").tcp
     ports = inbound_ports(scope)
     policy = workload_policy(scope.snapshot, scope.proxy) if options.sds else None
     listener = listener_pb2.Listener(
@@ -178,7 +180,7 @@ def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb
     blackhole.filter_chain_match.destination_port.value = names.INBOUND_CAPTURE_PORT
     chains: dict[int | None, list[lc_pb2.FilterChain]] = {}
     for port in ports:
-        chains[port.port] = inbound_chains(scope, port, logs, _mode(policy, port.port))
+        chains[port.port] = inbound_chains(scope, port, options, _mode(policy, port.port))
     for extra in _undeclared_port_levels(policy, {p.port for p in ports}):
         chains[extra] = passthrough_chains(scope, logs, _mode(policy, extra), extra)
     chains[None] = passthrough_chains(scope, logs, policy.mode if policy else None)

@@ -22,9 +22,8 @@ service (:mod:`sailmesh.xds.routes`); there is no capture, so no virtual listene
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from envoy.config.accesslog.v3 import accesslog_pb2
 from envoy.config.core.v3 import base_pb2
 from envoy.config.listener.v3 import listener_components_pb2 as lc_pb2
 from envoy.config.listener.v3 import listener_pb2
@@ -33,6 +32,7 @@ from sailmesh.registry.model import Service, ServicePort
 from sailmesh.xds import filters, names, pb
 from sailmesh.xds.inbound import virtual_inbound
 from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.reporting import ListenerLogs, listener_logs
 from sailmesh.xds.routes import http_ports
 from sailmesh.xds.scope import ProxyScope, port_kind
 from sailmesh.xds.tcp_routes import tcp_destinations
@@ -42,7 +42,11 @@ from sailmesh.xds.tcp_routes import tcp_destinations
 class _Ctx:
     scope: ProxyScope
     options: TranslateOptions
-    logs: list[accesslog_pb2.AccessLog] = field(default_factory=list)
+
+    @property
+    def logs(self) -> ListenerLogs:
+        """Access logs and metrics of outbound listeners (``reporter=source``)."""
+        return listener_logs(self.scope, self.options, "source")
 
     @property
     def fallback_cluster(self) -> str:
@@ -66,7 +70,7 @@ def _passthrough_chain(ctx: _Ctx) -> lc_pb2.FilterChain:
     cluster = ctx.fallback_cluster
     return lc_pb2.FilterChain(
         name=names.PASSTHROUGH_FILTER_CHAIN,
-        filters=[filters.tcp_proxy(cluster, cluster=cluster, logs=ctx.logs)],
+        filters=[filters.tcp_proxy(cluster, cluster=cluster, logs=ctx.logs.tcp)],
     )
 
 
@@ -83,7 +87,7 @@ def _hcm(ctx: _Ctx, address: str, port: int, rds: str) -> lc_pb2.Filter:
         names.outbound_stat_prefix(address, port),
         rds_name=rds,
         outbound=True,
-        logs=ctx.logs,
+        logs=ctx.logs.http,
     )
 
 
@@ -118,7 +122,7 @@ def _tcp_filter(ctx: _Ctx, service: Service, port: ServicePort) -> lc_pb2.Filter
         if len(weighted) == 1
         else names.outbound_cluster(port.port, "", service.hostname)
     )
-    return filters.tcp_proxy(stat, weighted=weighted, logs=ctx.logs)
+    return filters.tcp_proxy(stat, weighted=weighted, logs=ctx.logs.tcp)
 
 
 def vip_listener(ctx: _Ctx, service: Service, port: ServicePort) -> listener_pb2.Listener:
@@ -203,11 +207,6 @@ def build_listeners(
 ) -> dict[str, listener_pb2.Listener]:
     """LDS resources of a sidecar, keyed by listener name."""
     ctx = _Ctx(scope, options)
-    ctx.logs = list(
-        filters.access_logs(
-            options.log_path(scope.snapshot.mesh), options.log_format(scope.snapshot.mesh)
-        )
-    )
     if scope.proxy.interception == "NONE":
         found = [explicit_listener(ctx)]
     else:

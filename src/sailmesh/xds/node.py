@@ -1,7 +1,8 @@
 """Who is connecting: Envoy's node (id + metadata) to a :class:`Proxy` and translation options.
 
 Node metadata follows Istio's keys where Istio has one: ``LABELS`` (map), ``NAMESPACE``,
-``SERVICE_ACCOUNT``, ``INTERCEPTION_MODE`` (``REDIRECT`` or ``NONE``); sailmesh adds
+``SERVICE_ACCOUNT``, ``INTERCEPTION_MODE`` (``REDIRECT`` or ``NONE``), ``WORKLOAD_NAME`` (the
+owning Deployment's name: Istio's ``source_workload``/``destination_workload``); sailmesh adds
 ``SAILMESH_EXPLICIT_PORT`` (the http_proxy listener port of an explicit-mode proxy) and
 ``SAILMESH_ACCESS_LOG`` (access log path, ``""`` for none), ``SAILMESH_GATEWAY_BIND`` and
 ``SAILMESH_GATEWAY_PORTS`` (``"8080=18080,80=8081"``: where a gateway binds its server ports;
@@ -66,6 +67,7 @@ def node_metadata_for(
     gateway_bind: str | None = None,
     gateway_ports: dict[int, int] | None = None,
     sds: bool = False,
+    workload_name: str | None = None,
 ) -> dict[str, Any]:
     """The metadata a sailmesh-rendered bootstrap carries (the inverse of the functions above)."""
     meta: dict[str, Any] = {
@@ -74,6 +76,8 @@ def node_metadata_for(
         "SERVICE_ACCOUNT": service_account,
         "INTERCEPTION_MODE": interception,
     }
+    if workload_name:
+        meta["WORKLOAD_NAME"] = workload_name
     if explicit_port is not None:
         meta["SAILMESH_EXPLICIT_PORT"] = str(explicit_port)
     if access_log is not None:

@@ -1,30 +1,23 @@
-"""Knobs of translation that are not Istio config: access logging, explicit-proxy port."""
+"""Knobs of translation that are not Istio config: the default access log, explicit-proxy port."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sailmesh.snapshot.mesh import MeshConfig
+from sailmesh.telemetry.accesslog import ISTIO_TEXT_FORMAT
 
 #: Istio's default text access log format (``meshConfig.accessLogFormat`` unset).
-ISTIO_ACCESS_LOG_FORMAT = (
-    '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" '
-    "%RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "
-    '"%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% %DURATION% '
-    '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" '
-    '"%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% '
-    "%UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% "
-    "%REQUESTED_SERVER_NAME% %ROUTE_NAME%\n"
-)
+ISTIO_ACCESS_LOG_FORMAT = ISTIO_TEXT_FORMAT
 
 
 @dataclass(frozen=True)
 class TranslateOptions:
     """Per-proxy translation settings.
 
-    ``access_log_path``: ``None`` follows ``meshConfig.accessLogFile`` (empty: no access log);
-    ``""`` disables; ``/dev/stdout`` or a file path enables Istio's text format (or
-    ``access_log_format``). ``explicit_port``: the port of the ``http_proxy`` listener of an
+    ``access_log_path``: the proxy's access log file when neither ``meshConfig.accessLogFile``
+    nor a Telemetry ``accessLogging`` says otherwise (``None`` or ``""``: none; the local
+    runtime's pods say ``/dev/stdout``, Istio's demo profile). ``explicit_port``: the port of the ``http_proxy`` listener of an
     interception ``NONE`` proxy (bound on 127.0.0.1). ``protocol_detection_timeout_nanos``: how
     long sniffing listeners wait for the first bytes (0: no timeout, Istio's default).
     ``gateway_bind`` / ``gateway_ports``: where a gateway's server listeners bind (default
@@ -34,7 +27,6 @@ class TranslateOptions:
     """
 
     access_log_path: str | None = None
-    access_log_format: str = ISTIO_ACCESS_LOG_FORMAT
     explicit_port: int = 15001
     protocol_detection_timeout_nanos: int = 0
     gateway_bind: str | None = None
@@ -48,17 +40,10 @@ class TranslateOptions:
         return dict(self.gateway_ports).get(port, port)
 
     def log_path(self, mesh: MeshConfig) -> str:
-        return mesh.access_log_file if self.access_log_path is None else self.access_log_path
-
-    def log_format(self, mesh: MeshConfig) -> str:
-        """``meshConfig.accessLogFormat`` when set (a newline is added, as Istio does), else
-        ``access_log_format``. Peer identity is available to it through Envoy's operators:
-        ``%DOWNSTREAM_PEER_URI_SAN%`` (the client's SPIFFE id on an inbound mTLS connection,
-        ``-`` for plaintext), ``%DOWNSTREAM_TLS_VERSION%``, ``%UPSTREAM_PEER_URI_SAN%``."""
-        if not mesh.access_log_format:
-            return self.access_log_format
-        text = mesh.access_log_format
-        return text if text.endswith("\n") else text + "\n"
+        """The access log file without Telemetry objects: the mesh's, else the proxy's."""
+        if mesh.access_log_file is not None:
+            return mesh.access_log_file
+        return self.access_log_path or ""
 
 
 DEFAULT_OPTIONS = TranslateOptions()

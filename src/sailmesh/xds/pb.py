@@ -33,6 +33,10 @@ def u32(value: int) -> wrappers_pb2.UInt32Value:
     return wrappers_pb2.UInt32Value(value=max(0, min(value, MAX_UINT32)))
 
 
+def u64(value: int) -> wrappers_pb2.UInt64Value:
+    return wrappers_pb2.UInt64Value(value=max(0, value))
+
+
 _ADS = config_source_pb2.ConfigSource(
     ads=config_source_pb2.AggregatedConfigSource(),
     resource_api_version=config_source_pb2.ApiVersion.V3,

@@ -39,6 +39,27 @@ def secret_value(secret: Resource, *keys: str) -> bytes | None:
     return None
 
 
+#: The annotation of a Secret whose values the control-plane API withheld (``sailctl analyze``
+#: of a running mesh sees key names only, so only their presence is checked).
+WITHHELD_ANNOTATION = "sailmesh.io/redacted"
+
+
+def _keys(secret: Resource | None) -> set[str]:
+    if secret is None:
+        return set()
+    body: Any = secret.body
+    return set(body.data or {}) | set(body.string_data or {})
+
+
+def _withheld_problem(secret: Resource, ca_secret: Resource | None, mutual: bool) -> str | None:
+    keys = _keys(secret)
+    if not keys & set(CERT_KEYS) or not keys & set(KEY_KEYS):
+        return "missing keys: a certificate (tls.crt) and a private key (tls.key) are required"
+    if mutual and not (keys | _keys(ca_secret)) & set(CA_KEYS):
+        return "MUTUAL mode needs a CA certificate (ca.crt) to verify clients"
+    return None
+
+
 def credential_problem(
     secret: Resource,
     now: datetime.datetime,
@@ -46,6 +67,8 @@ def credential_problem(
     mutual: bool = False,
 ) -> str | None:
     """Why ``secret`` cannot serve as a gateway certificate (None when it can)."""
+    if secret.meta.annotations and WITHHELD_ANNOTATION in secret.meta.annotations:
+        return _withheld_problem(secret, ca_secret, mutual)
     cert_pem = secret_value(secret, *CERT_KEYS)
     key_pem = secret_value(secret, *KEY_KEYS)
     if not cert_pem or not key_pem:

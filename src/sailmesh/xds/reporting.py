@@ -1,0 +1,44 @@
+"""What a listener of a proxy reports: its access logs and Istio's metrics.
+
+In: the proxy's scope and translation options, the reporter (``source`` for outbound listeners
+and gateways, ``destination`` for inbound chains) and, when the listener knows it, the service
+it serves. Out: :class:`ListenerLogs`, the ``access_log`` entries of its HTTP connection
+managers and of its TCP proxies: the file access logs (:mod:`sailmesh.xds.access_logs`) and
+the stats loggers of Istio's standard metrics (:mod:`sailmesh.xds.stats`).
+
+A TCP proxy's metric loggers also fire when the upstream connection is made (connections
+opened); its file logs skip that moment, so a connection still logs one line, at its end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from envoy.config.accesslog.v3 import accesslog_pb2
+
+from sailmesh.telemetry.standard import Reporter
+from sailmesh.xds import access_logs, stats
+from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.scope import ProxyScope
+
+
+@dataclass(frozen=True)
+class ListenerLogs:
+    http: tuple[accesslog_pb2.AccessLog, ...]
+    tcp: tuple[accesslog_pb2.AccessLog, ...]
+
+
+def listener_logs(
+    scope: ProxyScope, options: TranslateOptions, reporter: Reporter, service: str | None = None
+) -> ListenerLogs:
+    """The access logs of a listener (memoized per reporter and service on the scope)."""
+    memo: dict[tuple[str, str | None], ListenerLogs] = scope.memo.setdefault("listener_logs", {})
+    found = memo.get((reporter, service))
+    if found is None:
+        emission = stats.metrics_policy_for(scope).emission(reporter, service)
+        files = access_logs.file_logs(scope, options, reporter)
+        found = memo[(reporter, service)] = ListenerLogs(
+            http=(*files.http, *stats.stats_loggers(emission.http_loggers())),
+            tcp=(*files.tcp, *stats.stats_loggers(emission.tcp_loggers())),
+        )
+    return found

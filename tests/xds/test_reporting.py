@@ -1,0 +1,121 @@
+"""What listeners report: stats access loggers for Istio's metrics and file access logs (text,
+JSON, CEL filters) as the mesh config and the Telemetry API say; real Envoy accepts them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import xds_fixtures as fx
+from envoy.extensions.access_loggers.file.v3 import file_pb2
+from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
+from envoy.extensions.access_loggers.stats.v3 import stats_pb2
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
+    http_connection_manager_pb2 as hcm_pb2,
+)
+from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
+from test_envoy_validate import _validate
+
+from config_support.manifests import manifests
+from sailmesh.snapshot.mesh import MeshConfig
+from sailmesh.typeurls import LISTENER
+from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.translate import translate
+
+TELEMETRY = manifests("""
+Telemetry default/errors
+  accessLogging:
+  - providers: [{name: envoy}]
+    filter: {expression: "response.code >= 400"}
+  metrics:
+  - overrides:
+    - match: {metric: REQUEST_COUNT, mode: SERVER}
+      tagOverrides:
+        user: {value: "request.headers['x-user'] | 'anonymous'"}
+    - match: {metric: REQUEST_SIZE}
+      disabled: true
+""")
+
+
+def _listeners(mesh: MeshConfig | None = None, text: str = "") -> dict[str, Any]:
+    resources = fx.config(text) if text else []
+    snap = fx.snapshot(
+        resources, extra_services=[fx.tcp_service("mysql", 3306, "10.96.0.30")], mesh=mesh
+    )
+    out = translate(
+        fx.productpage_proxy(), snap, options=TranslateOptions(access_log_path="/dev/stdout")
+    )
+    return out[LISTENER]
+
+
+def _unpack(any_: Any, message: Any) -> Any:
+    out = message()
+    assert any_.Unpack(out)
+    return out
+
+
+def _inbound_hcm(listeners: dict[str, Any]) -> Any:
+    for chain in listeners["virtualInbound"].filter_chains:
+        for f in chain.filters:
+            if f.name == "envoy.filters.network.http_connection_manager":
+                return _unpack(f.typed_config, hcm_pb2.HttpConnectionManager)
+    raise AssertionError("no inbound HCM")
+
+
+def _tcp(listeners: dict[str, Any]) -> Any:
+    (f,) = listeners["10.96.0.30_3306"].filter_chains[0].filters
+    return _unpack(f.typed_config, tcp_proxy_pb2.TcpProxy)
+
+
+def test_http_listeners_count_istio_metrics_with_raw_tags() -> None:
+    hcm = _inbound_hcm(_listeners())
+    names = [log.name for log in hcm.access_log]
+    assert names == ["envoy.access_loggers.file", "envoy.access_loggers.stats"]
+    stats = _unpack(hcm.access_log[1].typed_config, stats_pb2.Config)
+    assert stats.stat_prefix == "sailmesh"
+    assert [c.stat.name for c in stats.counters] == ["requests_total"]
+    assert [h.stat.name for h in stats.histograms] == [
+        "request_duration_milliseconds", "request_bytes", "response_bytes"]  # fmt: skip
+    tags = {t.name: t.value_format for t in stats.counters[0].stat.tags}
+    assert tags["reporter"] == "destination"
+    assert tags["peer"] == "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%"
+    assert tags["service"].endswith(".svc.cluster.local")
+    assert tags["response_flags"] == "%RESPONSE_FLAGS%"
+
+
+def test_tcp_proxies_count_connections_when_opened_and_closed() -> None:
+    proxy = _tcp(_listeners())
+    assert proxy.access_log_options.flush_access_log_on_connected
+    file_log, opened, ended = proxy.access_log
+    assert file_log.filter.log_type_filter.exclude  # one line per connection, at its end
+    assert [_unpack(x.typed_config, stats_pb2.Config).counters[0].stat.name for x in (opened, ended)] == [
+        "tcp_connections_opened_total", "tcp_connections_closed_total"]  # fmt: skip
+    assert not opened.filter.log_type_filter.exclude
+
+
+def test_telemetry_filters_json_and_overrides_reach_the_listeners() -> None:
+    mesh = MeshConfig.from_dict({"accessLogEncoding": "JSON"})
+    hcm = _inbound_hcm(_listeners(mesh, TELEMETRY))
+    file_log, stats_log = hcm.access_log
+    config = _unpack(file_log.typed_config, file_pb2.FileAccessLog)
+    assert config.log_format.json_format.fields["response_code"].string_value == "%RESPONSE_CODE%"
+    expression = _unpack(file_log.filter.extension_filter.typed_config, cel_pb2.ExpressionFilter)
+    assert expression.expression == "response.code >= 400"
+    stats = _unpack(stats_log.typed_config, stats_pb2.Config)
+    tags = {t.name: t.value_format for t in stats.counters[0].stat.tags}
+    assert tags["tag_user"] == "%REQ(x-user)%"
+    assert "request_bytes" not in [h.stat.name for h in stats.histograms]
+
+
+def test_envoy_accepts_the_telemetry_config(tmp_path: Path) -> None:
+    mesh = MeshConfig.from_dict({"accessLogEncoding": "JSON"})
+    resources = fx.config(TELEMETRY)
+    snap = fx.snapshot(
+        resources, extra_services=[fx.tcp_service("mysql", 3306, "10.96.0.30")], mesh=mesh
+    )
+    _validate(
+        translate(
+            fx.productpage_proxy(), snap, options=TranslateOptions(access_log_path="/dev/stdout")
+        ),
+        tmp_path,
+    )
