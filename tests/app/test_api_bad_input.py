@@ -18,6 +18,7 @@ import pytest
 
 from e2e_support.controlplane import ControlPlaneThread
 from sailmesh.app.api import MAX_BODY_BYTES, ApiClient
+from sailmesh.config.enforcement import entries_for
 from sailmesh.config.yamlsource import MAX_DOCUMENTS, MAX_TEXT_BYTES
 
 VS = """\
@@ -290,22 +291,22 @@ def test_a_stalled_client_does_not_block_others(api: Api, unchanged: None) -> No
         assert status == 200, body
 
 
-DENY_ALL = """\
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-all}
+PROXY_CONFIG = """\
+apiVersion: networking.istio.io/v1beta1
+kind: ProxyConfig
+metadata: {name: mesh-default}
 spec: {}
 """
 
 
 def test_unenforced_config_is_applied_with_one_warning_per_use(api: Api) -> None:
-    status, body = api.apply(DENY_ALL)
+    status, body = api.apply(PROXY_CONFIG)
     try:
         assert status == 200, body
-        assert body["outcomes"] == ["authorizationpolicy/deny-all created (namespace default)"]
+        assert body["outcomes"] == ["proxyconfig/mesh-default created (namespace default)"]
         assert body["warnings"] == [
-            "Warning: [SM0001] AuthorizationPolicy default/deny-all spec: not enforced: "
-            "authorization is not enforced yet, requests are not checked"
+            "Warning: [SM0001] ProxyConfig default/mesh-default spec: not enforced: "
+            + entries_for("ProxyConfig")[0].reason
         ]
     finally:
-        api.client.request("POST", "/v1/delete", {"yaml": DENY_ALL, "namespace": "default"})
+        api.client.request("POST", "/v1/delete", {"yaml": PROXY_CONFIG, "namespace": "default"})

@@ -138,23 +138,23 @@ spec:
 
 def test_whole_kinds_are_reported_even_with_an_empty_spec() -> None:
     text = """\
-apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
-metadata: {name: deny-all, namespace: default}
+apiVersion: networking.istio.io/v1beta1
+kind: ProxyConfig
+metadata: {name: mesh-default, namespace: istio-system}
 spec: {}
 ---
 apiVersion: networking.istio.io/v1alpha3
 kind: EnvoyFilter
-metadata: {name: patch, namespace: istio-system}
+metadata: {name: nothing, namespace: default}
 spec: {}
 """
-    (deny, peer) = not_enforced_problems(load(text))
-    assert apply_warning(deny) == (
-        "Warning: [SM0001] AuthorizationPolicy default/deny-all spec: not enforced: "
-        "authorization is not enforced yet, requests are not checked"
+    (proxy_config, patch) = not_enforced_problems(load(text))
+    assert apply_warning(proxy_config) == (
+        "Warning: [SM0001] ProxyConfig istio-system/mesh-default spec: not enforced: "
+        + enforcement.entries_for("ProxyConfig")[0].reason
     )
-    assert deny.source is not None and deny.source.line == 4
-    assert peer.path == "spec" and peer.level is Level.WARNING
+    assert proxy_config.source is not None and proxy_config.source.line == 4
+    assert patch.path == "spec" and patch.level is Level.WARNING
 
 
 def test_uses_are_located_at_their_line() -> None:
@@ -178,7 +178,8 @@ def test_analyze_reports_sm0001_in_istio_format() -> None:
 def test_enforced_kinds_exclude_whole_kind_entries() -> None:
     names = tuple(k.kind for k in all_kinds())
     enforced = enforcement.enforced_kinds(names)
-    assert "VirtualService" in enforced and "AuthorizationPolicy" not in enforced
+    assert "VirtualService" in enforced and "AuthorizationPolicy" in enforced
+    assert "WasmPlugin" not in enforced
 
 
 @pytest.mark.parametrize("entry", enforcement.NOT_ENFORCED, ids=lambda e: f"{e.kind}:{e.path}")

@@ -7,6 +7,7 @@ translation of that proxy alone.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from push_mesh import (
     REVIEWS_DR,
@@ -47,6 +48,18 @@ Sidecar default/ratings-only-details
 SELECTED_POLICY = manifests("""
 AuthorizationPolicy default/deny-ratings
   selector: {matchLabels: {app: ratings}}
+  action: DENY
+  rules: [{}]
+""")
+ROOT_SELECTED_POLICY = manifests("""
+AuthorizationPolicy istio-system/deny-ratings-everywhere
+  selector: {matchLabels: {app: ratings}}
+  action: DENY
+  rules: [{to: [{operation: {paths: [/admin]}}]}]
+""")
+TARGETED_POLICY = manifests("""
+AuthorizationPolicy default/deny-edge-gateway
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
   action: DENY
   rules: [{}]
 """)
@@ -130,6 +143,31 @@ def test_label_dependence_is_per_namespace_and_ignores_gateway_selectors() -> No
     policy = LabelDependence.scan(_snapshot(REVIEWS_DR, SELECTED_POLICY))
     assert policy.applies(proxy("reviews"))
     assert not policy.applies(proxy("reviews", namespace="other"))
+
+
+def test_authorization_policies_reach_only_the_proxies_they_select() -> None:
+    ctx = PushContext(_snapshot(REVIEWS_DR, SELECTED_POLICY, ROOT_SELECTED_POLICY))
+    options = TranslateOptions()
+    ratings, reviews = proxy("ratings"), proxy("reviews")
+    other_ratings, other_reviews = (proxy(app, namespace="other") for app in ("ratings", "reviews"))
+    versions = {p.pod_name + p.namespace: ctx.resources(p, options).version(LISTENER)
+                for p in (ratings, reviews, other_ratings, other_reviews)}  # fmt: skip
+    assert len(set(versions.values())) == 4  # both ratings pods differ from reviews, and each other
+    for one in (ratings, reviews, other_ratings, other_reviews, proxy("ratings", 2)):
+        _assert_same_as_alone(ctx, one, options)
+
+
+def test_target_refs_make_a_namespace_label_dependent() -> None:
+    assert LabelDependence.scan(_snapshot(REVIEWS_DR, TARGETED_POLICY)).applies(proxy("reviews"))
+    ctx = PushContext(_snapshot(REVIEWS_DR, TARGETED_POLICY))
+    options = TranslateOptions()
+    labels = {"app": "reviews", "gateway.networking.k8s.io/gateway-name": "edge"}
+    edge = replace(proxy("reviews", 2), labels=frozen_map(labels))
+    assert ctx.resources(edge, options).version(LISTENER) != ctx.resources(
+        proxy("reviews"), options
+    ).version(LISTENER)
+    for one in (edge, proxy("reviews")):
+        _assert_same_as_alone(ctx, one, options)
 
 
 def test_keys_separate_namespace_interception_and_options() -> None:

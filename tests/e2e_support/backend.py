@@ -1,4 +1,4 @@
-"""A tiny HTTP backend on 127.0.0.1 answering every GET with its own name."""
+"""A tiny HTTP backend on 127.0.0.1 answering every request (any method) with its own name."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ class Backend:
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -199,7 +199,9 @@ def test_reachability(mesh: LocalMeshThread, scenario_state: dict[str, str], cel
             wait_for(lambda: log_line(server, cell.path) is not None, 5, "the sidecar's log")
             line = log_line(server, cell.path)
             assert line is not None and "peer=- tls=-" in line
-            assert handshakes(server) == before
+            # no new handshake (the counter can also restart from 0: Envoy drops a replaced
+            # listener's stats once the policy change's new listener takes over)
+            assert handshakes(server) <= before
     elif outcome == "refused":
         assert status == 0, (status, body)  # connection closed by the server sidecar
         assert log_line(server, cell.path) is None

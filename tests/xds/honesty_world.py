@@ -22,7 +22,11 @@ from sailmesh.config.load import load_text
 from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
-from sailmesh.config.models.security import PeerAuthenticationSpec, RequestAuthenticationSpec
+from sailmesh.config.models.security import (
+    AuthorizationPolicySpec,
+    PeerAuthenticationSpec,
+    RequestAuthenticationSpec,
+)
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
 from sailmesh.config.models.telemetry import TelemetrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
@@ -31,6 +35,7 @@ from sailmesh.config.unenforced import find_unenforced, split_pattern
 from sailmesh.registry.convert import service_entry_inline_workloads, service_entry_services
 from sailmesh.registry.model import frozen_map
 from sailmesh.registry.registry import compute_view
+from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.generate import generate
@@ -45,12 +50,14 @@ SPECS: dict[str, type[BaseModel]] = {
     "Gateway": GatewaySpec,
     "ServiceEntry": ServiceEntrySpec,
     "Sidecar": SidecarSpec,
+    "AuthorizationPolicy": AuthorizationPolicySpec,
     "Telemetry": TelemetrySpec,
     "PeerAuthentication": PeerAuthenticationSpec,
     "RequestAuthentication": RequestAuthenticationSpec,
 }
 API_VERSIONS = {
     "PeerAuthentication": "security.istio.io/v1",
+    "AuthorizationPolicy": "security.istio.io/v1",
     "RequestAuthentication": "security.istio.io/v1",
     "Telemetry": "telemetry.istio.io/v1",
 }
@@ -92,6 +99,8 @@ _PAIRS_SERVER = {
     "tls": {"mode": "SIMPLE", "tlsCertificates": [{"serverCertificate": "/c.pem", "privateKey": "/k.pem"}]},
 }  # fmt: skip
 _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
+#: A Gateway API gateway's pods: the world's gateway proxy carries its name label (see ROUTER).
+_TARGET = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
 _TEAM = {"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": {"team": {"value": "'a'"}}}
 _ERRORS = {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 400"}}
 
@@ -183,6 +192,17 @@ BASES: dict[str, list[dict[str, Any]]] = {
                       "defaultEndpoint": "127.0.0.1:9080", "tls": {"mode": "SIMPLE", "credentialNames": ["a"]}}]},
         {"outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com",
                                                                        "port": {"number": 80}}}},
+    ],
+    "AuthorizationPolicy": [
+        {"selector": {"matchLabels": {"app": "productpage"}}, "action": "ALLOW",
+         "rules": [{"from": [{"source": {"principals": ["cluster.local/ns/a/sa/b"]}}],
+                    "to": [{"operation": {"methods": ["GET"]}}],
+                    "when": [{"key": "request.headers[x-a]", "values": ["v"]}]}]},
+        {"targetRef": _TARGET, "action": "DENY", "rules": [{}]},
+        {"targetRefs": [_TARGET], "action": "DENY", "rules": [{}]},
+        {"targetRef": {"kind": "Service", "name": "reviews"}, "action": "DENY", "rules": [{}]},
+        {"targetRefs": [{"kind": "Service", "name": "reviews"}], "action": "DENY", "rules": [{}]},
+        {"action": "CUSTOM", "provider": {"name": "p"}, "rules": [{"to": [{"operation": {"paths": ["/x"]}}]}]},
     ],
     "Telemetry": [
         {"metrics": [{"overrides": [_TEAM]}]},
@@ -276,7 +296,15 @@ NAMED: dict[str, list[Any]] = {
     "minimum_percent": [20.0],
     "aggression": [2.0],
     "percent": [20, 20.0],
-    "ports": [{"http": 8081}],
+    "ports": [{"http": 8081}, ["9081"]],
+    "not_ports": [["9081"]],
+    "ip_blocks": [["10.0.0.0/8"]],
+    "not_ip_blocks": [["10.0.0.0/8"]],
+    "remote_ip_blocks": [["10.0.0.0/8"]],
+    "not_remote_ip_blocks": [["10.0.0.0/8"]],
+    "service_accounts": [["default/sa"]],
+    "not_service_accounts": [["default/sa"]],
+    "key": ["request.headers[x-b]"],
     "value": [20.0],
     "stat_prefix": ["sp"],
     "tag_overrides": [
@@ -285,7 +313,7 @@ NAMED: dict[str, list[Any]] = {
     ],
     "expression": ["response.code >= 500"],
     "kind": ["GatewayClass"],
-    "group": [""],
+    "group": ["core", ""],
     "custom_tags": [{"t": {"literal": {"value": "v"}}}],
     "random_sampling_percentage": [20.0],
     "port_level_mtls": [{"9080": {"mode": "DISABLE"}}, {"9080": {"mode": "STRICT"}}],
@@ -436,6 +464,10 @@ ROUTER = Proxy(
     # also the Kubernetes Gateway API gateway "gw" (RequestAuthentication targetRefs)
     labels=frozen_map({"istio": "ingressgateway", "gateway.networking.k8s.io/gateway-name": "gw"}),
 )
+#: The world's mesh config: an ext_authz provider (``n2``, a name the leaf values try) so that
+#: a CUSTOM policy's ``provider.name`` can name a known provider or an unknown one.
+MESH = {"extensionProviders": [
+    {"name": "n2", "envoyExtAuthzHttp": {"service": "details.default.svc.cluster.local", "port": 9080}}]}  # fmt: skip
 
 
 @cache
@@ -468,7 +500,9 @@ def translate(resources: list[Resource]) -> dict[str, dict[str, dict[str, bytes]
     services += [s for se in entries for s in service_entry_services(se)]
     workloads = [*bookinfo_workloads()]
     workloads += [w for se in entries for w in service_entry_inline_workloads(se)]
-    snap = MeshSnapshot.build(resources, compute_view(services, workloads))
+    snap = MeshSnapshot.build(
+        resources, compute_view(services, workloads), MeshConfig.from_dict(MESH)
+    )
     out: dict[str, dict[str, dict[str, bytes]]] = {}
     for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
         for type_url, found in generate(proxy, snap, options=OPTIONS).items():

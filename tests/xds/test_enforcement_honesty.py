@@ -2,9 +2,9 @@
 
 For every leaf field of the typed models of the enforced kinds (VirtualService,
 DestinationRule, Gateway, ServiceEntry, Sidecar, PeerAuthentication, Telemetry,
-RequestAuthentication), a valid document sets it to a non-default value (validation decides
-what is valid) and is translated with the real translator for a sidecar and a gateway, next
-to the same document without it:
+AuthorizationPolicy, RequestAuthentication), a valid document sets it to a non-default value
+(validation decides what is valid) and is translated with the real translator for a sidecar
+and a gateway, next to the same document without it:
 
 - a field the table lists (:mod:`sailmesh.config.enforcement`, found by the real finder)
   must leave every Envoy resource byte-identical: it really has no effect;
@@ -51,6 +51,9 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     "(DestinationRule); a server has no peer certificate to skip verifying",
     ("ServiceEntry", "spec.ports[*].name"): "a label of the port (endpoints refer to it by "
     "name, so renaming both changes nothing; clusters are named by number)",
+    ("AuthorizationPolicy", "spec.targetRef.group"): "validation admits one group per target "
+    "kind (the core group has two spellings), so the group selects nothing the kind does not",
+    ("AuthorizationPolicy", "spec.targetRefs[*].group"): "as spec.targetRef.group",
 }
 #: Fields validation rejects whatever their value (so they are not "accepted"), and why.
 NOT_SETTABLE: dict[tuple[str, str], str] = {
@@ -66,6 +69,8 @@ SCENARIOS: dict[tuple[str, str], str] = {
     ("Telemetry", "spec.metrics[*].overrides[*].match.customMetric"): (
         "test_custom_metric_overrides_change_nothing"
     ),
+    ("AuthorizationPolicy", "spec.targetRef.kind"): "test_waypoint_targets_bind_no_proxy",
+    ("AuthorizationPolicy", "spec.targetRefs[*].kind"): "test_waypoint_targets_bind_no_proxy",
     # validation ties a target's group to its kind: no other valid value for either alone
     ("RequestAuthentication", "spec.targetRef.group"): "test_a_target_refs_group_is_read",
     ("RequestAuthentication", "spec.targetRefs[*].group"): "test_a_target_refs_group_is_read",
@@ -263,6 +268,37 @@ def test_tag_values_the_proxy_cannot_compute_set_nothing() -> None:
     assert output("Telemetry", spec(good)) != translate([*context("Telemetry")])
 
 
+@pytest.mark.parametrize("field", ["targetRef", "targetRefs"])
+@pytest.mark.parametrize(
+    ("group", "kind"),
+    [("", "Service"), ("networking.istio.io", "ServiceEntry"),
+     ("gateway.networking.k8s.io", "GatewayClass")],
+)  # fmt: skip
+def test_waypoint_targets_bind_no_proxy(field: str, group: str, kind: str) -> None:
+    """A policy targeting a Service, ServiceEntry or GatewayClass (the table lists those kinds)
+    is for waypoint proxies: the world's output is the same as without the policy."""
+    target = {"group": group, "kind": kind, "name": "reviews"}
+    spec = {field: target if field == "targetRef" else [target], "action": "DENY", "rules": [{}]}
+    resource = load("AuthorizationPolicy", spec)
+    assert resource is not None
+    assert [u.path for u in find_unenforced(resource)] == [
+        f"spec.{field}.kind" if field == "targetRef" else f"spec.{field}[0].kind"
+    ]
+    assert translate([*context("AuthorizationPolicy"), resource]) == translate(
+        list(context("AuthorizationPolicy"))
+    )
+    gateway = load("AuthorizationPolicy", {**spec, field: _gateway(field)})
+    assert gateway is not None and not find_unenforced(gateway)
+    assert translate([*context("AuthorizationPolicy"), gateway]) != translate(
+        list(context("AuthorizationPolicy"))
+    )
+
+
+def _gateway(field: str) -> Any:
+    target = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    return target if field == "targetRef" else [target]
+
+
 COVERED = [e for e in NOT_ENFORCED if e.kind in SPECS]
 
 
@@ -278,7 +314,7 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
         for *_, resource in trials(kind, pattern):
             if any(use.entry is entry for use in find_unenforced(resource)):
                 return
-    assert (entry.kind, entry.path) == ("Gateway", "spec.servers[*].tls.mode"), entry
+    assert (entry.kind, entry.path) in SCENARIOS, entry
 
 
 _JWT_RULE = {"issuer": "https://issuer.example.com", "jwks": json.dumps(

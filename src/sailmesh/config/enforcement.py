@@ -53,9 +53,13 @@ def _is_range(value: Any) -> bool:
         return False
 
 
+_USED_PROVIDERS = ("envoyFileAccessLog", "envoyExtAuthzHttp", "envoyExtAuthzGrpc")
+
+
 def _not_file_provider(value: Any) -> bool:
-    """An ``extensionProviders`` entry that is not an ``envoyFileAccessLog`` provider."""
-    return not (isinstance(value, dict) and "envoyFileAccessLog" in value)
+    """An ``extensionProviders`` entry of a kind nothing uses (not an ``envoyFileAccessLog``,
+    ``envoyExtAuthzHttp`` or ``envoyExtAuthzGrpc`` provider)."""
+    return not (isinstance(value, dict) and any(k in value for k in _USED_PROVIDERS))
 
 
 def _tag_not_computable(value: Any) -> bool:
@@ -87,7 +91,6 @@ _NO_LOCALITY = "locality-aware load balancing is not implemented: localities are
 
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
-    _kind("AuthorizationPolicy", "authorization is not enforced yet, requests are not checked"),
     _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
     _kind("WasmPlugin", "Wasm plugins are not loaded"),
     _kind("ProxyConfig", "ProxyConfig resources are not applied (use meshConfig.defaultConfig or the proxy.istio.io/config annotation)"),
@@ -143,6 +146,18 @@ SIDECAR: tuple[NotEnforced, ...] = (
     NotEnforced("Sidecar", "spec.inboundConnectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
 )
 
+_WAYPOINT = (
+    "Service, ServiceEntry and GatewayClass targets bind a policy to waypoint proxies (ambient "
+    "mode), which sailmesh does not run: the policy applies to no workload"
+)
+_TARGET_NAMESPACE = "the target is looked up in the policy's own namespace"
+AUTHORIZATION_POLICY: tuple[NotEnforced, ...] = (
+    NotEnforced("AuthorizationPolicy", "spec.targetRef.kind", _WAYPOINT, except_values=("Gateway",)),
+    NotEnforced("AuthorizationPolicy", "spec.targetRefs[*].kind", _WAYPOINT, except_values=("Gateway",)),
+    NotEnforced("AuthorizationPolicy", "spec.targetRef.namespace", _TARGET_NAMESPACE),
+    NotEnforced("AuthorizationPolicy", "spec.targetRefs[*].namespace", _TARGET_NAMESPACE),
+)
+
 SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("ServiceEntry", "spec.addresses[*]", "CIDR ranges are not matched: only a single address becomes the service's VIP", when=_is_range, when_text="CIDR ranges"),
     NotEnforced("ServiceEntry", "spec.endpoints[*].network", "multi-network meshes are not supported: endpoints are reached directly"),
@@ -178,6 +193,10 @@ REQUEST_AUTHENTICATION: tuple[NotEnforced, ...] = (
 
 _MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig")
 _MESH = "meshConfig field not read by sailmesh"
+_EXT_AUTHZ_READ = ("service", "port", "timeout", "failOpen", "statusOnError", "clearRouteCache", "includeRequestBodyInCheck")
+_EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersInCheck", "includeHeadersInCheck",
+                        "includeAdditionalHeadersInCheck", "headersToUpstreamOnAllow", "headersToDownstreamOnDeny",
+                        "headersToDownstreamOnAllow")
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
@@ -185,7 +204,9 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("ISTIO_DELTA_XDS", "SECRET_TTL")),
-    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog providers are used (access logs); this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog"),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog (access logs), envoyExtAuthzHttp and envoyExtAuthzGrpc (CUSTOM authorization) providers are used; this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog, envoyExtAuthzHttp, envoyExtAuthzGrpc"),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzHttp.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_HTTP_READ),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzGrpc.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_READ),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging is read", except_keys=("accessLogging",)),
 )
 
@@ -208,6 +229,7 @@ NOT_ENFORCED: tuple[NotEnforced, ...] = (
     *DESTINATION_RULE,
     *GATEWAY,
     *SIDECAR,
+    *AUTHORIZATION_POLICY,
     *SERVICE_ENTRY,
     *REQUEST_AUTHENTICATION,
     *MESH_CONFIG,
@@ -232,12 +254,13 @@ ENFORCED_SUMMARY = (
     "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers; "
     "credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
-    "identity), Telemetry (metrics overrides and access logging), RequestAuthentication (JWT "
-    "validation on sidecars' inbound and on gateways, claim-based routing at gateways); from an IstioOperator's "
-    "meshConfig: rootNamespace, trustDomain, trustDomainAliases, outboundTrafficPolicy.mode, "
-    "accessLogFile, accessLogFormat, accessLogEncoding, envoyFileAccessLog extensionProviders, "
-    "defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, retryOn), "
-    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload certificates, "
+    "identity), Telemetry (metrics overrides and access logging), AuthorizationPolicy (ALLOW, "
+    "DENY, AUDIT, CUSTOM), RequestAuthentication (JWT validation on sidecars' inbound and on "
+    "gateways, claim-based routing at gateways); from an IstioOperator's meshConfig: rootNamespace, trustDomain, "
+    "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
+    "accessLogEncoding, envoyFileAccessLog, envoyExtAuthzHttp and envoyExtAuthzGrpc "
+    "extensionProviders, defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, "
+    "retryOn), defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload certificates, "
     "defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (

@@ -11,8 +11,8 @@ What a sidecar's translation reads about its proxy (see :mod:`sailmesh.xds`), he
 - always: proxy type, namespace, interception mode, service account (conservatively), the
   translate options and the Sidecar resource that applies;
 - the labels, for every type, when some config in the snapshot selects proxies by labels in the
-  proxy's namespace or the root namespace (Sidecar/policy ``selector``/``workloadSelector``),
-  or when any VirtualService matches on ``sourceLabels``;
+  proxy's namespace or the root namespace (Sidecar/policy ``selector``/``workloadSelector``,
+  policy ``targetRef(s)``), or when any VirtualService matches on ``sourceLabels``;
 - for CDS and LDS (inbound clusters and ``virtualInbound``): the labels (services selecting
   the workload) and the named ports of the workload at the proxy's IP.
 
@@ -86,7 +86,11 @@ _INBOUND_TYPES = frozenset({CLUSTER, LISTENER})
 
 
 def _has_selector(resource: Resource) -> bool:
-    return selector_labels(resource) is not None
+    """Whether ``resource`` picks proxies by their labels: a selector, or a ``targetRef(s)``
+    (a Gateway target selects the pods labelled with the gateway's name)."""
+    spec = resource.spec
+    targets = getattr(spec, "target_ref", None) or getattr(spec, "target_refs", None)
+    return selector_labels(resource) is not None or bool(targets)
 
 
 def _matches_source_labels(vs: Resource) -> bool:

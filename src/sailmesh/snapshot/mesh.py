@@ -1,10 +1,16 @@
-"""Mesh-wide settings (the subset of Istio's MeshConfig sailmesh honours), with Istio's defaults."""
+"""Mesh-wide settings (the subset of Istio's MeshConfig sailmesh honours), with Istio's defaults.
+
+``extensionProviders`` is read for its external authorization entries only
+(:mod:`sailmesh.snapshot.providers`), which CUSTOM AuthorizationPolicies call.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from sailmesh.snapshot.providers import ExtAuthzProvider, ext_authz_providers
 
 OutboundPolicy = Literal["ALLOW_ANY", "REGISTRY_ONLY"]
 
@@ -40,6 +46,11 @@ class MeshConfig:
         "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
     )
     ingress_class: str = "istio"
+    extension_providers: tuple[ExtAuthzProvider, ...] = ()
+
+    def ext_authz_provider(self, name: str) -> ExtAuthzProvider | None:
+        """The external authorization provider called ``name``, if the mesh declares one."""
+        return next((p for p in self.extension_providers if p.name == name), None)
 
     @property
     def trust_domains(self) -> tuple[str, ...]:
@@ -74,6 +85,7 @@ class MeshConfig:
             enable_tracing=bool(data.get("enableTracing", True)),
             default_retry_attempts=int(retry.get("attempts", 2)),
             default_retry_on=retry.get("retryOn", cls.default_retry_on),
+            extension_providers=ext_authz_providers(data.get("extensionProviders")),
         )
 
 

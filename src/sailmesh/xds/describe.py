@@ -25,6 +25,7 @@ from sailmesh.config.analysis.context import (
 )
 from sailmesh.config.resource import Resource
 from sailmesh.config.unenforced import find_unenforced
+from sailmesh.xds.authz.selection import selects
 from sailmesh.xds.explain.lookup import destination_rule, gateways_of, spec_of
 
 RULE = "--------------------"
@@ -266,7 +267,9 @@ def _security(ctx: AnalysisContext, pod: Workload) -> list[str]:
             "   " + ", ".join(f"{p.name}.{p.namespace}" for p in sorted(applied, key=order))
         )
         lines += _not_enforced(applied)
-    authz = [p for p in ctx.of_kind("AuthorizationPolicy") if _selected(p, pod, root)]
+    authz = [
+        p for p in ctx.of_kind("AuthorizationPolicy") if selects(p, pod.namespace, pod.labels, root)
+    ]
     lines.append("AuthorizationPolicies:")
     if not authz:
         lines.append("   none: every request is allowed")

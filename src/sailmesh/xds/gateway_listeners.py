@@ -15,6 +15,9 @@ configurations its HTTP connection managers read.
   matches).
 - TCP: one chain with the first applicable ``tcp`` route.
 
+Authorization (:mod:`sailmesh.xds.request_security`) runs in every HTTP connection manager and
+before every TCP proxy (TCP servers, terminated TLS, passthrough TLS), as on Istio's gateways.
+
 The listener is named ``<bind>_<port>`` after the server (``0.0.0.0`` without ``bind``); it binds
 ``bind`` (or the runtime's ``TranslateOptions.gateway_bind``) on the server port or the runtime's
 substitute for it. AUTO_PASSTHROUGH servers get no chain (multi-network SNI-DNAT is not built).
@@ -79,13 +82,13 @@ class _Chains:
     def add(
         self,
         server_names: Sequence[str],
-        network_filter: lc_pb2.Filter,
+        network_filters: Sequence[lc_pb2.Filter],
         socket: base_pb2.TransportSocket | None = None,
     ) -> None:
         fresh = [n for n in server_names if n not in self._taken]
         if (server_names and not fresh) or (not server_names and self._catch_all):
             return
-        chain = lc_pb2.FilterChain(filters=[network_filter])
+        chain = lc_pb2.FilterChain(filters=list(network_filters))
         if fresh:
             chain.filter_chain_match.server_names.extend(fresh)
             self._taken.update(fresh)
@@ -105,11 +108,13 @@ def _tls_chains(
     chains = _Chains()
     https: list[BoundServer] = []
     stat = f"outbound_{port.bind}_{port.number}"
+    guard = request_security.connection_filters(scope, port.number)
     for bound in port.servers:
         settings = bound.server.tls
         if settings is not None and settings.mode == "PASSTHROUGH":
             for route in passthrough_routes(scope, bound):
-                chains.add(route.server_names, tcp_filter(stat, route.weighted, logs.tcp))
+                tcp = tcp_filter(stat, route.weighted, logs.tcp)
+                chains.add(route.server_names, [*guard, tcp])
             continue
         http = bound.protocol == "HTTPS"
         socket = downstream_socket(settings, http, options.sds) if terminates(settings) else None
@@ -118,10 +123,10 @@ def _tls_chains(
         sni = sni_names(bound.server.hosts or [])
         if http:
             rds = bound.route_config_name()
-            chains.add(sni, _hcm(scope, stat, rds, port.number, logs.http), socket)
+            chains.add(sni, [_hcm(scope, stat, rds, port.number, logs.http)], socket)
             https.append(bound)
         elif weighted := tcp_destinations(scope, bound):
-            chains.add(sni, tcp_filter(stat, weighted, logs.tcp), socket)
+            chains.add(sni, [*guard, tcp_filter(stat, weighted, logs.tcp)], socket)
     return chains.chains, https
 
 
@@ -146,7 +151,9 @@ def build_listener(
         weighted = tcp_destinations(scope, port.servers[0])
         if not weighted:
             return None, []
-        listener.filter_chains.add().filters.append(tcp_filter(stat, weighted, logs.tcp))
+        chain = listener.filter_chains.add()
+        chain.filters.extend(request_security.connection_filters(scope, port.number))
+        chain.filters.append(tcp_filter(stat, weighted, logs.tcp))
     else:
         chains, https = _tls_chains(scope, port, options, logs)
         if not chains:

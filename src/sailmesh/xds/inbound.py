@@ -5,7 +5,10 @@ match on ``destination_port``: one set per workload target port to ``inbound|<po
 ports through an HTTP connection manager with the inline route config ``inbound|<port>||``, TCP
 ports through ``tcp_proxy``; sniffed ``AUTO`` ports get both, told apart by the HTTP
 inspector). Connections to 15006 itself go to ``BlackHoleCluster`` (loops), and undeclared
-ports pass through to ``InboundPassthroughCluster``.
+ports pass through to ``InboundPassthroughCluster``. Authorization filters
+(:mod:`sailmesh.xds.request_security`) go before the router or ``tcp_proxy`` of every chain
+but the blackhole, the passthrough chains included (as TCP: a policy cannot be bypassed by
+dialling a port no service declares).
 
 Mutual TLS: a proxy with a workload identity over SDS (``TranslateOptions.sds``) gets, per
 port, the chains of the port's PeerAuthentication mode (:mod:`sailmesh.xds.peer_authn`,
@@ -123,14 +126,17 @@ def passthrough_chains(
     port: int | None = None,
 ) -> list[lc_pb2.FilterChain]:
     """Chains to ``InboundPassthroughCluster`` for undeclared ports (``port``: one of them)."""
-    proxy = filters.tcp_proxy(
-        names.INBOUND_PASSTHROUGH_CLUSTER, cluster=names.INBOUND_PASSTHROUGH_CLUSTER, logs=logs
-    )
+    proxy = [
+        *request_security.connection_filters(scope, port or 0),
+        filters.tcp_proxy(
+            names.INBOUND_PASSTHROUGH_CLUSTER, cluster=names.INBOUND_PASSTHROUGH_CLUSTER, logs=logs
+        ),
+    ]
     domains = scope.snapshot.mesh.trust_domains
     out = []
     for match in passthrough_matches(mode):
         chain = lc_pb2.FilterChain(
-            name=names.inbound_passthrough_chain(port, match.security), filters=[proxy]
+            name=names.inbound_passthrough_chain(port, match.security), filters=proxy
         )
         apply_match(chain, port, match)
         out.append(_secure(chain, match, domains))

@@ -163,3 +163,20 @@ def config_path(resource: Resource) -> str:
 def decorator_operation(hostname: str, port: int, route_name: str = "") -> str:
     """Tracing operation name: ``reviews.default.svc.cluster.local:9080/*``."""
     return f"{hostname}:{port}/{route_name or '*'}"
+
+
+# --- authorization (RBAC and ext_authz) ----------------------------------------------------
+#: RBAC policy names of CUSTOM rules start with this; ext_authz runs when one matched.
+EXT_AUTHZ_POLICY_PREFIX = "istio-ext-authz"
+#: Stat (and dynamic metadata key) prefixes of RBAC shadow rules, by purpose.
+EXT_AUTHZ_SHADOW_PREFIX = "istio_ext_authz_"
+DRY_RUN_ALLOW_PREFIX = "istio_dry_run_allow_"
+DRY_RUN_DENY_PREFIX = "istio_dry_run_deny_"
+#: Stat prefix of the network (TCP) RBAC and ext_authz filters.
+TCP_RBAC_STAT_PREFIX = "tcp."
+
+
+def rbac_policy_name(namespace: str, name: str, rule: int, custom: bool = False) -> str:
+    """``ns[foo]-policy[httpbin]-rule[0]`` (``istio-ext-authz-`` in front for CUSTOM rules)."""
+    base = f"ns[{namespace}]-policy[{name}]-rule[{rule}]"
+    return f"{EXT_AUTHZ_POLICY_PREFIX}-{base}" if custom else base

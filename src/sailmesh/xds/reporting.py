@@ -4,7 +4,8 @@ In: the proxy's scope and translation options, the reporter (``source`` for outb
 and gateways, ``destination`` for inbound chains) and, when the listener knows it, the service
 it serves. Out: :class:`ListenerLogs`, the ``access_log`` entries of its HTTP connection
 managers and of its TCP proxies: the file access logs (:mod:`sailmesh.xds.access_logs`) and
-the stats loggers of Istio's standard metrics (:mod:`sailmesh.xds.stats`).
+the stats loggers of Istio's standard metrics (:mod:`sailmesh.xds.stats`), and on the listeners
+authorization applies to, the audit log of AUDIT policies (:mod:`sailmesh.xds.authz.audit`).
 
 A TCP proxy's metric loggers also fire when the upstream connection is made (connections
 opened); its file logs skip that moment, so a connection still logs one line, at its end.
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from envoy.config.accesslog.v3 import accesslog_pb2
 
 from sailmesh.telemetry.standard import Reporter
-from sailmesh.xds import access_logs, stats
+from sailmesh.xds import access_logs, request_security, stats
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.scope import ProxyScope
 
@@ -37,8 +38,19 @@ def listener_logs(
     if found is None:
         emission = stats.metrics_policy_for(scope).emission(reporter, service)
         files = access_logs.file_logs(scope, options, reporter)
+        audit = _audit(scope, options, reporter)
         found = memo[(reporter, service)] = ListenerLogs(
-            http=(*files.http, *stats.stats_loggers(emission.http_loggers())),
-            tcp=(*files.tcp, *stats.stats_loggers(emission.tcp_loggers())),
+            http=(*files.http, *stats.stats_loggers(emission.http_loggers()), *audit),
+            tcp=(*files.tcp, *stats.stats_loggers(emission.tcp_loggers()), *audit),
         )
     return found
+
+
+def _audit(
+    scope: ProxyScope, options: TranslateOptions, reporter: Reporter
+) -> tuple[accesslog_pb2.AccessLog, ...]:
+    """The audit log of AUDIT AuthorizationPolicies, on the listeners authorization applies to
+    (a sidecar's inbound chains, a gateway's listeners)."""
+    if reporter != "destination" and scope.proxy.type != "router":
+        return ()
+    return tuple(request_security.audit_logs(scope, options.log_path(scope.snapshot.mesh)))

@@ -13,6 +13,7 @@ from sailmesh.config.diagnostics import Report
 from sailmesh.config.models.base import parse_duration_nanos
 from sailmesh.config.models.install import IstioOperatorSpec
 from sailmesh.config.resource import Resource
+from sailmesh.config.validation.mesh_providers import validate_extension_providers
 
 #: SPIFFE trust domain names (the rule :mod:`sailmesh.ca.identity` applies when it signs).
 _TRUST_DOMAIN = re.compile(r"^[a-z0-9._-]{1,255}$")
@@ -59,6 +60,10 @@ def validate_istio_operator(resource: Resource, report: Report) -> None:
     for field, index, gateway in gateways:
         if not gateway.name:
             report.error(f"spec.components.{field}[{index}].name", "required field is missing")
+    mesh = spec.mesh_config or {}
+    validate_extension_providers(
+        report, "spec.meshConfig.extensionProviders", mesh.get("extensionProviders")
+    )
     if spec.mesh_config:
         _validate_identity(spec.mesh_config, report)
 

@@ -844,9 +844,9 @@ def test_problem_lines_point_at_the_field() -> None:
     assert text.splitlines()[problem.source.line - 1].strip().startswith("- x")
 
 
-def test_trust_domains_are_accepted_and_reported_not_enforced() -> None:
-    """Istio 1.30's ``source.trustDomains``/``notTrustDomains`` load; sailmesh says it does not
-    enforce them (here: authorization as a whole, see sailmesh.config.enforcement)."""
+def test_trust_domains_are_accepted_and_enforced() -> None:
+    """Istio 1.30's ``source.trustDomains``/``notTrustDomains`` load and are enforced (the
+    peer identity's trust domain, see sailmesh.xds.authz.attributes)."""
     from sailmesh.config.unenforced import find_unenforced
 
     text = doc(AP, rule_from(trustDomains=["cluster.local"], notTrustDomains=["old.td"]))
@@ -858,10 +858,7 @@ def test_trust_domains_are_accepted_and_reported_not_enforced() -> None:
     assert policy.to_dict()["spec"]["rules"][0]["from"][0]["source"]["trustDomains"] == [
         "cluster.local"
     ]
-    uses = find_unenforced(policy)
-    assert uses and all(u.path == "spec" or "rustDomains" in u.path for u in uses), [
-        u.path for u in uses
-    ]
+    assert find_unenforced(policy) == []
 
 
 def test_defaults() -> None:
