@@ -124,3 +124,19 @@ class JwksServer:
         if self._process is not None:
             self._process.terminate()
             self._process.wait(timeout=10)
+
+
+class Issuer:
+    """A named issuer with its own signing key (kid ``test``): ``jwks()`` is the key set Envoy
+    verifies with, ``token(claims)`` a token carrying ``claims`` plus ``iss`` and a one-hour
+    ``exp`` (unless ``claims`` sets them)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.key = SigningKey("test")
+
+    def jwks(self) -> str:
+        return jwks(self.key)
+
+    def token(self, claims: dict[str, Any]) -> str:
+        return self.key.token({"iss": self.name, "exp": int(time.time()) + 3600, **claims})

@@ -1,4 +1,5 @@
-"""RequestAuthentication end to end: real tokens through real sidecars and a real ingress gateway.
+"""RequestAuthentication end to end: real tokens through real sidecars and a real ingress gateway,
+and with AuthorizationPolicy (request principals, claims; seed 003's JWT example as written).
 
 One mesh (netns mode) is shared by the tests of this module: an echo app (``shop/echo``, and
 ``shop/echo-admin`` for claim routing) that reports the headers it received, a client pod, a
@@ -30,7 +31,7 @@ from e2e_support.echo import ECHO_SCRIPT, Answer, host_call, pod_call, pod_calls
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.pki import Pki, write_pki
 from e2e_support.proxy import wait_for
-from e2e_support.seeds import seed_document
+from e2e_support.seed_docs import seed_yaml
 from sailmesh.runtime.local import RunningPod
 
 pytestmark = pytest.mark.e2e
@@ -217,7 +218,7 @@ def manifests(pki: Pki) -> str:
             _deployment("shop", "echo-admin", echo),
             CLIENT,
             GATEWAY,
-            seed_document("003", "Namespace", "production"),
+            seed_yaml("Namespace", "production"),
             _deployment("production", "payment-service", echo),
             identity_provider(pki),
         ]
@@ -571,7 +572,7 @@ def test_the_seed_request_authentication_fetches_keys_over_https(
 ) -> None:
     """Seed 003's RequestAuthentication as written: keys from https://auth.ecommerce.com through
     a ServiceEntry and TLS origination, either audience, the token forwarded to the app."""
-    with applied(mesh, seed_document("003", "RequestAuthentication", "jwt-validation")):
+    with applied(mesh, seed_yaml("RequestAuthentication", "jwt-validation")):
         enforced(lambda h: pod_call(client, PAYMENT, h))
         forged_seed = FORGER.token(jwks.claims(SEED_ISSUER, "admin", aud="payment-api"))
         token = seed_token("admin")
@@ -590,3 +591,104 @@ def test_the_seed_request_authentication_fetches_keys_over_https(
         assert answers[0].headers["authorization"] == f"Bearer {token}"  # forwardOriginalToken
         log = pod_of(mesh, "idp", "auth-server").supervisor.log_path("auth-server")
         assert "GET /.well-known/jwks.json" in log.read_text(errors="replace")
+
+
+REQUIRE_TOKEN = """
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: require-jwt, namespace: shop}
+spec:
+  selector: {matchLabels: {app: echo}}
+  rules:
+  - from: [{source: {requestPrincipals: ["*"]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: admins-delete, namespace: shop}
+spec:
+  selector: {matchLabels: {app: echo}}
+  action: DENY
+  rules:
+  - to: [{operation: {methods: [DELETE]}}]
+    when: [{key: "request.auth.claims[groups]", notValues: [admins]}]
+"""
+
+
+def test_authorization_needs_a_verified_token_and_reads_its_claims(
+    mesh: LocalMeshThread, client: RunningPod
+) -> None:
+    """``requestPrincipals: ["*"]``: no token is refused (403), a bad token never reaches
+    authorization (401); a DENY on the ``groups`` claim decides who may DELETE."""
+    policies = request_authentication("shop", "echo-jwt", INLINE) + "---" + REQUIRE_TOKEN
+    with applied(mesh, policies):
+        enforced(lambda h: pod_call(client, ECHO, h))
+        wait_for(lambda: pod_call(client, ECHO).status == 403, 20, "the RBAC filter")
+        admin = bearer(valid("root", groups=["ops", "admins"]))
+        user = bearer(valid("dave", groups=["users"]))
+        answers = pod_calls(
+            client,
+            [
+                (ECHO, {}),
+                (ECHO, bearer(forged())),
+                (ECHO, user),
+                (ECHO, admin, "DELETE"),
+                (ECHO, user, "DELETE"),
+            ],
+        )
+        assert [a.status for a in answers] == [403, 401, 200, 200, 403]
+        assert answers[3].echo["method"] == "DELETE"
+        assert answers[2].headers["x-jwt-sub"] == "dave"
+
+
+def test_seed_jwt_validation_with_its_authorization_policies(
+    mesh: LocalMeshThread, client: RunningPod
+) -> None:
+    """Seed 003's "JWT Token Validation" section as written (the RequestAuthentication and
+    payment-service-jwt-authz), under the same seed's deny-all-default: the admin may GET, POST,
+    PUT and DELETE, the user GET and POST with role customer or merchant; everything else is
+    refused (403), a bad token with 401."""
+    documents = [
+        seed_yaml("RequestAuthentication", "jwt-validation"),
+        seed_yaml("AuthorizationPolicy", "payment-service-jwt-authz"),
+        seed_yaml("AuthorizationPolicy", "deny-all-default"),
+    ]
+    with applied(mesh, "\n---\n".join(documents)):
+        enforced(lambda h: pod_call(client, PAYMENT, h))
+        wait_for(lambda: pod_call(client, PAYMENT).status == 403, 20, "the RBAC filter")
+        admin = bearer(seed_token("admin"))
+        customer = bearer(seed_token("user", role="customer"))
+        merchant = bearer(seed_token("user", "ecommerce-api", role="merchant"))
+        guest = bearer(seed_token("user", role="guest"))
+        stranger = bearer(seed_token("mallory", role="customer"))
+        methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        calls = [(PAYMENT, admin, m) for m in methods] + [(PAYMENT, customer, m) for m in methods]
+        calls += [(PAYMENT, merchant, "POST"), (PAYMENT, guest, "GET")]
+        calls += [(PAYMENT, stranger, "GET"), (PAYMENT, {}, "GET")]
+        forged_admin = FORGER.token(jwks.claims(SEED_ISSUER, "admin", aud="payment-api"))
+        calls += [(PAYMENT, bearer(forged_admin), "GET")]
+        statuses = [a.status for a in pod_calls(client, calls)]
+        assert statuses[:5] == [200, 200, 200, 200, 403]  # admin
+        assert statuses[5:10] == [200, 200, 403, 403, 403]  # user, role customer
+        assert statuses[10:] == [200, 403, 403, 403, 401]
+
+
+INGRESS_REQUIRES_TOKEN = """
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: frontend-ingress, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules:
+  - from: [{source: {notRequestPrincipals: ["*"]}}]
+"""
+
+
+def test_the_gateway_refuses_requests_without_a_token(mesh: LocalMeshThread, gateway: int) -> None:
+    """Istio's "require a valid token at ingress" task: DENY ``notRequestPrincipals: ["*"]``."""
+    policies = request_authentication("istio-system", "edge-jwt", GATEWAY_RULES)
+    with applied(mesh, policies + "---" + INGRESS_REQUIRES_TOKEN):
+        enforced(lambda h: host_call(gateway, "/", h))
+        wait_for(lambda: host_call(gateway, "/").status == 403, 20, "the RBAC filter")
+        assert host_call(gateway, "/", bearer(valid())).status == 200
+        assert host_call(gateway, "/", bearer(forged())).status == 401
