@@ -7,7 +7,7 @@ gateway HTTP connection manager, and the network filters that go before ``tcp_pr
 inbound TCP chain.
 
 The HTTP filters come in Istio's order: ``envoy.filters.http.jwt_authn`` (RequestAuthentication,
-:mod:`sailmesh.xds.jwt` once it exists), ``envoy.filters.http.ext_authz`` (CUSTOM policies),
+:mod:`sailmesh.xds.jwt`), ``envoy.filters.http.ext_authz`` (CUSTOM policies),
 then the RBAC filters (DENY, then ALLOW, AUDIT as shadow). The JWT filter records each valid
 token's payload in dynamic metadata under namespace ``envoy.filters.http.jwt_authn``, key
 ``payload`` (``payload_in_metadata: payload`` on every provider), and the RBAC rules that look
