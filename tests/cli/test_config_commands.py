@@ -53,14 +53,14 @@ def test_validate_good_file(tmp_path: Path) -> None:
 def test_validate_warns_about_fields_not_enforced(tmp_path: Path) -> None:
     (tmp_path / "vs.yaml").write_text(
         GOOD.replace(
-            "  - route:", "  - retries: {attempts: 2, retryRemoteLocalities: true}\n    route:"
+            "  - route:", "  - match: [{uri: {prefix: /}, statPrefix: reviews}]\n    route:"
         )
     )
     code, out = run("validate", "-f", str(tmp_path / "vs.yaml"))
     assert code == 0, out
     assert (
         f"warning: {tmp_path / 'vs.yaml'}:7: VirtualService default/reviews: "
-        "spec.http[0].retries.retryRemoteLocalities: [SM0001] not enforced: "
+        "spec.http[0].match[0].statPrefix: [SM0001] not enforced: "
     ) in out
     assert "1 object(s) valid (1 warning(s))" in out
 

@@ -25,10 +25,11 @@ spec:
   host: reviews
   trafficPolicy:
     connectionPool:
-      tcp: {maxConnections: 10, maxConnectionDuration: 1h}
+      tcp: {maxConnections: 10}
+    loadBalancer: {zoneAwareLbSetting: {enabled: true}}
     portLevelSettings:
     - port: {number: 9080}
-      connectionPool: {tcp: {idleTimeout: 1s}}
+      outlierDetection: {outlierDetectionHttpErrorCodes: [500]}
   subsets:
   - name: v1
     labels: {version: v1}
@@ -36,7 +37,7 @@ spec:
       tunnel: {protocol: CONNECT, targetHost: proxy, targetPort: 3128}
       portLevelSettings:
       - port: {number: 9080}
-        loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 10s}
+        loadBalancer: {simple: ROUND_ROBIN, zoneAwareLbSetting: {enabled: true}}
 """
 
 
@@ -69,9 +70,9 @@ def test_table_names_known_kinds_and_valid_patterns() -> None:
 
 def test_traffic_policy_fields_are_found_at_every_level() -> None:
     assert paths(DR) == [
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.warmupDurationSecs",
-        "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration",
-        "spec.trafficPolicy.portLevelSettings[0].connectionPool.tcp.idleTimeout",
+        "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting",
+        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.zoneAwareLbSetting",
+        "spec.trafficPolicy.portLevelSettings[0].outlierDetection.outlierDetectionHttpErrorCodes",
         "spec.subsets[0].trafficPolicy.tunnel",
     ]
 
@@ -143,24 +144,24 @@ kind: ProxyConfig
 metadata: {name: mesh-default, namespace: istio-system}
 spec: {}
 ---
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
+apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
 metadata: {name: nothing, namespace: default}
-spec: {}
+spec: {url: "oci://example.com/plugin:1"}
 """
-    (proxy_config, patch) = not_enforced_problems(load(text))
+    (proxy_config, plugin) = not_enforced_problems(load(text))
     assert apply_warning(proxy_config) == (
         "Warning: [SM0001] ProxyConfig istio-system/mesh-default spec: not enforced: "
         + enforcement.entries_for("ProxyConfig")[0].reason
     )
     assert proxy_config.source is not None and proxy_config.source.line == 4
-    assert patch.path == "spec" and patch.level is Level.WARNING
+    assert plugin.path == "spec" and plugin.level is Level.WARNING
 
 
 def test_uses_are_located_at_their_line() -> None:
     (problem, *_) = not_enforced_problems(load(DR))
     assert problem.source is not None
-    line = "        loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 10s}"
+    line = "    loadBalancer: {zoneAwareLbSetting: {enabled: true}}"
     assert problem.source.line == DR.splitlines().index(line) + 1
 
 
@@ -170,8 +171,8 @@ def test_analyze_reports_sm0001_in_istio_format() -> None:
     first = found[0]
     assert first.level is Level.WARNING
     assert first.message == (
-        "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.warmupDurationSecs: "
-        "not enforced: slow start is not configured"
+        "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting: not enforced: Envoy's zone-aware "
+        "routing is not configured (use localityLbSetting)"
     )
 
 

@@ -84,6 +84,62 @@ def test_shift_to_v3_is_all_red(mesh: LocalMeshThread) -> None:
     assert [stars(page(port)) for _ in range(100)] == ["red"] * 100
 
 
+#: Istio's request-timeouts task: reviews to v2, ratings delayed 2 s, then reviews' timeout.
+REVIEWS_V2 = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{destination: {host: reviews, subset: v2}}]
+"""
+RATINGS_DELAY = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings}
+spec:
+  hosts: [ratings]
+  http:
+  - fault: {delay: {percentage: {value: 100}, fixedDelay: 2s}}
+    route: [{destination: {host: ratings, subset: v1}}]
+"""
+REVIEWS_TIMEOUT = REVIEWS_V2.replace("  - route:", "  - timeout: 0.5s\n    route:")
+REVIEWS_UNAVAILABLE = "Sorry, product reviews are currently unavailable for this book."
+
+
+def timed_page(port: int) -> tuple[float, str]:
+    start = time.monotonic()
+    body = page(port)
+    return time.monotonic() - start, body
+
+
+def test_request_timeout_task(mesh: LocalMeshThread) -> None:
+    """Without a timeout the page waits for the delayed ratings (~2 s, black stars); with
+    reviews' ``timeout: 0.5s`` it answers after about 1 s (productpage tries reviews twice)
+    saying reviews are unavailable."""
+    port = gateway(mesh)
+    apply_sample(mesh, "virtual-service-all-v1.yaml")
+    mesh.apply(REVIEWS_V2)
+    mesh.apply(RATINGS_DELAY)
+    try:
+        wait_for(lambda: timed_page(port)[0] >= 2.0, 20, "the 2 s ratings delay")
+        slow, body = timed_page(port)
+        assert stars(body) == "black"
+        mesh.apply(REVIEWS_TIMEOUT)
+        wait_for(lambda: REVIEWS_UNAVAILABLE in page(port), 20, "reviews' 0.5 s timeout")
+        timed = [timed_page(port) for _ in range(3)]
+    finally:
+        apply_sample(mesh, "virtual-service-all-v1.yaml")
+    print(
+        f"\nrequest timeouts: without {slow:.2f} s; with 0.5 s: {[round(t, 2) for t, _ in timed]} s"
+    )
+    assert slow < 3.0
+    for elapsed, body in timed:
+        assert REVIEWS_UNAVAILABLE in body
+        assert 0.9 <= elapsed <= 1.5, elapsed
+
+
 def workloads(mesh: LocalMeshThread, prefix: str) -> list[str]:
     assert mesh.mesh.cp is not None
     return sorted(

@@ -410,3 +410,18 @@ def test_selector_labels(name: str, expected: dict[str, str] | None) -> None:
 
 def test_selector_labels_of_nothing() -> None:
     assert selector_labels(None) is None
+
+
+def test_workload_selector_rules_apply_to_selected_workloads_of_their_namespace() -> None:
+    selected = dr("selected", "shop", REVIEWS, "2024-01-02T00:00:00Z").replace(
+        "spec: {", "spec: {workloadSelector: {matchLabels: {app: cart}}, "
+    )
+    text = dr("plain", "shop", REVIEWS, "2024-01-01T00:00:00Z") + selected
+    snap = snapshot(text, services=[service(REVIEWS, "default")])
+
+    def pick(namespace: str, labels: dict[str, str]) -> str | None:
+        return getattr(snap.destination_rule(namespace, REVIEWS, labels), "name", None)
+
+    assert pick("shop", {"app": "cart"}) == "selected"  # beats the older rule without selector
+    assert pick("shop", {"app": "web"}) == "plain"
+    assert pick("default", {"app": "cart"}) == "plain"  # not in the rule's namespace

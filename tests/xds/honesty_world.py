@@ -12,6 +12,7 @@ import json
 import types
 import typing
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from typing import Any, Literal
 
@@ -21,7 +22,9 @@ from xds_fixtures import bookinfo_services, bookinfo_workloads, productpage_prox
 from sailmesh.config.load import load_text
 from sailmesh.config.models.base import Duration
 from sailmesh.config.models.destinationrule import DestinationRuleSpec
+from sailmesh.config.models.envoyfilter import EnvoyFilterSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
+from sailmesh.config.models.ratelimit import RateLimitPolicySpec
 from sailmesh.config.models.security import (
     AuthorizationPolicySpec,
     PeerAuthenticationSpec,
@@ -54,12 +57,16 @@ SPECS: dict[str, type[BaseModel]] = {
     "Telemetry": TelemetrySpec,
     "PeerAuthentication": PeerAuthenticationSpec,
     "RequestAuthentication": RequestAuthenticationSpec,
+    "EnvoyFilter": EnvoyFilterSpec,
+    "RateLimitPolicy": RateLimitPolicySpec,
 }
 API_VERSIONS = {
+    "RateLimitPolicy": "sailmesh.io/v1alpha1",
     "PeerAuthentication": "security.istio.io/v1",
     "AuthorizationPolicy": "security.istio.io/v1",
     "RequestAuthentication": "security.istio.io/v1",
     "Telemetry": "telemetry.istio.io/v1",
+    "EnvoyFilter": "networking.istio.io/v1alpha3",
 }
 
 _ROUTE = {"destination": {"host": "reviews", "subset": "v1", "port": {"number": 9080}}}
@@ -75,12 +82,13 @@ _PORT_LEVEL = {"port": {"number": 9080}, "connectionPool": _H2, "outlierDetectio
                "tls": _MUTUAL}  # fmt: skip
 _POLICY = {"tls": _MUTUAL, "tunnel": _TUNNEL, "portLevelSettings": [_PORT_LEVEL],
            "connectionPool": _H2, "outlierDetection": _OUTLIER}  # fmt: skip
-_COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s"}, "ringHash": {"minimumRingSize": 1024}},
+_COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s", "attributes": [{"name": "SameSite", "value": "Lax"}]}, "ringHash": {"minimumRingSize": 1024}},
            "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
            "warmup": {"duration": "10s"}}  # fmt: skip
 _MAGLEV = {"consistentHash": {"httpHeaderName": "x-user", "maglev": {"tableSize": 65537}},
            "localityLbSetting": {"failover": [{"from": "r1", "to": "r2"}]}}  # fmt: skip
 _SOURCE_IP = {"consistentHash": {"useSourceIp": True}}
+_WARMUP = {"simple": "ROUND_ROBIN", "warmup": {"duration": "10s"}}
 _SUBSET = {"name": "v1", "labels": {"version": "v1"}}
 _HTTP_SERVER = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}
 _HTTPS_SERVER = {
@@ -103,6 +111,87 @@ _EXT_PORTS = [{"number": 80, "name": "http", "protocol": "HTTP"}]
 _TARGET = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
 _TEAM = {"match": {"metric": "REQUEST_COUNT"}, "tagOverrides": {"team": {"value": "'a'"}}}
 _ERRORS = {"providers": [{"name": "envoy"}], "filter": {"expression": "response.code >= 400"}}
+_HCM = "envoy.filters.network.http_connection_manager"
+_HEADER = {
+    "name": "envoy.filters.http.header_mutation",
+    "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
+        "mutations": {"response_mutations": [{"remove": "x-a"}]},
+    },
+}
+_INSPECTOR = {
+    "name": "envoy.filters.listener.tls_inspector",
+    "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"
+    },
+}
+_EF_HTTP = {
+    "applyTo": "HTTP_FILTER",
+    "patch": {"operation": "INSERT_BEFORE", "value": _HEADER},
+    "match": {
+        "context": "ANY",
+        "proxy": {"proxyVersion": "^1\\..*"},
+        "listener": {
+            "portNumber": 9080,
+            "name": "0.0.0.0_9080",
+            "filterChain": {
+                "name": "0.0.0.0_9080",
+                "filter": {"name": _HCM, "subFilter": {"name": "envoy.filters.http.router"}},
+            },
+        },
+    },
+}
+_EF_INBOUND = {
+    "applyTo": "HTTP_FILTER",
+    "patch": {"operation": "INSERT_BEFORE", "value": _HEADER},
+    "match": {
+        "context": "SIDECAR_INBOUND",
+        "listener": {
+            "filterChain": {
+                "destinationPort": 9080,
+                "transportProtocol": "tls",
+                "applicationProtocols": "istio",
+                "filter": {"name": _HCM},
+            }
+        },
+    },
+}
+_EF_LISTENER_FILTER = {
+    "applyTo": "LISTENER_FILTER",
+    "patch": {"operation": "INSERT_BEFORE", "value": _INSPECTOR},
+    "match": {"listener": {"listenerFilter": "envoy.filters.listener.original_dst"}},
+}
+_EF_ROUTE = {
+    "applyTo": "HTTP_ROUTE",
+    "patch": {"operation": "MERGE", "value": {"name": "patched"}},
+    "match": {
+        "routeConfiguration": {
+            "portNumber": 9080,
+            "name": "9080",
+            "vhost": {
+                "name": "reviews.default.svc.cluster.local:9080",
+                "domainName": "reviews",
+                "route": {"action": "ROUTE"},
+            },
+        }
+    },
+}
+_EF_GATEWAY_ROUTE = {
+    "applyTo": "VIRTUAL_HOST",
+    "patch": {"operation": "MERGE", "value": {"name": "patched"}},
+    "match": {"context": "GATEWAY", "routeConfiguration": {"portNumber": 80}},
+}
+_EF_CLUSTER = {
+    "applyTo": "CLUSTER",
+    "patch": {"operation": "MERGE", "value": {"connect_timeout": "3s"}},
+    "match": {"cluster": {"portNumber": 9080, "service": "reviews.default.svc.cluster.local"}},
+}
+_EF_ANY_CLUSTER = {
+    "applyTo": "CLUSTER",
+    "patch": {"operation": "MERGE", "value": {"connect_timeout": "3s"}},
+    "match": {"context": "ANY"},
+}
+_GW_REF = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
 
 #: P-256 public keys (their private keys were not kept): valid inline key sets.
 _JWKS = json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1",
@@ -116,8 +205,6 @@ _JWT_INLINE = {"issuer": "https://issuer.example.com", "jwks": _JWKS,
                "outputClaimToHeaders": [{"header": "x-sub", "claim": "sub"}]}  # fmt: skip
 _JWT_URI = {"issuer": "https://issuer.example.com", "jwksUri": "http://reviews:9080/keys",
             "fromHeaders": [{"name": "x-token", "prefix": "Bearer "}], "timeout": "3s"}  # fmt: skip
-_GATEWAY_API = "gateway.networking.k8s.io"
-_GW_REF = {"group": _GATEWAY_API, "kind": "Gateway", "name": "gw"}
 
 #: Base specs per kind (several where oneofs and required companions need different shapes);
 #: each must be valid (a test checks). A leaf is set on the first base that accepts it.
@@ -147,7 +234,7 @@ BASES: dict[str, list[dict[str, Any]]] = {
            "trafficPolicy": {"loadBalancer": lb, "portLevelSettings": [{**_PORT_LEVEL, "loadBalancer": lb}]},
            "subsets": [{**_SUBSET, "trafficPolicy": {
                "loadBalancer": lb, "portLevelSettings": [{**_PORT_LEVEL, "loadBalancer": lb}]}}]}
-          for lb in (_COOKIE, _MAGLEV, _SOURCE_IP)],
+          for lb in (_COOKIE, _MAGLEV, _SOURCE_IP, _WARMUP)],
     ],
     "Gateway": [
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTP_SERVER]},
@@ -176,6 +263,22 @@ BASES: dict[str, list[dict[str, Any]]] = {
         # last: waypoint targets (the policy applies nowhere; listed as not enforced)
         {"targetRef": _SERVICE_REF, "jwtRules": [_JWT_INLINE]},
         {"targetRefs": [_SERVICE_REF], "jwtRules": [_JWT_INLINE]},
+    ],
+    "EnvoyFilter": [
+        {"workloadSelector": {"labels": {"app": "productpage"}}, "configPatches": [_EF_HTTP], "priority": 0},
+        {"configPatches": [_EF_INBOUND]},
+        {"configPatches": [_EF_LISTENER_FILTER]},
+        {"configPatches": [_EF_ROUTE]},
+        {"configPatches": [_EF_GATEWAY_ROUTE]},
+        {"configPatches": [_EF_CLUSTER]},
+        {"configPatches": [_EF_ANY_CLUSTER]},
+        {"targetRefs": [_GW_REF], "configPatches": [_EF_ANY_CLUSTER]},
+    ],
+    "RateLimitPolicy": [
+        {"selector": {"matchLabels": {"app": "productpage"}}, "limits": [
+            {"name": "api", "requests": 5, "per": "1s", "perHeader": "x-user",
+             "match": {"path": {"prefix": "/api"}, "method": "GET", "headers": {"x-a": {"exact": "b"}}}}]},
+        {"limits": [{"name": "all", "requests": 5, "per": "1s"}]},
     ],
     "Sidecar": [
         {"egress": [{"hosts": ["./reviews.default.svc.cluster.local"]}]},
@@ -290,7 +393,7 @@ NAMED: dict[str, list[Any]] = {
     "max_ejection_percent": [20],
     "min_health_percent": [30],
     "outlier_detection_http_error_codes": [[500]],
-    "failover_priority": [["topology.kubernetes.io/region"]],
+    "failover_priority": [["version=v2"], ["topology.kubernetes.io/region"]],
     "to": [{"r3/*": 100}, "r3"],
     "from_": ["r1/*", "r1"],
     "minimum_percent": [20.0],
@@ -316,6 +419,7 @@ NAMED: dict[str, list[Any]] = {
     "group": ["core", ""],
     "custom_tags": [{"t": {"literal": {"value": "v"}}}],
     "random_sampling_percentage": [20.0],
+    "method": ["POST"],
     "port_level_mtls": [{"9080": {"mode": "DISABLE"}}, {"9080": {"mode": "STRICT"}}],
     "issuer": ["https://other.example.com"],
     "jwks": [_JWKS2],
@@ -461,7 +565,7 @@ ROUTER = Proxy(
     ip="10.244.0.50",
     pod_name="istio-ingressgateway-1",
     namespace="default",
-    # also the Kubernetes Gateway API gateway "gw" (RequestAuthentication targetRefs)
+    # (the label Istio's deployment controller puts on a Gateway API gateway named ``gw``)
     labels=frozen_map({"istio": "ingressgateway", "gateway.networking.k8s.io/gateway-name": "gw"}),
 )
 #: The world's mesh config: an ext_authz provider (``n2``, a name the leaf values try) so that
@@ -493,18 +597,29 @@ def _services() -> tuple[Any, ...]:
             service("secure", 443, "TLS", "10.96.0.31"))  # fmt: skip
 
 
+#: Localities of the world (so that locality load balancing has something to do): the
+#: productpage proxy in r1/z1, reviews v1, v2 and v3 in r1/z1, r2/z1 and r3/z1.
+PROXY_LOCALITY = "r1/z1"
+_LOCALITIES = {"reviews-v1": "r1/z1", "reviews-v2": "r2/z1", "reviews-v3": "r3/z1"}
+
+
+def located_workloads() -> list[Any]:
+    return [replace(w, locality=_LOCALITIES.get(w.name, "")) for w in bookinfo_workloads()]
+
+
 def translate(resources: list[Resource]) -> dict[str, dict[str, dict[str, bytes]]]:
     """CDS/EDS/LDS/RDS of productpage's sidecar and the ingress gateway, as bytes."""
     entries = [r for r in resources if r.kind == "ServiceEntry"]
     services = [*_services()]
     services += [s for se in entries for s in service_entry_services(se)]
-    workloads = [*bookinfo_workloads()]
+    workloads = located_workloads()
     workloads += [w for se in entries for w in service_entry_inline_workloads(se)]
     snap = MeshSnapshot.build(
         resources, compute_view(services, workloads), MeshConfig.from_dict(MESH)
     )
     out: dict[str, dict[str, dict[str, bytes]]] = {}
-    for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
+    sidecar = productpage_proxy(locality=PROXY_LOCALITY)
+    for label, proxy in (("sidecar", sidecar), ("gateway", ROUTER)):
         for type_url, found in generate(proxy, snap, options=OPTIONS).items():
             out[f"{label} {type_url.rsplit('.', 1)[-1]}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()
@@ -534,11 +649,12 @@ def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     sidecar = {"egress": [{"hosts": ["istio-system/*"]}]}
     (root,) = load_text(document("Sidecar", sidecar).replace('"default"', '"mesh-root"')).resources
     resources = [*context("none"), root]
-    snap = MeshSnapshot.build(resources, compute_view(_services(), bookinfo_workloads()),
+    snap = MeshSnapshot.build(resources, compute_view(_services(), located_workloads()),
                               MeshConfig.from_dict(mesh_config))  # fmt: skip
     out = {}
     options = TranslateOptions(access_log_path="/dev/stdout", sds=True)
-    for label, proxy in (("sidecar", productpage_proxy()), ("gateway", ROUTER)):
+    sidecar = productpage_proxy(locality=PROXY_LOCALITY)
+    for label, proxy in (("sidecar", sidecar), ("gateway", ROUTER)):
         for type_url, found in generate(proxy, snap, options=options).items():
             out[f"{label} {type_url}"] = {
                 name: msg.SerializeToString(deterministic=True) for name, msg in found.items()

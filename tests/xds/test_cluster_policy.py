@@ -228,3 +228,40 @@ def test_apply_policy_sets_every_part_and_http_options_only_for_http_ports() -> 
     plain = Cluster(type=Cluster.EDS)
     apply_policy(plain, policy, "HTTP")  # nothing to say beyond Envoy's defaults
     assert dict(plain.typed_extension_protocol_options) == {}
+
+
+def test_warmup_is_slow_start_for_round_robin_and_least_request() -> None:
+    cluster = Cluster()
+    lb = traffic_policy(
+        "{loadBalancer: {simple: ROUND_ROBIN, warmup: {duration: 30s, minimumPercent: 20, aggression: 2}}}"
+    ).load_balancer
+    apply_load_balancer(cluster, lb)
+    slow = cluster.round_robin_lb_config.slow_start_config
+    assert (slow.slow_start_window.seconds, slow.min_weight_percent.value) == (30, 20.0)
+    assert slow.aggression.default_value == 2.0
+    cluster = Cluster()
+    apply_load_balancer(
+        cluster, traffic_policy("{loadBalancer: {warmupDurationSecs: 60s}}").load_balancer
+    )
+    slow = cluster.least_request_lb_config.slow_start_config
+    assert slow.slow_start_window.seconds == 60 and not slow.HasField("min_weight_percent")
+    cluster = Cluster()
+    hashed = "{loadBalancer: {consistentHash: {httpHeaderName: u}, warmupDurationSecs: 60s}}"
+    apply_load_balancer(cluster, traffic_policy(hashed).load_balancer)
+    assert not cluster.HasField("least_request_lb_config")  # Envoy has no slow start for hashing
+
+
+def test_tcp_duration_idle_timeout_and_h2_keepalive_are_protocol_options() -> None:
+    pool = traffic_policy(
+        "{connectionPool: {tcp: {maxConnectionDuration: 1h, idleTimeout: 5m},"
+        " http: {http2KeepAlive: {interval: 30s, timeout: 5s}}}}"
+    ).connection_pool
+    options = http_protocol_options("HTTP2", pool)
+    assert options is not None
+    common = options.common_http_protocol_options
+    assert (common.max_connection_duration.seconds, common.idle_timeout.seconds) == (3600, 300)
+    pings = options.explicit_http_config.http2_protocol_options.connection_keepalive
+    assert (pings.interval.seconds, pings.timeout.seconds) == (30, 5)
+    both = traffic_policy("{connectionPool: {tcp: {idleTimeout: 5m}, http: {idleTimeout: 7s}}}")
+    found = http_protocol_options("HTTP", both.connection_pool)
+    assert found is not None and found.common_http_protocol_options.idle_timeout.seconds == 7

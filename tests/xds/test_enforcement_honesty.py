@@ -76,6 +76,9 @@ SCENARIOS: dict[tuple[str, str], str] = {
     ("RequestAuthentication", "spec.targetRefs[*].group"): "test_a_target_refs_group_is_read",
     ("RequestAuthentication", "spec.targetRef.kind"): "test_waypoint_targets_attach_nowhere",
     ("RequestAuthentication", "spec.targetRefs[*].kind"): "test_waypoint_targets_attach_nowhere",
+    ("EnvoyFilter", "spec.priority"): "test_envoy_filter_priority_orders_patches",
+    ("EnvoyFilter", "spec.targetRefs[*].namespace"): "test_envoy_filter_target_namespace",
+    ("EnvoyFilter", "spec.targetRefs[*].kind"): "test_envoy_filter_target_kinds",
 }
 #: Entries under a leaf (map keys), or above leaves, that a scenario test of their own shows.
 ENTRY_SCENARIOS: dict[tuple[str, str], str] = {
@@ -299,6 +302,51 @@ def _gateway(field: str) -> Any:
     return target if field == "targetRef" else [target]
 
 
+def _envoy_filter_output(*specs: dict[str, Any]) -> Any:
+    found = [load("EnvoyFilter", spec, f"ef{i}") for i, spec in enumerate(specs)]
+    assert all(r is not None for r in found)
+    return translate([*context("EnvoyFilter"), *[r for r in found if r is not None]])
+
+
+def _timeout_patch(seconds: str) -> dict[str, Any]:
+    value = {"connect_timeout": seconds}
+    return {"applyTo": "CLUSTER", "patch": {"operation": "MERGE", "value": value}}
+
+
+def test_envoy_filter_priority_orders_patches() -> None:
+    """Two MERGEs of one field: the later one wins, and ``priority`` decides which is later."""
+    first, second = (
+        {"configPatches": [_timeout_patch("3s")]},
+        {"configPatches": [_timeout_patch("4s")]},
+    )
+    plain = _envoy_filter_output(first, second)
+    assert _envoy_filter_output({**first, "priority": 10}, second) != plain
+    assert _envoy_filter_output({**first, "priority": -10}, second) == plain
+
+
+def test_envoy_filter_target_namespace() -> None:
+    """``targetRefs[].namespace`` may only name the EnvoyFilter's own namespace (validation
+    rejects others), which is also what an absent namespace means."""
+    ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    spec = {"targetRefs": [ref], "configPatches": [_timeout_patch("3s")]}
+    named = {**spec, "targetRefs": [{**ref, "namespace": "default"}]}
+    assert load("EnvoyFilter", {**spec, "targetRefs": [{**ref, "namespace": "other"}]}) is None
+    assert _envoy_filter_output(named) == _envoy_filter_output(spec) != _envoy_filter_output()
+
+
+def test_envoy_filter_target_kinds() -> None:
+    """A Gateway target selects its pods; GatewayClass and Service targets (listed) select no
+    proxy here, like an EnvoyFilter that patches nothing."""
+    ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    spec = {"targetRefs": [ref], "configPatches": [_timeout_patch("3s")]}
+    assert _envoy_filter_output(spec) != _envoy_filter_output()
+    for kind in ("GatewayClass", "Service"):
+        other = {**spec, "targetRefs": [{**ref, "kind": kind}]}
+        resource = load("EnvoyFilter", other)
+        assert resource is not None and listed(resource, "spec.targetRefs[0].kind")
+        assert _envoy_filter_output(other) == _envoy_filter_output()
+
+
 COVERED = [e for e in NOT_ENFORCED if e.kind in SPECS]
 
 
@@ -314,7 +362,7 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
         for *_, resource in trials(kind, pattern):
             if any(use.entry is entry for use in find_unenforced(resource)):
                 return
-    assert (entry.kind, entry.path) in SCENARIOS, entry
+    assert (entry.kind, entry.path) in SCENARIOS, entry  # shown by its scenario test
 
 
 _JWT_RULE = {"issuer": "https://issuer.example.com", "jwks": json.dumps(
@@ -399,6 +447,7 @@ MESH_ENFORCED = {
     "rootNamespace": "mesh-root",
     "trustDomain": "example.org",
     "trustDomainAliases": ["old.example.org"],
+    "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
 }
 #: What a read field needs beside it to show (a log format needs a log).
 MESH_COMPANIONS = {"accessLogFormat": {"accessLogFile": "/dev/stdout"}}

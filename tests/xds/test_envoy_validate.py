@@ -38,12 +38,12 @@ VirtualService ratings
     headers:
       request: {set: {x-a: "1"}, add: {x-b: "2"}, remove: [x-c]}
       response: {set: {x-d: "1"}}
-    retries: {attempts: 3, perTryTimeout: 2s, retryOn: "5xx,gateway-error,503"}
+    retries: {attempts: 3, perTryTimeout: 2s, retryOn: "5xx,gateway-error,503", retryRemoteLocalities: true}
     timeout: 10s
     route:
     - destination: {host: ratings, subset: v1}
   - match: [{uri: {exact: /old}}]
-    redirect: {uri: /new, redirectCode: 302}
+    redirect: {uri: /new, redirectCode: 302, derivePort: FROM_REQUEST_PORT}
   - match: [{uri: {prefix: /static}}]
     directResponse: {status: 200, body: {string: "hello"}}
   - route:
@@ -66,9 +66,17 @@ DestinationRule ratings
   - name: v1
     labels: {version: v1}
     trafficPolicy:
-      loadBalancer: {simple: ROUND_ROBIN}
+      loadBalancer: {simple: ROUND_ROBIN, warmup: {duration: 30s, minimumPercent: 20, aggression: 2}}
+      connectionPool:
+        tcp: {maxConnectionDuration: 1h, idleTimeout: 5m}
+        http: {h2UpgradePolicy: UPGRADE, http2KeepAlive: {interval: 30s, timeout: 5s}}
   - name: v2
     labels: {version: v2}
+    trafficPolicy:
+      loadBalancer:
+        simple: LEAST_REQUEST
+        warmupDurationSecs: 60s
+        localityLbSetting: {distribute: [{from: "*", to: {"us-east/*": 100}}]}
 ---
 ServiceEntry external
   hosts: [api.example.com]

@@ -231,3 +231,22 @@ def test_redirect_action(redirect: str, expected: dict[str, Any]) -> None:
 def test_direct_response(response: str, expected: dict[str, Any]) -> None:
     found = direct_response(route(f"directResponse: {response}").direct_response)
     assert fx.as_dict(found) == expected
+
+
+@pytest.mark.parametrize(
+    ("derive", "expected"),
+    [("FROM_REQUEST_PORT", {"pathRedirect": "/x", "portRedirect": 9080}),
+     ("FROM_PROTOCOL_DEFAULT", {"pathRedirect": "/x"})],
+)  # fmt: skip
+def test_redirect_derive_port_uses_the_route_port(derive: str, expected: dict[str, Any]) -> None:
+    found = route(f"redirect: {{uri: /x, derivePort: {derive}}}").redirect
+    assert fx.as_dict(redirect_action(found, 9080)) == expected
+
+
+def test_retry_remote_localities_skips_tried_priorities() -> None:
+    retries = route(f"retries: {{attempts: 2, retryRemoteLocalities: true}}, {ROUTE_TO_R}").retries
+    policy = retry_policy(retries, MeshConfig())
+    assert policy is not None
+    assert policy.retry_priority.name == "envoy.retry_priorities.previous_priorities"
+    plain = retry_policy(route(f"retries: {{attempts: 2}}, {ROUTE_TO_R}").retries, MeshConfig())
+    assert plain is not None and not plain.HasField("retry_priority")

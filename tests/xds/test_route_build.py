@@ -94,7 +94,7 @@ def test_forwarding_options() -> None:
     assert (
         action.timeout.seconds == 3
         and action.max_grpc_timeout.seconds == 3
-        and not action.HasField("max_stream_duration")  # it would disable `timeout`
+        and not action.HasField("max_stream_duration")  # it would void the route timeout
     )
     assert (action.prefix_rewrite, action.host_rewrite_literal) == ("/v2/", "reviews.internal")
     (mirror,) = action.request_mirror_policies

@@ -39,6 +39,8 @@ from sailmesh.runtime.sandbox.modes import Mode, ModeReport
 from sailmesh.runtime.sandbox.netns import RunNames
 from sailmesh.runtime.sandbox.servicelb import ServiceBackend
 from sailmesh.runtime.sandbox.userns import UsernsNode
+from sailmesh.snapshot.proxy import Proxy
+from sailmesh.xds.envoyfilter.bootstrap import patch_bootstrap
 
 log = logging.getLogger("sailmesh.app")
 
@@ -80,7 +82,14 @@ class ControlPlaneLink:
         return sorted(ports)
 
     def render_bootstrap(self, request: BootstrapRequest) -> dict[str, Any]:
-        return render_pod_bootstrap(request)
+        """The pod's bootstrap, with the BOOTSTRAP patches of the EnvoyFilters selecting it
+        (they take effect when the proxy starts, as in Istio). Called from the runtime's threads:
+        it reads the store and builds a snapshot of its own, never the pusher's state."""
+        document = render_pod_bootstrap(request)
+        if not self.cp.store.list(kind="EnvoyFilter"):
+            return document
+        proxy = Proxy.from_node(request.node_id, dict(request.labels), request.service_account)
+        return patch_bootstrap(document, proxy, self.cp.snapshot())
 
     def identity_issuer(self) -> IdentityIssuer | None:
         return self.identity.issuer() if self.identity is not None else None

@@ -146,7 +146,7 @@ def proxy_status(socket_path: Path | None) -> None:
         rows.append((name, *states, rec["mode"], f"sailmesh-{body.get('version', '')}"))
         for column in STATUS_COLUMNS:
             nack = rec["types"][column].get("nack")
-            if nack:
+            if nack and rec["types"][column]["state"] == "NACKED":  # not once withdrawn
                 nacks.append(f"{name} {column} NACKED: {nack['message']}")
     print_table(("NAME", *STATUS_COLUMNS, "XDS", "VERSION"), rows)
     for line in nacks:

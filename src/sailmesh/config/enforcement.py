@@ -87,11 +87,8 @@ def _kind(kind: str, reason: str) -> NotEnforced:
     return NotEnforced(kind, WHOLE_KIND, reason)
 
 
-_NO_LOCALITY = "locality-aware load balancing is not implemented: localities are not preferred"
-
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
-    _kind("EnvoyFilter", "EnvoyFilter patches are not applied"),
     _kind("WasmPlugin", "Wasm plugins are not loaded"),
     _kind("ProxyConfig", "ProxyConfig resources are not applied (use meshConfig.defaultConfig or the proxy.istio.io/config annotation)"),
     _kind("WorkloadGroup", "WorkloadGroups are not used: there is no VM auto-registration"),
@@ -99,23 +96,13 @@ KINDS: tuple[NotEnforced, ...] = (
 
 VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
     NotEnforced("VirtualService", "spec.http[*].match[*].statPrefix", "per-route stats prefixes are not set"),
-    NotEnforced("VirtualService", "spec.http[*].redirect.derivePort", "the redirect keeps the request's port"),
-    NotEnforced("VirtualService", "spec.http[*].retries.retryRemoteLocalities", _NO_LOCALITY),
     NotEnforced("VirtualService", "spec.tls[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].destinationSubnets", "destination subnets are not matched"),
     NotEnforced("VirtualService", "spec.tcp[*].match[*].sourceSubnet", "the source subnet is not matched"),
 )
 
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
-    NotEnforced("DestinationRule", "spec.workloadSelector", "the selector is not evaluated: the rule applies to every workload that sees it"),
-    *_policy("loadBalancer.localityLbSetting", _NO_LOCALITY),
-    *_policy("loadBalancer.zoneAwareLbSetting", _NO_LOCALITY),
-    *_policy("loadBalancer.warmupDurationSecs", "slow start is not configured"),
-    *_policy("loadBalancer.warmup", "slow start is not configured"),
-    *_policy("loadBalancer.consistentHash.httpCookie.attributes", "cookie attributes are not set"),
-    *_policy("connectionPool.tcp.maxConnectionDuration", "connections are not closed after a maximum duration"),
-    *_policy("connectionPool.tcp.idleTimeout", "the TCP idle timeout is not set"),
-    *_policy("connectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
+    *_policy("loadBalancer.zoneAwareLbSetting", "Envoy's zone-aware routing is not configured (use localityLbSetting)"),
     *_policy("outlierDetection.outlierDetectionHttpErrorCodes", "only 5xx/gateway errors count for outlier detection"),
     *_policy("tunnel", "tunnelling is not implemented", port_level=False),
     *_policy("proxyProtocol", "the PROXY protocol header is not sent", port_level=False),
@@ -191,7 +178,15 @@ REQUEST_AUTHENTICATION: tuple[NotEnforced, ...] = (
     ),
 )
 
-_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig")
+_EF_PATCH = "spec.configPatches[*]"
+ENVOY_FILTER: tuple[NotEnforced, ...] = (
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.match.waypoint", "waypoint matches select waypoint proxies (ambient mode): there are none here, so the patch applies to no proxy"),
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.match.listener.portName", "listener port names are not matched (Istio does not implement them either): use portNumber"),
+    NotEnforced("EnvoyFilter", f"{_EF_PATCH}.patch.filterClass", "filter classes do not place the filter: the operation decides where it goes"),
+    NotEnforced("EnvoyFilter", "spec.targetRefs[*].kind", "GatewayClass and Service (waypoint) targets select no proxy here", when=lambda v: v in ("GatewayClass", "Service"), when_text="GatewayClass, Service"),
+)
+
+_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig", "localityLbSetting")
 _MESH = "meshConfig field not read by sailmesh"
 _EXT_AUTHZ_READ = ("service", "port", "timeout", "failOpen", "statusOnError", "clearRouteCache", "includeRequestBodyInCheck")
 _EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersInCheck", "includeHeadersInCheck",
@@ -227,6 +222,7 @@ NOT_ENFORCED: tuple[NotEnforced, ...] = (
     *KINDS,
     *VIRTUAL_SERVICE,
     *DESTINATION_RULE,
+    *ENVOY_FILTER,
     *GATEWAY,
     *SIDECAR,
     *AUTHORIZATION_POLICY,
@@ -256,12 +252,14 @@ ENFORCED_SUMMARY = (
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
     "identity), Telemetry (metrics overrides and access logging), AuthorizationPolicy (ALLOW, "
     "DENY, AUDIT, CUSTOM), RequestAuthentication (JWT validation on sidecars' inbound and on "
-    "gateways, claim-based routing at gateways); from an IstioOperator's meshConfig: rootNamespace, trustDomain, "
+    "gateways, claim-based routing at gateways), EnvoyFilter (every applyTo and operation; BOOTSTRAP when a proxy "
+    "starts), sailmesh's RateLimitPolicy; from an IstioOperator's meshConfig: rootNamespace, "
+    "trustDomain, "
     "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
     "accessLogEncoding, envoyFileAccessLog, envoyExtAuthzHttp and envoyExtAuthzGrpc "
     "extensionProviders, defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, "
-    "retryOn), defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload certificates, "
-    "defaultConfig.proxyMetadata.SECRET_TTL"
+    "retryOn), localityLbSetting, defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for "
+    "workload certificates, defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -26,6 +26,7 @@ from sailmesh.config.models.kubernetes.objects import (
     ServiceBody,
 )
 from sailmesh.config.models.kubernetes.workloads import DeploymentBody, PodBody
+from sailmesh.config.models.ratelimit import RateLimitPolicySpec
 from sailmesh.config.models.security import (
     AuthorizationPolicySpec,
     PeerAuthenticationSpec,
@@ -43,6 +44,8 @@ NETWORKING = "networking.istio.io"
 NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 SECURITY = "security.istio.io"
 SECURITY_VERSIONS = ("v1", "v1beta1")
+#: sailmesh's own kinds (what Istio has no API for).
+SAILMESH = "sailmesh.io"
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,9 @@ def _policy_kinds() -> tuple[KindInfo, ...]:
         _istio_kind(
             "WasmPlugin", "extensions.istio.io", ("v1alpha1",), "wasmplugins", WasmPluginSpec
         ),
+        _istio_kind(
+            "RateLimitPolicy", SAILMESH, ("v1alpha1",), "ratelimitpolicies", RateLimitPolicySpec
+        ),
     )
 
 
@@ -161,7 +167,8 @@ def _kubernetes_kinds() -> tuple[KindInfo, ...]:
 
 @cache
 def all_kinds() -> tuple[KindInfo, ...]:
-    """Every kind: Istio's (networking, security, telemetry, extensions), Kubernetes', install."""
+    """Every kind: Istio's (networking, security, telemetry, extensions), sailmesh's own
+    (RateLimitPolicy), Kubernetes', install."""
     install = _istio_kind(
         "IstioOperator", "install.istio.io", ("v1alpha1",), "istiooperators", IstioOperatorSpec
     )

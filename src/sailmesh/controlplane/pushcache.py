@@ -9,10 +9,12 @@ distinct key instead of once per proxy.
 What a sidecar's translation reads about its proxy (see :mod:`sailmesh.xds`), hence the key:
 
 - always: proxy type, namespace, interception mode, service account (conservatively), the
-  translate options and the Sidecar resource that applies;
+  translate options, the Sidecar resource that applies and the proxy's locality (locality
+  load balancing);
 - the labels, for every type, when some config in the snapshot selects proxies by labels in the
   proxy's namespace or the root namespace (Sidecar/policy ``selector``/``workloadSelector``,
-  policy ``targetRef(s)``), or when any VirtualService matches on ``sourceLabels``;
+  policy ``targetRef(s)``), or when any VirtualService matches on ``sourceLabels`` or any
+  DestinationRule sets ``failoverPriority`` (or the mesh's ``localityLbSetting`` does);
 - for CDS and LDS (inbound clusters and ``virtualInbound``): the labels (services selecting
   the workload) and the named ports of the workload at the proxy's IP.
 
@@ -20,8 +22,8 @@ CDS is the expensive type and differs between workloads only by their ``inbound|
 clusters, so a second workload with the same outbound key reuses the packed outbound clusters
 and only builds its inbound ones (:func:`sailmesh.xds.generate.inbound_clusters`); the tests compare every shared result with a translation of the proxy alone.
 
-Gateways (``router`` proxies) and proxies served while a test ``resource_hook`` is set are not
-shared: they are translated on their own, exactly as before.
+Gateways (``router`` proxies), proxies an EnvoyFilter selects and proxies served while a test
+``resource_hook`` is set are not shared: they are translated on their own, exactly as before.
 
 A push after a config change starts from the previous context (:class:`Carry`): the packed
 results of the types the change cannot alter (:func:`sailmesh.snapshot.push.types_of_kind`) are
@@ -101,6 +103,19 @@ def _matches_source_labels(vs: Resource) -> bool:
     return any(m.source_labels for route in routes for m in (route.match or []))
 
 
+def _uses_failover_priority(rule: Resource) -> bool:
+    """Whether a DestinationRule sets ``failoverPriority`` (it compares the proxy's labels)."""
+    spec = rule.spec
+    policies = [spec.traffic_policy, *(s.traffic_policy for s in spec.subsets or [])]
+    for policy in [p for p in policies if p is not None]:
+        for part in [policy, *(policy.port_level_settings or [])]:
+            lb = part.load_balancer
+            setting = lb.locality_lb_setting if lb is not None else None
+            if setting is not None and setting.failover_priority:
+                return True
+    return False
+
+
 @dataclass(frozen=True)
 class LabelDependence:
     """Where a proxy's labels can change its translation, for one snapshot."""
@@ -111,7 +126,8 @@ class LabelDependence:
     @classmethod
     def scan(cls, snapshot: MeshSnapshot) -> LabelDependence:
         root = snapshot.mesh.root_namespace
-        everywhere = False
+        mesh_locality = snapshot.mesh.locality_lb_setting
+        everywhere = bool(mesh_locality is not None and mesh_locality.failover_priority)
         namespaces: set[str] = set()
         for kind, resources in snapshot.configs.items():
             if kind in _NOT_PROXY_SELECTORS:
@@ -120,6 +136,8 @@ class LabelDependence:
                 if _has_selector(r):
                     namespaces.add(r.namespace)
                 if kind == "VirtualService" and _matches_source_labels(r):
+                    everywhere = True
+                if kind == "DestinationRule" and _uses_failover_priority(r):
                     everywhere = True
         return cls(everywhere or root in namespaces, frozenset(namespaces))
 
@@ -260,6 +278,7 @@ class PushContext:
             proxy.service_account,
             options,
             sidecar.key if sidecar is not None else None,
+            proxy.locality,
         )
         labels = own if self.labels.applies(proxy) else None
         workload = self.snapshot.registry.workload_at(proxy.ip)

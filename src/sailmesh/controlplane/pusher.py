@@ -27,6 +27,7 @@ from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.push import PushRequest
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.telemetry.peers import Peer, peer_from_node
+from sailmesh.xds.envoyfilter import has_patches
 from sailmesh.xds.generate import generate
 from sailmesh.xds.node import node_metadata, options_from_node, proxy_from_node
 from sailmesh.xds.options import TranslateOptions
@@ -141,7 +142,11 @@ class Pusher:
 
     # --- pushes --------------------------------------------------------------------------
     def _resources(self, conn: _Connected, ctx: PushContext) -> ResourceSnapshot:
-        if self.resource_hook is None and conn.proxy.type == "sidecar":
+        if (
+            self.resource_hook is None
+            and conn.proxy.type == "sidecar"
+            and not has_patches(conn.proxy, ctx.snapshot)
+        ):
             return ctx.resources(conn.proxy, conn.options)
         resources = generate(conn.proxy, ctx.snapshot, options=conn.options)
         if self.resource_hook is not None:

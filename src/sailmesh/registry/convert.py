@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from sailmesh.config.resource import Resource
+from sailmesh.registry.locality import locality_from_labels
 from sailmesh.registry.model import (
     Endpoint,
     FrozenMap,
@@ -106,7 +107,7 @@ def _entry_workload(
         labels=frozen_map(spec.labels),
         service_account=spec.service_account or "",
         ports=FrozenMap(spec.ports or {}),
-        locality=spec.locality or "",
+        locality=locality_from_labels(spec.labels or {}, spec.locality or ""),
         weight=spec.weight or 1,
         network=spec.network or "",
         origin=origin,

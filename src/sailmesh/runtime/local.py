@@ -33,6 +33,7 @@ from typing import Any
 from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.config.resource import Resource
 from sailmesh.errors import one_line
+from sailmesh.registry.locality import locality_from_labels
 from sailmesh.registry.model import TLS_MODE_ISTIO, TLS_MODE_LABEL, FrozenMap, Workload, frozen_map
 from sailmesh.runtime import proxy as envoy_proxy
 from sailmesh.runtime.agent.pods import PodIdentities
@@ -111,6 +112,7 @@ class RunningPod:
             service_account=self.plan.service_account,
             ports=FrozenMap(self.plan.named_ports),
             port_map=FrozenMap(self.ports.port_map),
+            locality=locality_from_labels(self.plan.label_map),
         )
 
     def exec_command(self, command: Sequence[str], container: str | None = None) -> ExecCommand:

@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
+from sailmesh.config.models.destinationrule import LocalityLoadBalancerSetting
 from sailmesh.snapshot.providers import ExtAuthzProvider, ext_authz_providers
 
 OutboundPolicy = Literal["ALLOW_ANY", "REGISTRY_ONLY"]
@@ -62,6 +65,11 @@ class MeshConfig:
                 found.append(domain)
         return tuple(found)
 
+    #: ``localityLbSetting``; Istio's default mesh config enables locality failover.
+    locality_lb_setting: LocalityLoadBalancerSetting | None = field(
+        default_factory=lambda: LocalityLoadBalancerSetting(enabled=True), hash=False
+    )
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> MeshConfig:
         """Read Istio's MeshConfig YAML shape (``outboundTrafficPolicy: {mode: ...}``, ...)."""
@@ -86,7 +94,18 @@ class MeshConfig:
             default_retry_attempts=int(retry.get("attempts", 2)),
             default_retry_on=retry.get("retryOn", cls.default_retry_on),
             extension_providers=ext_authz_providers(data.get("extensionProviders")),
+            locality_lb_setting=_locality_setting(data.get("localityLbSetting")),
         )
+
+
+def _locality_setting(data: Any) -> LocalityLoadBalancerSetting | None:
+    """The mesh-wide setting (Istio's default ``{enabled: true}`` when absent or invalid)."""
+    if data is None:
+        return LocalityLoadBalancerSetting(enabled=True)
+    try:
+        return LocalityLoadBalancerSetting.model_validate(data)
+    except ValidationError:
+        return LocalityLoadBalancerSetting(enabled=True)
 
 
 def _file_log_providers(providers: Any) -> tuple[FileLogProvider, ...]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sailmesh.errors import SailmeshError
+from sailmesh.registry.locality import locality_from_labels
 from sailmesh.registry.model import EMPTY, FrozenMap, frozen_map
 from sailmesh.snapshot.hosts import DOMAIN_SUFFIX
 
@@ -28,6 +29,8 @@ class Proxy:
     labels: FrozenMap[str, str] = EMPTY
     service_account: str = "default"
     interception: InterceptionMode = "REDIRECT"
+    #: ``region/zone/subzone`` (Envoy's ``node.locality``, else the topology labels).
+    locality: str = ""
 
     @property
     def id(self) -> str:
@@ -44,6 +47,7 @@ class Proxy:
         labels: dict[str, str] | None = None,
         service_account: str | None = None,
         interception: InterceptionMode = "REDIRECT",
+        locality: str = "",
     ) -> Proxy:
         parts = node_id.split("~")
         if len(parts) != 4 or parts[0] not in ("sidecar", "router"):
@@ -62,4 +66,5 @@ class Proxy:
             labels=frozen_map(labels),
             service_account=service_account or "default",
             interception=interception,
+            locality=locality_from_labels(labels or {}, locality),
         )

@@ -34,6 +34,7 @@ _TYPES_BY_KIND: dict[str, frozenset[XdsType]] = {
     "Telemetry": frozenset({"LDS"}),
     "WasmPlugin": frozenset({"LDS"}),
     "EnvoyFilter": ALL_TYPES,
+    "RateLimitPolicy": frozenset({"LDS"}),
     "Secret": frozenset({"SDS"}),
     "Service": ALL_TYPES - {"SDS"},
 }
@@ -45,6 +46,7 @@ _WORKLOAD_SCOPED = {
     "Telemetry",
     "WasmPlugin",
     "EnvoyFilter",
+    "RateLimitPolicy",
 }
 
 #: What a namespace-wide change of a workload-scoped kind alters for proxies it does not

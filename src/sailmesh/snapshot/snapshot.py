@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
@@ -100,23 +100,37 @@ class MeshSnapshot:
         return [fqdn(h, vs.namespace) for h in (vs.spec.hosts or [])]
 
     # --- DestinationRules ----------------------------------------------------------------
-    def destination_rule(self, viewer_namespace: str, hostname: str) -> Resource | None:
-        """The DestinationRule for ``hostname`` as seen from ``viewer_namespace``.
+    def destination_rule(
+        self,
+        viewer_namespace: str,
+        hostname: str,
+        labels: Mapping[str, str] | None = None,
+    ) -> Resource | None:
+        """The DestinationRule for ``hostname`` as seen from ``viewer_namespace`` by a workload
+        with ``labels``.
 
         Istio's precedence: the viewer's namespace, then the service's namespace, then the root
-        namespace; an exact host beats a wildcard; the oldest object wins ties. Rules are
-        indexed per viewer namespace by host, so a lookup does not scan every rule.
+        namespace; a rule whose ``workloadSelector`` selects the workload beats one without
+        (such a rule applies only to workloads of its own namespace that it selects); an exact
+        host beats a wildcard; the oldest object wins ties. Rules are indexed per viewer
+        namespace by host, so a lookup does not scan every rule.
         """
         index = self._rule_index(viewer_namespace)
         svc = self.service(hostname, viewer_namespace)
         order = [viewer_namespace, svc.namespace if svc else None, self.mesh.root_namespace]
-        best: tuple[int, int, int] | None = None
+        best: tuple[int, int, int, int] | None = None
         chosen: Resource | None = None
         for position, host, dr in [*index.exact.get(hostname, []), *index.wildcard]:
             if host != hostname and not host_matches(host, hostname):
                 continue
+            selector = selector_labels(dr)
+            if selector is not None and (
+                dr.namespace != viewer_namespace or not selector_matches(selector, labels or {})
+            ):
+                continue
             rank = order.index(dr.namespace) if dr.namespace in order else len(order)
-            key = (rank, 0 if host == hostname else len(hostname) - len(host), position)
+            specific = 0 if host == hostname else len(hostname) - len(host)
+            key = (rank, 0 if selector is not None else 1, specific, position)
             if best is None or key < best:
                 best, chosen = key, dr
         return chosen

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sailmesh.registry.locality import locality_from_labels, split_locality
 from sailmesh.xds.bootstrap_metrics import MetricsPorts, histogram_buckets, metrics_resources
 
 XDS_CLUSTER = "xds-grpc"
@@ -123,6 +124,9 @@ def render_bootstrap(
         "dynamic_resources": _dynamic_resources(delta),
         "static_resources": {"clusters": [_xds_cluster(xds_address, xds_connect_timeout_s)]},
     }
+    locality = _node_locality(metadata or {})
+    if locality:
+        document["node"]["locality"] = locality
     if sds_socket is not None:
         sds = _xds_cluster(UnixAddress(sds_socket), xds_connect_timeout_s, SDS_CLUSTER)
         document["static_resources"]["clusters"] += [sds, _sds_prefetch_cluster()]
@@ -136,6 +140,16 @@ def render_bootstrap(
         bind = {"socket_options": [dict(option) for option in upstream_socket_options]}
         document["cluster_manager"] = {"upstream_bind_config": bind}
     return document
+
+
+def _node_locality(metadata: Mapping[str, Any]) -> dict[str, str]:
+    """``node.locality`` from the topology labels in the metadata's ``LABELS`` (as Istio's
+    injector sets it from the node's labels; the control plane reads it back)."""
+    found = locality_from_labels(metadata.get("LABELS") or {})
+    if not found:
+        return {}
+    region, zone, subzone = split_locality(found)
+    return {k: v for k, v in (("region", region), ("zone", zone), ("sub_zone", subzone)) if v}
 
 
 #: How Envoy reconnects its ADS stream. Envoy's default backoff (0.5 s doubling up to 30 s)

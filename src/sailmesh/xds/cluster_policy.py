@@ -3,9 +3,11 @@
 - load balancer: ``ROUND_ROBIN``, ``LEAST_REQUEST`` (also ``LEAST_CONN``; Istio's default),
   ``RANDOM``; ``consistentHash`` -> ``RING_HASH`` (default, ``minimumRingSize``) or ``MAGLEV``
   (the hash key itself goes on the route, see :mod:`sailmesh.xds.route_actions`);
+- slow start (``warmup``/``warmupDurationSecs``) for round robin and least request;
 - connection pool -> circuit breaker thresholds (defaults 2^32-1 everywhere, like Istio),
-  ``connect_timeout``, TCP keepalive, and HTTP protocol options (idle timeout, max requests per
-  connection, HTTP/2 for HTTP2/GRPC ports or ``h2UpgradePolicy: UPGRADE``);
+  ``connect_timeout``, TCP keepalive, and HTTP protocol options (idle timeout, TCP
+  ``maxConnectionDuration``, max requests per connection, HTTP/2 keepalive PINGs, HTTP/2 for
+  HTTP2/GRPC ports or ``h2UpgradePolicy: UPGRADE``);
 - outlier detection with Istio's enforcement values (success-rate ejection disabled, the
   panic threshold set to ``minHealthPercent`` (0 when unset)).
 """
@@ -58,6 +60,28 @@ def apply_load_balancer(cluster: cluster_pb2.Cluster, lb: Any) -> None:
         return
     if lb.simple in _SIMPLE_LB:
         cluster.lb_policy = _SIMPLE_LB[lb.simple]
+    _apply_warmup(cluster, lb)
+
+
+def _apply_warmup(cluster: cluster_pb2.Cluster, lb: Any) -> None:
+    """Slow start (``warmup``, or the older ``warmupDurationSecs``) for round robin and least
+    request, the policies Envoy supports it for: new endpoints get a share of traffic that grows
+    over the window from ``minimumPercent`` (Istio's default 10 %), shaped by ``aggression``."""
+    warmup = lb.warmup
+    window = warmup.duration if warmup is not None else lb.warmup_duration_secs
+    if window is None or not window.nanos:
+        return
+    config = cluster_pb2.Cluster.SlowStartConfig(slow_start_window=pb.duration(window.nanos))
+    if warmup is not None:
+        aggression = warmup.aggression if warmup.aggression is not None else 1.0
+        config.aggression.default_value = aggression
+        config.aggression.runtime_key = "upstream.slow_start.aggression"
+        minimum = warmup.minimum_percent if warmup.minimum_percent is not None else 10.0
+        config.min_weight_percent.value = minimum
+    if cluster.lb_policy == cluster_pb2.Cluster.ROUND_ROBIN:
+        cluster.round_robin_lb_config.slow_start_config.CopyFrom(config)
+    elif cluster.lb_policy == cluster_pb2.Cluster.LEAST_REQUEST:
+        cluster.least_request_lb_config.slow_start_config.CopyFrom(config)
 
 
 def default_thresholds() -> circuit_breaker_pb2.CircuitBreakers.Thresholds:
@@ -107,8 +131,15 @@ def apply_connection_pool(cluster: cluster_pb2.Cluster, pool: Any) -> None:
 def http_protocol_options(protocol: str, pool: Any) -> hpo_pb2.HttpProtocolOptions | None:
     """Typed HTTP protocol options for an HTTP-ish port (None when Envoy's defaults do)."""
     http = pool.http if pool is not None else None
+    tcp = pool.tcp if pool is not None else None
     common = protocol_pb2.HttpProtocolOptions()
     h2 = protocol in HTTP2_PROTOCOLS or (http is not None and http.h2_upgrade_policy == "UPGRADE")
+    if tcp is not None:  # Istio: TCP settings first, HTTP's idle timeout wins
+        if tcp.max_connection_duration is not None:
+            duration = pb.duration(tcp.max_connection_duration.nanos)
+            common.max_connection_duration.CopyFrom(duration)
+        if tcp.idle_timeout is not None:
+            common.idle_timeout.CopyFrom(pb.duration(tcp.idle_timeout.nanos))
     if http is not None:
         if http.idle_timeout is not None:
             common.idle_timeout.CopyFrom(pb.duration(http.idle_timeout.nanos))
@@ -117,6 +148,13 @@ def http_protocol_options(protocol: str, pool: Any) -> hpo_pb2.HttpProtocolOptio
     h2_options = protocol_pb2.Http2ProtocolOptions()
     if http is not None and http.max_concurrent_streams:
         h2_options.max_concurrent_streams.value = http.max_concurrent_streams
+    keepalive = http.http2_keep_alive if http is not None else None
+    if keepalive is not None:  # HTTP/2 PINGs on idle upstream connections
+        pings = h2_options.connection_keepalive
+        if keepalive.interval is not None:
+            pings.interval.CopyFrom(pb.duration(keepalive.interval.nanos))
+        if keepalive.timeout is not None:
+            pings.timeout.CopyFrom(pb.duration(keepalive.timeout.nanos))
     out = hpo_pb2.HttpProtocolOptions()
     if common.ByteSize():
         out.common_http_protocol_options.CopyFrom(common)

@@ -32,7 +32,8 @@ from sailmesh.xds.cluster_policy import (
     default_thresholds,
 )
 from sailmesh.xds.cluster_tls import apply_cluster_tls
-from sailmesh.xds.endpoints import dns_load_assignment, load_assignment
+from sailmesh.xds.endpoints import dns_load_assignment, load_assignment, locality_context
+from sailmesh.xds.locality import needs_locality_weights
 from sailmesh.xds.options import DEFAULT_OPTIONS, TranslateOptions
 from sailmesh.xds.plan import ClusterSpec, InboundPort, cluster_specs, inbound_ports
 from sailmesh.xds.scope import ProxyScope, port_kind
@@ -88,6 +89,9 @@ def outbound_cluster(
     protocol = spec.port.protocol if kind in ("http", "auto") else None
     apply_policy(cluster, spec.policy, protocol)
     apply_cluster_tls(cluster, scope, spec, options, http=protocol is not None)
+    locality = locality_context(scope, spec)
+    if locality is not None and needs_locality_weights(locality):
+        cluster.common_lb_config.locality_weighted_lb_config.SetInParent()
     cluster.metadata.CopyFrom(_cached_metadata(scope, spec))
     return cluster
 

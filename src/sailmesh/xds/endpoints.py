@@ -1,6 +1,7 @@
 """EDS: a ClusterLoadAssignment per outbound EDS cluster (subset clusters filter by labels).
 
-Endpoints are grouped by locality (``region/zone/subzone``); each carries its weight, health
+Endpoints are grouped by locality (``region/zone/subzone``), with the priorities and weights of
+locality load balancing (:mod:`sailmesh.xds.locality`); each endpoint carries its weight, health
 status and ``filter_metadata.istio``: ``workload`` in Istio's
 ``<name>;<namespace>;<canonical name>;<canonical revision>;<cluster>`` form and the workload's
 ``labels`` (for tooling and subset debugging). Unhealthy endpoints are sent as ``UNHEALTHY``.
@@ -21,6 +22,12 @@ from envoy.config.endpoint.v3 import endpoint_pb2
 
 from sailmesh.registry.model import TLS_MODE_LABEL, Endpoint
 from sailmesh.xds import names, pb
+from sailmesh.xds.locality import (
+    LocalityContext,
+    apply_locality,
+    effective_setting,
+    group_by_locality,
+)
 from sailmesh.xds.plan import ClusterSpec, cluster_specs
 from sailmesh.xds.scope import ProxyScope
 
@@ -75,8 +82,10 @@ def load_assignment(
     cluster: str,
     endpoints: Iterable[Endpoint],
     cache: dict[Endpoint, ep_pb2.LbEndpoint] | None = None,
+    locality: LocalityContext | None = None,
 ) -> endpoint_pb2.ClusterLoadAssignment:
-    """A ClusterLoadAssignment grouping ``endpoints`` by locality, in a stable order.
+    """A ClusterLoadAssignment grouping ``endpoints`` by locality, in a stable order, with the
+    priorities and weights of locality load balancing when ``locality`` says so.
 
     ``cache`` reuses built LbEndpoints (an endpoint usually appears in a service's cluster and
     in one subset cluster); messages are copied into the assignment.
@@ -84,21 +93,37 @@ def load_assignment(
     if cache is None:
         cache = {}
     cla = endpoint_pb2.ClusterLoadAssignment(cluster_name=cluster)
-    by_locality: dict[str, list[Endpoint]] = {}
-    for ep in endpoints:
-        by_locality.setdefault(ep.locality, []).append(ep)
-    for locality in sorted(by_locality):
-        members = sorted(by_locality[locality], key=lambda e: (e.address, e.port, e.workload))
+    groups = group_by_locality(endpoints)
+    if locality is not None:
+        groups = apply_locality(groups, locality)
+    for found in groups:
         group = cla.endpoints.add()
-        if locality:
-            group.locality.CopyFrom(_locality(locality))
-        for ep in members:
+        if found.locality:
+            group.locality.CopyFrom(_locality(found.locality))
+        for ep in found.endpoints:
             built = cache.get(ep)
             if built is None:
                 built = cache[ep] = lb_endpoint(ep)
             group.lb_endpoints.append(built)
-        group.load_balancing_weight.value = sum(max(ep.weight, 1) for ep in members)
+        group.load_balancing_weight.value = found.weight
+        group.priority = found.priority
     return cla
+
+
+def locality_context(scope: ProxyScope, spec: ClusterSpec) -> LocalityContext | None:
+    """What locality load balancing needs for ``spec`` seen from the scope's proxy (None when
+    it is off for the cluster)."""
+    lb = spec.policy.load_balancer
+    setting = effective_setting(
+        scope.snapshot.mesh.locality_lb_setting,
+        lb.locality_lb_setting if lb is not None else None,
+    )
+    if setting is None:
+        return None
+    proxy = scope.proxy
+    return LocalityContext(
+        proxy.locality, proxy.labels, setting, spec.policy.outlier_detection is not None
+    )
 
 
 def spec_endpoints(scope: ProxyScope, spec: ClusterSpec) -> list[Endpoint]:
@@ -121,7 +146,7 @@ def dns_load_assignment(scope: ProxyScope, spec: ClusterSpec) -> endpoint_pb2.Cl
         ]
     if spec.discovery == "LOGICAL_DNS":
         found = found[:1]
-    return load_assignment(spec.name, found)
+    return load_assignment(spec.name, found, locality=locality_context(scope, spec))
 
 
 def _target(spec: ClusterSpec) -> int:
@@ -133,7 +158,9 @@ def build_endpoints(scope: ProxyScope) -> dict[str, endpoint_pb2.ClusterLoadAssi
     """EDS resources: one ClusterLoadAssignment per EDS cluster of the scope."""
     cache: dict[Endpoint, ep_pb2.LbEndpoint] = {}
     return {
-        spec.name: load_assignment(spec.name, spec_endpoints(scope, spec), cache)
+        spec.name: load_assignment(
+            spec.name, spec_endpoints(scope, spec), cache, locality_context(scope, spec)
+        )
         for spec in cluster_specs(scope)
         if spec.discovery == "EDS"
     }

@@ -4,7 +4,9 @@ pilot organise theirs).
 A :class:`Generator` turns a proxy's :class:`~sailmesh.xds.scope.ProxyScope` into the
 ``{name: message}`` resources of one type; :data:`GENERATORS` maps each sidecar type URL to
 its generator, and :func:`generate` runs the wanted ones for a proxy (gateways go through
-:mod:`sailmesh.xds.gateway`). Callers that reuse earlier results (the control plane's push
+:mod:`sailmesh.xds.gateway`), then applies the proxy's EnvoyFilters
+(:mod:`sailmesh.xds.envoyfilter`). The partial builds below are not patched: proxies an
+EnvoyFilter selects are translated whole (:func:`sailmesh.xds.envoyfilter.has_patches`). Callers that reuse earlier results (the control plane's push
 context) rebuild parts with :func:`generate_for_hosts` (clusters or endpoints of some service
 hosts only) and :func:`inbound_clusters` (the only clusters that depend on the proxy's own
 workload), and ask :func:`routes_read_destination_rules` whether DestinationRules reach routes.
@@ -21,7 +23,13 @@ from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.typeurls import CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET
 from sailmesh.xds import names
 from sailmesh.xds.clusters import build_clusters, inbound_cluster, outbound_cluster
-from sailmesh.xds.endpoints import build_endpoints, load_assignment, spec_endpoints
+from sailmesh.xds.endpoints import (
+    build_endpoints,
+    load_assignment,
+    locality_context,
+    spec_endpoints,
+)
+from sailmesh.xds.envoyfilter import apply_envoy_filters
 from sailmesh.xds.gateway import translate_gateway
 from sailmesh.xds.listeners import build_listeners
 from sailmesh.xds.options import DEFAULT_OPTIONS, TranslateOptions
@@ -75,10 +83,12 @@ def generate(
     if proxy.type == "router":
         wanted = GATEWAY_TYPES if types is None else tuple(types)
         resources = translate_gateway(proxy, snapshot, options)
-        return {t: resources[t] for t in wanted if t in resources}
-    wanted = SIDECAR_TYPES if types is None else tuple(types)
-    scope = build_scope(proxy, snapshot)
-    return {t: GENERATORS[t](scope, options) for t in wanted if t in GENERATORS}
+        built = {t: resources[t] for t in wanted if t in resources}
+    else:
+        wanted = SIDECAR_TYPES if types is None else tuple(types)
+        scope = build_scope(proxy, snapshot)
+        built = {t: GENERATORS[t](scope, options) for t in wanted if t in GENERATORS}
+    return apply_envoy_filters(proxy, snapshot, built, options)
 
 
 def generate_for_hosts(
@@ -94,7 +104,9 @@ def generate_for_hosts(
         return {spec.name: outbound_cluster(scope, spec, options) for spec in specs}
     if type_url == ENDPOINT:
         return {
-            spec.name: load_assignment(spec.name, spec_endpoints(scope, spec))
+            spec.name: load_assignment(
+                spec.name, spec_endpoints(scope, spec), locality=locality_context(scope, spec)
+            )
             for spec in specs
             if spec.discovery == "EDS"
         }

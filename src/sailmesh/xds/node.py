@@ -17,6 +17,7 @@ from typing import Any
 
 from google.protobuf import json_format
 
+from sailmesh.registry.locality import join_locality
 from sailmesh.snapshot.proxy import InterceptionMode, Proxy
 from sailmesh.xds.options import TranslateOptions
 
@@ -37,7 +38,16 @@ def proxy_from_node(node: Any) -> Proxy:
         labels=labels,
         service_account=meta.get("SERVICE_ACCOUNT") or None,
         interception=mode,
+        locality=_node_locality(node),
     )
+
+
+def _node_locality(node: Any) -> str:
+    """``node.locality`` as ``region/zone/subzone`` (``""`` when the bootstrap sets none)."""
+    if not node.HasField("locality"):
+        return ""
+    found = node.locality
+    return join_locality(found.region, found.zone, found.sub_zone)
 
 
 def options_from_node(node: Any) -> TranslateOptions:

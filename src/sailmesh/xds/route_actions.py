@@ -20,6 +20,9 @@ from envoy.extensions.filters.common.fault.v3 import fault_pb2 as common_fault_p
 from envoy.extensions.filters.http.cors.v3 import cors_pb2
 from envoy.extensions.filters.http.fault.v3 import fault_pb2
 from envoy.extensions.retry.host.previous_hosts.v3 import previous_hosts_pb2
+from envoy.extensions.retry.priority.previous_priorities.v3 import (
+    previous_priorities_config_pb2 as previous_priorities_pb2,
+)
 from envoy.type.matcher.v3 import string_pb2
 from envoy.type.v3 import percent_pb2
 from google.protobuf import wrappers_pb2
@@ -73,6 +76,13 @@ _PREVIOUS_HOSTS = route_pb2.RetryPolicy.RetryHostPredicate(
 )
 
 
+#: ``retryRemoteLocalities``: retries skip the priorities (localities) already tried, as Istio.
+_PREVIOUS_PRIORITIES = route_pb2.RetryPolicy.RetryPriority(
+    name="envoy.retry_priorities.previous_priorities",
+    typed_config=pb.pack(previous_priorities_pb2.PreviousPrioritiesConfig(update_frequency=2)),
+)
+
+
 def _split_retry_on(text: str) -> tuple[list[str], list[int]]:
     policies: list[str] = []
     codes: list[int] = []
@@ -110,6 +120,8 @@ def retry_policy(retries: Any, mesh: MeshConfig) -> route_pb2.RetryPolicy | None
         out.per_try_timeout.CopyFrom(pb.duration(retries.per_try_timeout.nanos))
     if retries is not None and retries.backoff is not None:
         out.retry_back_off.base_interval.CopyFrom(pb.duration(retries.backoff.nanos))
+    if retries is not None and retries.retry_remote_localities:
+        out.retry_priority.CopyFrom(_PREVIOUS_PRIORITIES)
     return out
 
 
@@ -207,6 +219,9 @@ def hash_policies(consistent: Any) -> list[route_pb2.RouteAction.HashPolicy]:
         )
         if consistent.http_cookie.ttl is not None:
             cookie.ttl.CopyFrom(pb.duration(consistent.http_cookie.ttl.nanos))
+        for attribute in consistent.http_cookie.attributes:
+            if attribute.name:
+                cookie.attributes.add(name=attribute.name, value=attribute.value or "")
         return [policy(cookie=cookie)]
     if consistent.use_source_ip:
         return [policy(connection_properties=policy.ConnectionProperties(source_ip=True))]
@@ -217,7 +232,10 @@ def hash_policies(consistent: Any) -> list[route_pb2.RouteAction.HashPolicy]:
     return []
 
 
-def redirect_action(redirect: Any) -> route_pb2.RedirectAction:
+def redirect_action(redirect: Any, port: int = 0) -> route_pb2.RedirectAction:
+    """Istio's redirect; ``derivePort: FROM_REQUEST_PORT`` redirects to ``port``, the port the
+    route serves (Envoy cannot read it from the request; routes are built per port, as in
+    Istio), ``FROM_PROTOCOL_DEFAULT`` sets none."""
     out = route_pb2.RedirectAction()
     if redirect.uri:
         out.path_redirect = redirect.uri
@@ -227,6 +245,8 @@ def redirect_action(redirect: Any) -> route_pb2.RedirectAction:
         out.host_redirect = redirect.authority
     if redirect.port:
         out.port_redirect = redirect.port
+    elif redirect.derive_port == "FROM_REQUEST_PORT" and port:
+        out.port_redirect = port
     if redirect.scheme:
         out.scheme_redirect = redirect.scheme
     code = _REDIRECT_CODES.get(redirect.redirect_code or 301)

@@ -51,12 +51,10 @@ def destination_cluster(
 
 
 def _timeouts(action: route_pb2.RouteAction, nanos: int) -> None:
-    """The route timeout, also capping a gRPC client's ``grpc-timeout`` (Istio's way).
-
-    Istio sets the deprecated ``max_grpc_timeout``, not ``max_stream_duration``: with a
-    ``max_stream_duration`` present Envoy's router switches to "new timeouts" and ignores
-    ``timeout`` for plain HTTP requests (measured: a 0.3 s route timeout never fired).
-    """
+    """The route timeout (0: none), and gRPC's ``grpc-timeout`` header capped by it, as Istio's
+    ``setTimeout``. Istio sets the deprecated ``max_grpc_timeout`` on purpose: with
+    ``max_stream_duration`` present Envoy switches to its "new timeouts" and ignores the route
+    ``timeout`` for plain HTTP requests (measured: a 0.5 s VirtualService timeout had no effect)."""
     action.timeout.CopyFrom(pb.duration(nanos))
     action.max_grpc_timeout.CopyFrom(pb.duration(nanos))
 
@@ -204,7 +202,7 @@ def _http_route(
         name = f"{name}.{block.name}" if name else block.name
     route = route_pb2.Route(name=name, match=route_match(block))
     if http.redirect is not None:
-        route.redirect.CopyFrom(redirect_action(http.redirect))
+        route.redirect.CopyFrom(redirect_action(http.redirect, port))
     elif http.direct_response is not None:
         route.direct_response.CopyFrom(direct_response(http.direct_response))
     elif not _forwarding(scope, http, vs, port, route):

@@ -79,7 +79,9 @@ class ProxyScope:
         """The DestinationRule for ``hostname`` as seen from the proxy's namespace (memoized;
         :meth:`MeshSnapshot.destination_rule` owns the precedence rules and the index)."""
         if hostname not in self._rules:
-            self._rules[hostname] = self.snapshot.destination_rule(self.proxy.namespace, hostname)
+            self._rules[hostname] = self.snapshot.destination_rule(
+                self.proxy.namespace, hostname, self.proxy.labels
+            )
         return self._rules[hostname]
 
     def virtual_service_for(self, hostname: str) -> Resource | None:

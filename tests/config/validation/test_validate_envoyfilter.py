@@ -240,7 +240,11 @@ def test_envoyfilter_valid() -> None:
         priority=-10,
     )
     result = load_text(_doc("EnvoyFilter", spec, "v1alpha3"))
-    assert result.problems == []
+    # the only problem: the BOOTSTRAP patch needs a proxy restart to take effect
+    assert [(p.path, p.level.name) for p in result.problems] == [
+        ("spec.configPatches[5].applyTo", "WARNING")
+    ], result.problems
+    assert "restart" in result.problems[0].message
     patch = result.resources[0].spec.config_patches[0]
     assert patch.patch.value["typed_config"]["@type"].endswith("Lua")
 

@@ -310,6 +310,13 @@ CONFLICTING_SERVICE_ENTRY_PROTOCOLS = MessageType(
 
 # --- sailmesh's own codes (SMnnnn) ------------------------------------------------------------
 NOT_ENFORCED = MessageType("SM0001", "NotEnforced", _W, "%s: not enforced: %s")
+STACKED_RATE_LIMITS = MessageType(
+    "SM0002",
+    "StackedRateLimitPolicies",
+    _I,
+    "The RateLimitPolicies %s select the pod %s/%s: each applies its own buckets, and a request "
+    "must pass all of them.",
+)
 
 ALL: tuple[MessageType, ...] = tuple(
     v for v in list(globals().values()) if isinstance(v, MessageType)

@@ -70,8 +70,25 @@ def _check_patch(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
             "required field is missing (e.g. HTTP_FILTER, CLUSTER, LISTENER)",
         )
     _check_patch_operation(report, join_path(path, "patch"), cp)
+    if cp.apply_to == "BOOTSTRAP":
+        _check_bootstrap(report, path, cp)
     if cp.match is not None:
         _check_match(report, join_path(path, "match"), cp.match, cp)
+
+
+def _check_bootstrap(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
+    """Envoy reads its bootstrap once: say so (Istio's agent also applies these at start)."""
+    operation = cp.patch.operation if cp.patch else None
+    if operation not in (None, "INVALID", "MERGE"):
+        report.error(
+            join_path(path, "patch.operation"), f"BOOTSTRAP patches only MERGE, not {operation}"
+        )
+        return
+    report.warn(
+        join_path(path, "applyTo"),
+        "BOOTSTRAP patches apply when a proxy starts (Envoy reads its bootstrap once): "
+        "proxies already running keep theirs until restarted (e.g. sailctl down, then up)",
+    )
 
 
 def _check_patch_operation(report: Report, patch_path: str, cp: EnvoyConfigObjectPatch) -> None:

@@ -23,6 +23,7 @@ from sailmesh.config.validation.kubernetes.objects import (
     validate_service_account,
 )
 from sailmesh.config.validation.kubernetes.pods import validate_deployment, validate_pod
+from sailmesh.config.validation.ratelimit import validate_rate_limit_policy
 from sailmesh.config.validation.security.authn import (
     validate_peer_authentication,
     validate_request_authentication,
@@ -57,6 +58,7 @@ VALIDATORS: Mapping[tuple[str, str], Validator] = {
     (_SECURITY, "RequestAuthentication"): validate_request_authentication,
     ("telemetry.istio.io", "Telemetry"): validate_telemetry,
     ("extensions.istio.io", "WasmPlugin"): validate_wasm_plugin,
+    ("sailmesh.io", "RateLimitPolicy"): validate_rate_limit_policy,
     ("install.istio.io", "IstioOperator"): validate_istio_operator,
     ("", "Namespace"): validate_namespace,
     ("", "ServiceAccount"): validate_service_account,

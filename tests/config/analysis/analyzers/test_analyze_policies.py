@@ -216,3 +216,39 @@ spec:
         'The Telemetries [default/t1 default/t2] in namespace "default" select the same workload '
         'pod "httpbin", which can lead to undefined behavior.'
     )
+
+
+# --- ratelimitpolicy.SelectorAnalyzer (sailmesh's kind) ---------------------------------------
+
+
+def _rate_limit(name: str, app: str) -> str:
+    return f"""\
+---
+apiVersion: sailmesh.io/v1alpha1
+kind: RateLimitPolicy
+metadata: {{name: {name}}}
+spec:
+  selector:
+    matchLabels: {{app: {app}}}
+  limits:
+  - {{name: all, requests: 10, per: 1s}}
+"""
+
+
+def test_rate_limit_policy_selecting_nothing_and_stacked_policies() -> None:
+    text = WORKLOADS + _rate_limit("none", "nothing") + _rate_limit("a", "httpbin")
+    found = run(text + _rate_limit("b", "httpbin"))
+    (missing,) = [p for p in of(found, "IST0101") if "RateLimitPolicy" in str(p.ref)]
+    assert str(missing.ref) == "RateLimitPolicy default/none"
+    assert missing.message == 'Referenced selector not found: "app=nothing"'
+    stacked = of(found, "SM0002")
+    assert sorted(str(p.ref) for p in stacked) == [
+        "RateLimitPolicy default/a",
+        "RateLimitPolicy default/b",
+    ]
+    assert stacked[0].level is Level.INFO and "must pass all of them" in stacked[0].message
+    alone = run(text)
+    assert of(alone, "SM0002") == []
+    assert [str(p.ref) for p in of(alone, "IST0101") if "RateLimitPolicy" in str(p.ref)] == [
+        "RateLimitPolicy default/none"
+    ]

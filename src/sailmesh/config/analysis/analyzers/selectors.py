@@ -1,4 +1,5 @@
-"""Workload selectors of Sidecar and Telemetry resources (Istio's per-namespace selector checks).
+"""Workload selectors of Sidecar, Telemetry and RateLimitPolicy resources (Istio's per-namespace
+selector checks; RateLimitPolicy is sailmesh's own kind, its overlaps are SM0002 infos).
 
 A selector that matches no workload is IST0101 ("selector"); several resources selecting the
 same workload, or several without a selector in one namespace, are conflicts. Selector checks
@@ -154,9 +155,24 @@ TELEMETRY_DEFAULT_SELECTOR = Analyzer(
     ("IST0160",),
 )
 
+RATE_LIMIT_SELECTOR = Analyzer(
+    "ratelimitpolicy.SelectorAnalyzer",
+    "Validates that RateLimitPolicies that define a selector match at least one pod, and says "
+    "which pods several of them select",
+    lambda ctx: _selected(
+        ctx,
+        "RateLimitPolicy",
+        _telemetry_selector,
+        "spec.selector.matchLabels",
+        msg.STACKED_RATE_LIMITS,
+    ),
+    ("IST0101", "SM0002"),
+)
+
 ANALYZERS = (
     SIDECAR_DEFAULT_SELECTOR,
     SIDECAR_SELECTOR,
     TELEMETRY_DEFAULT_SELECTOR,
     TELEMETRY_SELECTOR,
+    RATE_LIMIT_SELECTOR,
 )
