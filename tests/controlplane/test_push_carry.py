@@ -82,7 +82,10 @@ AuthorizationPolicy default/deny-ratings
   action: DENY
   rules: [{}]
 """)
-
+JWT_POLICY = manifests("""
+RequestAuthentication default/jwt
+  jwtRules: [{issuer: i, jwksUri: "http://reviews:9080/jwks"}]
+""")
 
 VIEW = compute_view(services(tcp_db=True), workloads())
 
@@ -145,6 +148,9 @@ def _taken_over(old: dict[str, ResourceSnapshot], new: dict[str, ResourceSnapsho
         pytest.param([BASE, RATINGS_DR_POOL], [BASE], {LISTENER, ROUTE}, id="delete-dr"),
         pytest.param([BASE], [BASE, SIDECAR], set(), id="sidecar"),
         pytest.param([BASE], [BASE, POLICY], set(), id="selector-policy"),
+        # a namespace-wide RequestAuthentication changes the inbound listeners only
+        pytest.param([BASE], [BASE, JWT_POLICY], {CLUSTER, ENDPOINT, ROUTE}, id="add-jwt"),
+        pytest.param([BASE, JWT_POLICY], [BASE], {CLUSTER, ENDPOINT, ROUTE}, id="delete-jwt"),
     ],
 )
 def test_a_change_rebuilds_exactly_the_types_it_can_alter(

@@ -25,7 +25,11 @@ from sailmesh.config.models.destinationrule import DestinationRuleSpec
 from sailmesh.config.models.envoyfilter import EnvoyFilterSpec
 from sailmesh.config.models.gateway import GatewaySpec, SidecarSpec
 from sailmesh.config.models.ratelimit import RateLimitPolicySpec
-from sailmesh.config.models.security import AuthorizationPolicySpec, PeerAuthenticationSpec
+from sailmesh.config.models.security import (
+    AuthorizationPolicySpec,
+    PeerAuthenticationSpec,
+    RequestAuthenticationSpec,
+)
 from sailmesh.config.models.serviceentry import ServiceEntrySpec
 from sailmesh.config.models.telemetry import TelemetrySpec
 from sailmesh.config.models.virtualservice import VirtualServiceSpec
@@ -52,6 +56,7 @@ SPECS: dict[str, type[BaseModel]] = {
     "AuthorizationPolicy": AuthorizationPolicySpec,
     "Telemetry": TelemetrySpec,
     "PeerAuthentication": PeerAuthenticationSpec,
+    "RequestAuthentication": RequestAuthenticationSpec,
     "EnvoyFilter": EnvoyFilterSpec,
     "RateLimitPolicy": RateLimitPolicySpec,
 }
@@ -59,6 +64,7 @@ API_VERSIONS = {
     "RateLimitPolicy": "sailmesh.io/v1alpha1",
     "PeerAuthentication": "security.istio.io/v1",
     "AuthorizationPolicy": "security.istio.io/v1",
+    "RequestAuthentication": "security.istio.io/v1",
     "Telemetry": "telemetry.istio.io/v1",
     "EnvoyFilter": "networking.istio.io/v1alpha3",
 }
@@ -187,6 +193,19 @@ _EF_ANY_CLUSTER = {
 }
 _GW_REF = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
 
+#: P-256 public keys (their private keys were not kept): valid inline key sets.
+_JWKS = json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k1",
+                              "x": "IJZxyyuZyu4BMU-JOdNOdZNLdk8y5OKqvgrj6ffP8Bc",
+                              "y": "lvbZsH1_p-gTbDu4F8WYyKPkNxx73XLsf987cjmNWPM"}]})  # fmt: skip
+_JWKS2 = json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "kid": "k2",
+                               "x": "QlOuz7ZPRFOAvoSn-nR72iTZv8vERWzTLs2nfslQ96E",
+                               "y": "A9Oiv5SXNQAkO9VnNRyBj61LGTm-L9zuVWHYDcJLPWk"}]})  # fmt: skip
+_SERVICE_REF = {"group": "", "kind": "Service", "name": "reviews"}
+_JWT_INLINE = {"issuer": "https://issuer.example.com", "jwks": _JWKS,
+               "outputClaimToHeaders": [{"header": "x-sub", "claim": "sub"}]}  # fmt: skip
+_JWT_URI = {"issuer": "https://issuer.example.com", "jwksUri": "http://reviews:9080/keys",
+            "fromHeaders": [{"name": "x-token", "prefix": "Bearer "}], "timeout": "3s"}  # fmt: skip
+
 #: Base specs per kind (several where oneofs and required companions need different shapes);
 #: each must be valid (a test checks). A leaf is set on the first base that accepts it.
 BASES: dict[str, list[dict[str, Any]]] = {
@@ -235,6 +254,15 @@ BASES: dict[str, list[dict[str, Any]]] = {
         {"mtls": {"mode": "STRICT"}},
         {"selector": {"matchLabels": {"app": "productpage"}}, "mtls": {"mode": "STRICT"},
          "portLevelMtls": {"9080": {"mode": "PERMISSIVE"}}},
+    ],
+    "RequestAuthentication": [
+        {"jwtRules": [_JWT_INLINE]},
+        {"selector": {"matchLabels": {"app": "productpage"}}, "jwtRules": [_JWT_URI]},
+        {"targetRef": _GW_REF, "jwtRules": [_JWT_URI]},
+        {"targetRefs": [_GW_REF], "jwtRules": [_JWT_INLINE]},
+        # last: waypoint targets (the policy applies nowhere; listed as not enforced)
+        {"targetRef": _SERVICE_REF, "jwtRules": [_JWT_INLINE]},
+        {"targetRefs": [_SERVICE_REF], "jwtRules": [_JWT_INLINE]},
     ],
     "EnvoyFilter": [
         {"workloadSelector": {"labels": {"app": "productpage"}}, "configPatches": [_EF_HTTP], "priority": 0},
@@ -393,6 +421,15 @@ NAMED: dict[str, list[Any]] = {
     "random_sampling_percentage": [20.0],
     "method": ["POST"],
     "port_level_mtls": [{"9080": {"mode": "DISABLE"}}, {"9080": {"mode": "STRICT"}}],
+    "issuer": ["https://other.example.com"],
+    "jwks": [_JWKS2],
+    "audiences": [["aud-2"]],
+    "jwks_uri": ["http://ratings:9080/keys", "https://keys.example.com/jwks.json"],
+    "from_params": [["tok"]],
+    "from_cookies": [["session"]],
+    "output_payload_to_header": ["x-payload"],
+    "claim": ["org.team"],
+    "space_delimited_claims": [["roles"]],
 }
 _BY_TYPE: dict[Any, list[Any]] = {
     bool: [True, False],

@@ -4,9 +4,10 @@ builds read the JWT payloads that ``envoy.filters.http.jwt_authn`` records (the 
 :mod:`sailmesh.xds.request_security`: namespace ``envoy.filters.http.jwt_authn``, key
 ``payload``).
 
-One Envoy on 127.0.0.1 runs a jwt_authn filter configured as that contract says (a stand-in
-for RequestAuthentication's translation: one provider, tokens optional, invalid ones refused),
-then the authorization filters translated from the policy below, then a backend.
+One Envoy on 127.0.0.1 runs the HTTP filters sailmesh translates for the proxy
+(:func:`sailmesh.xds.request_security.request_filters`): jwt_authn from a RequestAuthentication
+with the test issuers' keys inline (tokens optional, invalid ones refused), then the
+authorization filters of the policy below, then a backend.
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ from google.protobuf import json_format
 
 from config_support.manifests import manifests
 from e2e_support.backend import Backend
-from e2e_support.jwt_tokens import Issuer
+from e2e_support.jwks import Issuer
 from e2e_support.proxy import free_port
 from e2e_support.seed_docs import seed_yaml
 from sailmesh.registry.model import frozen_map
 from sailmesh.runtime.envoy import EnvoyProcess
 from sailmesh.snapshot.proxy import Proxy
-from sailmesh.xds.authz.filters import http_filters
 from sailmesh.xds.bootstrap import UnixAddress, render_bootstrap
+from sailmesh.xds.request_security import request_filters
+from sailmesh.xds.scope import build_scope
 
 pytestmark = pytest.mark.e2e
 
@@ -58,38 +60,19 @@ AuthorizationPolicy default/jwt
   - to: [{operation: {paths: [/principal]}}]
     when: [{key: request.auth.principal, values: ["https://issuer.example.com/*"]}]
 """)
-JWT_AUTHN = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"
 HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 
 
-def bootstrap(
-    issuers: list[Issuer], authz: list[dict[str, Any]], port: int, backend: int
-) -> dict[str, Any]:
-    """Envoy on 127.0.0.1:``port``: jwt_authn (one provider per issuer, tokens optional),
-    the ``authz`` filters, the router to ``backend``."""
-    providers = {
-        f"p{i}": {"issuer": issuer.name, "local_jwks": {"inline_string": issuer.jwks()},
-                  "payload_in_metadata": "payload", "forward": True}
-        for i, issuer in enumerate(issuers)
-    }  # fmt: skip
-    requirements = [{"provider_name": name} for name in providers] + [{"allow_missing": {}}]
-    jwt = {
-        "name": "envoy.filters.http.jwt_authn",
-        "typed_config": {
-            "@type": JWT_AUTHN,
-            "providers": providers,
-            "rules": [{"match": {"prefix": "/"},
-                       "requires": {"requires_any": {"requirements": requirements}}}],
-        },
-    }  # fmt: skip
+def bootstrap(filters: list[dict[str, Any]], port: int, backend: int) -> dict[str, Any]:
+    """Envoy on 127.0.0.1:``port``: the HTTP ``filters``, then the router to ``backend``."""
     router = {"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER}}
     hcm = {
         "@type": HCM,
         "stat_prefix": "authz",
         "route_config": {"virtual_hosts": [{"name": "all", "domains": ["*"], "routes": [
             {"match": {"prefix": "/"}, "route": {"cluster": "backend"}}]}]},
-        "http_filters": [jwt, *authz, router],
+        "http_filters": [*filters, router],
     }  # fmt: skip
     document = render_bootstrap(
         node_id="sidecar~127.0.0.1~jwt.default~default.svc.cluster.local",
@@ -110,21 +93,32 @@ def bootstrap(
     return document
 
 
-def authorization(policies: str, proxy: Proxy) -> list[dict[str, Any]]:
-    """The authorization filters sailmesh translates ``policies`` to for ``proxy``."""
+def request_authentication(issuers: list[Issuer], namespace: str) -> str:
+    """A namespace-wide RequestAuthentication trusting ``issuers`` (their keys inline)."""
+    rules = "".join(
+        f"  - issuer: {issuer.name}\n    jwks: '{issuer.jwks()}'\n    forwardOriginalToken: true\n"
+        for issuer in issuers
+    )
+    return manifests(f"RequestAuthentication {namespace}/issuers\n  jwtRules:\n{rules}")
+
+
+def translated(issuers: list[Issuer], policies: str, proxy: Proxy) -> list[dict[str, Any]]:
+    """The HTTP filters sailmesh translates for ``proxy`` from a RequestAuthentication of
+    ``issuers`` and ``policies``: jwt_authn, then authorization."""
+    snapshot = world(request_authentication(issuers, proxy.namespace), policies)
     return [
         json_format.MessageToDict(f, preserving_proto_field_name=True)
-        for f in http_filters(world(policies), proxy)
+        for f in request_filters(build_scope(proxy, snapshot), 9080)
     ]
 
 
 @contextmanager
-def running(workdir: Path, issuers: list[Issuer], authz: list[dict[str, Any]]) -> Iterator[int]:
-    """An Envoy with these issuers and filters in front of a backend; its port."""
+def running(workdir: Path, filters: list[dict[str, Any]]) -> Iterator[int]:
+    """An Envoy with these filters in front of a backend; its port."""
     port = free_port()
     config = workdir / "envoy.json"
     with Backend("ok") as backend:
-        config.write_text(json.dumps(bootstrap(issuers, authz, port, backend.port)))
+        config.write_text(json.dumps(bootstrap(filters, port, backend.port)))
         process = EnvoyProcess(
             config, log_path=workdir / "envoy.log", extra_args=["--concurrency", "1"]
         )
@@ -145,8 +139,8 @@ CAROL = {"sub": "carol", "groups": "admins"}
 @pytest.fixture(scope="module")
 def envoy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Issuer]]:
     issuer = Issuer(ISSUER)
-    authz = authorization(POLICY, fx.productpage_proxy())
-    with running(tmp_path_factory.mktemp("jwt-envoy"), [issuer], authz) as port:
+    filters = translated([issuer], POLICY, fx.productpage_proxy())
+    with running(tmp_path_factory.mktemp("jwt-envoy"), filters) as port:
         yield port, issuer
 
 
@@ -191,6 +185,11 @@ def test_request_principals_and_claims(
     assert [status(port, path, t) for t in tokens] == [alice, bob, carol, nobody]
 
 
+def test_the_chain_is_jwt_authn_then_authorization() -> None:
+    names = [f["name"] for f in translated([Issuer(ISSUER)], POLICY, fx.productpage_proxy())]
+    assert names[0] == "envoy.filters.http.jwt_authn" and len(names) > 1
+
+
 def test_a_token_from_another_key_is_refused_by_jwt_authn(envoy: tuple[int, Issuer]) -> None:
     port, _ = envoy
     forged = Issuer(ISSUER).token(ALICE)
@@ -201,7 +200,8 @@ def test_seed_rate_limit_needs_a_google_token_and_a_user_id(tmp_path: Path) -> N
     """Seed 002 ``rate-limit`` as written: GET with x-user-id and a token from Google."""
     google, other = Issuer("https://accounts.google.com"), Issuer("https://auth.ecommerce.com")
     policy = seed_yaml("AuthorizationPolicy", "rate-limit")
-    with running(tmp_path, [google, other], authorization(policy, fx.productpage_proxy())) as port:
+    filters = translated([google, other], policy, fx.productpage_proxy())
+    with running(tmp_path, filters) as port:
         user, token = {"x-user-id": "u-1"}, google.token({"sub": "u-1"})
         assert [
             status(port, "/api/v1/products", token, headers=user),
@@ -226,7 +226,7 @@ def test_seed_payment_service_jwt_authz_by_subject_and_role(tmp_path: Path) -> N
     the user GET/POST with role customer or merchant; nobody else."""
     issuer = Issuer("https://auth.ecommerce.com")
     policy = seed_yaml("AuthorizationPolicy", "payment-service-jwt-authz")
-    with running(tmp_path, [issuer], authorization(policy, PAYMENT)) as port:
+    with running(tmp_path, translated([issuer], policy, PAYMENT)) as port:
         admin = issuer.token({"sub": "admin"})
         customer = issuer.token({"sub": "user", "role": "customer"})
         merchant = issuer.token({"sub": "user", "role": "merchant"})

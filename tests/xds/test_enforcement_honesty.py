@@ -1,9 +1,10 @@
 """The not-enforced table is honest: listed fields change no Envoy output, the others do.
 
 For every leaf field of the typed models of the enforced kinds (VirtualService,
-DestinationRule, Gateway, ServiceEntry, Sidecar, AuthorizationPolicy), a valid document sets it to a non-default
-value (validation decides what is valid) and is translated with the real translator for a
-sidecar and a gateway, next to the same document without it:
+DestinationRule, Gateway, ServiceEntry, Sidecar, PeerAuthentication, Telemetry,
+AuthorizationPolicy, RequestAuthentication), a valid document sets it to a non-default value
+(validation decides what is valid) and is translated with the real translator for a sidecar
+and a gateway, next to the same document without it:
 
 - a field the table lists (:mod:`sailmesh.config.enforcement`, found by the real finder)
   must leave every Envoy resource byte-identical: it really has no effect;
@@ -70,15 +71,23 @@ SCENARIOS: dict[tuple[str, str], str] = {
     ),
     ("AuthorizationPolicy", "spec.targetRef.kind"): "test_waypoint_targets_bind_no_proxy",
     ("AuthorizationPolicy", "spec.targetRefs[*].kind"): "test_waypoint_targets_bind_no_proxy",
+    # validation ties a target's group to its kind: no other valid value for either alone
+    ("RequestAuthentication", "spec.targetRef.group"): "test_a_target_refs_group_is_read",
+    ("RequestAuthentication", "spec.targetRefs[*].group"): "test_a_target_refs_group_is_read",
+    ("RequestAuthentication", "spec.targetRef.kind"): "test_waypoint_targets_attach_nowhere",
+    ("RequestAuthentication", "spec.targetRefs[*].kind"): "test_waypoint_targets_attach_nowhere",
     ("EnvoyFilter", "spec.priority"): "test_envoy_filter_priority_orders_patches",
     ("EnvoyFilter", "spec.targetRefs[*].namespace"): "test_envoy_filter_target_namespace",
     ("EnvoyFilter", "spec.targetRefs[*].kind"): "test_envoy_filter_target_kinds",
 }
-#: Entries under a leaf (map keys) that a scenario test of their own shows inert.
+#: Entries under a leaf (map keys), or above leaves, that a scenario test of their own shows.
 ENTRY_SCENARIOS: dict[tuple[str, str], str] = {
     ("Telemetry", "spec.metrics[*].overrides[*].tagOverrides.*"): (
         "test_tag_values_the_proxy_cannot_compute_set_nothing"
     ),
+    # not inert (fail closed: the issuer's tokens are refused) but the user's intent, OpenID
+    # discovery of the keys, is not carried out
+    ("RequestAuthentication", "spec.jwtRules[*]"): "test_rules_without_keys_refuse_tokens",
 }
 
 #: Every leaf of the enforced kinds, except those a scenario test of their own covers.
@@ -354,6 +363,70 @@ def test_every_entry_is_exercised(entry: NotEnforced) -> None:
             if any(use.entry is entry for use in find_unenforced(resource)):
                 return
     assert (entry.kind, entry.path) in SCENARIOS, entry  # shown by its scenario test
+
+
+_JWT_RULE = {"issuer": "https://issuer.example.com", "jwks": json.dumps(
+    {"keys": [{"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"}]})}  # fmt: skip
+
+
+def _request_authentication(spec: dict[str, Any]) -> Resource:
+    resource = load("RequestAuthentication", spec)
+    assert resource is not None, spec
+    return resource
+
+
+def test_waypoint_targets_attach_nowhere() -> None:
+    """A policy targeting a Service, ServiceEntry or GatewayClass (waypoints) changes no proxy
+    here, while a Gateway target does (the gateway "gw")."""
+    ref = {"group": "", "kind": "Service", "name": "reviews"}
+    entry = {"group": "networking.istio.io", "kind": "ServiceEntry", "name": "api"}
+    waypoints = {
+        "group": "gateway.networking.k8s.io",
+        "kind": "GatewayClass",
+        "name": "istio-waypoint",
+    }
+    for spec in ({"targetRef": ref}, {"targetRef": waypoints}, {"targetRefs": [ref, entry]}):
+        resource = _request_authentication({**spec, "jwtRules": [_JWT_RULE]})
+        assert find_unenforced(resource), spec
+        assert translate([*context("RequestAuthentication"), resource]) == translate(
+            list(context("RequestAuthentication"))
+        )
+
+
+def test_a_gateway_target_attaches() -> None:
+    gateway = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    resource = _request_authentication({"targetRef": gateway, "jwtRules": [_JWT_RULE]})
+    assert not find_unenforced(resource)
+    assert translate([*context("RequestAuthentication"), resource]) != translate(
+        list(context("RequestAuthentication"))
+    )
+
+
+def test_a_target_refs_group_is_read() -> None:
+    """The same name under the Gateway API group attaches to the gateway "gw"; as a Service
+    (core group) it attaches nowhere."""
+    gateway = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
+    service = {"group": "", "kind": "Service", "name": "gw"}
+    for field in ("targetRef", "targetRefs"):
+        outputs = [
+            translate([*context("RequestAuthentication"), _request_authentication(
+                {field: ref if field == "targetRef" else [ref], "jwtRules": [_JWT_RULE]})])
+            for ref in (gateway, service)
+        ]  # fmt: skip
+        assert outputs[0] != outputs[1]
+
+
+def test_rules_without_keys_refuse_tokens() -> None:
+    """A rule with neither jwks nor jwksUri is reported, and gets a key set that verifies no
+    token (its issuer's tokens are refused, as when Istio cannot fetch keys)."""
+    from sailmesh.xds.jwt.keys import NO_KEYS
+
+    resource = _request_authentication({"jwtRules": [{"issuer": "https://issuer.example.com"}]})
+    (use,) = find_unenforced(resource)
+    assert use.path == "spec.jwtRules[0]"
+    for proxy in ("sidecar", "gateway"):
+        listeners = translate([*context("RequestAuthentication"), resource])[f"{proxy} Listener"]
+        assert NO_KEYS.encode() in b"".join(listeners.values()), proxy
 
 
 MESH_LISTED = {

@@ -89,7 +89,6 @@ def _kind(kind: str, reason: str) -> NotEnforced:
 
 # fmt: off
 KINDS: tuple[NotEnforced, ...] = (
-    _kind("RequestAuthentication", "JWT authentication is not enforced yet: tokens are not checked"),
     _kind("WasmPlugin", "Wasm plugins are not loaded"),
     _kind("ProxyConfig", "ProxyConfig resources are not applied (use meshConfig.defaultConfig or the proxy.istio.io/config annotation)"),
     _kind("WorkloadGroup", "WorkloadGroups are not used: there is no VM auto-registration"),
@@ -152,6 +151,33 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("WorkloadEntry", "spec.network", "multi-network meshes are not supported: the workload is reached directly"),
 )
 
+_WAYPOINT_TARGET = (
+    "only Kubernetes Gateway API gateways (kind Gateway) are targets here: a Service, "
+    "ServiceEntry or GatewayClass target attaches the policy to waypoint proxies, which "
+    "sailmesh does not run, so the policy applies nowhere"
+)
+_GATEWAY_TARGETS = ("Gateway",)
+
+
+def _without_key_source(rule: Any) -> bool:
+    """A JWT rule with neither ``jwks`` nor ``jwksUri`` (Istio discovers the keys through the
+    issuer's OpenID configuration)."""
+    return isinstance(rule, dict) and not rule.get("jwks") and not rule.get("jwksUri")
+
+
+REQUEST_AUTHENTICATION: tuple[NotEnforced, ...] = (
+    NotEnforced("RequestAuthentication", "spec.targetRef.kind", _WAYPOINT_TARGET, except_values=_GATEWAY_TARGETS),
+    NotEnforced("RequestAuthentication", "spec.targetRefs[*].kind", _WAYPOINT_TARGET, except_values=_GATEWAY_TARGETS),
+    NotEnforced(
+        "RequestAuthentication",
+        "spec.jwtRules[*]",
+        "OpenID discovery of the issuer's keys is not implemented: give jwks or jwksUri; "
+        "until then every token of this issuer is refused",
+        when=_without_key_source,
+        when_text="rules without jwks or jwksUri",
+    ),
+)
+
 _EF_PATCH = "spec.configPatches[*]"
 ENVOY_FILTER: tuple[NotEnforced, ...] = (
     NotEnforced("EnvoyFilter", f"{_EF_PATCH}.match.waypoint", "waypoint matches select waypoint proxies (ambient mode): there are none here, so the patch applies to no proxy"),
@@ -201,6 +227,7 @@ NOT_ENFORCED: tuple[NotEnforced, ...] = (
     *SIDECAR,
     *AUTHORIZATION_POLICY,
     *SERVICE_ENTRY,
+    *REQUEST_AUTHENTICATION,
     *MESH_CONFIG,
     *TELEMETRY,
 )
@@ -224,7 +251,8 @@ ENFORCED_SUMMARY = (
     "credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
     "identity), Telemetry (metrics overrides and access logging), AuthorizationPolicy (ALLOW, "
-    "DENY, AUDIT, CUSTOM), EnvoyFilter (every applyTo and operation; BOOTSTRAP when a proxy "
+    "DENY, AUDIT, CUSTOM), RequestAuthentication (JWT validation on sidecars' inbound and on "
+    "gateways, claim-based routing at gateways), EnvoyFilter (every applyTo and operation; BOOTSTRAP when a proxy "
     "starts), sailmesh's RateLimitPolicy; from an IstioOperator's meshConfig: rootNamespace, "
     "trustDomain, "
     "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "

@@ -4,7 +4,9 @@
   ``case_sensitive: false``); no uri -> ``prefix: /``;
 - ``scheme``/``method``/``authority`` -> header matchers on ``:scheme``/``:method``/``:authority``;
 - ``headers`` exact/prefix/regex, and presence when the StringMatch is empty (or an empty
-  prefix), like Istio; ``withoutHeaders`` -> the same with ``invert_match``;
+  prefix), like Istio; ``withoutHeaders`` -> the same with ``invert_match``; header keys
+  ``@request.auth.claims.<claim>`` match a verified JWT's claim instead
+  (:mod:`sailmesh.xds.jwt.claims`: ``dynamic_metadata`` matchers);
 - ``queryParams`` exact/prefix/regex, presence when empty.
 
 ``port``, ``sourceLabels``, ``sourceNamespace`` and ``gateways`` are decided while translating
@@ -26,6 +28,7 @@ from envoy.type.matcher.v3 import regex_pb2, string_pb2
 from sailmesh.registry.model import selector_matches
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MESH_GATEWAY, resolve_gateway_name
+from sailmesh.xds.jwt import claim_matcher
 
 
 def string_matcher(match: Any, ignore_case: bool = False) -> string_pb2.StringMatcher | None:
@@ -85,12 +88,21 @@ def route_match(match: Any) -> route_pb2.RouteMatch:
         if value is not None:
             out.headers.append(header_matcher(pseudo, value))
     for name in sorted(match.headers or {}):
-        out.headers.append(header_matcher(name, match.headers[name]))
+        _header_or_claim(out, name, match.headers[name], invert=False)
     for name in sorted(match.without_headers or {}):
-        out.headers.append(header_matcher(name, match.without_headers[name], invert=True))
+        _header_or_claim(out, name, match.without_headers[name], invert=True)
     for name in sorted(match.query_params or {}):
         out.query_parameters.append(query_matcher(name, match.query_params[name]))
     return out
+
+
+def _header_or_claim(out: route_pb2.RouteMatch, name: str, match: Any, invert: bool) -> None:
+    """A header condition, or a JWT claim condition for ``@request.auth.claims.*`` keys."""
+    claim = claim_matcher(name, string_matcher(match), invert)
+    if claim is not None:
+        out.dynamic_metadata.append(claim)
+    else:
+        out.headers.append(header_matcher(name, match, invert=invert))
 
 
 #: The gateway names a sidecar answers for.

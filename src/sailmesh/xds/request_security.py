@@ -7,7 +7,7 @@ gateway HTTP connection manager, and the network filters that go before ``tcp_pr
 inbound TCP chain.
 
 The HTTP filters come in Istio's order: ``envoy.filters.http.jwt_authn`` (RequestAuthentication,
-:mod:`sailmesh.xds.jwt` once it exists), ``envoy.filters.http.ext_authz`` (CUSTOM policies),
+:mod:`sailmesh.xds.jwt`), ``envoy.filters.http.ext_authz`` (CUSTOM policies),
 then the RBAC filters (DENY, then ALLOW, AUDIT as shadow). The JWT filter records each valid
 token's payload in dynamic metadata under namespace ``envoy.filters.http.jwt_authn``, key
 ``payload`` (``payload_in_metadata: payload`` on every provider), and the RBAC rules that look
@@ -25,6 +25,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from sailmesh.xds.authz import filters as authz
 from sailmesh.xds.authz.audit import audit_log
 from sailmesh.xds.authz.selection import applied_policies
+from sailmesh.xds.jwt import jwt_authn_filters
 from sailmesh.xds.scope import ProxyScope
 
 #: Dynamic metadata the JWT filter writes and RBAC reads (see the module docstring).
@@ -36,7 +37,7 @@ def request_filters(scope: ProxyScope, port: int) -> list[hcm_pb2.HttpFilter]:
     """HTTP filters for requests reaching ``scope``'s proxy on ``port`` (a workload's target
     port on a sidecar, a server port on a gateway), before the router."""
     # jwt_authn (RequestAuthentication) goes first: RBAC reads the payloads it records.
-    return [*_authorization_http(scope)]
+    return [*jwt_authn_filters(scope), *_authorization_http(scope)]
 
 
 def connection_filters(scope: ProxyScope, port: int) -> list[lc_pb2.Filter]:

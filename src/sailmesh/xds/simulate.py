@@ -256,6 +256,8 @@ def route_matches(match: Any, path: str, headers: Mapping[str, str]) -> bool:
         ok = False
     if not ok or not all(_header_ok(h, headers) for h in match.headers):
         return False
+    if any(not m.invert for m in match.dynamic_metadata):
+        return False  # a simulated call carries no verified JWT (claim matches)
     params = dict(parse_qsl(query, keep_blank_values=True))
     for q in match.query_parameters:
         value = params.get(q.name)

@@ -345,3 +345,19 @@ def test_jwt_claim_routing_without_request_authentication() -> None:
 def test_jwt_claim_routing_with_request_authentication() -> None:
     _, found = run(VS_JWT + REQUEST_AUTHN)
     assert of(found, "IST0149") == []
+
+
+@pytest.mark.parametrize(
+    "selector",
+    ["", "selector: {matchLabels: {istio: ingressgateway}}"],
+    ids=["mesh-wide", "root-selector"],
+)
+def test_jwt_claim_routing_with_a_root_namespace_request_authentication(selector: str) -> None:
+    policy = manifests(f"""\
+---
+RequestAuthentication istio-system/jwt
+  {selector}
+  jwtRules: [{{issuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/jwks"}}]
+""")
+    _, found = run(VS_JWT + policy)
+    assert of(found, "IST0149") == []

@@ -559,6 +559,32 @@ INVALID: list[tuple[str, str, str, str]] = [
         "no 'kty'",
     ),
     (
+        "jwks with no usable key",
+        doc(
+            RA,
+            {
+                "jwtRules": [
+                    {"issuer": "i", "jwks": '{"keys": [{"kty": "RSA", "n": "abc", "e": "AQAB"}]}'}
+                ]
+            },
+        ),
+        "spec.jwtRules[0].jwks",
+        "no key tokens can be verified with (key #0: the RSA modulus has 15 bits",
+    ),
+    (
+        "jwks EC point off the curve",
+        doc(
+            RA,
+            {
+                "jwtRules": [
+                    {"issuer": "i", "jwks": '{"kty": "EC", "crv": "P-256", "x": "AQ", "y": "AQ"}'}
+                ]
+            },
+        ),
+        "spec.jwtRules[0].jwks",
+        "not on the curve",
+    ),
+    (
         "empty audience",
         doc(RA, {"jwtRules": [{"issuer": "i", "audiences": [""]}]}),
         "spec.jwtRules[0].audiences[0]",
@@ -761,6 +787,22 @@ WARNINGS: list[tuple[str, str, str, str]] = [
         ),
         "spec.jwtRules[0].outputClaimToHeaders[1].header",
         "overwrites",
+    ),
+    (
+        "jwks key left out",
+        doc(
+            RA,
+            {
+                "jwtRules": [
+                    {
+                        "issuer": "i",
+                        "jwks": '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}, {"kty": "OKP", "crv": "X25519", "x": "AQ"}]}',
+                    }
+                ]
+            },
+        ),
+        "spec.jwtRules[0].jwks",
+        "key #1 is left out: OKP curve 'X25519' is not Ed25519",
     ),
 ]
 

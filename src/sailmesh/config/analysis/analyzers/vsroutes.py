@@ -174,11 +174,15 @@ def _claim_key(vs: Resource) -> tuple[str, str] | None:
 
 
 def _has_request_authn(ctx: AnalysisContext, pod: Workload) -> bool:
+    """Whether a RequestAuthentication applies to ``pod``: mesh-wide or namespace-wide, or its
+    selector matches (a root-namespace selector in every namespace, as in translation)."""
     for ra in ctx.of_kind("RequestAuthentication"):
+        if ra.namespace not in (ctx.root_namespace, pod.namespace):
+            continue
+        if ra.spec.target_ref is not None or ra.spec.target_refs:
+            continue  # Gateway API gateways only; gateways here are selected by labels
         selector = match_labels(ra.spec.selector)
-        if ra.namespace == ctx.root_namespace and not selector:
-            return True
-        if ra.namespace == pod.namespace and selector_matches(selector, pod.labels):
+        if not selector or selector_matches(selector, pod.labels):
             return True
     return False
 

@@ -20,6 +20,7 @@ from sailmesh.config.models.security import (
 from sailmesh.config.resource import Resource
 from sailmesh.config.validation.kubernetes.names import check_meta, header_name_problem
 from sailmesh.config.validation.security.common import check_policy_head, check_selector
+from sailmesh.config.validation.security.jwks import key_problem
 
 VERSIONS = ("v1", "v1beta1")
 MAX_SPACE_DELIMITED_CLAIMS = 64
@@ -109,6 +110,23 @@ def _check_key_set(report: Report, path: str, rule: JWTRule) -> None:
         problem = jwks_problem(rule.jwks)
         if problem:
             report.error(join_path(path, "jwks"), problem)
+        else:
+            _check_keys(report, join_path(path, "jwks"), rule.jwks)
+
+
+def _check_keys(report: Report, path: str, text: str) -> None:
+    """Keys Envoy cannot verify with: an error when no key is usable (Envoy would refuse the
+    provider), a warning for each unusable key beside usable ones (it is left out)."""
+    data = json.loads(text)
+    keys = data.get("keys", [data])
+    problems = [(i, key_problem(key)) for i, key in enumerate(keys)]
+    bad = [(i, p) for i, p in problems if p is not None]
+    if len(bad) == len(keys):
+        i, first = bad[0]
+        report.error(path, f"jwks has no key tokens can be verified with (key #{i}: {first})")
+        return
+    for i, problem in bad:
+        report.warn(path, f"jwks key #{i} is left out: {problem}")
 
 
 def _check_token_locations(report: Report, path: str, rule: JWTRule) -> None:
