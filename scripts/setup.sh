@@ -23,13 +23,16 @@ install_system_packages() {
     # what the curl sample image's pods run (`sailctl exec deploy/curl -- curl ...`);
     # prometheus is the metrics add-on (`sailctl up --addons prometheus`) and the telemetry
     # tests' server; chromium is the browser the dashboard's tests drive (Playwright with the
-    # system browser: Playwright's own browser download cannot reach the internet here).
+    # system browser: Playwright's own browser download cannot reach the internet here); wrk
+    # and nginx are the load client and the server of the data-plane benchmark.
     local missing=()
     command -v iptables >/dev/null 2>&1 || missing+=(iptables)
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     [ -x /usr/bin/prometheus ] || missing+=(prometheus)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
         log "missing system packages: ${missing[*]} (install them as root; continuing without)"
