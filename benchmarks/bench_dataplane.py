@@ -259,8 +259,9 @@ def run() -> list[tuple[str, str, str, str]]:
         manifests.mkdir()
         (manifests / "bench.yaml").write_text(_manifest(conf))
         mesh = Mesh(home)
-        mesh.run("up", "-d", "--mode", "netns", str(manifests), timeout=180)
         try:
+            # (a failed `up -d` can leave its mesh running: `down` in every case)
+            mesh.run("up", "-d", "--mode", "netns", str(manifests), timeout=180)
             return _measure(mesh)
         finally:
             mesh.run("down", timeout=120)

@@ -427,3 +427,59 @@ def test_ca_files_are_private_and_no_key_is_ever_shown(mesh: Mesh) -> None:
     assert not [line for line in key_lines if line in text]
     redacted = base64.b64encode(b"[redacted]").decode()
     assert redacted in "\n".join(shown)  # Envoy's own word for the workload key
+
+
+#: A steady bounded load from the client's app to ``fast`` through both sidecars (auto mTLS):
+#: one request every 20 ms for ``seconds``; prints ``ok failed first-error``.
+_LOAD = """
+import sys, time, urllib.request
+seconds = float(sys.argv[1])
+ok = failed = 0
+first = ""
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    try:
+        with urllib.request.urlopen("http://fast.mesh/", timeout=5) as answer:
+            answer.read()
+            ok += answer.status == 200
+            failed += answer.status != 200
+    except Exception as exc:
+        failed += 1
+        first = first or repr(exc)
+    time.sleep(0.02)
+print(ok, failed, first or "-")
+"""
+
+
+def test_rotations_under_steady_load_fail_no_request(mesh: Mesh) -> None:
+    """The client's 6 s certificate renews twice and the root rotates (with a 3 s overlap)
+    while its app calls ``fast`` over mutual TLS without a pause: not one request fails."""
+    import threading
+
+    client = pod_of(mesh.thread, "mesh", "client")
+    first_leaf = leaf(mesh.thread, "mesh", "client")
+    (old_root,) = rows(mesh.thread, "mesh", "fast", "ROOTCA")
+    seconds = 2.5 * TTL
+    result: dict[str, str] = {}
+
+    def load() -> None:
+        done = client.sandbox.run(
+            ["python3", "-c", _LOAD, f"{seconds:g}"], env={"PATH": "/usr/bin:/bin"}
+        )
+        result["out"], result["err"] = done.stdout.strip(), done.stderr.strip()
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    try:
+        wait_for(lambda: leaf(mesh.thread, "mesh", "client").serial_number
+                 != first_leaf.serial_number, TTL + 2, "a renewal under load")  # fmt: skip
+        said = sailctl(mesh.home, "ca", "rotate-root", "--overlap", "3s")
+        assert "re-issued" in said, said
+    finally:
+        loader.join(seconds + 30)
+    ok, failed, first_error = result["out"].split(" ", 2)
+    assert int(failed) == 0, (result, first_error)
+    assert int(ok) > 200, result  # the load really ran through the rotations
+    (new_root,) = rows(mesh.thread, "mesh", "fast", "ROOTCA")  # the overlap has ended
+    assert new_root[4] != old_root[4]
+    assert leaf(mesh.thread, "mesh", "client").serial_number != first_leaf.serial_number
