@@ -53,9 +53,13 @@ def _is_range(value: Any) -> bool:
         return False
 
 
+_USED_PROVIDERS = ("envoyFileAccessLog", "opentelemetry", "zipkin")
+
+
 def _not_file_provider(value: Any) -> bool:
-    """An ``extensionProviders`` entry that is not an ``envoyFileAccessLog`` provider."""
-    return not (isinstance(value, dict) and "envoyFileAccessLog" in value)
+    """An ``extensionProviders`` entry that is none of the kinds sailmesh uses (file access
+    logs, OpenTelemetry and Zipkin tracing)."""
+    return not (isinstance(value, dict) and any(k in value for k in _USED_PROVIDERS))
 
 
 def _tag_not_computable(value: Any) -> bool:
@@ -150,22 +154,27 @@ SERVICE_ENTRY: tuple[NotEnforced, ...] = (
     NotEnforced("WorkloadEntry", "spec.network", "multi-network meshes are not supported: the workload is reached directly"),
 )
 
-_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig")
+_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig", "enableTracing")
 _MESH = "meshConfig field not read by sailmesh"
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
     NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL, and tracing.sampling are)", except_keys=("proxyMetadata", "tracing")),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.tracing.*", "only tracing.sampling is read; the tracer comes from extensionProviders (default: the control plane's collector)", except_keys=("sampling",)),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("ISTIO_DELTA_XDS", "SECRET_TTL")),
-    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog providers are used (access logs); this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog"),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging is read", except_keys=("accessLogging",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog, opentelemetry and zipkin providers are used; this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog, opentelemetry and zipkin"),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].opentelemetry.*", "only service, port and http.path are read", except_keys=("service", "port", "http")),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].opentelemetry.http.*", "only http.path is read", except_keys=("path",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].zipkin.*", "only service and port are read (128-bit trace ids, Zipkin v2 JSON at /api/v2/spans)", except_keys=("service", "port")),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging and tracing are read", except_keys=("accessLogging", "tracing")),
 )
 
 _TARGET_REF = "targetRef (attaching to a gateway or waypoint) is not evaluated: the object applies to its whole namespace"
 TELEMETRY: tuple[NotEnforced, ...] = (
-    NotEnforced("Telemetry", "spec.tracing", "tracing is not implemented yet: no spans are reported"),
+    NotEnforced("Telemetry", "spec.tracing[*].enableIstioTags", "Istio's own span tags (istio.canonical_service, ...) are not added"),
+    NotEnforced("Telemetry", "spec.tracing[*].disableContextPropagation", "trace context headers are always propagated"),
     NotEnforced("Telemetry", "spec.targetRef", _TARGET_REF),
     NotEnforced("Telemetry", "spec.targetRefs", _TARGET_REF),
     NotEnforced("Telemetry", "spec.metrics[*].reportingInterval", "TCP metrics are reported when connections open and close, not periodically"),
@@ -205,10 +214,12 @@ ENFORCED_SUMMARY = (
     "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers; "
     "credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
-    "identity), Telemetry (metrics overrides and access logging); from an IstioOperator's "
+    "identity), Telemetry (metrics overrides, access logging and tracing); from an "
+    "IstioOperator's "
     "meshConfig: rootNamespace, trustDomain, trustDomainAliases, outboundTrafficPolicy.mode, "
-    "accessLogFile, accessLogFormat, accessLogEncoding, envoyFileAccessLog extensionProviders, "
-    "defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, retryOn), "
+    "accessLogFile, accessLogFormat, accessLogEncoding, envoyFileAccessLog, opentelemetry and "
+    "zipkin extensionProviders, defaultProviders.accessLogging and tracing, enableTracing, "
+    "defaultConfig.tracing.sampling, defaultHttpRetryPolicy (attempts, retryOn), "
     "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload certificates, "
     "defaultConfig.proxyMetadata.SECRET_TTL"
 )

@@ -1,10 +1,11 @@
-"""What a listener of a proxy reports: its access logs and Istio's metrics.
+"""What a listener of a proxy reports: its access logs, Istio's metrics and its traces.
 
 In: the proxy's scope and translation options, the reporter (``source`` for outbound listeners
 and gateways, ``destination`` for inbound chains) and, when the listener knows it, the service
 it serves. Out: :class:`ListenerLogs`, the ``access_log`` entries of its HTTP connection
 managers and of its TCP proxies: the file access logs (:mod:`sailmesh.xds.access_logs`) and
-the stats loggers of Istio's standard metrics (:mod:`sailmesh.xds.stats`).
+the stats loggers of Istio's standard metrics (:mod:`sailmesh.xds.stats`), and the tracer
+of its HTTP connection managers (:mod:`sailmesh.xds.tracing`).
 
 A TCP proxy's metric loggers also fire when the upstream connection is made (connections
 opened); its file logs skip that moment, so a connection still logs one line, at its end.
@@ -18,6 +19,7 @@ from envoy.config.accesslog.v3 import accesslog_pb2
 
 from sailmesh.telemetry.standard import Reporter
 from sailmesh.xds import access_logs, stats
+from sailmesh.xds.tracing import HcmTracing, hcm_tracing
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.scope import ProxyScope
 
@@ -26,6 +28,7 @@ from sailmesh.xds.scope import ProxyScope
 class ListenerLogs:
     http: tuple[accesslog_pb2.AccessLog, ...]
     tcp: tuple[accesslog_pb2.AccessLog, ...]
+    tracing: HcmTracing | None = None
 
 
 def listener_logs(
@@ -40,5 +43,6 @@ def listener_logs(
         found = memo[(reporter, service)] = ListenerLogs(
             http=(*files.http, *stats.stats_loggers(emission.http_loggers())),
             tcp=(*files.tcp, *stats.stats_loggers(emission.tcp_loggers())),
+            tracing=hcm_tracing(scope, options, reporter),
         )
     return found
