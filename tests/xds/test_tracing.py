@@ -78,7 +78,7 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
             "defaultConfig": {"tracing": {"sampling": 25}},
         },
         "",
-    ),  # fmt: skip
+    ),
     "otel_http": ({**PROVIDERS, "defaultProviders": {"tracing": ["otel-http"]}}, ""),
     "layered": (PROVIDERS, LAYERED),
 }

@@ -19,9 +19,9 @@ from envoy.config.accesslog.v3 import accesslog_pb2
 
 from sailmesh.telemetry.standard import Reporter
 from sailmesh.xds import access_logs, stats
-from sailmesh.xds.tracing import HcmTracing, hcm_tracing
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.scope import ProxyScope
+from sailmesh.xds.tracing import HcmTracing, hcm_tracing
 
 
 @dataclass(frozen=True)
