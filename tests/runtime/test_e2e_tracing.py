@@ -1,6 +1,7 @@
 """Distributed tracing end to end: real requests through the gateway and bookinfo's sidecars,
 spans reported by Envoy's OpenTelemetry tracer to the control plane's collector (OTLP/HTTP over
-the agent socket), read back through ``sailctl traces`` and the control-plane API.
+the agent socket), read back through ``sailctl traces`` and the control-plane API, and
+forwarded to an OTLP/HTTP endpoint the test runs on 127.0.0.1.
 
 One mesh (netns mode) is shared by the module: bookinfo with its gateway and the demo's
 DestinationRules. Each test applies its mesh-wide Telemetry, waits until every proxy has it,
@@ -9,10 +10,12 @@ and counts only the traces its own requests started (the gateway's root spans af
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from runtime_e2e import DEMO_PATHS, assert_nothing_left, sailctl, skip_unless_netns
@@ -20,6 +23,7 @@ from runtime_e2e import DEMO_PATHS, assert_nothing_left, sailctl, skip_unless_ne
 from e2e_support.bookinfo import page
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
+from sailmesh.telemetry.traces import decode
 
 pytestmark = pytest.mark.e2e
 
@@ -49,9 +53,37 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("sailmesh-home")
 
 
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP endpoint on 127.0.0.1 that keeps the trace ids of what it is sent."""
+
+    trace_ids: ClassVar[set[str]] = set()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.trace_ids.update(span["trace_id"] for span, _ in decode(body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
 @pytest.fixture(scope="module")
-def mesh(home: Path) -> Iterator[LocalMeshThread]:
-    m = LocalMeshThread(home)
+def receiver() -> Iterator[http.server.HTTPServer]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def mesh(home: Path, receiver: http.server.HTTPServer) -> Iterator[LocalMeshThread]:
+    url = f"http://127.0.0.1:{receiver.server_address[1]}/v1/traces"
+    m = LocalMeshThread(home, otlp_forward=url)
     run_id = m.mesh.names.run_id
     try:
         m.start(DEMO_PATHS)
@@ -144,6 +176,9 @@ def test_one_trace_per_request_joined_across_every_hop(mesh: LocalMeshThread, ho
     assert any("ratings.default" in line and "server" in line and "█" in line for line in lines)
     slow = sailctl(home, "traces", "--min-duration", "1h")
     assert "no traces" in slow
+    # the collector forwarded what it received to the endpoint the user named
+    wanted = {t["trace_id"] for t in traces}
+    wait_for(lambda: wanted <= _Receiver.trace_ids, 10, "the forwarded spans")
 
 
 def test_sampling_zero_reports_no_trace(mesh: LocalMeshThread) -> None:

@@ -115,9 +115,12 @@ class LocalMesh:
         scrape_interval: str = "5s",
         *,
         cacerts: Path | None = None,
+        otlp_forward: str | None = None,
     ) -> None:
         self.home = home
         self.cacerts = cacerts
+        #: An OTLP/HTTP endpoint the collector forwards the proxies' spans to (None: none).
+        self.otlp_forward = otlp_forward
         self.host = RuntimeHost(mode, run_id)
         self.server: MeshServer | None = None
         self.monitoring: MeshMonitoring | None = None
@@ -200,7 +203,7 @@ class LocalMesh:
         self.server = MeshServer(settings, self.api_socket, runtime=self, identity=self.identity)
         await self.server.start()
         cp = self.server.cp
-        self.monitoring = MeshMonitoring(cp, self.host)
+        self.monitoring = MeshMonitoring(cp, self.host, self.otlp_forward)
         self.addons = Addons(self.host, self.monitoring, self.addon_names, self.scrape_interval)
         await self.monitoring.start()  # the pods' Envoys route their port 15020 to it
         await self.host.start(ControlPlaneLink(cp, self.identity))
