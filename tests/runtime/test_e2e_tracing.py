@@ -93,7 +93,21 @@ def mesh(home: Path, receiver: http.server.HTTPServer) -> Iterator[LocalMeshThre
         assert_nothing_left(run_id)
 
 
+#: reviews v2 calls ratings on every request: each page crosses productpage -> reviews -> ratings
+REVIEWS_V2 = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v2}
+"""
+
+
 def configure(mesh: LocalMeshThread, sampling: float) -> None:
+    mesh.apply(REVIEWS_V2)
     mesh.apply(telemetry(sampling), namespace="istio-system")
     assert mesh.mesh.cp is not None
     assert mesh.call(mesh.mesh.cp.wait_synced(timeout=20), timeout=30)
@@ -120,8 +134,8 @@ def test_one_trace_per_request_joined_across_every_hop(mesh: LocalMeshThread, ho
     pages = 4
     for _ in range(pages):
         page(port)
-    # reviews v1, v2, v3 take turns: v2 and v3 call ratings
-    expected = {GATEWAY, "productpage.default", "details.default", "reviews.default"}
+    expected = {GATEWAY, "productpage.default", "details.default", "reviews.default",
+                "ratings.default"}  # fmt: skip
 
     def complete() -> bool:
         traces = gateway_traces(mesh, mark)
@@ -134,27 +148,23 @@ def test_one_trace_per_request_joined_across_every_hop(mesh: LocalMeshThread, ho
         raise AssertionError(mesh.mesh.cp.traces.list_traces(limit=50)) from None
     traces = gateway_traces(mesh, mark)
     assert len({t["trace_id"] for t in traces}) == pages
-    with_ratings = [t for t in traces if "ratings.default" in t["services"]]
-    assert with_ratings, [t["services"] for t in traces]
+    trace_id = traces[0]["trace_id"]
 
-    def chain_ok() -> bool:
-        spans = spans_of(mesh, with_ratings[0]["trace_id"])
-        return any(s["service"] == "ratings.default" and s["kind"] == "SERVER" for s in spans)
+    def chain() -> list[dict[str, Any]]:
+        """The spans from ratings' server span up through the parents, as far as they go."""
+        spans = spans_of(mesh, trace_id)
+        by_id = {s["span_id"]: s for s in spans}
+        found = [s for s in spans if s["service"] == "ratings.default" and s["kind"] == "SERVER"]
+        while found and found[-1]["parent_span_id"] in by_id:
+            found.append(by_id[found[-1]["parent_span_id"]])
+        return found
 
-    wait_for(chain_ok, FLUSH, "ratings' server span")
-    spans = spans_of(mesh, with_ratings[0]["trace_id"])
-    by_id = {s["span_id"]: s for s in spans}
-
-    def parent(span: dict[str, Any]) -> dict[str, Any]:
-        return by_id[span["parent_span_id"]]
-
-    # the chain from ratings' sidecar back to the gateway: each hop a client span of the
-    # caller's proxy parenting a server span of the callee's sidecar
-    (ratings,) = [s for s in spans if s["service"] == "ratings.default" and s["kind"] == "SERVER"]
-    chain = [ratings]
-    while chain[-1]["parent_span_id"] in by_id:
-        chain.append(parent(chain[-1]))
-    assert [(s["service"], s["kind"]) for s in reversed(chain)] == [
+    wait_for(lambda: len(chain()) >= 6, FLUSH, "the spans of every hop")
+    # each hop a client span of the caller's proxy parenting a server span of the callee's
+    # sidecar, from the gateway down to ratings
+    hops = chain()
+    spans = spans_of(mesh, trace_id)
+    assert [(s["service"], s["kind"]) for s in reversed(hops)] == [
         (GATEWAY, "CLIENT"),
         ("productpage.default", "SERVER"),
         ("productpage.default", "CLIENT"),
@@ -162,23 +172,24 @@ def test_one_trace_per_request_joined_across_every_hop(mesh: LocalMeshThread, ho
         ("reviews.default", "CLIENT"),
         ("ratings.default", "SERVER"),
     ]
-    assert chain[-1]["parent_span_id"] in ("", "0" * 16)  # the gateway's span is the root
+    assert hops[-1]["parent_span_id"] in ("", "0" * 16)  # the gateway's span is the root
     # the custom tags are on every span (literal, and a header with its default)
     assert all(s["attributes"].get("suite") == "e2e-tracing" for s in spans)
     assert all(s["attributes"].get("user") == "nobody" for s in spans)
 
     # the CLI: the list (filtered by service) and the waterfall
     listed = sailctl(home, "traces", "--service", "ratings", "-n", "50")
-    assert with_ratings[0]["trace_id"] in listed
-    shown = sailctl(home, "traces", with_ratings[0]["trace_id"])
+    assert trace_id in listed
+    shown = sailctl(home, "traces", trace_id)
     lines = shown.splitlines()
-    assert lines[0].startswith(f"trace {with_ratings[0]['trace_id']}")
+    assert lines[0].startswith(f"trace {trace_id}")
     assert any("ratings.default" in line and "server" in line and "█" in line for line in lines)
     slow = sailctl(home, "traces", "--min-duration", "1h")
     assert "no traces" in slow
     # the collector forwarded what it received to the endpoint the user named
     wanted = {t["trace_id"] for t in traces}
     wait_for(lambda: wanted <= _Receiver.trace_ids, 10, "the forwarded spans")
+    assert len(gateway_traces(mesh, mark)) == pages  # still one trace per request
 
 
 def test_sampling_zero_reports_no_trace(mesh: LocalMeshThread) -> None:
