@@ -44,6 +44,9 @@ class Backend:
     def ca_status(self) -> dict[str, Any]:
         return {"trustDomain": "cluster.local"}
 
+    def traces(self, query: dict[str, str]) -> dict[str, Any]:
+        return {"traces": [], "query": query}
+
     def rotate_root(self, overlap: float | None, cacerts: str) -> dict[str, Any]:
         return {"overlap": overlap, "cacerts": cacerts}
 
@@ -69,6 +72,10 @@ def test_routes_statuses_and_socket_mode(tmp_path: Path) -> None:
         )
         status, got = client.request("GET", "/v1/config?kind=Gateway&name=gw")
         assert (status, got["items"]) == (200, [["Gateway", None, "gw"]])
+        assert client.request("GET", "/v1/traces?service=reviews")[1] == {
+            "traces": [],
+            "query": {"service": "reviews"},
+        }
         assert client.request("GET", "/v1/runtime/pod?pod=deploy/x")[1] == {
             "what": "pod",
             "query": {"pod": "deploy/x"},

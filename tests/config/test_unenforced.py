@@ -129,11 +129,13 @@ spec:
   meshConfig:
     accessLogFile: /dev/stdout
     enableTracing: true
-    defaultConfig: {proxyMetadata: {ISTIO_DELTA_XDS: "false"}}
+    defaultConfig:
+      proxyMetadata: {ISTIO_DELTA_XDS: "false"}
+      tracing: {sampling: 10, zipkin: {address: zipkin:9411}}
 """
     assert paths(text) == [
         "spec.addresses[1]",
-        "spec.meshConfig.enableTracing",
+        "spec.meshConfig.defaultConfig.tracing.zipkin",
     ]
 
 

@@ -75,3 +75,37 @@ def test_a_listening_socket_made_elsewhere() -> None:
             await server.stop()
 
     asyncio.run(scenario())
+
+
+async def _echo(request: Request) -> Response:
+    return Response(200, b"got " + request.body)
+
+
+def test_post_bodies_with_a_length_or_chunked_and_their_bounds(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        from sailmesh.controlplane import monitoring
+
+        server = HttpServer({}, post_routes={"/in": _echo})
+        path = tmp_path / "p.sock"
+        await server.serve_unix(path)
+        try:
+            reader, writer = await asyncio.open_unix_connection(str(path))
+            sized = b"POST /in HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+            assert await _exchange(reader, writer, sized) == (200, b"got hello")
+            chunked = (
+                b"POST /in HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"3\r\nabc\r\n4;ext=1\r\ndefg\r\n0\r\n\r\n"
+            )
+            assert await _exchange(reader, writer, chunked) == (200, b"got abcdefg")
+            assert (await _exchange(reader, writer, b"GET /in HTTP/1.1\r\n\r\n"))[0] == 405
+            big = f"POST /in HTTP/1.1\r\nContent-Length: {monitoring.MAX_BODY + 1}\r\n\r\n"
+            assert (await _exchange(reader, writer, big.encode()))[0] == 413
+            writer.close()
+            reader, writer = await asyncio.open_unix_connection(str(path))
+            bare = b"POST /in HTTP/1.1\r\n\r\n"
+            assert (await _exchange(reader, writer, bare))[0] == 411
+            writer.close()
+        finally:
+            await server.stop()
+
+    asyncio.run(scenario())

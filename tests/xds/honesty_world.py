@@ -45,7 +45,7 @@ from sailmesh.xds.generate import generate
 from sailmesh.xds.options import TranslateOptions
 
 #: Both proxies of the world have a workload identity over SDS, so TLS settings show.
-OPTIONS = TranslateOptions(sds=True)
+OPTIONS = TranslateOptions(sds=True, traces=True)
 
 SPECS: dict[str, type[BaseModel]] = {
     "VirtualService": VirtualServiceSpec,
@@ -652,7 +652,7 @@ def mesh_translate(mesh_config: dict[str, Any]) -> Any:
     snap = MeshSnapshot.build(resources, compute_view(_services(), located_workloads()),
                               MeshConfig.from_dict(mesh_config))  # fmt: skip
     out = {}
-    options = TranslateOptions(access_log_path="/dev/stdout", sds=True)
+    options = TranslateOptions(access_log_path="/dev/stdout", sds=True, traces=True)
     sidecar = productpage_proxy(locality=PROXY_LOCALITY)
     for label, proxy in (("sidecar", sidecar), ("gateway", ROUTER)):
         for type_url, found in generate(proxy, snap, options=options).items():

@@ -429,16 +429,18 @@ def test_rules_without_keys_refuse_tokens() -> None:
         assert NO_KEYS.encode() in b"".join(listeners.values()), proxy
 
 
+_ZIPKIN = [{"name": "zipkin", "zipkin": {"service": "ratings.default", "port": 9080}}]
 MESH_LISTED = {
-    "enableTracing": True,
-    "extensionProviders": [
-        {"name": "zipkin", "zipkin": {"service": "zipkin.istio-system", "port": 9411}}
-    ],
-    "defaultProviders": {"tracing": ["zipkin"]},
+    "extensionProviders": [{"name": "stackdriver", "stackdriver": {}}],
+    "defaultProviders": {"metrics": ["prometheus"]},
     "defaultHttpRetryPolicy": {"attempts": 2, "perTryTimeout": "1s"},
     "outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com"}},
 }
 MESH_ENFORCED = {
+    "enableTracing": False,
+    "extensionProviders": _ZIPKIN,
+    "defaultProviders": {"tracing": ["zipkin"]},
+    "defaultConfig": {"tracing": {"sampling": 50.0}},
     "accessLogFile": "/tmp/mesh-access.log",
     "accessLogEncoding": "JSON",
     "accessLogFormat": "%RESPONSE_CODE%\n",
@@ -450,7 +452,11 @@ MESH_ENFORCED = {
     "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
 }
 #: What a read field needs beside it to show (a log format needs a log).
-MESH_COMPANIONS = {"accessLogFormat": {"accessLogFile": "/dev/stdout"}}
+MESH_COMPANIONS: dict[str, dict[str, Any]] = {
+    "accessLogFormat": {"accessLogFile": "/dev/stdout"},
+    "extensionProviders": {"defaultProviders": {"tracing": ["zipkin"]}},
+    "defaultProviders": {"extensionProviders": _ZIPKIN},
+}
 
 
 #: Read outside translation, where a test of their own shows the effect.

@@ -127,6 +127,24 @@ class MeshApi:
             )
         return self.runtime.runtime_call(what, query)
 
+    def traces(self, query: dict[str, str]) -> dict[str, Any]:
+        """Recent traces (``service``, ``min_duration_ms``, ``limit``) or, with ``trace_id``,
+        one trace with its spans (404 when the store does not hold it)."""
+        store = self.cp.traces
+        if query.get("trace_id"):
+            found = store.get_trace(query["trace_id"])
+            if found is None:
+                raise ApiError(404, {"error": f"no trace {query['trace_id']} (kept: the "
+                                              f"{store.max_traces} most recent)"})  # fmt: skip
+            return {"trace": found}
+        try:
+            min_ms = float(query["min_duration_ms"]) if query.get("min_duration_ms") else None
+            limit = int(query.get("limit") or 20)
+        except ValueError:
+            raise ApiError(400, {"error": "min_duration_ms and limit must be numbers"}) from None
+        traces = store.list_traces(query.get("service") or None, min_ms, max(limit, 1))
+        return {"traces": traces, "store": store.stats()}
+
     def ca_status(self) -> dict[str, Any]:
         """The mesh's CA, trust bundle, pods' certificates and expiry warnings (no key)."""
         return self._identity().status()

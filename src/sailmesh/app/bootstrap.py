@@ -16,6 +16,10 @@ from sailmesh.xds.node import node_metadata_for
 def render_pod_bootstrap(request: BootstrapRequest) -> dict[str, Any]:
     """Envoy's bootstrap for ``request`` (ADS over the request's Unix socket)."""
     explicit = request.explicit_port is not None
+    agent = str(request.agent_socket) if request.agent_socket is not None else None
+    metrics = None
+    if request.metrics_ports and not explicit:
+        metrics = MetricsPorts(agent_socket=agent)
     metadata = node_metadata_for(
         request.namespace,
         dict(request.labels),
@@ -27,11 +31,8 @@ def render_pod_bootstrap(request: BootstrapRequest) -> dict[str, Any]:
         gateway_ports=dict(request.gateway_ports) if request.gateway_ports is not None else None,
         sds=request.sds_socket is not None,
         workload_name=request.workload_name or None,
+        traces=metrics is not None and agent is not None,  # spans go over the agent cluster
     )
-    metrics = None
-    if request.metrics_ports and not explicit:
-        agent = str(request.agent_socket) if request.agent_socket is not None else None
-        metrics = MetricsPorts(agent_socket=agent)
     mark = request.socket_mark
     return render_bootstrap(
         node_id=request.node_id,

@@ -129,12 +129,15 @@ class LocalMesh:
         cacerts: Path | None = None,
         dashboard_port: int | None = DEFAULT_PORT,
         traffic_interval: float = DEFAULT_INTERVAL,
+        otlp_forward: str | None = None,
     ) -> None:
         """``dashboard_port``: where the dashboard asks to listen on 127.0.0.1 (a free port
         when taken; 0: any; None: no dashboard); ``traffic_interval``: seconds between the
         control plane's traffic samples, which the dashboard shows."""
         self.home = home
         self.cacerts = cacerts
+        #: An OTLP/HTTP endpoint the collector forwards the proxies' spans to (None: none).
+        self.otlp_forward = otlp_forward
         self.host = RuntimeHost(mode, run_id)
         self.server: MeshServer | None = None
         self.monitoring: MeshMonitoring | None = None
@@ -224,7 +227,7 @@ class LocalMesh:
         self.server = MeshServer(settings, self.api_socket, runtime=self, identity=self.identity)
         await self.server.start()
         cp = self.server.cp
-        self.monitoring = MeshMonitoring(cp, self.host)
+        self.monitoring = MeshMonitoring(cp, self.host, self.otlp_forward)
         self.addons = Addons(self.host, self.monitoring, self.addon_names, self.scrape_interval)
         await self.monitoring.start()  # the pods' Envoys route their port 15020 to it
         await self.host.start(ControlPlaneLink(cp, self.identity))

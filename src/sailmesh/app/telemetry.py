@@ -6,6 +6,11 @@ monitoring endpoint.
   in ``x-sailmesh-proxy`` answers the pod's merged view: the runtime scrapes the pod (its
   Envoy's stats, its app's metrics), the control plane names the series
   (:class:`~sailmesh.controlplane.telemetry.TelemetryView`).
+- The OTLP/HTTP trace collector on the same socket: ``POST /v1/traces`` (protobuf
+  ``ExportTraceServiceRequest``, what Envoy's OpenTelemetry tracer posts, see
+  :mod:`sailmesh.xds.tracing`) is kept in the control plane's trace store and, when the user
+  named one (``forward_url``), forwarded as it came to that OTLP/HTTP endpoint (best effort:
+  at most :data:`FORWARD_QUEUE` requests wait, the oldest are dropped beyond).
 - The monitoring port (Istio's 15014), on a socket the runtime opens inside the pod network
   when the Prometheus add-on runs: ``/metrics`` (the control plane's own metrics) and
   ``/sd/targets`` (Prometheus HTTP service discovery: every pod's merged-metrics port).
@@ -17,13 +22,16 @@ import asyncio
 import json
 import socket
 
+from sailmesh.app.otlp_forward import OtlpForwarder
 from sailmesh.controlplane.monitoring import HttpServer, Request, Response
 from sailmesh.controlplane.server import ControlPlane
 from sailmesh.controlplane.telemetry import TelemetryView
 from sailmesh.registry.model import frozen_map
 from sailmesh.runtime.host import RuntimeHost
 from sailmesh.telemetry.peers import Peer
+from sailmesh.telemetry.traces import TraceDecodeError
 from sailmesh.xds.bootstrap_metrics import PROXY_HEADER
+from sailmesh.xds.tracing import OTLP_TRACES_PATH
 
 MONITORING_PORT = 15014
 METRICS_PATH = "/metrics"
@@ -35,11 +43,14 @@ class MeshMonitoring:
     """Start with :meth:`start` (the agent socket) before the runtime starts pods;
     :meth:`serve_monitoring` adds the monitoring port on a socket made by the runtime."""
 
-    def __init__(self, cp: ControlPlane, host: RuntimeHost) -> None:
+    def __init__(self, cp: ControlPlane, host: RuntimeHost, forward_url: str | None = None) -> None:
         self.cp = cp
         self.host = host
         self.view = TelemetryView(cp, extra_peers=self._runtime_peers)
-        self._agent = HttpServer({STATS_PATH: self._pod_metrics})
+        self.forwarder = OtlpForwarder(forward_url) if forward_url else None
+        self._agent = HttpServer(
+            {STATS_PATH: self._pod_metrics}, post_routes={OTLP_TRACES_PATH: self._spans}
+        )
         self._monitoring = HttpServer(
             {METRICS_PATH: self._control_plane_metrics, TARGETS_PATH: self._targets}
         )
@@ -53,6 +64,18 @@ class MeshMonitoring:
     async def stop(self) -> None:
         await self._monitoring.stop()
         await self._agent.stop()
+        if self.forwarder is not None:
+            await self.forwarder.stop()
+
+    async def _spans(self, request: Request) -> Response:
+        try:
+            self.cp.traces.ingest(request.body)
+        except TraceDecodeError as e:
+            return Response(400, f"{e}\n".encode())
+        if self.forwarder is not None:
+            self.forwarder.submit(request.body)
+        # an empty ExportTraceServiceResponse: everything was accepted
+        return Response(200, b"", "application/x-protobuf")
 
     def _runtime_peers(self) -> list[tuple[str, Peer]]:
         return [

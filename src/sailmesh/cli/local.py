@@ -20,7 +20,12 @@ import click
 
 from sailmesh.cli.bundled import demo_paths, egress_gateway_manifest
 from sailmesh.cli.client import call, default_home, fail_on_error, socket_option
-from sailmesh.cli.mesh_options import addon_names, addons_option, cacerts_option
+from sailmesh.cli.mesh_options import (
+    addon_names,
+    addons_option,
+    cacerts_option,
+    otlp_forward_option,
+)
 from sailmesh.cli.tables import print_table
 from sailmesh.config.load import load_paths
 
@@ -40,7 +45,12 @@ def _mesh_running(socket_path: Path) -> bool:
 
 
 async def _serve(
-    paths: list[str], mode: str | None, home: Path, addons: tuple[str, ...], cacerts: Path | None
+    paths: list[str],
+    mode: str | None,
+    home: Path,
+    addons: tuple[str, ...],
+    cacerts: Path | None,
+    otlp_forward: str | None = None,
 ) -> int:
     from sailmesh.app.local import LocalMesh
 
@@ -55,7 +65,7 @@ async def _serve(
     from sailmesh.runtime.sandbox.errors import ModeUnavailable
 
     try:
-        mesh = LocalMesh(home, mode, addons=addons, cacerts=cacerts)
+        mesh = LocalMesh(home, mode, addons=addons, cacerts=cacerts, otlp_forward=otlp_forward)
         mesh.check_addons()
     except (ModeUnavailable, AddonUnavailable) as exc:
         click.echo(f"✘ {exc}", err=True)
@@ -131,6 +141,7 @@ def _up(
     socket_path: Path | None,
     addons: tuple[str, ...] = (),
     cacerts: Path | None = None,
+    otlp_forward: str | None = None,
 ) -> None:
     home = default_home()
     sock = socket_path or home / "run" / "api.sock"
@@ -138,7 +149,7 @@ def _up(
         raise click.ClickException("a mesh is already running; stop it with `sailctl down`")
     clean_dead_run(home)
     if not detach:
-        raise SystemExit(asyncio.run(_serve(paths, mode, home, addons, cacerts)))
+        raise SystemExit(asyncio.run(_serve(paths, mode, home, addons, cacerts, otlp_forward)))
     (home / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     logfile = home / "run" / "mesh.log"
     argv = [sys.executable, "-m", "sailmesh.cli.main", "up", *paths]
@@ -148,6 +159,8 @@ def _up(
         argv += ["--addons", ",".join(addons)]
     if cacerts:
         argv += ["--cacerts", str(cacerts.resolve())]
+    if otlp_forward:
+        argv += ["--otlp-forward", otlp_forward]
     with open(logfile, "wb") as out:
         proc = subprocess.Popen(
             argv,
@@ -191,6 +204,7 @@ def _up(
     help="Also run Istio's istio-egressgateway (istio-system, labels istio=egressgateway).",
 )
 @cacerts_option
+@otlp_forward_option
 @socket_option
 def up(
     directory: tuple[str, ...],
@@ -199,13 +213,14 @@ def up(
     addons: str,
     egress_gateway: bool,
     cacerts: Path | None,
+    otlp_forward: str | None,
     socket_path: Path | None,
 ) -> None:
     """Start the control plane and run every manifest in DIRECTORY (Ctrl-C stops everything)."""
     paths = list(directory)
     if egress_gateway:
         paths.append(str(egress_gateway_manifest()))
-    _up(paths, mode, detach, socket_path, addon_names(addons), cacerts)
+    _up(paths, mode, detach, socket_path, addon_names(addons), cacerts, otlp_forward)
 
 
 @click.command()
@@ -215,9 +230,15 @@ def up(
 @click.option("-d", "--detach", is_flag=True, help="Run in the background.")
 @addons_option
 @cacerts_option
+@otlp_forward_option
 @socket_option
 def demo(
-    mode: str | None, detach: bool, addons: str, cacerts: Path | None, socket_path: Path | None
+    mode: str | None,
+    detach: bool,
+    addons: str,
+    cacerts: Path | None,
+    otlp_forward: str | None,
+    socket_path: Path | None,
 ) -> None:
     """Run the bundled bookinfo mesh with its ingress gateway on http://127.0.0.1:8080."""
     click.echo("bookinfo: productpage, details, reviews v1/v2/v3, ratings, and an ingress gateway")
@@ -230,7 +251,7 @@ def demo(
     click.echo(
         "      sailctl proxy-status; sailctl status; sailctl logs deploy/productpage-v1 -c istio-proxy"
     )
-    _up(demo_paths(), mode, detach, socket_path, addon_names(addons), cacerts)
+    _up(demo_paths(), mode, detach, socket_path, addon_names(addons), cacerts, otlp_forward)
 
 
 @click.command()

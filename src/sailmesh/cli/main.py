@@ -30,6 +30,7 @@ VERBS: dict[str, str] = {
     "version": "sailmesh.cli.version:version",
     "bug-report": "sailmesh.cli.bugreport:bug_report",
     "explain": "sailmesh.cli.explain:explain",
+    "traces": "sailmesh.cli.traces:traces",
     "x": "sailmesh.cli.experimental:x",
 }
 

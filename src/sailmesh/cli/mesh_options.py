@@ -42,3 +42,21 @@ def addon_names(text: str) -> tuple[str, ...]:
             f"unknown add-on {unknown[0]!r}; known: {', '.join(KNOWN)}", param_hint="--addons"
         )
     return names
+
+
+def otlp_forward_option(func: F) -> F:
+    """``--otlp-forward URL``: where the built-in collector forwards the spans it receives."""
+    return click.option(
+        "--otlp-forward",
+        default=None,
+        metavar="URL",
+        help="Also forward the proxies' spans to this OTLP/HTTP endpoint "
+        "(e.g. http://127.0.0.1:4318/v1/traces). Default: keep them in the control plane only.",
+        callback=_http_url,
+    )(func)
+
+
+def _http_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{value!r} is not an http:// or https:// URL")
+    return value

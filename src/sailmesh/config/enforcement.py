@@ -53,12 +53,19 @@ def _is_range(value: Any) -> bool:
         return False
 
 
-_USED_PROVIDERS = ("envoyFileAccessLog", "envoyExtAuthzHttp", "envoyExtAuthzGrpc")
+_USED_PROVIDERS = (
+    "envoyFileAccessLog",
+    "envoyExtAuthzHttp",
+    "envoyExtAuthzGrpc",
+    "opentelemetry",
+    "zipkin",
+)
 
 
 def _not_file_provider(value: Any) -> bool:
-    """An ``extensionProviders`` entry of a kind nothing uses (not an ``envoyFileAccessLog``,
-    ``envoyExtAuthzHttp`` or ``envoyExtAuthzGrpc`` provider)."""
+    """An ``extensionProviders`` entry that is none of the kinds sailmesh uses (file access
+    logs, ``envoyExtAuthzHttp``/``envoyExtAuthzGrpc`` authorization, OpenTelemetry and Zipkin
+    tracing)."""
     return not (isinstance(value, dict) and any(k in value for k in _USED_PROVIDERS))
 
 
@@ -186,7 +193,7 @@ ENVOY_FILTER: tuple[NotEnforced, ...] = (
     NotEnforced("EnvoyFilter", "spec.targetRefs[*].kind", "GatewayClass and Service (waypoint) targets select no proxy here", when=lambda v: v in ("GatewayClass", "Service"), when_text="GatewayClass, Service"),
 )
 
-_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig", "localityLbSetting")
+_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig", "localityLbSetting", "enableTracing")
 _MESH = "meshConfig field not read by sailmesh"
 _EXT_AUTHZ_READ = ("service", "port", "timeout", "failOpen", "statusOnError", "clearRouteCache", "includeRequestBodyInCheck")
 _EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersInCheck", "includeHeadersInCheck",
@@ -197,17 +204,22 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
     NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("proxyMetadata",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL, and tracing.sampling are)", except_keys=("proxyMetadata", "tracing")),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.tracing.*", "only tracing.sampling is read; the tracer comes from extensionProviders (default: the control plane's collector)", except_keys=("sampling",)),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.proxyMetadata.*", "proxy metadata not read (only ISTIO_DELTA_XDS and SECRET_TTL are)", except_keys=("ISTIO_DELTA_XDS", "SECRET_TTL")),
-    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog (access logs), envoyExtAuthzHttp and envoyExtAuthzGrpc (CUSTOM authorization) providers are used; this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog, envoyExtAuthzHttp, envoyExtAuthzGrpc"),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog (access logs), envoyExtAuthzHttp and envoyExtAuthzGrpc (CUSTOM authorization), opentelemetry and zipkin (tracing) providers are used; this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog, envoyExtAuthzHttp, envoyExtAuthzGrpc, opentelemetry and zipkin"),
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzHttp.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_HTTP_READ),
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzGrpc.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_READ),
-    NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging is read", except_keys=("accessLogging",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].opentelemetry.*", "only service, port and http.path are read", except_keys=("service", "port", "http")),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].opentelemetry.http.*", "only http.path is read", except_keys=("path",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].zipkin.*", "only service and port are read (128-bit trace ids, Zipkin v2 JSON at /api/v2/spans)", except_keys=("service", "port")),
+    NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging and tracing are read", except_keys=("accessLogging", "tracing")),
 )
 
 _TARGET_REF = "targetRef (attaching to a gateway or waypoint) is not evaluated: the object applies to its whole namespace"
 TELEMETRY: tuple[NotEnforced, ...] = (
-    NotEnforced("Telemetry", "spec.tracing", "tracing is not implemented yet: no spans are reported"),
+    NotEnforced("Telemetry", "spec.tracing[*].enableIstioTags", "Istio's own span tags (istio.canonical_service, ...) are not added"),
+    NotEnforced("Telemetry", "spec.tracing[*].disableContextPropagation", "trace context headers are always propagated"),
     NotEnforced("Telemetry", "spec.targetRef", _TARGET_REF),
     NotEnforced("Telemetry", "spec.targetRefs", _TARGET_REF),
     NotEnforced("Telemetry", "spec.metrics[*].reportingInterval", "TCP metrics are reported when connections open and close, not periodically"),
@@ -250,16 +262,17 @@ ENFORCED_SUMMARY = (
     "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers; "
     "credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
-    "identity), Telemetry (metrics overrides and access logging), AuthorizationPolicy (ALLOW, "
-    "DENY, AUDIT, CUSTOM), RequestAuthentication (JWT validation on sidecars' inbound and on "
-    "gateways, claim-based routing at gateways), EnvoyFilter (every applyTo and operation; BOOTSTRAP when a proxy "
-    "starts), sailmesh's RateLimitPolicy; from an IstioOperator's meshConfig: rootNamespace, "
-    "trustDomain, "
-    "trustDomainAliases, outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, "
-    "accessLogEncoding, envoyFileAccessLog, envoyExtAuthzHttp and envoyExtAuthzGrpc "
-    "extensionProviders, defaultProviders.accessLogging, defaultHttpRetryPolicy (attempts, "
-    "retryOn), localityLbSetting, defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for "
-    "workload certificates, defaultConfig.proxyMetadata.SECRET_TTL"
+    "identity), Telemetry (metrics overrides, access logging and tracing), AuthorizationPolicy "
+    "(ALLOW, DENY, AUDIT, CUSTOM), RequestAuthentication (JWT validation on sidecars' inbound "
+    "and on gateways, claim-based routing at gateways), EnvoyFilter (every applyTo and "
+    "operation; BOOTSTRAP when a proxy starts), sailmesh's RateLimitPolicy; from an "
+    "IstioOperator's meshConfig: rootNamespace, trustDomain, trustDomainAliases, "
+    "outboundTrafficPolicy.mode, accessLogFile, accessLogFormat, accessLogEncoding, "
+    "envoyFileAccessLog, envoyExtAuthzHttp, envoyExtAuthzGrpc, opentelemetry and zipkin "
+    "extensionProviders, defaultProviders.accessLogging and tracing, enableTracing, "
+    "defaultConfig.tracing.sampling, defaultHttpRetryPolicy (attempts, retryOn), "
+    "localityLbSetting, defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload "
+    "certificates, defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
     "spec.subsets[*].trafficPolicy.",

@@ -6,7 +6,8 @@ gets a freshly translated resource snapshot (:class:`~sailmesh.controlplane.push
 Versions are content hashes, so a type whose resources did not change is not resent. The
 roles live in their own modules: :mod:`~sailmesh.controlplane.pusher` (pushing),
 :mod:`~sailmesh.controlplane.registry_sync` (store -> registry); the API that fronts this is
-the composition root's (:mod:`sailmesh.app`).
+the composition root's (:mod:`sailmesh.app`). ``traces`` keeps the spans the proxies report
+(:class:`~sailmesh.telemetry.traces.TraceStore`, fed by the composition root's collector).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.push import PushRequest, ScopedChange
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
+from sailmesh.telemetry.traces import TraceStore
 
 __all__ = ["ControlPlane", "ControlPlaneSettings", "PushRecord", "ResourceHook"]
 
@@ -58,6 +60,7 @@ class ControlPlane:
         self.vips = VipAllocator()
         self.cache = SnapshotCache()
         self.metrics = ControlPlaneMetrics()
+        self.traces = TraceStore()
         self.ads = AdsServer(
             self.cache,
             on_connect=self.connect,

@@ -29,6 +29,22 @@ class FileLogProvider:
     labels_json: str = ""
 
 
+TracerKind = Literal["opentelemetry", "zipkin"]
+
+
+@dataclass(frozen=True)
+class TracingProvider:
+    """An ``extensionProviders[]`` entry with ``opentelemetry`` or ``zipkin``: where spans go
+    (``service`` host and ``port``); ``http_path``: an OpenTelemetry provider's ``http.path``
+    (OTLP/HTTP instead of gRPC)."""
+
+    name: str
+    kind: TracerKind
+    service: str
+    port: int
+    http_path: str | None = None
+
+
 @dataclass(frozen=True)
 class MeshConfig:
     root_namespace: str = "istio-system"
@@ -44,6 +60,10 @@ class MeshConfig:
     file_log_providers: tuple[FileLogProvider, ...] = ()
     default_access_log_providers: tuple[str, ...] = ()
     enable_tracing: bool = True
+    tracing_providers: tuple[TracingProvider, ...] = ()
+    default_tracing_providers: tuple[str, ...] = ()
+    #: ``defaultConfig.tracing.sampling``: percent of requests traced when nothing else says.
+    default_sampling: float = 1.0
     default_retry_attempts: int = 2
     default_retry_on: str = (
         "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
@@ -91,6 +111,11 @@ class MeshConfig:
             file_log_providers=_file_log_providers(data.get("extensionProviders")),
             default_access_log_providers=tuple(str(p) for p in defaults),
             enable_tracing=bool(data.get("enableTracing", True)),
+            tracing_providers=_tracing_providers(data.get("extensionProviders")),
+            default_tracing_providers=tuple(
+                str(p) for p in (data.get("defaultProviders") or {}).get("tracing") or []
+            ),
+            default_sampling=_sampling(data.get("defaultConfig")),
             default_retry_attempts=int(retry.get("attempts", 2)),
             default_retry_on=retry.get("retryOn", cls.default_retry_on),
             extension_providers=ext_authz_providers(data.get("extensionProviders")),
@@ -128,4 +153,36 @@ def _file_log_providers(providers: Any) -> tuple[FileLogProvider, ...]:
                 labels_json=json.dumps(labels) if isinstance(labels, dict) else "",
             )
         )
+    return tuple(out)
+
+
+def _sampling(default_config: Any) -> float:
+    tracing = default_config.get("tracing") if isinstance(default_config, dict) else None
+    value = tracing.get("sampling") if isinstance(tracing, dict) else None
+    try:
+        return min(max(float(value), 0.0), 100.0) if value is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0
+
+
+def _tracing_providers(providers: Any) -> tuple[TracingProvider, ...]:
+    out = []
+    for provider in providers if isinstance(providers, list) else []:
+        if not isinstance(provider, dict) or not provider.get("name"):
+            continue
+        for kind in ("opentelemetry", "zipkin"):
+            settings = provider.get(kind)
+            if not isinstance(settings, dict) or not settings.get("service"):
+                continue
+            http = settings.get("http") if kind == "opentelemetry" else None
+            path = str(http.get("path") or "/v1/traces") if isinstance(http, dict) else None
+            out.append(
+                TracingProvider(
+                    name=str(provider["name"]),
+                    kind="opentelemetry" if kind == "opentelemetry" else "zipkin",
+                    service=str(settings["service"]),
+                    port=int(settings.get("port") or (4317 if kind == "opentelemetry" else 9411)),
+                    http_path=path,
+                )
+            )
     return tuple(out)

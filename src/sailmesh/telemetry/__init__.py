@@ -1,4 +1,5 @@
-"""Istio's standard metrics, access-log formats and the Telemetry API, for upstream Envoy.
+"""Istio's standard metrics, access-log formats, tracing and the Telemetry API, for upstream
+Envoy.
 
 Pure (no I/O, like :mod:`sailmesh.ads`): metric names, types, label sets and buckets
 (:mod:`~sailmesh.telemetry.standard`), what each proxy counts and how
@@ -6,14 +7,16 @@ Pure (no I/O, like :mod:`sailmesh.ads`): metric names, types, label sets and buc
 (:mod:`~sailmesh.telemetry.exposition`), who is at an address
 (:mod:`~sailmesh.telemetry.peers`), the aggregation into Istio's series
 (:mod:`~sailmesh.telemetry.aggregate`), the Telemetry API's precedence
-(:mod:`~sailmesh.telemetry.policy`), access-log formats (:mod:`~sailmesh.telemetry.accesslog`)
-the Prometheus add-on's configuration, rules and dashboards
-(:mod:`~sailmesh.telemetry.prometheus`), and the dashboard's service graph: Istio's series as
-graph hops (:mod:`~sailmesh.telemetry.traffic`), rates over windows from a bounded history
-(:mod:`~sailmesh.telemetry.history`), nodes and edges with their health
-(:mod:`~sailmesh.telemetry.graph`). In: Envoy's ``/stats/prometheus`` text, the peers
-the control plane and runtime know, Telemetry objects. Out: Istio's metrics as Prometheus
-text, and the specs :mod:`sailmesh.xds` turns into Envoy access loggers.
+(:mod:`~sailmesh.telemetry.policy`), access-log formats (:mod:`~sailmesh.telemetry.accesslog`),
+what each listener traces (:mod:`~sailmesh.telemetry.tracing`), the recent traces the proxies
+report (:mod:`~sailmesh.telemetry.traces`, in memory, no I/O of its own), the Prometheus
+add-on's configuration, rules and dashboards (:mod:`~sailmesh.telemetry.prometheus`), and the
+dashboard's service graph: Istio's series as graph hops (:mod:`~sailmesh.telemetry.traffic`),
+rates over windows from a bounded history (:mod:`~sailmesh.telemetry.history`), nodes and
+edges with their health (:mod:`~sailmesh.telemetry.graph`). In: Envoy's ``/stats/prometheus``
+text, OTLP span exports, the peers the control plane and runtime know, Telemetry objects. Out:
+Istio's metrics as Prometheus text, traces as plain dicts, and the specs :mod:`sailmesh.xds`
+turns into Envoy access loggers and tracers.
 
 Design: "Envoy counts, the control plane names". Upstream Envoy has no Istio ``stats`` or
 ``metadata_exchange`` filter, yet each reporter must know the workload at the other end.

@@ -28,6 +28,7 @@ from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 from sailmesh.xds import pb
 from sailmesh.xds.route_actions import CORS_FILTER, FAULT_FILTER
 from sailmesh.xds.stats import logs_on_connect
+from sailmesh.xds.tracing import HcmTracing
 
 HCM = "envoy.filters.network.http_connection_manager"
 TCP_PROXY = "envoy.filters.network.tcp_proxy"
@@ -62,9 +63,10 @@ def http_connection_manager(
     outbound: bool,
     logs: Sequence[accesslog_pb2.AccessLog] = (),
     security: Sequence[hcm_pb2.HttpFilter] = (),
+    tracing: HcmTracing | None = None,
 ) -> lc_pb2.Filter:
     """An HCM network filter using RDS ``rds_name`` or the inline ``route_config``, with the
-    ``security`` HTTP filters first."""
+    ``security`` HTTP filters first and ``tracing``'s tracer."""
     hcm = hcm_pb2.HttpConnectionManager(
         stat_prefix=stat_prefix,
         http_filters=http_filters(outbound, security),
@@ -75,6 +77,8 @@ def http_connection_manager(
         stream_idle_timeout=pb.duration(0),
         use_remote_address=pb.bool_value(False),
     )
+    if tracing is not None:
+        tracing.apply(hcm)
     if rds_name is not None:
         hcm.rds.CopyFrom(hcm_pb2.Rds(config_source=pb.ads_source(), route_config_name=rds_name))
     elif route_config is not None:

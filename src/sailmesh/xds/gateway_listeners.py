@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from envoy.config.accesslog.v3 import accesslog_pb2
 from envoy.config.core.v3 import base_pb2
 from envoy.config.listener.v3 import listener_components_pb2 as lc_pb2
 from envoy.config.listener.v3 import listener_pb2
@@ -53,14 +52,15 @@ def _hcm(
     stat_prefix: str,
     rds: str,
     port: int,
-    logs: Sequence[accesslog_pb2.AccessLog],
+    logs: ListenerLogs,
 ) -> lc_pb2.Filter:
     found = filters.http_connection_manager(
         stat_prefix,
         rds_name=rds,
         outbound=True,
-        logs=logs,
+        logs=logs.http,
         security=request_security.request_filters(scope, port),
+        tracing=logs.tracing,
     )
     hcm = hcm_pb2.HttpConnectionManager()
     found.typed_config.Unpack(hcm)
@@ -123,7 +123,7 @@ def _tls_chains(
         sni = sni_names(bound.server.hosts or [])
         if http:
             rds = bound.route_config_name()
-            chains.add(sni, [_hcm(scope, stat, rds, port.number, logs.http)], socket)
+            chains.add(sni, [_hcm(scope, stat, rds, port.number, logs)], socket)
             https.append(bound)
         elif weighted := tcp_destinations(scope, bound):
             chains.add(sni, [*guard, tcp_filter(stat, weighted, logs.tcp)], socket)
@@ -146,7 +146,7 @@ def build_listener(
     )
     if port.kind == "http":
         rds = http_route_config_name(port.number)
-        listener.filter_chains.add().filters.append(_hcm(scope, stat, rds, port.number, logs.http))
+        listener.filter_chains.add().filters.append(_hcm(scope, stat, rds, port.number, logs))
     elif port.kind == "tcp":
         weighted = tcp_destinations(scope, port.servers[0])
         if not weighted:

@@ -104,6 +104,7 @@ def inbound_chains(
         outbound=False,
         logs=logs.http,
         security=request_security.request_filters(scope, port.port),
+        tracing=logs.tracing,
     )
     tcp = [
         *request_security.connection_filters(scope, port.port),

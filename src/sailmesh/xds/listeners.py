@@ -88,6 +88,7 @@ def _hcm(ctx: _Ctx, address: str, port: int, rds: str) -> lc_pb2.Filter:
         rds_name=rds,
         outbound=True,
         logs=ctx.logs.http,
+        tracing=ctx.logs.tracing,
     )
 
 

@@ -8,7 +8,9 @@ owning Deployment's name: Istio's ``source_workload``/``destination_workload``);
 ``SAILMESH_GATEWAY_PORTS`` (``"8080=18080,80=8081"``: where a gateway binds its server ports;
 the local runtime's explicit mode, where gateways share the host's loopback), and
 ``SAILMESH_SDS`` (``"true"``: the bootstrap has the ``sds-grpc`` cluster of the pod's node agent,
-so the proxy's config may reference the ``default`` and ``ROOTCA`` secrets).
+so the proxy's config may reference the ``default`` and ``ROOTCA`` secrets) and
+``SAILMESH_TRACES`` (``"true"``: the bootstrap has the ``sailmesh-agent`` cluster, so the proxy
+can send spans to the control plane's OTLP collector).
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ def options_from_node(node: Any) -> TranslateOptions:
         kwargs["gateway_ports"] = tuple(sorted((int(a), int(b)) for a, b in pairs))
     if meta.get("SAILMESH_SDS") == "true":
         kwargs["sds"] = True
+    if meta.get("SAILMESH_TRACES") == "true":
+        kwargs["traces"] = True
     return TranslateOptions(**kwargs)
 
 
@@ -78,6 +82,7 @@ def node_metadata_for(
     gateway_ports: dict[int, int] | None = None,
     sds: bool = False,
     workload_name: str | None = None,
+    traces: bool = False,
 ) -> dict[str, Any]:
     """The metadata a sailmesh-rendered bootstrap carries (the inverse of the functions above)."""
     meta: dict[str, Any] = {
@@ -100,4 +105,6 @@ def node_metadata_for(
         )
     if sds:
         meta["SAILMESH_SDS"] = "true"
+    if traces:
+        meta["SAILMESH_TRACES"] = "true"
     return meta

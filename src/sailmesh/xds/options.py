@@ -34,6 +34,9 @@ class TranslateOptions:
     #: The proxy's bootstrap has the ``sds-grpc`` cluster (its node agent serves ``default``
     #: and ``ROOTCA``): only then may its config reference secrets (mutual TLS).
     sds: bool = False
+    #: The proxy's bootstrap has the ``sailmesh-agent`` cluster (node metadata
+    #: ``SAILMESH_TRACES``): only then can it report spans to the control plane's collector.
+    traces: bool = False
 
     def gateway_listen_port(self, port: int) -> int:
         """The port a gateway binds for its server ``port``."""

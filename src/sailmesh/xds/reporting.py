@@ -1,11 +1,12 @@
-"""What a listener of a proxy reports: its access logs and Istio's metrics.
+"""What a listener of a proxy reports: its access logs, Istio's metrics and its traces.
 
 In: the proxy's scope and translation options, the reporter (``source`` for outbound listeners
 and gateways, ``destination`` for inbound chains) and, when the listener knows it, the service
 it serves. Out: :class:`ListenerLogs`, the ``access_log`` entries of its HTTP connection
 managers and of its TCP proxies: the file access logs (:mod:`sailmesh.xds.access_logs`) and
-the stats loggers of Istio's standard metrics (:mod:`sailmesh.xds.stats`), and on the listeners
-authorization applies to, the audit log of AUDIT policies (:mod:`sailmesh.xds.authz.audit`).
+the stats loggers of Istio's standard metrics (:mod:`sailmesh.xds.stats`), on the listeners
+authorization applies to, the audit log of AUDIT policies (:mod:`sailmesh.xds.authz.audit`),
+and the tracer of its HTTP connection managers (:mod:`sailmesh.xds.tracing`).
 
 A TCP proxy's metric loggers also fire when the upstream connection is made (connections
 opened); its file logs skip that moment, so a connection still logs one line, at its end.
@@ -21,12 +22,14 @@ from sailmesh.telemetry.standard import Reporter
 from sailmesh.xds import access_logs, request_security, stats
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.scope import ProxyScope
+from sailmesh.xds.tracing import HcmTracing, hcm_tracing
 
 
 @dataclass(frozen=True)
 class ListenerLogs:
     http: tuple[accesslog_pb2.AccessLog, ...]
     tcp: tuple[accesslog_pb2.AccessLog, ...]
+    tracing: HcmTracing | None = None
 
 
 def listener_logs(
@@ -42,6 +45,7 @@ def listener_logs(
         found = memo[(reporter, service)] = ListenerLogs(
             http=(*files.http, *stats.stats_loggers(emission.http_loggers()), *audit),
             tcp=(*files.tcp, *stats.stats_loggers(emission.tcp_loggers()), *audit),
+            tracing=hcm_tracing(scope, options, reporter),
         )
     return found
 

@@ -1,0 +1,206 @@
+"""The tracer of every HTTP connection manager, as the mesh config and the Telemetry API say:
+golden files of the ``tracing`` each listener gets, Istio's precedence (mesh, namespace,
+workload; CLIENT/SERVER modes) and real Envoy accepting the external providers."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xds_fixtures as fx
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
+    http_connection_manager_pb2 as hcm_pb2,
+)
+from google.protobuf import json_format
+from test_envoy_validate import _validate
+
+from config_support.manifests import manifests
+from sailmesh.snapshot.mesh import MeshConfig
+from sailmesh.snapshot.proxy import Proxy
+from sailmesh.typeurls import LISTENER
+from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.translate import translate
+
+GOLDEN = Path(__file__).parent / "golden" / "tracing"
+HCM = "envoy.filters.network.http_connection_manager"
+GATEWAY = manifests("""
+Gateway bookinfo-gateway
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 8080, name: http, protocol: HTTP}
+    hosts: ["*"]
+""")
+PROVIDERS = {
+    "extensionProviders": [
+        {"name": "otel", "opentelemetry": {"service": "ratings.default", "port": 9080}},
+        {"name": "otel-http", "opentelemetry": {"service": "details", "port": 9080,
+                                                "http": {"path": "/otlp/v1/traces"}}},
+        {"name": "zipkin", "zipkin": {"service": "reviews.default.svc.cluster.local",
+                                      "port": 9080}},
+    ]
+}  # fmt: skip
+LAYERED = manifests("""
+Telemetry istio-system/mesh-default
+  tracing:
+  - providers: [{name: otel}]
+    randomSamplingPercentage: 100
+    customTags:
+      cluster: {literal: {value: local}}
+---
+Telemetry default/namespace
+  tracing:
+  - customTags:
+      user: {header: {name: end-user, defaultValue: anonymous}}
+      cluster: {literal: {value: default-ns}}
+---
+Telemetry default/productpage
+  selector: {matchLabels: {app: productpage}}
+  tracing:
+  - match: {mode: CLIENT}
+    randomSamplingPercentage: 10
+    useRequestIdForTraceSampling: false
+    customTags:
+      pod: {environment: {name: POD_NAME, defaultValue: unknown}}
+      route: {formatter: {value: "%ROUTE_NAME%"}}
+  - match: {mode: SERVER}
+    disableSpanReporting: true
+""")
+CASES: dict[str, tuple[dict[str, Any], str]] = {
+    "default_builtin": ({}, ""),
+    "disabled": ({"enableTracing": False}, ""),
+    "default_sampling_zipkin": (
+        {
+            **PROVIDERS,
+            "defaultProviders": {"tracing": ["zipkin"]},
+            "defaultConfig": {"tracing": {"sampling": 25}},
+        },
+        "",
+    ),
+    "otel_http": ({**PROVIDERS, "defaultProviders": {"tracing": ["otel-http"]}}, ""),
+    "layered": (PROVIDERS, LAYERED),
+}
+
+
+def _router() -> Proxy:
+    return fx.productpage_proxy(
+        type="router", pod_name="istio-ingressgateway-1", namespace="istio-system",
+        labels=fx.frozen_map({"istio": "ingressgateway", "app": "istio-ingressgateway"}),
+    )  # fmt: skip
+
+
+def _hcms(listeners: dict[str, Any]) -> dict[str, hcm_pb2.HttpConnectionManager]:
+    out = {}
+    for name, listener in sorted(listeners.items()):
+        for chain in listener.filter_chains:
+            for f in chain.filters:
+                if f.name == HCM:
+                    hcm = hcm_pb2.HttpConnectionManager()
+                    assert f.typed_config.Unpack(hcm)
+                    out[f"{name} {chain.name}".strip()] = hcm
+    return out
+
+
+def _translate(case: str, traces: bool = True) -> dict[str, dict[str, Any]]:
+    mesh, text = CASES[case]
+    snap = fx.snapshot(fx.config(GATEWAY, text) if text else fx.config(GATEWAY),
+                       mesh=MeshConfig.from_dict(mesh))  # fmt: skip
+    options = TranslateOptions(sds=True, traces=traces)
+    return {
+        label: translate(proxy, snap, options=options)
+        for label, proxy in (("sidecar", fx.productpage_proxy()), ("gateway", _router()))
+    }
+
+
+def _tracing(case: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for label, resources in _translate(case).items():
+        for where, hcm in _hcms(resources[LISTENER]).items():
+            entry = {}
+            if hcm.HasField("tracing"):
+                entry["tracing"] = json_format.MessageToDict(
+                    hcm.tracing, preserving_proto_field_name=True
+                )
+            if hcm.HasField("request_id_extension"):
+                entry["request_id_extension"] = json_format.MessageToDict(
+                    hcm.request_id_extension, preserving_proto_field_name=True
+                )
+            out[f"{label} {where}"] = entry
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_golden_tracing(case: str) -> None:
+    output = _tracing(case)
+    text = json.dumps(output, indent=1, sort_keys=True) + "\n"
+    path = GOLDEN / f"{case}.json"
+    if os.environ.get("SAILMESH_UPDATE_GOLDEN") == "1" or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if os.environ.get("SAILMESH_UPDATE_GOLDEN") != "1":
+            pytest.fail(f"golden file {path.name} was missing and has been written")
+    assert json.loads(path.read_text()) == output, (
+        f"{path.name} differs; rerun with SAILMESH_UPDATE_GOLDEN=1 if the change is intended"
+    )
+
+
+def _by_direction(case: str) -> tuple[list[Any], list[Any], list[Any]]:
+    """(outbound sidecar, inbound sidecar, gateway) HCMs."""
+    found = _translate(case)
+    sidecar = _hcms(found["sidecar"][LISTENER])
+    inbound = [h for k, h in sidecar.items() if k.startswith("virtualInbound")]
+    outbound = [h for k, h in sidecar.items() if not k.startswith("virtualInbound")]
+    return outbound, inbound, list(_hcms(found["gateway"][LISTENER]).values())
+
+
+def test_every_hcm_of_sidecars_and_gateways_reports_to_the_builtin_collector() -> None:
+    outbound, inbound, gateway = _by_direction("default_builtin")
+    assert outbound and inbound and gateway
+    for hcm in (*outbound, *inbound, *gateway):
+        assert hcm.tracing.random_sampling.value == 1.0
+        assert hcm.tracing.provider.name == "envoy.tracers.opentelemetry"
+    assert b"productpage.default" in inbound[0].tracing.provider.typed_config.value
+    assert b"istio-ingressgateway.istio-system" in gateway[0].tracing.provider.typed_config.value
+
+
+def test_without_the_collector_cluster_spans_are_not_reported() -> None:
+    mesh, _ = CASES["default_builtin"]
+    snap = fx.snapshot(fx.config(GATEWAY), mesh=MeshConfig.from_dict(mesh))
+    listeners = translate(fx.productpage_proxy(), snap, options=TranslateOptions())[LISTENER]
+    for hcm in _hcms(listeners).values():
+        assert hcm.HasField("tracing") and not hcm.tracing.HasField("provider")
+
+
+def test_enable_tracing_false_removes_the_tracer() -> None:
+    outbound, inbound, gateway = _by_direction("disabled")
+    assert not any(h.HasField("tracing") for h in (*outbound, *inbound, *gateway))
+
+
+def test_telemetry_levels_merge_in_istio_precedence() -> None:
+    outbound, inbound, gateway = _by_direction("layered")
+    # workload CLIENT entry: its sampling, its tags merged over the namespace's and mesh's
+    client = outbound[0].tracing
+    assert client.random_sampling.value == 10.0
+    tags = {t.tag: t for t in client.custom_tags}
+    assert sorted(tags) == ["cluster", "pod", "route", "user"]
+    assert tags["cluster"].literal.value == "default-ns"
+    assert tags["user"].request_header.name == "end-user"
+    assert tags["pod"].environment.name == "POD_NAME"
+    assert tags["route"].value == "%ROUTE_NAME%"
+    assert client.provider.name == "envoy.tracers.opentelemetry"
+    assert outbound[0].HasField("request_id_extension")
+    # SERVER: the mesh's sampling, span reporting disabled (no provider), request id sampling
+    server = inbound[0].tracing
+    assert server.random_sampling.value == 100.0 and not server.HasField("provider")
+    assert not inbound[0].HasField("request_id_extension")
+    # the gateway (istio-system is the root namespace): only the mesh-wide object applies
+    assert gateway[0].tracing.random_sampling.value == 100.0
+    assert [t.tag for t in gateway[0].tracing.custom_tags] == ["cluster"]
+    assert gateway[0].tracing.custom_tags[0].literal.value == "local"
+
+
+@pytest.mark.parametrize("case", ["layered", "default_sampling_zipkin", "otel_http"])
+def test_envoy_accepts_the_external_tracers(case: str, tmp_path: Path) -> None:
+    _validate(_translate(case, traces=False)["sidecar"], tmp_path)
