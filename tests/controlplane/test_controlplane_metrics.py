@@ -101,3 +101,12 @@ def test_the_telemetry_view_names_proxies_pods_and_registry_workloads() -> None:
             assert sample.value == 5
 
     asyncio.run(scenario())
+
+
+def test_certificate_expiry_gauges_have_istiods_names() -> None:
+    metrics = ControlPlaneMetrics()
+    assert b"citadel_server" not in metrics.text()  # no CA, no gauge
+    metrics.watch_certificates(lambda: 2_000_000_000.0, lambda: 1_900_000_000.0)
+    text = metrics.text().decode()
+    assert "citadel_server_root_cert_expiry_timestamp 2000000000\n" in text
+    assert "citadel_server_cert_chain_expiry_timestamp 1900000000\n" in text

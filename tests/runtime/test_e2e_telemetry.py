@@ -311,6 +311,13 @@ def test_control_plane_metrics_have_istio_names(mesh: LocalMeshThread, prom: str
                    lambda v: v == before + 2)  # fmt: skip
     assert value(prom, 'sum(pilot_k8s_cfg_events{type="VirtualService",event="delete"})') >= 1
     assert value(prom, "sum(pilot_total_xds_rejects)") == 0
+    # the CA's expiry, as istiod reports it (Unix seconds): the mesh's root and signing chain
+    identity = mesh.mesh.identity
+    assert identity is not None
+    root = value(prom, 'citadel_server_root_cert_expiry_timestamp{app="istiod"}')
+    chain = value(prom, 'citadel_server_cert_chain_expiry_timestamp{app="istiod"}')
+    assert root == pytest.approx(identity.root_expiry(), abs=1) and root > time.time()
+    assert chain == pytest.approx(identity.chain_expiry(), abs=1) and chain <= root
 
 
 def test_the_alerting_rules_are_loaded_and_evaluate(prom: str) -> None:

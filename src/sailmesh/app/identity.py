@@ -141,6 +141,15 @@ class MeshIdentity:
             if self.pods is not None:
                 self.pods.retarget(wanted.primary)
 
+    # --- what the metrics show ------------------------------------------------------------
+    def root_expiry(self) -> float:
+        """Unix time the newest trusted root expires."""
+        return max(Validity.of(c).not_after for c in self.authority.trust_roots())
+
+    def chain_expiry(self) -> float:
+        """Unix time the first certificate of the signing chain expires."""
+        return min(Validity.of(c).not_after for c in self.authority.signing_chain())
+
     # --- what the API shows ----------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """The CA (source, trust domains, signing chain, trust bundle), every pod's

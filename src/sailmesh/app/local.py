@@ -227,6 +227,7 @@ class LocalMesh:
         self.server = MeshServer(settings, self.api_socket, runtime=self, identity=self.identity)
         await self.server.start()
         cp = self.server.cp
+        cp.metrics.watch_certificates(self.identity.root_expiry, self.identity.chain_expiry)
         self.monitoring = MeshMonitoring(cp, self.host, self.otlp_forward)
         self.addons = Addons(self.host, self.monitoring, self.addon_names, self.scrape_interval)
         await self.monitoring.start()  # the pods' Envoys route their port 15020 to it

@@ -16,7 +16,11 @@ instance; nothing global) and its text.
 - ``pilot_push_triggers{type}`` (counter): pushes, by reason (``config``, ``registry``, ...);
 - ``pilot_k8s_cfg_events{type, event}`` (counter): config changes, by kind and
   ``add``/``update``/``delete`` (the name istiod uses for its config events);
-- ``pilot_services``, ``pilot_virt_services`` (gauges): services and VirtualServices known.
+- ``pilot_services``, ``pilot_virt_services`` (gauges): services and VirtualServices known;
+- ``citadel_server_root_cert_expiry_timestamp``, ``citadel_server_cert_chain_expiry_timestamp``
+  (gauges, Unix seconds; istiod's names): when the newest trusted root and the signing chain's
+  first certificate to end expire (absent without a CA). Workload certificates' expiry is each
+  Envoy's ``envoy_server_days_until_first_cert_expiring``.
 """
 
 from __future__ import annotations
@@ -68,6 +72,8 @@ class ControlPlaneMetrics:
         )
         self.services = Gauge("pilot_services", "Services known.", registry=r)
         self.virtual_services = Gauge("pilot_virt_services", "VirtualServices known.", registry=r)
+        self._root_expiry: Gauge | None = None
+        self._chain_expiry: Gauge | None = None
 
     # --- StreamObserver -----------------------------------------------------------------
     def sent(self, type_url: str) -> None:
@@ -102,6 +108,25 @@ class ControlPlaneMetrics:
         self.streams.set_function(lambda: float(streams()))
         self.services.set_function(lambda: float(services()))
         self.virtual_services.set_function(lambda: float(virtual_services()))
+
+    def watch_certificates(
+        self, root_expiry: Callable[[], float], chain_expiry: Callable[[], float]
+    ) -> None:
+        """The CA's expiry gauges, read when scraped (Unix seconds)."""
+        if self._root_expiry is None:
+            self._root_expiry = Gauge(
+                "citadel_server_root_cert_expiry_timestamp",
+                "Unix time the newest trusted root certificate expires.",
+                registry=self.registry,
+            )
+            self._chain_expiry = Gauge(
+                "citadel_server_cert_chain_expiry_timestamp",
+                "Unix time the first certificate of the CA's signing chain expires.",
+                registry=self.registry,
+            )
+        assert self._chain_expiry is not None
+        self._root_expiry.set_function(root_expiry)
+        self._chain_expiry.set_function(chain_expiry)
 
     def text(self) -> bytes:
         """The Prometheus text, with istiod's names: counters without the ``_total``
