@@ -464,7 +464,9 @@ def test_rotations_under_steady_load_fail_no_request(mesh: Mesh) -> None:
 
     def load() -> None:
         done = client.sandbox.run(
-            ["python3", "-c", _LOAD, f"{seconds:g}"], env={"PATH": "/usr/bin:/bin"}
+            ["python3", "-c", _LOAD, f"{seconds:g}"],
+            env={"PATH": "/usr/bin:/bin"},
+            timeout=seconds + 20,
         )
         result["out"], result["err"] = done.stdout.strip(), done.stderr.strip()
 
