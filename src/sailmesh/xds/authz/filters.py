@@ -36,6 +36,7 @@ from envoy.extensions.filters.network.rbac.v3 import rbac_pb2 as net_rbac_pb2
 
 from sailmesh.config.resource import Resource
 from sailmesh.snapshot.mesh import MeshConfig
+from sailmesh.snapshot.providers import ExtAuthzProvider
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds import names, pb
@@ -125,15 +126,26 @@ def _network_rbac(
     return lc_pb2.Filter(name=RBAC_NETWORK, typed_config=pb.pack(config))
 
 
-def _custom_http(applied: AppliedPolicies, snapshot: MeshSnapshot) -> list[hcm_pb2.HttpFilter]:
+def _custom_groups(
+    applied: AppliedPolicies, snapshot: MeshSnapshot, for_tcp: bool
+) -> list[tuple[rbac_pb2.RBAC, ExtAuthzProvider | None, str | None]]:
+    """Per provider the CUSTOM policies name: their rules (as DENY rules), the provider and
+    its host (``None`` when the provider is unknown, unreachable or one of several: then the
+    matching requests are denied)."""
     groups = _by_provider(applied.custom)
-    out: list[hcm_pb2.HttpFilter] = []
+    domains = trust_domains(snapshot.mesh)
+    out = []
     for name, policies in groups.items():
-        rules = rbac_rules(
-            policies, Action.DENY, for_tcp=False, custom=True, domains=trust_domains(snapshot.mesh)
-        )
+        rules = rbac_rules(policies, Action.DENY, for_tcp=for_tcp, custom=True, domains=domains)
         provider = snapshot.mesh.ext_authz_provider(name) if len(groups) == 1 else None
         host = ext_authz.provider_host(provider, snapshot) if provider else None
+        out.append((rules, provider, host))
+    return out
+
+
+def _custom_http(applied: AppliedPolicies, snapshot: MeshSnapshot) -> list[hcm_pb2.HttpFilter]:
+    out: list[hcm_pb2.HttpFilter] = []
+    for rules, provider, host in _custom_groups(applied, snapshot, for_tcp=False):
         if provider is None or host is None:
             out.append(_http_rbac(_as_deny(rules)))
             continue
@@ -144,14 +156,8 @@ def _custom_http(applied: AppliedPolicies, snapshot: MeshSnapshot) -> list[hcm_p
 
 
 def _custom_network(applied: AppliedPolicies, snapshot: MeshSnapshot) -> list[lc_pb2.Filter]:
-    groups = _by_provider(applied.custom)
     out: list[lc_pb2.Filter] = []
-    for name, policies in groups.items():
-        rules = rbac_rules(
-            policies, Action.DENY, for_tcp=True, custom=True, domains=trust_domains(snapshot.mesh)
-        )
-        provider = snapshot.mesh.ext_authz_provider(name) if len(groups) == 1 else None
-        host = ext_authz.provider_host(provider, snapshot) if provider else None
+    for rules, provider, host in _custom_groups(applied, snapshot, for_tcp=True):
         if provider is None or host is None:
             out.append(_network_rbac(_as_deny(rules)))
             continue

@@ -16,7 +16,7 @@ conditions are left out (the policy denies, audits or checks more).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from envoy.config.rbac.v3 import rbac_pb2
@@ -72,43 +72,43 @@ def _when(rule: Rule, trust_domains: Sequence[str]) -> tuple[list[Condition], li
     return principal_side, permission_side
 
 
+def _entry_sets(
+    entries: Sequence[object] | None,
+    field: str,
+    attributes: Mapping[str, Attribute | None],
+    base: list[Condition],
+) -> list[list[Condition]]:
+    """One AND-set of conditions per entry (each entry's ``field``: a source or an operation,
+    whose fields and their ``not_`` forms ``attributes`` name), plus ``base``; one set when
+    there is no entry."""
+    if not entries:
+        return [base]
+    sets = []
+    for entry in entries:
+        conditions: list[Condition] = []
+        value = getattr(entry, field)
+        if value is not None:
+            for name, attribute in attributes.items():
+                conditions += _condition(
+                    attribute, getattr(value, name), getattr(value, f"not_{name}")
+                )
+        sets.append(conditions + base)
+    return sets
+
+
 def principal_sets(
     rule: Rule, namespace: str, trust_domains: Sequence[str] = ()
 ) -> list[list[Condition]]:
     """One AND-set of conditions per ``from`` entry (one set when there is no ``from``)."""
     base, _ = _when(rule, trust_domains)
     attributes = source_attributes(namespace, trust_domains)
-    if not rule.from_:
-        return [base]
-    sets = []
-    for entry in rule.from_:
-        conditions: list[Condition] = []
-        source = entry.source
-        if source is not None:
-            for name, attribute in attributes.items():
-                conditions += _condition(
-                    attribute, getattr(source, name), getattr(source, f"not_{name}")
-                )
-        sets.append(conditions + base)
-    return sets
+    return _entry_sets(rule.from_, "source", attributes, base)
 
 
 def permission_sets(rule: Rule) -> list[list[Condition]]:
     """One AND-set of conditions per ``to`` entry (one set when there is no ``to``)."""
     _, base = _when(rule, ())
-    if not rule.to:
-        return [base]
-    sets = []
-    for entry in rule.to:
-        conditions: list[Condition] = []
-        operation = entry.operation
-        if operation is not None:
-            for name, attribute in OPERATION_ATTRIBUTES.items():
-                conditions += _condition(
-                    attribute, getattr(operation, name), getattr(operation, f"not_{name}")
-                )
-        sets.append(conditions + base)
-    return sets
+    return _entry_sets(rule.to, "operation", OPERATION_ATTRIBUTES, base)
 
 
 def _usable(conditions: Sequence[Condition], for_tcp: bool, allow: bool) -> list[Condition]:
