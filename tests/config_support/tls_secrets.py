@@ -11,7 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def _pem_pair(days: int) -> tuple[bytes, bytes]:
+def pem_pair(days: int) -> tuple[bytes, bytes]:
+    """A self-signed ``shop.example.com`` certificate and its key (PEM), valid for ``days``
+    days from now (expired a day ago when ``days`` is not positive)."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shop.example.com")])
     now = datetime.datetime.now(datetime.UTC)
@@ -49,9 +51,9 @@ def tls_secret(
     ca: bool = False,
 ) -> str:
     """A ``kubernetes.io/tls`` Secret document (ending in a newline)."""
-    cert, key = _pem_pair(-1 if expired else 1)
+    cert, key = pem_pair(-1 if expired else 1)
     if other_key:
-        key = _pem_pair(1)[1]
+        key = pem_pair(1)[1]
     data = {"tls.crt": cert} if without_key else {"tls.crt": cert, "tls.key": key}
     if ca:
         data["ca.crt"] = cert

@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import base64
-import datetime
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from config_support.analysis_inputs import (
     INGRESS_GATEWAY_DEPLOYMENT,
@@ -22,6 +16,7 @@ from config_support.analysis_inputs import (
     of,
 )
 from config_support.manifests import manifests
+from config_support.tls_secrets import pem_pair
 from sailmesh.config.diagnostics import Level, Problem
 
 FILE = "net.yaml"
@@ -154,25 +149,8 @@ spec:
 
 
 def _tls_secret(name: str, valid: bool = True) -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shop.example.com")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    crt = cert.public_bytes(serialization.Encoding.PEM) if valid else b"not a certificate"
-    pem_key = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    cert, pem_key = pem_pair(1)
+    crt = cert if valid else b"not a certificate"
     return (
         f"apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: istio-system}}\n"
         f"type: kubernetes.io/tls\ndata:\n  tls.crt: {base64.b64encode(crt).decode()}\n"
