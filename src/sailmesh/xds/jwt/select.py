@@ -25,10 +25,9 @@ from sailmesh.config.resource import Resource
 from sailmesh.registry.model import selector_matches
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
+from sailmesh.xds.gateway_api import GATEWAY_API_GROUP, GATEWAY_NAME_LABEL
 
 KIND = "RequestAuthentication"
-GATEWAY_API_GROUP = "gateway.networking.k8s.io"
-GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 
 
 def policies_for(proxy: Proxy, snapshot: MeshSnapshot) -> list[Resource]:
