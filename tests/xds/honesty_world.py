@@ -283,16 +283,30 @@ BASES: dict[str, list[dict[str, Any]]] = {
     "Sidecar": [
         {"egress": [{"hosts": ["./reviews.default.svc.cluster.local"]}]},
         {"egress": [{"port": {"number": 9080, "name": "http", "protocol": "HTTP"}, "hosts": ["./*"]}]},
+        {"ingress": [{"port": {"number": 9443, "name": "https", "protocol": "HTTPS"},
+                      "defaultEndpoint": "127.0.0.1:9080",
+                      "tls": {"mode": "SIMPLE", "serverCertificate": "/c.pem", "privateKey": "/k.pem"}}]},
+        {"ingress": [{"port": {"number": 9443, "name": "https", "protocol": "HTTPS"},
+                      "defaultEndpoint": "127.0.0.1:9080",
+                      "tls": {"mode": "MUTUAL", "serverCertificate": "/c.pem", "privateKey": "/k.pem",
+                              "caCertificates": "/ca.pem"}}]},
         {"ingress": [{"port": {"number": 9080, "name": "http", "protocol": "HTTP"},
                       "defaultEndpoint": "127.0.0.1:9080"}], "egress": [{"hosts": ["./*"]}]},
         {"ingress": [{"port": {"number": 9443, "name": "https", "protocol": "HTTPS"},
                       "defaultEndpoint": "127.0.0.1:9080", "tls": {"mode": "SIMPLE", "credentialName": "cred"}}],
          "egress": [{"hosts": ["./*"]}]},
         {"ingress": [{"port": {"number": 9443, "name": "https", "protocol": "HTTPS"},
-                      "defaultEndpoint": "127.0.0.1:9080",
-                      "tls": {"mode": "SIMPLE", "serverCertificate": "/c.pem", "privateKey": "/k.pem"}}]},
-        {"ingress": [{"port": {"number": 9443, "name": "https", "protocol": "HTTPS"},
                       "defaultEndpoint": "127.0.0.1:9080", "tls": {"mode": "SIMPLE", "credentialNames": ["a"]}}]},
+        {"ingress": [{"port": {"number": 9090, "name": "grpc", "protocol": "GRPC"},
+                      "defaultEndpoint": "0.0.0.0:9091", "captureMode": "NONE", "bind": "10.244.0.14"}],
+         "inboundConnectionPool": {"http": {"idleTimeout": "5s"}}},
+        {"ingress": [{"port": {"number": 9090, "name": "grpc", "protocol": "GRPC"},
+                      "defaultEndpoint": "127.0.0.1:9091",
+                      "connectionPool": {"http": {"maxConcurrentStreams": 10}}}]},
+        {"ingress": [{"port": {"number": 9443, "name": "https", "protocol": "HTTPS"},
+                      "defaultEndpoint": "127.0.0.1:9080",
+                      "tls": {"mode": "SIMPLE", "tlsCertificates": [{"serverCertificate": "/c.pem",
+                                                                     "privateKey": "/k.pem"}]}}]},
         {"outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "egress.example.com",
                                                                        "port": {"number": 80}}}},
     ],
@@ -584,11 +598,19 @@ def context(kind: str) -> tuple[Resource, ...]:
             found = load(other, spec)
             assert found is not None, other
             out.append(found)
+    if kind == "Sidecar":  # Istio terminates an ingress listener's own TLS only without mTLS
+        plain = load("PeerAuthentication", _INGRESS_TLS_PORT_PLAIN)
+        assert plain is not None
+        out.append(plain)
     if kind == "VirtualService":
         delegate = load("VirtualService", DELEGATE_VS, "other")
         assert delegate is not None
         out.append(delegate)
     return tuple(out)
+
+
+_INGRESS_TLS_PORT_PLAIN = {"selector": {"matchLabels": {"app": "productpage"}},
+                           "portLevelMtls": {"9443": {"mode": "DISABLE"}}}  # fmt: skip
 
 
 @cache

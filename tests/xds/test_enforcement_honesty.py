@@ -51,6 +51,20 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     "(DestinationRule); a server has no peer certificate to skip verifying",
     ("ServiceEntry", "spec.ports[*].name"): "a label of the port (endpoints refer to it by "
     "name, so renaming both changes nothing; clusters are named by number)",
+    ("Sidecar", "spec.ingress[*].tls.insecureSkipVerify"): "a client setting, as on Gateway "
+    "servers",
+    ("Sidecar", "spec.ingress[*].tls.httpsRedirect"): "validation rejects true on sidecar "
+    "ingress; false is the default",
+    ("Sidecar", "spec.ingress[*].port.targetPort"): "Istio has no targetPort on ingress "
+    "listeners: the listener port is the target port",
+    ("Sidecar", "spec.inboundConnectionPool.http.h2UpgradePolicy"): "Istio applies h2 upgrade "
+    "to outbound clusters only (applyTrafficPolicy skips it for inbound ones)",
+    ("Sidecar", "spec.inboundConnectionPool.http.useClientProtocol"): "Istio applies it to "
+    "outbound clusters only",
+    ("Sidecar", "spec.ingress[*].connectionPool.http.h2UpgradePolicy"): "as "
+    "inboundConnectionPool.http.h2UpgradePolicy",
+    ("Sidecar", "spec.ingress[*].connectionPool.http.useClientProtocol"): "as "
+    "inboundConnectionPool.http.useClientProtocol",
     ("AuthorizationPolicy", "spec.targetRef.group"): "validation admits one group per target "
     "kind (the core group has two spellings), so the group selects nothing the kind does not",
     ("AuthorizationPolicy", "spec.targetRefs[*].group"): "as spec.targetRef.group",

@@ -175,3 +175,18 @@ DestinationRule vm
     _validate(translate(router, world, options=SDS), tmp_path, sds)
     for policy in (STRICT, PERMISSIVE, DISABLE, PORT_LEVEL):
         _validate(translate(api_proxy(), snapshot(policy), options=SDS), tmp_path, sds)
+
+
+def test_envoy_accepts_sidecar_ingress_listeners(tmp_path: Path) -> None:
+    """Sidecar ingress listeners: every defaultEndpoint form, a bound (captureMode NONE)
+    listener, an ORIGINAL_DST inbound cluster, inbound connection pools and own TLS."""
+    from xds_cases import SIDECAR_INGRESS
+
+    from e2e_support.pki import write_pki
+
+    pki = write_pki(tmp_path / "pki", "productpage.default")
+    text = SIDECAR_INGRESS.replace("/etc/app/cert.pem", str(pki.server_cert)).replace(
+        "/etc/app/key.pem", str(pki.server_key)
+    )
+    snap = fx.snapshot(fx.config(text))
+    _validate(translate(fx.productpage_proxy(), snap), tmp_path)

@@ -96,6 +96,33 @@ VirtualService team/reviews-jason
     - destination: {host: reviews.default.svc.cluster.local, subset: v2}
 """)
 
+#: A Sidecar with ingress listeners on productpage: they replace the Service's port 9080.
+SIDECAR_INGRESS = manifests("""
+Sidecar productpage
+  workloadSelector:
+    labels: {app: productpage}
+  inboundConnectionPool:
+    tcp: {maxConnectionDuration: 60s}
+    http: {idleTimeout: 30s, maxRequestsPerConnection: 10}
+  ingress:
+  - port: {number: 9080, protocol: HTTP, name: http}
+    defaultEndpoint: 127.0.0.1:8080
+    connectionPool:
+      http: {maxRequestsPerConnection: 1}
+  - port: {number: 7070, protocol: TCP, name: tcp}
+    defaultEndpoint: 0.0.0.0:7171
+  - port: {number: 7443, protocol: HTTPS, name: https}
+    defaultEndpoint: 127.0.0.1:8080
+    tls: {mode: SIMPLE, serverCertificate: /etc/app/cert.pem, privateKey: /etc/app/key.pem}
+  - port: {number: 8081, protocol: HTTP, name: bound}
+    bind: 10.244.0.14
+    captureMode: NONE
+    defaultEndpoint: unix:///var/run/app.sock
+  - port: {number: 6060, protocol: TCP, name: original}
+  egress:
+  - hosts: [./*]
+""")
+
 
 def _with_entries(
     texts: tuple[str, ...], files: tuple[str, ...] = (), mesh: MeshConfig | None = None
@@ -119,6 +146,7 @@ CASES: dict[str, Callable[[], MeshSnapshot]] = {
     "reviews_delegated_retries_mirror": lambda: _with_entries(
         (DELEGATED_RETRIES_MIRROR,), (DR_ALL,)
     ),
+    "sidecar_ingress": lambda: _with_entries((SIDECAR_INGRESS,)),
     "registry_only": lambda: _with_entries(
         (SERVICE_ENTRY,), mesh=MeshConfig(outbound_traffic_policy="REGISTRY_ONLY")
     ),

@@ -125,19 +125,14 @@ GATEWAY: tuple[NotEnforced, ...] = (
 )
 
 SIDECAR: tuple[NotEnforced, ...] = (
-    NotEnforced("Sidecar", "spec.ingress", "ingress listeners are not implemented: inbound ports come from the services selecting the workload"),
+    NotEnforced("Sidecar", "spec.ingress[*].tls.credentialName", "sidecars are sent no Secrets: ingress TLS uses serverCertificate/privateKey files (a listener with only a credential serves plaintext)"),
+    NotEnforced("Sidecar", "spec.ingress[*].tls.credentialNames", "sidecars are sent no Secrets: ingress TLS uses serverCertificate/privateKey files"),
+    NotEnforced("Sidecar", "spec.ingress[*].tls.caCertCredentialName", "sidecars are sent no Secrets: use caCertificates"),
+    NotEnforced("Sidecar", "spec.ingress[*].tls.tlsCertificates[*].caCertificates", "the client CA comes from tls.caCertificates"),
     NotEnforced("Sidecar", "spec.egress[*].port", "per-port egress listeners are not implemented: egress hosts apply to every port"),
     NotEnforced("Sidecar", "spec.egress[*].bind", "per-port egress listeners are not implemented"),
     NotEnforced("Sidecar", "spec.egress[*].captureMode", "capture modes are not implemented", except_values=("DEFAULT",)),
     NotEnforced("Sidecar", "spec.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
-    NotEnforced("Sidecar", "spec.inboundConnectionPool.tcp.maxConnectionDuration", "connections are not closed after a maximum duration"),
-    NotEnforced("Sidecar", "spec.inboundConnectionPool.tcp.idleTimeout", "the TCP idle timeout is not set"),
-    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.idleTimeout", "inbound HTTP protocol options are not set"),
-    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.maxRequestsPerConnection", "inbound HTTP protocol options are not set"),
-    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.h2UpgradePolicy", "inbound HTTP protocol options are not set", except_values=("DEFAULT",)),
-    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.useClientProtocol", "inbound HTTP protocol options are not set"),
-    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.maxConcurrentStreams", "inbound HTTP protocol options are not set"),
-    NotEnforced("Sidecar", "spec.inboundConnectionPool.http.http2KeepAlive", "HTTP/2 keepalive pings are not sent"),
 )
 
 _WAYPOINT = (

@@ -16,20 +16,23 @@ extraction (no ``alt_stat_name``). Outbound clusters get their TLS (auto mTLS, D
 
 from __future__ import annotations
 
+from typing import Any
+
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.config.core.v3 import address_pb2, base_pb2
+from envoy.config.endpoint.v3 import endpoint_components_pb2, endpoint_pb2
 from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as hpo_pb2
 
 from sailmesh.config.resource import Resource
-from sailmesh.registry.model import Endpoint, Service, ServicePort
+from sailmesh.registry.model import HTTP_PROTOCOLS, Endpoint, Service, ServicePort
 from sailmesh.xds import names, pb
 from sailmesh.xds.cluster_policy import (
     DEFAULT_CONNECT_TIMEOUT_NANOS,
-    HTTP2_PROTOCOLS,
     HTTP_PROTOCOL_OPTIONS,
     apply_connection_pool,
     apply_policy,
     default_thresholds,
+    http_protocol_options,
 )
 from sailmesh.xds.cluster_tls import apply_cluster_tls
 from sailmesh.xds.endpoints import dns_load_assignment, load_assignment, locality_context
@@ -130,27 +133,57 @@ def inbound_passthrough_cluster(scope: ProxyScope) -> cluster_pb2.Cluster:
 
 
 def inbound_cluster(scope: ProxyScope, port: InboundPort) -> cluster_pb2.Cluster:
-    """``inbound|<port>||``: STATIC to the app on 127.0.0.1:<port>."""
+    """``inbound|<port>||``: STATIC to the app (127.0.0.1, the pod IP or a Unix socket, per
+    :mod:`sailmesh.xds.inbound_plan`), or ORIGINAL_DST for an ingress listener without a
+    ``defaultEndpoint``; with the port's connection pool (as Istio: limits and HTTP protocol
+    options; ``h2UpgradePolicy`` and ``useClientProtocol`` are outbound-only in Istio)."""
     name = names.inbound_cluster(port.port)
-    cluster = _base(name, cluster_pb2.Cluster.STATIC)
-    cluster.lb_policy = cluster_pb2.Cluster.LEAST_REQUEST
+    if port.endpoint == "original":
+        cluster = _base(name, cluster_pb2.Cluster.ORIGINAL_DST)
+        cluster.lb_policy = cluster_pb2.Cluster.CLUSTER_PROVIDED
+    else:
+        cluster = _base(name, cluster_pb2.Cluster.STATIC)
+        cluster.lb_policy = cluster_pb2.Cluster.LEAST_REQUEST
+        cluster.load_assignment.CopyFrom(inbound_load_assignment(scope, port))
+    apply_connection_pool(cluster, port.pool)
+    if port.protocol in HTTP_PROTOCOLS:
+        options = http_protocol_options(port.protocol, inbound_pool(port.pool))
+        if options is not None:
+            cluster.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS].Pack(options)
+    if scope.proxy.interception == "REDIRECT" and port.endpoint != "unix":
+        _bind_inbound(cluster)
+    cluster.metadata.CopyFrom(_metadata(port.service, port.sidecar))
+    return cluster
+
+
+def inbound_load_assignment(
+    scope: ProxyScope, port: InboundPort
+) -> endpoint_pb2.ClusterLoadAssignment:
+    """The one local endpoint of an inbound cluster."""
+    name = names.inbound_cluster(port.port)
+    if port.endpoint == "unix":
+        host = endpoint_components_pb2.LbEndpoint()
+        host.endpoint.address.pipe.path = port.unix_path
+        assignment = endpoint_pb2.ClusterLoadAssignment(cluster_name=name)
+        assignment.endpoints.add().lb_endpoints.append(host)
+        return assignment
     local = Endpoint(
         hostname=port.service.hostname,
         service_port=ServicePort(port.name, port.port, "TCP"),
-        address=names.LOCALHOST,
-        port=port.port,
+        address=scope.proxy.ip if port.endpoint == "pod" else names.LOCALHOST,
+        port=port.app_port,
     )
-    cluster.load_assignment.CopyFrom(load_assignment(name, [local]))
-    sidecar = scope.snapshot.sidecar_for(scope.proxy)
-    apply_connection_pool(cluster, sidecar.spec.inbound_connection_pool if sidecar else None)
-    if port.protocol in HTTP2_PROTOCOLS:
-        options = hpo_pb2.HttpProtocolOptions()
-        options.explicit_http_config.http2_protocol_options.SetInParent()
-        cluster.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS].Pack(options)
-    if scope.proxy.interception == "REDIRECT":
-        _bind_inbound(cluster)
-    cluster.metadata.CopyFrom(_metadata(port.service, None))
-    return cluster
+    return load_assignment(name, [local])
+
+
+def inbound_pool(pool: Any) -> Any:
+    """``pool`` without the settings Istio applies to outbound clusters only."""
+    if pool is None or pool.http is None:
+        return pool
+    http = pool.http.model_copy(
+        update={"h2_upgrade_policy": "DEFAULT", "use_client_protocol": None}
+    )
+    return pool.model_copy(update={"http": http})
 
 
 def build_clusters(

@@ -37,12 +37,13 @@ from envoy.config.route.v3 import route_components_pb2 as route_pb2
 from envoy.config.route.v3 import route_pb2 as rc_pb2
 
 from sailmesh.registry.model import HTTP_PROTOCOLS
-from sailmesh.xds import filters, names, pb, request_security, tls
+from sailmesh.xds import filters, gateway_tls, names, pb, request_security, tls
 from sailmesh.xds.inbound_tls import (
     ChainMatch,
     PortKind,
     apply_match,
     chain_matches,
+    own_tls_matches,
     passthrough_matches,
     tls_inspector,
 )
@@ -95,7 +96,9 @@ def inbound_chains(
     mode: MtlsMode | None = None,
 ) -> list[lc_pb2.FilterChain]:
     """Filter chains for one workload port in ``mode`` (None: no identity, plaintext),
-    reporting ``reporter=destination`` for the port's service."""
+    reporting ``reporter=destination`` for the port's service. A Sidecar ingress listener's
+    own ``tls`` is terminated only where mutual TLS is off (DISABLE or no identity), as Istio
+    does (the two would conflict)."""
     logs = listener_logs(scope, options, "destination", port.service.hostname)
     cluster = names.inbound_cluster(port.port)
     hcm = filters.http_connection_manager(
@@ -111,12 +114,24 @@ def inbound_chains(
         filters.tcp_proxy(cluster, cluster=cluster, logs=logs.tcp),
     ]
     domains = scope.snapshot.mesh.trust_domains
+    own_tls = port.tls is not None and mode in (None, "DISABLE")
+    matches = (
+        own_tls_matches(_port_kind(port)) if own_tls else chain_matches(mode, _port_kind(port))
+    )
     out = []
-    for match in chain_matches(mode, _port_kind(port)):
-        name = names.inbound_filter_chain(port.port, match.protocol, match.security)
+    for match in matches:
+        name = names.inbound_filter_chain(port.port, match.protocol, match.security, port.bind)
         chain = lc_pb2.FilterChain(name=name, filters=[hcm] if match.protocol == "http" else tcp)
         apply_match(chain, port.port, match)
-        out.append(_secure(chain, match, domains))
+        if own_tls:
+            socket = gateway_tls.downstream_socket(port.tls, match.protocol == "http", sds=False)
+            if socket is not None:
+                chain.transport_socket.CopyFrom(socket)
+        else:
+            _secure(chain, match, domains)
+        if port.sidecar is not None:
+            chain.metadata.CopyFrom(pb.istio_metadata({"config": names.config_path(port.sidecar)}))
+        out.append(chain)
     return out
 
 
@@ -172,7 +187,7 @@ def _inspectors(
 def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb2.Listener:
     """The ``virtualInbound`` listener."""
     logs = listener_logs(scope, options, "destination").tcp
-    ports = inbound_ports(scope)
+    ports = [p for p in inbound_ports(scope) if not p.bind_to_port]
     policy = workload_policy(scope.snapshot, scope.proxy) if options.sds else None
     listener = listener_pb2.Listener(
         name=names.VIRTUAL_INBOUND_LISTENER,
@@ -196,6 +211,30 @@ def virtual_inbound(scope: ProxyScope, options: TranslateOptions) -> listener_pb
     for found in chains.values():
         listener.filter_chains.extend(found)
     return listener
+
+
+def bound_inbound_listeners(
+    scope: ProxyScope, options: TranslateOptions
+) -> list[listener_pb2.Listener]:
+    """Real listeners for Sidecar ingress ports with ``captureMode: NONE``: bound to
+    ``bind`` (default: the pod IP) on the port, with the port's chains (Istio's
+    ``inboundCustomListener``); the app is reached without iptables redirecting to them."""
+    policy = workload_policy(scope.snapshot, scope.proxy) if options.sds else None
+    out = []
+    for port in inbound_ports(scope):
+        if not port.bind_to_port:
+            continue
+        address = port.bind or scope.proxy.ip
+        listener = listener_pb2.Listener(
+            name=names.listener_name(address, port.port),
+            address=pb.socket_address(address, port.port),
+            traffic_direction=base_pb2.TrafficDirection.INBOUND,
+        )
+        chains = inbound_chains(scope, port, options, _mode(policy, port.port))
+        _inspectors(listener, {port.port: chains, None: []}, port.protocol == "AUTO", options)
+        listener.filter_chains.extend(chains)
+        out.append(listener)
+    return out
 
 
 def _mode(policy: PeerPolicy | None, port: int) -> MtlsMode | None:

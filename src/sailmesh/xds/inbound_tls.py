@@ -107,6 +107,19 @@ def chain_matches(mode: MtlsMode | None, kind: PortKind) -> tuple[ChainMatch, ..
     return _PLAIN[kind]
 
 
+_OWN_TLS: dict[PortKind, tuple[ChainMatch, ...]] = {
+    "http": (ChainMatch("http", _TLS),),
+    "tcp": (ChainMatch("tcp", _TLS),),
+    "auto": (ChainMatch("http", _TLS, ("h2", "http/1.1")), ChainMatch("tcp", _TLS)),
+}
+
+
+def own_tls_matches(kind: PortKind) -> tuple[ChainMatch, ...]:
+    """The chains of a Sidecar ingress port terminating its own (non-Istio) TLS: TLS only,
+    told apart by ALPN on sniffed ports (Istio's ``getTLSFilterChainMatchOptions``)."""
+    return _OWN_TLS[kind]
+
+
 def passthrough_matches(mode: MtlsMode | None) -> tuple[ChainMatch, ...]:
     """The chains of undeclared ports (TCP to the original destination), in ``mode``."""
     return chain_matches(mode, "tcp")

@@ -30,7 +30,7 @@ from envoy.config.listener.v3 import listener_pb2
 
 from sailmesh.registry.model import Service, ServicePort
 from sailmesh.xds import filters, names, pb
-from sailmesh.xds.inbound import virtual_inbound
+from sailmesh.xds.inbound import bound_inbound_listeners, virtual_inbound
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.reporting import ListenerLogs, listener_logs
 from sailmesh.xds.routes import http_ports
@@ -215,5 +215,6 @@ def build_listeners(
             virtual_outbound(ctx),
             *outbound_port_listeners(ctx),
             virtual_inbound(scope, options),
+            *bound_inbound_listeners(scope, options),
         ]
     return {listener.name: listener for listener in found}

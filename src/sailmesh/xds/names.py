@@ -113,11 +113,13 @@ def inbound_stat_prefix(port: int) -> str:
     return f"inbound_{WILDCARD_ADDRESS}_{port}"
 
 
-def inbound_filter_chain(port: int, protocol: str, security: str = "") -> str:
-    """Filter chain name on ``virtualInbound``: ``0.0.0.0_9080`` (+ ``_tcp`` for TCP), then
-    ``_mtls`` for the chain terminating Istio mutual TLS and ``_tls`` for TLS passed through
-    (``security``: :data:`MTLS_CHAIN_SUFFIX`, :data:`TLS_CHAIN_SUFFIX` or empty)."""
-    base = listener_name(WILDCARD_ADDRESS, port)
+def inbound_filter_chain(port: int, protocol: str, security: str = "", bind: str = "") -> str:
+    """Filter chain name on ``virtualInbound``: ``0.0.0.0_9080`` (``<bind>_9080`` for a Sidecar
+    ingress listener with a ``bind``; + ``_tcp`` for TCP), then ``_mtls`` for the chain
+    terminating Istio mutual TLS and ``_tls`` for TLS passed through or terminated with the
+    listener's own certificate (``security``: :data:`MTLS_CHAIN_SUFFIX`,
+    :data:`TLS_CHAIN_SUFFIX` or empty)."""
+    base = listener_name(bind or WILDCARD_ADDRESS, port)
     name = base if protocol == "http" else f"{base}_{protocol}"
     return f"{name}_{security}" if security else name
 

@@ -20,8 +20,18 @@ from typing import Literal
 from sailmesh.config.resource import Resource
 from sailmesh.registry.model import FrozenMap, Service, ServicePort
 from sailmesh.xds import names
+from sailmesh.xds.inbound_plan import InboundPort, inbound_ports
 from sailmesh.xds.policy import EffectivePolicy, effective_policy, subset_labels, subset_names
 from sailmesh.xds.scope import ProxyScope, port_kind
+
+__all__ = [
+    "ClusterSpec",
+    "Discovery",
+    "InboundPort",
+    "cluster_specs",
+    "discovery_for",
+    "inbound_ports",
+]
 
 Discovery = Literal["EDS", "STRICT_DNS", "LOGICAL_DNS", "ORIGINAL_DST"]
 
@@ -85,33 +95,3 @@ def cluster_specs(scope: ProxyScope) -> list[ClusterSpec]:
                 )
     scope.memo["cluster_specs"] = tuple(specs)
     return specs
-
-
-@dataclass(frozen=True)
-class InboundPort:
-    """A port the proxy's workload serves: its target (container) port and protocol."""
-
-    port: int
-    name: str
-    protocol: str
-    service: Service
-
-
-def inbound_ports(scope: ProxyScope) -> list[InboundPort]:
-    """Target ports of the services selecting the proxy's workload (first service wins a port)."""
-    workload = scope.snapshot.registry.workload_at(scope.proxy.ip)
-    named = workload.ports if workload is not None else {}
-    found: dict[int, InboundPort] = {}
-    for service in sorted(scope.inbound_services(), key=lambda s: s.hostname):
-        for port in service.ports:
-            if port_kind(port) == "udp":
-                continue
-            target = port.target_port
-            if isinstance(target, str):
-                number = named.get(target)
-                if number is None:
-                    continue
-                target = int(number)
-            number = target if isinstance(target, int) and target else port.port
-            found.setdefault(number, InboundPort(number, port.name, port.protocol, service))
-    return [found[p] for p in sorted(found)]
