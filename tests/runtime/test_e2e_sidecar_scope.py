@@ -1,0 +1,233 @@
+"""The Sidecar resource on real traffic through real Envoy, one mesh for the module.
+
+The ``hidden`` app serves on ports no Service declares: 127.0.0.1:7171 (loopback only) and
+0.0.0.0:7272. A Sidecar selecting it declares ingress listeners, and the client pod reaches
+the app through the hidden pod's inbound capture (pod IP, port of the listener):
+
+- 7070 -> ``defaultEndpoint: 127.0.0.1:7171``: unreachable before the Sidecar (nothing listens
+  on the pod IP there), served after it (the issue's acceptance: an ingress listener serves an
+  app on a port no Service declares); the Sidecar's ``inboundConnectionPool``
+  (``http.idleTimeout: 1s``) closes the idle connection to the app (Envoy's
+  ``upstream_cx_idle_timeout`` counter);
+- 7080 -> ``defaultEndpoint: 0.0.0.0:7272`` (the pod IP) with a per-listener
+  ``connectionPool`` (``maxRequestsPerConnection: 1``) overriding the Sidecar's: one upstream
+  connection per request;
+- 7090 ``captureMode: NONE``: a listener bound on the pod IP serves it;
+- 7443 with the listener's own TLS (``SIMPLE``, certificate files; PeerAuthentication DISABLE
+  on that port, as Istio requires): the client verifies the certificate, the app gets HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import pytest
+from runtime_e2e import BOOKINFO, assert_nothing_left, skip_unless_netns
+
+from e2e_support.echo import Answer, pod_call, pod_calls
+from e2e_support.localmesh import LocalMeshThread
+from e2e_support.pki import Pki, write_pki
+from e2e_support.proxy import wait_for
+from sailmesh.runtime import proxy as envoy_proxy
+from sailmesh.runtime.local import RunningPod
+
+pytestmark = pytest.mark.e2e
+
+skip_unless_netns()
+
+#: Two HTTP/1.1 (keep-alive) servers answering with the pod name and the port they serve on.
+HIDDEN_APP = """
+import http.server, json, os, threading
+class App(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def do_GET(self):
+        body = json.dumps({'pod': os.environ['POD_NAME'], 'port': self.server.server_port,
+                           'path': self.path}).encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+loopback = http.server.ThreadingHTTPServer(('127.0.0.1', 7171), App)
+threading.Thread(target=loopback.serve_forever, daemon=True).start()
+http.server.ThreadingHTTPServer(('0.0.0.0', 7272), App).serve_forever()
+"""
+
+WORKLOADS = f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: hidden}}
+spec:
+  selector: {{matchLabels: {{app: hidden}}}}
+  template:
+    metadata: {{labels: {{app: hidden}}}}
+    spec:
+      containers:
+      - name: app
+        image: hidden
+        command: ["python3", "-c", {json.dumps(HIDDEN_APP)}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: client}}
+spec:
+  selector: {{matchLabels: {{app: client}}}}
+  template:
+    metadata: {{labels: {{app: client}}}}
+    spec:
+      containers: [{{name: client, image: client, command: ["sleep", "3600"]}}]
+"""
+
+
+def sidecar(pki: Pki) -> str:
+    return f"""
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {{name: hidden}}
+spec:
+  workloadSelector: {{labels: {{app: hidden}}}}
+  inboundConnectionPool:
+    http: {{idleTimeout: 1s}}
+  ingress:
+  - port: {{number: 7070, protocol: HTTP, name: http-loopback}}
+    defaultEndpoint: 127.0.0.1:7171
+  - port: {{number: 7080, protocol: HTTP, name: http-pod-ip}}
+    defaultEndpoint: 0.0.0.0:7272
+    connectionPool:
+      http: {{maxRequestsPerConnection: 1}}
+  - port: {{number: 7090, protocol: HTTP, name: http-bound}}
+    captureMode: NONE
+    defaultEndpoint: 127.0.0.1:7171
+  - port: {{number: 7443, protocol: HTTPS, name: https}}
+    defaultEndpoint: 127.0.0.1:7171
+    tls: {{mode: SIMPLE, serverCertificate: {pki.server_cert}, privateKey: {pki.server_key}}}
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {{name: hidden-own-tls}}
+spec:
+  selector: {{matchLabels: {{app: hidden}}}}
+  portLevelMtls:
+    7443: {{mode: DISABLE}}
+"""
+
+
+TLS_NAME = "hidden.sidecar.test"
+
+
+class Mesh:
+    def __init__(self, mesh: LocalMeshThread, pki: Pki) -> None:
+        self.mesh, self.pki = mesh, pki
+
+    def pod(self, ref: str) -> RunningPod:
+        assert self.mesh.mesh.runtime is not None
+        found = self.mesh.mesh.runtime.find_pod(ref, "default")
+        assert found is not None, ref
+        return found
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    m = LocalMeshThread(tmp_path_factory.mktemp("sailmesh-home"))
+    run_id = m.mesh.names.run_id
+    try:
+        m.start([str(BOOKINFO / "platform" / "namespace.yaml")])
+        m.apply(WORKLOADS)
+        yield Mesh(m, write_pki(m.mesh.names.workdir / "pki", TLS_NAME))
+    finally:
+        m.close()
+        assert_nothing_left(run_id)
+
+
+def cluster_stat(pod: RunningPod, cluster: str, stat: str) -> int:
+    """A counter of ``cluster`` in ``pod``'s Envoy (0 when absent)."""
+    status, body = envoy_proxy.admin_request(
+        pod.netns_file, f"/stats?filter={re.escape(stat)}", pod.admin_port
+    )
+    assert status == 200, body[:200]
+    found = re.search(re.escape(f"cluster.{cluster}.{stat}") + r": (\d+)", body)
+    return int(found.group(1)) if found else 0
+
+
+def served(answer: Answer, port: int) -> bool:
+    return answer.status == 200 and answer.echo.get("port") == port
+
+
+def test_ingress_listener_serves_an_app_on_a_port_no_service_declares(world: Mesh) -> None:
+    client, hidden = world.pod("deploy/client"), world.pod("deploy/hidden")
+    url = f"http://{hidden.ip}:7070/before"
+    before = pod_call(client, url)
+    assert before.status != 200, before  # the app listens on loopback only
+    print(f"\nbefore the Sidecar: {before.status} {before.body[:80]}")
+    world.mesh.apply(sidecar(world.pki))
+    wait_for(lambda: served(pod_call(client, url), 7171), 30, "the ingress listener on 7070")
+    answers = pod_calls(client, [(f"http://{hidden.ip}:7070/n{i}", {}) for i in range(20)])
+    assert all(served(a, 7171) for a in answers), answers[:3]
+    assert {a.echo["pod"] for a in answers} == {hidden.plan.name}
+    assert cluster_stat(hidden, "inbound|7070||", "upstream_rq_total") >= 20
+    opened = cluster_stat(hidden, "inbound|7070||", "upstream_cx_total")
+    print(f"\n21 requests to 7070 used {opened} connection(s) to the app")
+    assert opened < 20  # keep-alive to the app: the listener has no per-request limit
+    # inboundConnectionPool http.idleTimeout: 1s closes the idle connection to the app
+    wait_for(
+        lambda: cluster_stat(hidden, "inbound|7070||", "upstream_cx_idle_timeout") >= 1,
+        10,
+        "the inbound idle timeout",
+    )
+
+
+def test_pod_ip_endpoint_and_per_listener_pool(world: Mesh) -> None:
+    client, hidden = world.pod("deploy/client"), world.pod("deploy/hidden")
+    world.mesh.apply(sidecar(world.pki))
+    url = f"http://{hidden.ip}:7080/"
+    wait_for(lambda: served(pod_call(client, url), 7272), 30, "the ingress listener on 7080")
+    opened = cluster_stat(hidden, "inbound|7080||", "upstream_cx_total")
+    answers = pod_calls(client, [(f"{url}n{i}", {}) for i in range(10)])
+    assert all(served(a, 7272) for a in answers), answers[:3]
+    # maxRequestsPerConnection: 1 (the listener's pool, not the Sidecar's): one each
+    opened = cluster_stat(hidden, "inbound|7080||", "upstream_cx_total") - opened
+    print(f"\n10 requests to 7080 opened {opened} connections to the app")
+    assert opened >= 10
+
+
+def test_capture_mode_none_listener_is_bound_on_the_pod_ip(world: Mesh) -> None:
+    client, hidden = world.pod("deploy/client"), world.pod("deploy/hidden")
+    world.mesh.apply(sidecar(world.pki))
+    url = f"http://{hidden.ip}:7090/bound"
+    wait_for(lambda: served(pod_call(client, url), 7171), 30, "the bound listener on 7090")
+    status, body = envoy_proxy.admin_request(hidden.netns_file, "/listeners", hidden.admin_port)
+    assert status == 200 and f"{hidden.ip}_7090::{hidden.ip}:7090" in body, body
+
+
+#: Runs in the client pod: HTTPS GET to argv[1]:argv[2] verifying the server certificate for
+#: argv[4] against the CA file argv[3]; prints the status line and the body.
+TLS_CALL = """
+import socket, ssl, sys
+host, port, ca, name = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+context = ssl.create_default_context(cafile=ca)
+with socket.create_connection((host, port), timeout=10) as raw:
+    with context.wrap_socket(raw, server_hostname=name) as tls:
+        tls.sendall(f'GET /tls HTTP/1.1\\r\\nHost: {name}\\r\\nConnection: close\\r\\n\\r\\n'.encode())
+        data = b''
+        while chunk := tls.recv(65536):
+            data += chunk
+print(data.decode(errors='replace'))
+"""
+
+
+def test_ingress_listener_terminates_its_own_tls(world: Mesh) -> None:
+    client, hidden = world.pod("deploy/client"), world.pod("deploy/hidden")
+    world.mesh.apply(sidecar(world.pki))
+    argv = ["python3", "-c", TLS_CALL, hidden.ip, "7443", str(world.pki.ca), TLS_NAME]
+
+    def call() -> str:
+        done = client.sandbox.run(argv, env={"PATH": "/usr/bin:/bin"}, timeout=30)
+        return done.stdout + done.stderr
+
+    wait_for(lambda: call().startswith("HTTP/1.1 200"), 30, "TLS on the ingress listener")
+    out = call()
+    assert '"port": 7171' in out and '"path": "/tls"' in out, out
