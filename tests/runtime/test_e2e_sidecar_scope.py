@@ -1,6 +1,6 @@
 """The Sidecar resource on real traffic through real Envoy, one mesh for the module.
 
-The ``hidden`` app serves on ports no Service declares: 127.0.0.1:7171 (loopback only) and
+The ``hidden`` app (no Service) serves on ports no Service declares: 127.0.0.1:7171 (loopback only) and
 0.0.0.0:7272. A Sidecar selecting it declares ingress listeners, and the client pod reaches
 the app through the hidden pod's inbound capture (pod IP, port of the listener):
 
@@ -15,6 +15,12 @@ the app through the hidden pod's inbound capture (pod IP, port of the listener):
 - 7090 ``captureMode: NONE``: a listener bound on the pod IP serves it;
 - 7443 with the listener's own TLS (``SIMPLE``, certificate files; PeerAuthentication DISABLE
   on that port, as Istio requires): the client verifies the certificate, the app gets HTTP.
+
+The client's own Sidecar (``outboundTrafficPolicy: ALLOW_ANY`` with an ``egressProxy``, the
+mesh service ``egress-proxy``) sends its calls to unknown destinations (the hidden pod's IP,
+outside the registry) to the egress proxy instead of through ``PassthroughCluster``: both an
+HTTP port its sidecar has a listener for (8080: the ``allow_any`` route) and one it does not
+(7272: ``virtualOutbound``'s passthrough chain).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ pytestmark = pytest.mark.e2e
 
 skip_unless_netns()
 
-#: Two HTTP/1.1 (keep-alive) servers answering with the pod name and the port they serve on.
+#: Three HTTP/1.1 (keep-alive) servers answering with the pod name and the port they serve on.
 HIDDEN_APP = """
 import http.server, json, os, threading
 class App(http.server.BaseHTTPRequestHandler):
@@ -52,8 +58,9 @@ class App(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *args):
         pass
-loopback = http.server.ThreadingHTTPServer(('127.0.0.1', 7171), App)
-threading.Thread(target=loopback.serve_forever, daemon=True).start()
+for address in (('127.0.0.1', 7171), ('0.0.0.0', 8080)):
+    server = http.server.ThreadingHTTPServer(address, App)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
 http.server.ThreadingHTTPServer(('0.0.0.0', 7272), App).serve_forever()
 """
 
@@ -70,6 +77,26 @@ spec:
       - name: app
         image: hidden
         command: ["python3", "-c", {json.dumps(HIDDEN_APP)}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: egress-proxy}}
+spec:
+  selector: {{matchLabels: {{app: egress-proxy}}}}
+  template:
+    metadata: {{labels: {{app: egress-proxy}}}}
+    spec:
+      containers:
+      - name: app
+        image: egress-proxy
+        command: ["python3", "-c", {json.dumps(HIDDEN_APP)}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: egress-proxy}}
+spec:
+  selector: {{app: egress-proxy}}
+  ports: [{{name: http, port: 8080}}]
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -231,3 +258,46 @@ def test_ingress_listener_terminates_its_own_tls(world: Mesh) -> None:
     wait_for(lambda: call().startswith("HTTP/1.1 200"), 30, "TLS on the ingress listener")
     out = call()
     assert '"port": 7171' in out and '"path": "/tls"' in out, out
+
+
+EGRESS_PROXY = """
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: client}
+spec:
+  workloadSelector: {labels: {app: client}}
+  outboundTrafficPolicy:
+    mode: ALLOW_ANY
+    egressProxy:
+      host: egress-proxy.default.svc.cluster.local
+      port: {number: 8080}
+"""
+
+
+def test_egress_proxy_takes_the_traffic_to_unknown_destinations(world: Mesh) -> None:
+    client, hidden = world.pod("deploy/client"), world.pod("deploy/hidden")
+    proxy = world.pod("deploy/egress-proxy")
+    urls = [f"http://{hidden.ip}:8080/unknown", f"http://{hidden.ip}:7272/unknown"]
+    before = pod_calls(client, [(url, {}) for url in urls])
+    assert [a.echo["pod"] for a in before] == [hidden.plan.name] * 2, before  # passthrough
+    world.mesh.apply(EGRESS_PROXY)
+    try:
+
+        def proxied() -> bool:
+            return all(a.status == 200 and a.pod == proxy.plan.name for a in calls())
+
+        def calls() -> list[Answer]:
+            return pod_calls(client, [(url, {}) for url in urls])
+
+        wait_for(proxied, 30, "unknown destinations to go to the egress proxy")
+        answers = [a for _ in range(5) for a in calls()]
+        assert {(a.pod, a.echo["port"]) for a in answers} == {(proxy.plan.name, 8080)}, answers
+        # the proxy got the requests as the client sent them
+        assert {a.echo["path"] for a in answers} == {"/unknown"}
+    finally:
+        world.mesh.delete(EGRESS_PROXY)
+
+    def passthrough_again() -> bool:
+        return all(a.status == 200 and a.pod == hidden.plan.name for a in calls())
+
+    wait_for(passthrough_again, 30, "PassthroughCluster once the Sidecar is gone")

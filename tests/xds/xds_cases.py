@@ -123,6 +123,16 @@ Sidecar productpage
   - hosts: [./*]
 """)
 
+#: Unknown destinations of the namespace's sidecars go to details (an egress proxy stand-in).
+SIDECAR_EGRESS_PROXY = manifests("""
+Sidecar default
+  outboundTrafficPolicy:
+    mode: ALLOW_ANY
+    egressProxy:
+      host: details.default.svc.cluster.local
+      port: {number: 9080}
+""")
+
 
 def _with_entries(
     texts: tuple[str, ...], files: tuple[str, ...] = (), mesh: MeshConfig | None = None
@@ -147,6 +157,7 @@ CASES: dict[str, Callable[[], MeshSnapshot]] = {
         (DELEGATED_RETRIES_MIRROR,), (DR_ALL,)
     ),
     "sidecar_ingress": lambda: _with_entries((SIDECAR_INGRESS,)),
+    "sidecar_egress_proxy": lambda: _with_entries((SIDECAR_EGRESS_PROXY,)),
     "registry_only": lambda: _with_entries(
         (SERVICE_ENTRY,), mesh=MeshConfig(outbound_traffic_policy="REGISTRY_ONLY")
     ),

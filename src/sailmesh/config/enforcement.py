@@ -132,7 +132,6 @@ SIDECAR: tuple[NotEnforced, ...] = (
     NotEnforced("Sidecar", "spec.egress[*].port", "per-port egress listeners are not implemented: egress hosts apply to every port"),
     NotEnforced("Sidecar", "spec.egress[*].bind", "per-port egress listeners are not implemented"),
     NotEnforced("Sidecar", "spec.egress[*].captureMode", "capture modes are not implemented", except_values=("DEFAULT",)),
-    NotEnforced("Sidecar", "spec.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
 )
 
 _WAYPOINT = (
@@ -197,7 +196,7 @@ _EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersIn
 MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.*", "sailmesh has no installer: only spec.meshConfig is read", except_keys=("meshConfig",)),
     NotEnforced("IstioOperator", "spec.meshConfig.*", _MESH, except_keys=_MESH_READ),
-    NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "unknown destinations are not sent to an egress proxy"),
+    NotEnforced("IstioOperator", "spec.meshConfig.outboundTrafficPolicy.egressProxy", "not a field of Istio's MeshConfig (its outboundTrafficPolicy has only mode): egressProxy is a Sidecar field; set it on a Sidecar (one in the root namespace applies mesh-wide)"),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultHttpRetryPolicy.*", _MESH, except_keys=("attempts", "retryOn")),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.*", "proxy config field not applied (only proxyMetadata.ISTIO_DELTA_XDS and SECRET_TTL, and tracing.sampling are)", except_keys=("proxyMetadata", "tracing")),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultConfig.tracing.*", "only tracing.sampling is read; the tracer comes from extensionProviders (default: the control plane's collector)", except_keys=("sampling",)),

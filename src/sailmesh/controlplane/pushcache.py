@@ -16,7 +16,9 @@ What a sidecar's translation reads about its proxy (see :mod:`sailmesh.xds`), he
   policy ``targetRef(s)``), or when any VirtualService matches on ``sourceLabels`` or any
   DestinationRule sets ``failoverPriority`` (or the mesh's ``localityLbSetting`` does);
 - for CDS and LDS (inbound clusters and ``virtualInbound``): the labels (services selecting
-  the workload) and the named ports of the workload at the proxy's IP.
+  the workload), the named ports of the workload at the proxy's IP, and that IP itself when
+  the Sidecar has ingress listeners (``defaultEndpoint: 0.0.0.0:<port>`` and bound listeners
+  name it).
 
 CDS is the expensive type and differs between workloads only by their ``inbound|<port>||``
 clusters, so a second workload with the same outbound key reuses the packed outbound clusters
@@ -282,7 +284,10 @@ class PushContext:
         )
         labels = own if self.labels.applies(proxy) else None
         workload = self.snapshot.registry.workload_at(proxy.ip)
-        inbound = (own, frozenset(workload.ports.items()) if workload is not None else None)
+        # Sidecar ingress listeners may forward to (or bind) the pod's own IP
+        own_ip = proxy.ip if sidecar is not None and sidecar.spec.ingress else None
+        ports = frozenset(workload.ports.items()) if workload is not None else None
+        inbound = (own, ports, own_ip)
         return base, labels, inbound
 
     def resources(self, proxy: Proxy, options: TranslateOptions) -> ResourceSnapshot:

@@ -50,9 +50,7 @@ class _Ctx:
 
     @property
     def fallback_cluster(self) -> str:
-        if self.scope.outbound_policy == "REGISTRY_ONLY":
-            return names.BLACKHOLE_CLUSTER
-        return names.PASSTHROUGH_CLUSTER
+        return self.scope.fallback_cluster
 
 
 def _listener(name: str, address: str, port: int, bind: bool) -> listener_pb2.Listener:

@@ -88,9 +88,10 @@ class _VirtualHosts:
 
 
 def catch_all(scope: ProxyScope, explicit: bool = False) -> route_pb2.VirtualHost:
-    """``allow_any`` (to PassthroughCluster) or ``block_all`` (502) for every other host."""
+    """``allow_any`` (to PassthroughCluster, or the Sidecar's egress proxy) or ``block_all``
+    (502) for every other host."""
     if scope.outbound_policy == "ALLOW_ANY" and not explicit:
-        action = route_pb2.RouteAction(cluster=names.PASSTHROUGH_CLUSTER)
+        action = route_pb2.RouteAction(cluster=scope.fallback_cluster)
         action.timeout.CopyFrom(pb.duration(0))
         action.max_grpc_timeout.CopyFrom(pb.duration(0))
         route = route_pb2.Route(

@@ -2,7 +2,9 @@
 
 A :class:`ProxyScope` is computed once per translation and shared by the per-type translators.
 It applies the proxy's Sidecar resource (``egress[].hosts`` as ``namespace/dnsName``, its
-``outboundTrafficPolicy``) on top of exportTo visibility (done by the snapshot).
+``outboundTrafficPolicy`` with the ``egressProxy`` that unknown destinations go to under
+ALLOW_ANY instead of ``PassthroughCluster``) on top of exportTo visibility (done by the
+snapshot).
 
 Host ownership follows Istio: a service host is routed by the oldest VirtualService naming it
 exactly; hosts no exact VirtualService names go to the oldest VirtualService with a matching
@@ -21,6 +23,7 @@ from sailmesh.registry.registry import RegistryView
 from sailmesh.snapshot.hosts import fqdn, host_matches, visible
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MESH_GATEWAY, MeshSnapshot
+from sailmesh.xds import names
 
 PortKind = Literal["http", "auto", "tcp", "tls", "udp"]
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
@@ -74,6 +77,16 @@ class ProxyScope:
     _by_host: dict[str, list[Service]] | None = None
     #: Memo for values derived from the scope (e.g. the cluster plan), keyed by their producer.
     memo: dict[str, Any] = field(default_factory=dict)
+    #: The cluster of the Sidecar's ``outboundTrafficPolicy.egressProxy`` (ALLOW_ANY only).
+    egress_proxy_cluster: str | None = None
+
+    @property
+    def fallback_cluster(self) -> str:
+        """Where traffic to unknown destinations goes: ``BlackHoleCluster`` (REGISTRY_ONLY),
+        the egress proxy's cluster when the Sidecar names one, else ``PassthroughCluster``."""
+        if self.outbound_policy == "REGISTRY_ONLY":
+            return names.BLACKHOLE_CLUSTER
+        return self.egress_proxy_cluster or names.PASSTHROUGH_CLUSTER
 
     def destination_rule(self, hostname: str) -> Resource | None:
         """The DestinationRule for ``hostname`` as seen from the proxy's namespace (memoized;
@@ -164,11 +177,25 @@ def build_scope(proxy: Proxy, snapshot: MeshSnapshot) -> ProxyScope:
             )
         ]
     policy = snapshot.mesh.outbound_traffic_policy
+    egress_proxy: str | None = None
     if sidecar is not None and sidecar.spec.outbound_traffic_policy is not None:
-        policy = sidecar.spec.outbound_traffic_policy.mode or policy
-    scope = ProxyScope(proxy, snapshot, services, vss, policy)
+        own = sidecar.spec.outbound_traffic_policy
+        policy = own.mode or policy
+        egress_proxy = _egress_proxy_cluster(own.egress_proxy) if policy == "ALLOW_ANY" else None
+    scope = ProxyScope(proxy, snapshot, services, vss, policy, egress_proxy_cluster=egress_proxy)
     _assign_owners(scope)
     return scope
+
+
+def _egress_proxy_cluster(destination: Any) -> str | None:
+    """``outbound|<port>|<subset>|<host>`` of an egress proxy, its host taken as written (as
+    Istio's ``GetDestinationCluster`` without a service: name the FQDN or ServiceEntry host)."""
+    if destination is None or not destination.host or destination.port is None:
+        return None
+    number = destination.port.number
+    if not number:
+        return None
+    return names.outbound_cluster(int(number), destination.subset or "", destination.host)
 
 
 def _assign_owners(scope: ProxyScope) -> None:
