@@ -21,6 +21,12 @@ mesh service ``egress-proxy``) sends its calls to unknown destinations (the hidd
 outside the registry) to the egress proxy instead of through ``PassthroughCluster``: both an
 HTTP port its sidecar has a listener for (8080: the ``allow_any`` route) and one it does not
 (7272: ``virtualOutbound``'s passthrough chain).
+
+Per-port egress listeners (REGISTRY_ONLY, so that what a listener does not import fails): a
+port listener on 8080 importing ``egress-proxy`` only (``third``, also on 8080, is refused
+although the catch-all imports it: the port listener holds 8080), a ``captureMode: NONE``
+listener bound on 127.0.0.1:7272 importing ``second`` (the app connects to it explicitly), and
+the catch-all importing ``second`` and ``third`` (``second:7272`` by its VIP, captured).
 """
 
 from __future__ import annotations
@@ -94,6 +100,20 @@ spec:
 apiVersion: v1
 kind: Service
 metadata: {{name: egress-proxy}}
+spec:
+  selector: {{app: egress-proxy}}
+  ports: [{{name: http, port: 8080}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: second}}
+spec:
+  selector: {{app: egress-proxy}}
+  ports: [{{name: http, port: 7272}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: third}}
 spec:
   selector: {{app: egress-proxy}}
   ports: [{{name: http, port: 8080}}]
@@ -301,3 +321,55 @@ def test_egress_proxy_takes_the_traffic_to_unknown_destinations(world: Mesh) -> 
         return all(a.status == 200 and a.pod == hidden.plan.name for a in calls())
 
     wait_for(passthrough_again, 30, "PassthroughCluster once the Sidecar is gone")
+
+
+EGRESS_LISTENERS = """
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: client-egress}
+spec:
+  workloadSelector: {labels: {app: client}}
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+  egress:
+  - port: {number: 7272, protocol: HTTP, name: http-local}
+    bind: 127.0.0.1
+    captureMode: NONE
+    hosts: [./second.default.svc.cluster.local]
+  - port: {number: 8080, protocol: HTTP, name: http}
+    hosts: [./egress-proxy.default.svc.cluster.local]
+  - hosts: [./second.default.svc.cluster.local, ./third.default.svc.cluster.local]
+"""
+
+
+def test_egress_listeners_per_port(world: Mesh) -> None:
+    client, proxy = world.pod("deploy/client"), world.pod("deploy/egress-proxy")
+    bound = ("http://127.0.0.1:7272/bound", {"Host": "second"})
+    captured = [
+        ("http://egress-proxy:8080/a", {}),
+        ("http://third:8080/b", {}),
+        ("http://second:7272/c", {}),
+    ]
+    before = pod_calls(client, [bound, *captured])
+    assert before[0].status == 0, before[0]  # nothing listens on the client's 127.0.0.1:7272
+    assert [a.status for a in before[1:]] == [200, 200, 200], before
+    world.mesh.apply(EGRESS_LISTENERS)
+    try:
+
+        def applied() -> bool:
+            return [a.status for a in pod_calls(client, [bound, *captured])] == [200, 200, 502, 200]
+
+        wait_for(applied, 30, "the egress listeners")
+        answers = pod_calls(client, [bound, *captured] * 3)
+        status, listeners = envoy_proxy.admin_request(
+            client.netns_file, "/listeners", client.admin_port
+        )
+    finally:
+        world.mesh.delete(EGRESS_LISTENERS)
+    print(
+        f"\negress listeners: {[a.status for a in answers[:4]]} (bound, 8080 own, 8080 not imported, catch-all)"
+    )
+    assert [a.status for a in answers] == [200, 200, 502, 200] * 3, answers
+    served = [answers[i] for i in (0, 1, 3)]
+    assert {(a.pod, a.echo["port"]) for a in served[:1]} == {(proxy.plan.name, 7272)}
+    assert served[1].echo["port"] == 8080 and served[2].echo["port"] == 7272
+    assert status == 200 and "127.0.0.1_7272::127.0.0.1:7272" in listeners, listeners

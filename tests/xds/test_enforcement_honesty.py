@@ -55,6 +55,10 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     "servers",
     ("Sidecar", "spec.ingress[*].tls.httpsRedirect"): "validation rejects true on sidecar "
     "ingress; false is the default",
+    ("Sidecar", "spec.egress[*].port.name"): "a label of the listener port; Istio names "
+    "egress listeners and their route configs by bind and number",
+    ("Sidecar", "spec.egress[*].port.targetPort"): "no meaning on an egress listener (the "
+    "app connects to the listener port; Istio reads only number, protocol and name)",
     ("Sidecar", "spec.ingress[*].port.targetPort"): "Istio has no targetPort on ingress "
     "listeners: the listener port is the target port",
     ("Sidecar", "spec.inboundConnectionPool.http.h2UpgradePolicy"): "Istio applies h2 upgrade "

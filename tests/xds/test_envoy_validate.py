@@ -190,3 +190,12 @@ def test_envoy_accepts_sidecar_ingress_listeners(tmp_path: Path) -> None:
     )
     snap = fx.snapshot(fx.config(text))
     _validate(translate(fx.productpage_proxy(), snap), tmp_path)
+
+
+def test_envoy_accepts_sidecar_egress_listeners(tmp_path: Path) -> None:
+    """Per-port Sidecar egress listeners: captured and bound (captureMode NONE), HTTP and TCP,
+    and an egress proxy for unknown destinations."""
+    from xds_cases import CASES
+
+    for case in ("sidecar_egress_listeners", "sidecar_egress_proxy"):
+        _validate(translate(fx.productpage_proxy(), CASES[case]()), tmp_path)

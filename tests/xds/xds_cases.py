@@ -133,6 +133,33 @@ Sidecar default
       port: {number: 9080}
 """)
 
+#: Egress listeners of productpage: reviews alone on a captured 9080, ratings on a bound
+#: 127.0.0.1:9080 (captureMode NONE), an external database on a bound 127.0.0.1:3306, and a
+#: catch-all importing details (whose 9080 the port listener holds).
+SIDECAR_EGRESS_LISTENERS = manifests("""
+ServiceEntry db
+  hosts: [db.example.com]
+  ports: [{number: 3306, name: tcp, protocol: TCP}]
+  resolution: DNS
+  location: MESH_EXTERNAL
+---
+Sidecar productpage
+  workloadSelector:
+    labels: {app: productpage}
+  egress:
+  - port: {number: 9080, protocol: HTTP, name: http}
+    hosts: [./reviews.default.svc.cluster.local]
+  - port: {number: 9080, protocol: HTTP, name: http-local}
+    bind: 127.0.0.1
+    captureMode: NONE
+    hosts: [./ratings.default.svc.cluster.local]
+  - port: {number: 3306, protocol: TCP, name: db}
+    bind: 127.0.0.1
+    captureMode: NONE
+    hosts: [./db.example.com]
+  - hosts: [./details.default.svc.cluster.local]
+""")
+
 
 def _with_entries(
     texts: tuple[str, ...], files: tuple[str, ...] = (), mesh: MeshConfig | None = None
@@ -158,6 +185,7 @@ CASES: dict[str, Callable[[], MeshSnapshot]] = {
     ),
     "sidecar_ingress": lambda: _with_entries((SIDECAR_INGRESS,)),
     "sidecar_egress_proxy": lambda: _with_entries((SIDECAR_EGRESS_PROXY,)),
+    "sidecar_egress_listeners": lambda: _with_entries((SIDECAR_EGRESS_LISTENERS,)),
     "registry_only": lambda: _with_entries(
         (SERVICE_ENTRY,), mesh=MeshConfig(outbound_traffic_policy="REGISTRY_ONLY")
     ),

@@ -45,6 +45,14 @@ class NotEnforced:
         return self.path == WHOLE_KIND
 
 
+def _catch_all_with_bind(listener: Any) -> bool:
+    """A Sidecar egress listener without a port (the catch-all) that sets bind or captureMode."""
+    if not isinstance(listener, dict) or listener.get("port") is not None:
+        return False
+    mode = str(listener.get("captureMode") or "DEFAULT").upper()
+    return bool(listener.get("bind")) or mode != "DEFAULT"
+
+
 def _is_range(value: Any) -> bool:
     """An address entry that is a CIDR range of more than one address."""
     try:
@@ -129,9 +137,7 @@ SIDECAR: tuple[NotEnforced, ...] = (
     NotEnforced("Sidecar", "spec.ingress[*].tls.credentialNames", "sidecars are sent no Secrets: ingress TLS uses serverCertificate/privateKey files"),
     NotEnforced("Sidecar", "spec.ingress[*].tls.caCertCredentialName", "sidecars are sent no Secrets: use caCertificates"),
     NotEnforced("Sidecar", "spec.ingress[*].tls.tlsCertificates[*].caCertificates", "the client CA comes from tls.caCertificates"),
-    NotEnforced("Sidecar", "spec.egress[*].port", "per-port egress listeners are not implemented: egress hosts apply to every port"),
-    NotEnforced("Sidecar", "spec.egress[*].bind", "per-port egress listeners are not implemented"),
-    NotEnforced("Sidecar", "spec.egress[*].captureMode", "capture modes are not implemented", except_values=("DEFAULT",)),
+    NotEnforced("Sidecar", "spec.egress[*]", "bind and captureMode are read on egress listeners with a port only: the catch-all's services keep their VIP/0.0.0.0 listeners, captured", when=_catch_all_with_bind, when_text="an egress listener without a port that sets bind or captureMode"),
 )
 
 _WAYPOINT = (

@@ -13,7 +13,11 @@ Capturing sidecars (interception ``REDIRECT``):
   HTTP to RDS ``"<port>"``, the rest to their cluster;
 - ``0.0.0.0_<port>`` for TCP/TLS services without a VIP on ports no HTTP service uses: TLS
   services by SNI (TLS inspector), the first plain TCP service (or passthrough) otherwise;
-- ``virtualInbound`` (see :mod:`sailmesh.xds.inbound`).
+- with Sidecar egress listeners that have a port, those listeners instead
+  (:mod:`sailmesh.xds.egress_listeners`): ``<bind>_<port>`` per port listener with only its
+  hosts (bound to the port for ``captureMode: NONE``), the catch-all's as above;
+- ``virtualInbound`` (see :mod:`sailmesh.xds.inbound`) and the bound listeners of Sidecar
+  ingress listeners with ``captureMode: NONE``.
 
 Explicit sidecars (interception ``NONE``): one HTTP listener ``127.0.0.1_<explicit_port>`` (the
 ``http_proxy`` the app is given) using RDS ``http_proxy``, where the Host header picks the
@@ -30,6 +34,7 @@ from envoy.config.listener.v3 import listener_pb2
 
 from sailmesh.registry.model import Service, ServicePort
 from sailmesh.xds import filters, names, pb
+from sailmesh.xds.egress_listeners import EgressView, egress_views
 from sailmesh.xds.inbound import bound_inbound_listeners, virtual_inbound
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.reporting import ListenerLogs, listener_logs
@@ -170,13 +175,38 @@ def wildcard_tcp_listener(
 
 
 def outbound_port_listeners(ctx: _Ctx) -> list[listener_pb2.Listener]:
-    """The per-port outbound listeners of a capturing sidecar."""
-    http = set(http_ports(ctx.scope))
+    """The per-port outbound listeners of a capturing sidecar: of the whole scope, or of each
+    Sidecar egress listener when one has a port (:mod:`sailmesh.xds.egress_listeners`;
+    listeners are unique by address and port, the first egress listener wins)."""
+    views = egress_views(ctx.scope)
+    if not views:
+        return service_port_listeners(ctx)
+    found: dict[str, listener_pb2.Listener] = {}
+    for view in views:
+        own = _Ctx(view.scope, ctx.options)
+        if view.port is None:
+            built = service_port_listeners(own)
+        elif view.http:
+            built = [egress_http_listener(own, view)]
+        elif view.address == names.WILDCARD_ADDRESS:
+            built = service_port_listeners(own, only_port=view.port)
+        else:
+            built = [egress_tcp_listener(own, view)]
+        for listener in built:
+            found.setdefault(listener.name, listener)
+    return list(found.values())
+
+
+def service_port_listeners(ctx: _Ctx, only_port: int | None = None) -> list[listener_pb2.Listener]:
+    """The outbound listeners of the scope's services (on ``only_port`` only, when given)."""
+    http = {p for p in http_ports(ctx.scope) if only_port in (None, p)}
     sniffed: set[int] = set()
     vips: dict[str, tuple[Service, ServicePort]] = {}
     wildcard: dict[int, list[tuple[Service, ServicePort]]] = {}
     for service in ctx.scope.services:
         for sp in service.ports:
+            if only_port not in (None, sp.port):
+                continue
             kind = port_kind(sp)
             if kind == "auto":
                 sniffed.add(sp.port)
@@ -190,6 +220,38 @@ def outbound_port_listeners(ctx: _Ctx) -> list[listener_pb2.Listener]:
     out += [vip_listener(ctx, *vips[name]) for name in sorted(vips)]
     out += [wildcard_tcp_listener(ctx, port, wildcard[port]) for port in sorted(wildcard)]
     return out
+
+
+def egress_http_listener(ctx: _Ctx, view: EgressView) -> listener_pb2.Listener:
+    """``<address>_<port>`` of an HTTP egress listener, routed by its own route config."""
+    assert view.port is not None
+    address = view.address
+    name = names.listener_name(address, view.port)
+    listener = _listener(name, address, view.port, view.bind_to_port)
+    hcm = _hcm(ctx, address, view.port, view.route_name)
+    listener.filter_chains.append(lc_pb2.FilterChain(name=name, filters=[hcm]))
+    return listener
+
+
+def egress_tcp_listener(ctx: _Ctx, view: EgressView) -> listener_pb2.Listener:
+    """``<bind>_<port>`` of a TCP egress listener on its own address (no original destination
+    to tell services apart): the first of its services with that port, else the fallback
+    (``BlackHoleCluster`` on a bound listener)."""
+    assert view.port is not None
+    name = names.listener_name(view.address, view.port)
+    listener = _listener(name, view.address, view.port, view.bind_to_port)
+    target = next(
+        ((s, sp) for s in ctx.scope.services if (sp := s.port(view.port)) is not None), None
+    )
+    if target is not None:
+        chain = lc_pb2.FilterChain(name=name, filters=[_tcp_filter(ctx, *target)])
+    elif view.bind_to_port:  # no original destination: passing through would loop back here
+        blackhole = filters.tcp_proxy(names.BLACKHOLE_CLUSTER, cluster=names.BLACKHOLE_CLUSTER)
+        chain = lc_pb2.FilterChain(name=name, filters=[blackhole])
+    else:
+        chain = _passthrough_chain(ctx)
+    listener.filter_chains.append(chain)
+    return listener
 
 
 def explicit_listener(ctx: _Ctx) -> listener_pb2.Listener:

@@ -13,6 +13,10 @@ VirtualService hosts that name no service get virtual hosts of their own. The la
 host catches everything else: ``allow_any`` -> ``PassthroughCluster`` (ALLOW_ANY) or
 ``block_all`` -> 502 (REGISTRY_ONLY), as in Istio.
 
+With Sidecar egress listeners that have a port, each HTTP port listener has its own route
+config (``"<port>"``, or ``"<bind>:<port>"`` on another address) with only its hosts, and the
+catch-all listener's hosts make the other ports' (:mod:`sailmesh.xds.egress_listeners`).
+
 Explicit mode (interception ``NONE``): one route config ``http_proxy`` for the sidecar's
 ``http_proxy`` listener, with every service's HTTP ports. There the Host header is all that
 identifies the destination, so domains always carry the port, and bare names only for port 80
@@ -29,6 +33,7 @@ from envoy.config.route.v3 import route_pb2 as rc_pb2
 from sailmesh.registry.model import Service
 from sailmesh.snapshot.hosts import DOMAIN_SUFFIX
 from sailmesh.xds import names, pb
+from sailmesh.xds.egress_listeners import egress_views
 from sailmesh.xds.route_build import default_route, vs_routes
 from sailmesh.xds.scope import ProxyScope, port_kind
 
@@ -147,11 +152,14 @@ def http_ports(scope: ProxyScope) -> list[int]:
     return sorted(ports)
 
 
-def outbound_route_config(scope: ProxyScope, port: int) -> rc_pb2.RouteConfiguration:
-    """The route config ``"<port>"``."""
+def outbound_route_config(
+    scope: ProxyScope, port: int, bound: bool = False
+) -> rc_pb2.RouteConfiguration:
+    """The route config ``"<port>"``; ``bound``: of a listener bound to its port (no original
+    destination: unknown hosts get 502, passing them through would loop to the listener)."""
     collector = _VirtualHosts()
     _add_port(scope, collector, port, explicit=False)
-    hosts = [*collector.hosts, catch_all(scope)]
+    hosts = [*collector.hosts, catch_all(scope, explicit=bound)]
     return rc_pb2.RouteConfiguration(
         name=names.outbound_route_config(port),
         virtual_hosts=hosts,
@@ -177,4 +185,17 @@ def build_routes(scope: ProxyScope) -> dict[str, rc_pb2.RouteConfiguration]:
     if scope.proxy.interception == "NONE":
         config = explicit_route_config(scope)
         return {config.name: config}
-    return {str(port): outbound_route_config(scope, port) for port in http_ports(scope)}
+    views = egress_views(scope)
+    if not views:
+        return {str(port): outbound_route_config(scope, port) for port in http_ports(scope)}
+    found: dict[str, rc_pb2.RouteConfiguration] = {}
+    for view in views:
+        if view.port is None:
+            for port in http_ports(view.scope):
+                if str(port) not in found:
+                    found[str(port)] = outbound_route_config(view.scope, port)
+        elif view.http and view.route_name not in found:
+            config = outbound_route_config(view.scope, view.port, bound=view.bind_to_port)
+            config.name = view.route_name
+            found[view.route_name] = config
+    return found

@@ -42,7 +42,7 @@ def port_kind(port: ServicePort) -> PortKind:
     return "tcp"
 
 
-def _egress_allows(patterns: list[tuple[str, str]], namespace: str, host: str, own_ns: str) -> bool:
+def egress_allows(patterns: list[tuple[str, str]], namespace: str, host: str, own_ns: str) -> bool:
     for ns, dns in patterns:
         ns_ok = ns == "*" or ns == namespace or (ns == "." and namespace == own_ns)
         if ns_ok and (host_matches(dns, host) or host_matches(host, dns)):
@@ -50,16 +50,20 @@ def _egress_allows(patterns: list[tuple[str, str]], namespace: str, host: str, o
     return False
 
 
+def host_patterns(hosts: list[str]) -> list[tuple[str, str]]:
+    """``namespace/dnsName`` egress hosts as ``(namespace, dnsName)`` (``~/`` imports nothing)."""
+    patterns: list[tuple[str, str]] = []
+    for entry in hosts:
+        ns, sep, dns = entry.partition("/")
+        if sep and ns != "~":
+            patterns.append((ns, dns or "*"))
+    return patterns
+
+
 def _egress_patterns(sidecar: Resource | None) -> list[tuple[str, str]] | None:
     if sidecar is None or not sidecar.spec.egress:
         return None
-    patterns: list[tuple[str, str]] = []
-    for listener in sidecar.spec.egress:
-        for entry in listener.hosts or []:
-            ns, sep, dns = entry.partition("/")
-            if sep and ns != "~":
-                patterns.append((ns, dns or "*"))
-    return patterns
+    return [p for listener in sidecar.spec.egress for p in host_patterns(listener.hosts or [])]
 
 
 @dataclass
@@ -164,15 +168,13 @@ def build_scope(proxy: Proxy, snapshot: MeshSnapshot) -> ProxyScope:
     vss = snapshot.virtual_services(proxy.namespace, MESH_GATEWAY)
     if patterns is not None:
         services = [
-            s
-            for s in services
-            if _egress_allows(patterns, s.namespace, s.hostname, proxy.namespace)
+            s for s in services if egress_allows(patterns, s.namespace, s.hostname, proxy.namespace)
         ]
         vss = [
             vs
             for vs in vss
             if any(
-                _egress_allows(patterns, vs.namespace, h, proxy.namespace)
+                egress_allows(patterns, vs.namespace, h, proxy.namespace)
                 for h in snapshot.vs_hosts(vs)
             )
         ]
@@ -183,7 +185,7 @@ def build_scope(proxy: Proxy, snapshot: MeshSnapshot) -> ProxyScope:
         policy = own.mode or policy
         egress_proxy = _egress_proxy_cluster(own.egress_proxy) if policy == "ALLOW_ANY" else None
     scope = ProxyScope(proxy, snapshot, services, vss, policy, egress_proxy_cluster=egress_proxy)
-    _assign_owners(scope)
+    assign_owners(scope)
     return scope
 
 
@@ -198,7 +200,7 @@ def _egress_proxy_cluster(destination: Any) -> str | None:
     return names.outbound_cluster(int(number), destination.subset or "", destination.host)
 
 
-def _assign_owners(scope: ProxyScope) -> None:
+def assign_owners(scope: ProxyScope) -> None:
     names = {s.hostname for s in scope.services}
     for vs in scope.virtual_services:
         for host in scope.snapshot.vs_hosts(vs):
