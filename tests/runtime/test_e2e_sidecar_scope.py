@@ -13,6 +13,7 @@ the app through the hidden pod's inbound capture (pod IP, port of the listener):
   ``connectionPool`` (``maxRequestsPerConnection: 1``) overriding the Sidecar's: one upstream
   connection per request;
 - 7090 ``captureMode: NONE``: a listener bound on the pod IP serves it;
+- 7095 -> ``defaultEndpoint: unix://@sailmesh-app`` (an abstract Unix socket of the pod);
 - 7443 with the listener's own TLS (``SIMPLE``, certificate files; PeerAuthentication DISABLE
   on that port, as Istio requires): the client verifies the certificate, the app gets HTTP.
 
@@ -26,7 +27,8 @@ Per-port egress listeners (REGISTRY_ONLY, so that what a listener does not impor
 port listener on 8080 importing ``egress-proxy`` only (``third``, also on 8080, is refused
 although the catch-all imports it: the port listener holds 8080), a ``captureMode: NONE``
 listener bound on 127.0.0.1:7272 importing ``second`` (the app connects to it explicitly), and
-the catch-all importing ``second`` and ``third`` (``second:7272`` by its VIP, captured).
+the catch-all importing ``second`` and ``third`` (``second:7272`` by its VIP, captured), and
+a listener bound on the abstract Unix socket ``@sailmesh-egress`` importing ``third``.
 """
 
 from __future__ import annotations
@@ -49,14 +51,16 @@ pytestmark = pytest.mark.e2e
 
 skip_unless_netns()
 
-#: Three HTTP/1.1 (keep-alive) servers answering with the pod name and the port they serve on.
+#: HTTP/1.1 (keep-alive) servers on 127.0.0.1:7171, 0.0.0.0:8080 and 7272 and the abstract
+#: Unix socket ``@sailmesh-app`` (scoped to the pod's network namespace), answering with the
+#: pod name and the port they serve on.
 HIDDEN_APP = """
-import http.server, json, os, threading
+import http.server, json, os, socketserver, threading
 class App(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     def do_GET(self):
-        body = json.dumps({'pod': os.environ['POD_NAME'], 'port': self.server.server_port,
-                           'path': self.path}).encode()
+        port = getattr(self.server, 'server_port', 'unix')
+        body = json.dumps({'pod': os.environ['POD_NAME'], 'port': port, 'path': self.path}).encode()
         self.send_response(200)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Content-Length', str(len(body)))
@@ -64,8 +68,11 @@ class App(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
     def log_message(self, *args):
         pass
-for address in (('127.0.0.1', 7171), ('0.0.0.0', 8080)):
-    server = http.server.ThreadingHTTPServer(address, App)
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+for server in (http.server.ThreadingHTTPServer(('127.0.0.1', 7171), App),
+               http.server.ThreadingHTTPServer(('0.0.0.0', 8080), App),
+               UnixServer('\\0sailmesh-app', App)):
     threading.Thread(target=server.serve_forever, daemon=True).start()
 http.server.ThreadingHTTPServer(('0.0.0.0', 7272), App).serve_forever()
 """
@@ -149,6 +156,8 @@ spec:
   - port: {{number: 7090, protocol: HTTP, name: http-bound}}
     captureMode: NONE
     defaultEndpoint: 127.0.0.1:7171
+  - port: {{number: 7095, protocol: HTTP, name: http-unix}}
+    defaultEndpoint: unix://@sailmesh-app
   - port: {{number: 7443, protocol: HTTPS, name: https}}
     defaultEndpoint: 127.0.0.1:7171
     tls: {{mode: SIMPLE, serverCertificate: {pki.server_cert}, privateKey: {pki.server_key}}}
@@ -200,7 +209,7 @@ def cluster_stat(pod: RunningPod, cluster: str, stat: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def served(answer: Answer, port: int) -> bool:
+def served(answer: Answer, port: int | str) -> bool:
     return answer.status == 200 and answer.echo.get("port") == port
 
 
@@ -264,6 +273,14 @@ with socket.create_connection((host, port), timeout=10) as raw:
             data += chunk
 print(data.decode(errors='replace'))
 """
+
+
+def test_unix_socket_default_endpoint(world: Mesh) -> None:
+    client, hidden = world.pod("deploy/client"), world.pod("deploy/hidden")
+    world.mesh.apply(sidecar(world.pki))
+    url = f"http://{hidden.ip}:7095/unix"
+    wait_for(lambda: served(pod_call(client, url), "unix"), 30, "the ingress listener on 7095")
+    assert pod_call(client, url).echo["pod"] == hidden.plan.name
 
 
 def test_ingress_listener_terminates_its_own_tls(world: Mesh) -> None:
@@ -337,6 +354,10 @@ spec:
     hosts: [./second.default.svc.cluster.local]
   - port: {number: 8080, protocol: HTTP, name: http}
     hosts: [./egress-proxy.default.svc.cluster.local]
+  - port: {number: 8080, protocol: HTTP, name: http-unix}
+    bind: unix://@sailmesh-egress
+    captureMode: NONE
+    hosts: [./third.default.svc.cluster.local]
   - hosts: [./second.default.svc.cluster.local, ./third.default.svc.cluster.local]
 """
 
@@ -360,6 +381,7 @@ def test_egress_listeners_per_port(world: Mesh) -> None:
 
         wait_for(applied, 30, "the egress listeners")
         answers = pod_calls(client, [bound, *captured] * 3)
+        over_unix = unix_call(client, "@sailmesh-egress", "third", "/unix")
         status, listeners = envoy_proxy.admin_request(
             client.netns_file, "/listeners", client.admin_port
         )
@@ -373,3 +395,25 @@ def test_egress_listeners_per_port(world: Mesh) -> None:
     assert {(a.pod, a.echo["port"]) for a in served[:1]} == {(proxy.plan.name, 7272)}
     assert served[1].echo["port"] == 8080 and served[2].echo["port"] == 7272
     assert status == 200 and "127.0.0.1_7272::127.0.0.1:7272" in listeners, listeners
+    # the bound Unix socket listener imports third (which the captured 8080 listener refuses)
+    assert over_unix.startswith("HTTP/1.1 200") and '"port": 8080' in over_unix, over_unix
+
+
+#: Runs in a pod: GET argv[3] with Host argv[2] over the abstract Unix socket argv[1] (``@x``).
+UNIX_CALL = """
+import socket, sys
+with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+    conn.settimeout(10)
+    conn.connect('\\0' + sys.argv[1].lstrip('@'))
+    conn.sendall(f'GET {sys.argv[3]} HTTP/1.1\\r\\nHost: {sys.argv[2]}\\r\\nConnection: close\\r\\n\\r\\n'.encode())
+    data = b''
+    while chunk := conn.recv(65536):
+        data += chunk
+print(data.decode(errors='replace'))
+"""
+
+
+def unix_call(pod: RunningPod, socket_name: str, host: str, path: str) -> str:
+    argv = ["python3", "-c", UNIX_CALL, socket_name, host, path]
+    done = pod.sandbox.run(argv, env={"PATH": "/usr/bin:/bin"}, timeout=30)
+    return done.stdout + done.stderr

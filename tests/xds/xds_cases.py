@@ -119,6 +119,10 @@ Sidecar productpage
     captureMode: NONE
     defaultEndpoint: unix:///var/run/app.sock
   - port: {number: 6060, protocol: TCP, name: original}
+  - port: {number: 6061, protocol: HTTP, name: uds}
+    bind: unix:///var/run/sailmesh-test-in.sock
+    captureMode: NONE
+    defaultEndpoint: 127.0.0.1:8080
   egress:
   - hosts: [./*]
 """)
@@ -157,6 +161,10 @@ Sidecar productpage
     bind: 127.0.0.1
     captureMode: NONE
     hosts: [./db.example.com]
+  - port: {number: 9080, protocol: HTTP, name: uds}
+    bind: unix://@sailmesh-test-out
+    captureMode: NONE
+    hosts: [./details.default.svc.cluster.local]
   - hosts: [./details.default.svc.cluster.local]
 """)
 

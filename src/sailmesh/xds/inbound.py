@@ -217,7 +217,8 @@ def bound_inbound_listeners(
     scope: ProxyScope, options: TranslateOptions
 ) -> list[listener_pb2.Listener]:
     """Real listeners for Sidecar ingress ports with ``captureMode: NONE``: bound to
-    ``bind`` (default: the pod IP) on the port, with the port's chains (Istio's
+    ``bind`` (default: the pod IP; ``unix://`` binds a Unix socket) on the port, with the
+    port's chains (Istio's
     ``inboundCustomListener``); the app is reached without iptables redirecting to them."""
     policy = workload_policy(scope.snapshot, scope.proxy) if options.sds else None
     out = []
@@ -227,10 +228,13 @@ def bound_inbound_listeners(
         address = port.bind or scope.proxy.ip
         listener = listener_pb2.Listener(
             name=names.listener_name(address, port.port),
-            address=pb.socket_address(address, port.port),
+            address=pb.listen_address(address, port.port),
             traffic_direction=base_pb2.TrafficDirection.INBOUND,
         )
         chains = inbound_chains(scope, port, options, _mode(policy, port.port))
+        if address.startswith(pb.UNIX_PREFIX):  # a socket has no destination port to match
+            for chain in chains:
+                chain.filter_chain_match.ClearField("destination_port")
         _inspectors(listener, {port.port: chains, None: []}, port.protocol == "AUTO", options)
         listener.filter_chains.extend(chains)
         out.append(listener)

@@ -61,7 +61,7 @@ class _Ctx:
 def _listener(name: str, address: str, port: int, bind: bool) -> listener_pb2.Listener:
     listener = listener_pb2.Listener(
         name=name,
-        address=pb.socket_address(address, port),
+        address=pb.listen_address(address, port),
         traffic_direction=base_pb2.TrafficDirection.OUTBOUND,
     )
     if not bind:

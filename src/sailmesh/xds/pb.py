@@ -56,6 +56,17 @@ def socket_address(ip: str, port: int) -> address_pb2.Address:
     )
 
 
+def listen_address(address: str, port: int) -> address_pb2.Address:
+    """A listener address: ``unix:///path`` (or ``unix://@name``, abstract) as a pipe, else
+    ``address:port``."""
+    if address.startswith(UNIX_PREFIX):
+        return address_pb2.Address(pipe=address_pb2.Pipe(path=address[len(UNIX_PREFIX) :]))
+    return socket_address(address, port)
+
+
+UNIX_PREFIX = "unix://"
+
+
 def struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
     out = struct_pb2.Struct()
     out.update(dict(values))
