@@ -46,7 +46,11 @@ def clusters(dump: dict[str, Any]) -> list[Row]:
 
 
 def _address(listener: dict[str, Any]) -> tuple[str, str]:
-    sock = listener.get("address", {}).get("socket_address", {})
+    """``(address, port)``; a listener on a Unix socket shows ``unix://<path>`` and ``-``."""
+    address = listener.get("address", {})
+    if "pipe" in address:
+        return f"unix://{address['pipe'].get('path', '')}", "-"
+    sock = address.get("socket_address", {})
     return str(sock.get("address", "")), str(sock.get("port_value", ""))
 
 
