@@ -325,6 +325,12 @@ def test_sidecar_for(namespace: str, labels: dict[str, str], expected: str) -> N
     assert found is not None and found.name == expected
 
 
+def test_gateways_have_no_sidecar() -> None:
+    """Istio applies Sidecar resources to sidecar proxies only."""
+    gateway = Proxy("router", "10.0.0.9", "gw-1", "default", labels=frozen_map({"app": "reviews"}))
+    assert snapshot(SIDECARS).sidecar_for(gateway) is None
+
+
 def test_no_sidecar_without_a_default() -> None:
     snap = snapshot(SIDECARS.split("---")[1])
     assert snap.sidecar_for(proxy("default", app="ratings")) is None

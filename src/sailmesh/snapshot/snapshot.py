@@ -147,6 +147,10 @@ class MeshSnapshot:
 
     # --- workload-scoped objects ---------------------------------------------------------
     def sidecar_for(self, proxy: Proxy) -> Resource | None:
+        """The Sidecar resource of a sidecar proxy (its selector's, else its namespace's, else
+        the root namespace's); gateways have none (Istio applies Sidecars to sidecars only)."""
+        if proxy.type == "router":
+            return None
         local = [s for s in self.of_kind("Sidecar") if s.namespace == proxy.namespace]
         for s in local:
             sel = s.spec.workload_selector
