@@ -144,12 +144,9 @@ _WAYPOINT = (
     "Service, ServiceEntry and GatewayClass targets bind a policy to waypoint proxies (ambient "
     "mode), which sailmesh does not run: the policy applies to no workload"
 )
-_TARGET_NAMESPACE = "the target is looked up in the policy's own namespace"
 AUTHORIZATION_POLICY: tuple[NotEnforced, ...] = (
     NotEnforced("AuthorizationPolicy", "spec.targetRef.kind", _WAYPOINT, except_values=("Gateway",)),
     NotEnforced("AuthorizationPolicy", "spec.targetRefs[*].kind", _WAYPOINT, except_values=("Gateway",)),
-    NotEnforced("AuthorizationPolicy", "spec.targetRef.namespace", _TARGET_NAMESPACE),
-    NotEnforced("AuthorizationPolicy", "spec.targetRefs[*].namespace", _TARGET_NAMESPACE),
 )
 
 SERVICE_ENTRY: tuple[NotEnforced, ...] = (

@@ -20,6 +20,7 @@ from sailmesh.config.validation.common import (
     fields_set,
 )
 from sailmesh.config.validation.kubernetes.names import env_name_problem, map_path
+from sailmesh.config.validation.security.common import check_target_namespace
 
 SPEC = "spec"
 HCM = "envoy.filters.network.http_connection_manager"
@@ -38,7 +39,7 @@ def validate_envoy_filter(resource: Resource, report: Report) -> None:
             join_path(SPEC, "targetRefs"),
             "only one of workloadSelector or targetRefs may be set",
         )
-    _check_target_refs(report, resource.namespace, spec)
+    _check_target_refs(report, spec)
     if not spec.config_patches:
         report.warn(
             join_path(SPEC, "configPatches"), "no configPatches: this EnvoyFilter does nothing"
@@ -47,19 +48,14 @@ def validate_envoy_filter(resource: Resource, report: Report) -> None:
         _check_patch(report, join_path(join_path(SPEC, "configPatches"), i), patch)
 
 
-def _check_target_refs(report: Report, namespace: str, spec: EnvoyFilterSpec) -> None:
+def _check_target_refs(report: Report, spec: EnvoyFilterSpec) -> None:
     for i, ref in enumerate(spec.target_refs):
         at = join_path(join_path(SPEC, "targetRefs"), i)
         if not ref.kind:
             report.error(join_path(at, "kind"), "required field is missing (e.g. 'Gateway')")
         if not ref.name:
             report.error(join_path(at, "name"), "required field is missing")
-        if ref.namespace and ref.namespace != namespace:
-            report.error(
-                join_path(at, "namespace"),
-                "targetRefs must refer to objects in the "
-                "EnvoyFilter's own namespace; remove namespace",
-            )
+        check_target_namespace(report, at, ref.namespace)
 
 
 def _check_patch(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:

@@ -699,6 +699,29 @@ INVALID: list[tuple[str, str, str, str]] = [
         "invalid label value",
     ),
     ("bad namespace", doc(PA, {}, namespace="Foo_Bar"), "metadata.namespace", "RFC 1123 label"),
+    # --- targets: Istio's CRD refuses any namespace on a reference, even the policy's own
+    (
+        "cross-namespace targetRef",
+        doc(AP, {"targetRefs": [{"kind": "Service", "name": "a", "namespace": "other"}]}),
+        "spec.targetRefs[0].namespace",
+        "cross namespace referencing is not currently supported",
+    ),
+    (
+        "own-namespace targetRef",
+        doc(
+            RA,
+            {
+                "targetRef": {
+                    "group": "gateway.networking.k8s.io",
+                    "kind": "Gateway",
+                    "name": "gw",
+                    "namespace": "default",
+                }
+            },
+        ),
+        "spec.targetRef.namespace",
+        "cross namespace referencing",
+    ),
 ]
 
 
@@ -762,12 +785,6 @@ WARNINGS: list[tuple[str, str, str, str]] = [
         ),
         "spec.rules[0].from[0].source.requestPrincipals",
         "CUSTOM action",
-    ),
-    (
-        "cross-namespace targetRef",
-        doc(AP, {"targetRefs": [{"kind": "Service", "name": "a", "namespace": "other"}]}),
-        "spec.targetRefs[0].namespace",
-        "root namespace",
     ),
     (
         "duplicate claim header",
