@@ -54,6 +54,8 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     ("AuthorizationPolicy", "spec.targetRef.group"): "validation admits one group per target "
     "kind (the core group has two spellings), so the group selects nothing the kind does not",
     ("AuthorizationPolicy", "spec.targetRefs[*].group"): "as spec.targetRef.group",
+    ("Telemetry", "spec.targetRef.group"): "as AuthorizationPolicy's spec.targetRef.group",
+    ("Telemetry", "spec.targetRefs[*].group"): "as AuthorizationPolicy's spec.targetRef.group",
 }
 #: Fields validation rejects whatever their value (so they are not "accepted"), and why.
 NOT_SETTABLE: dict[tuple[str, str], str] = {
@@ -76,8 +78,11 @@ SCENARIOS: dict[tuple[str, str], str] = {
     ("Telemetry", "spec.metrics[*].overrides[*].match.customMetric"): (
         "test_custom_metric_overrides_change_nothing"
     ),
-    ("AuthorizationPolicy", "spec.targetRef.kind"): "test_waypoint_targets_bind_no_proxy",
-    ("AuthorizationPolicy", "spec.targetRefs[*].kind"): "test_waypoint_targets_bind_no_proxy",
+    **{
+        (kind, f"spec.{field}.kind"): "test_waypoint_targets_bind_no_proxy"
+        for kind in ("AuthorizationPolicy", "Telemetry")
+        for field in ("targetRef", "targetRefs[*]")
+    },
     # validation ties a target's group to its kind: no other valid value for either alone
     ("RequestAuthentication", "spec.targetRef.group"): "test_a_target_refs_group_is_read",
     ("RequestAuthentication", "spec.targetRefs[*].group"): "test_a_target_refs_group_is_read",
@@ -277,30 +282,37 @@ def test_tag_values_the_proxy_cannot_compute_set_nothing() -> None:
     assert output("Telemetry", spec(good)) != translate([*context("Telemetry")])
 
 
+_TARGETED_BODIES = {
+    "AuthorizationPolicy": {"action": "DENY", "rules": [{}]},
+    "Telemetry": {"metrics": [{"overrides": [{"disabled": True}]}]},
+}
+
+
+@pytest.mark.parametrize("policy_kind", sorted(_TARGETED_BODIES))
 @pytest.mark.parametrize("field", ["targetRef", "targetRefs"])
 @pytest.mark.parametrize(
     ("group", "kind"),
     [("", "Service"), ("networking.istio.io", "ServiceEntry"),
      ("gateway.networking.k8s.io", "GatewayClass")],
 )  # fmt: skip
-def test_waypoint_targets_bind_no_proxy(field: str, group: str, kind: str) -> None:
+def test_waypoint_targets_bind_no_proxy(
+    policy_kind: str, field: str, group: str, kind: str
+) -> None:
     """A policy targeting a Service, ServiceEntry or GatewayClass (the table lists those kinds)
-    is for waypoint proxies: the world's output is the same as without the policy."""
+    is for waypoint proxies: the world's output is the same as without the policy; a Gateway
+    target changes the gateway's."""
     target = {"group": group, "kind": kind, "name": "reviews"}
-    spec = {field: target if field == "targetRef" else [target], "action": "DENY", "rules": [{}]}
-    resource = load("AuthorizationPolicy", spec)
+    spec = {field: target if field == "targetRef" else [target], **_TARGETED_BODIES[policy_kind]}
+    resource = load(policy_kind, spec)
     assert resource is not None
     assert [u.path for u in find_unenforced(resource)] == [
         f"spec.{field}.kind" if field == "targetRef" else f"spec.{field}[0].kind"
     ]
-    assert translate([*context("AuthorizationPolicy"), resource]) == translate(
-        list(context("AuthorizationPolicy"))
-    )
-    gateway = load("AuthorizationPolicy", {**spec, field: _gateway(field)})
+    without = translate(list(context(policy_kind)))
+    assert translate([*context(policy_kind), resource]) == without
+    gateway = load(policy_kind, {**spec, field: _gateway(field)})
     assert gateway is not None and not find_unenforced(gateway)
-    assert translate([*context("AuthorizationPolicy"), gateway]) != translate(
-        list(context("AuthorizationPolicy"))
-    )
+    assert translate([*context(policy_kind), gateway]) != without
 
 
 def _gateway(field: str) -> Any:

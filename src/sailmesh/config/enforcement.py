@@ -213,12 +213,11 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging and tracing are read", except_keys=("accessLogging", "tracing")),
 )
 
-_TARGET_REF = "targetRef (attaching to a gateway or waypoint) is not evaluated: the object applies to its whole namespace"
 TELEMETRY: tuple[NotEnforced, ...] = (
     NotEnforced("Telemetry", "spec.tracing[*].enableIstioTags", "Istio's own span tags (istio.canonical_service, ...) are not added"),
     NotEnforced("Telemetry", "spec.tracing[*].disableContextPropagation", "trace context headers are always propagated"),
-    NotEnforced("Telemetry", "spec.targetRef", _TARGET_REF),
-    NotEnforced("Telemetry", "spec.targetRefs", _TARGET_REF),
+    NotEnforced("Telemetry", "spec.targetRef.kind", _WAYPOINT, except_values=("Gateway",)),
+    NotEnforced("Telemetry", "spec.targetRefs[*].kind", _WAYPOINT, except_values=("Gateway",)),
     NotEnforced("Telemetry", "spec.metrics[*].reportingInterval", "TCP metrics are reported when connections open and close, not periodically"),
     NotEnforced("Telemetry", "spec.metrics[*].overrides[*].match.customMetric", "custom metrics are not implemented"),
     NotEnforced("Telemetry", "spec.metrics[*].overrides[*].tagOverrides.*", "the value needs what the proxy cannot compute (Istio-only attributes such as upstream_peer, or not CEL): the label is not set", when=_tag_not_computable, when_text="values the proxy cannot compute"),

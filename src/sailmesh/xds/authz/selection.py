@@ -5,7 +5,7 @@ policies of each action in the snapshot's order (oldest first), dry-run ones apa
 
 - Attachment (the policy's namespace or the root namespace, ``selector``, ``targetRef(s)``)
   follows the rules shared with request authentication and EnvoyFilter in
-  :mod:`sailmesh.xds.attachment`.
+  :mod:`sailmesh.snapshot.attachment`.
 - The annotation ``istio.io/dry-run: "true"`` makes an ALLOW or DENY policy a shadow policy
   (evaluated, counted in stats, never enforced). A dry-run CUSTOM policy is not sent to its
   provider at all.
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sailmesh.config.resource import Resource
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
-from sailmesh.xds.attachment import attaches, target_refs
+from sailmesh.snapshot.attachment import attaches, target_refs
 
 KIND = "AuthorizationPolicy"
 DRY_RUN_ANNOTATION = "istio.io/dry-run"

@@ -7,7 +7,7 @@ the proxy's namespace; within each, by ``priority`` (lower first, default 0), th
 
 Selection (the EnvoyFilter's namespace or the root namespace, ``workloadSelector``,
 ``targetRefs``) follows the rules shared with authorization and request authentication in
-:mod:`sailmesh.xds.attachment`.
+:mod:`sailmesh.snapshot.attachment`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from sailmesh.config.resource import Resource
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
-from sailmesh.xds.attachment import attaches, target_refs
+from sailmesh.snapshot.attachment import attaches, target_refs
 
 
 def envoy_filters_for(proxy: Proxy, snapshot: MeshSnapshot) -> list[Resource]:

@@ -2,7 +2,7 @@
 
 In: a :class:`~sailmesh.snapshot.proxy.Proxy` and the snapshot. Out: the policies, in the
 snapshot's age order. Attachment (namespace, root namespace, ``selector``, ``targetRef(s)``)
-follows the rules shared with authorization and EnvoyFilter in :mod:`sailmesh.xds.attachment`.
+follows the rules shared with authorization and EnvoyFilter in :mod:`sailmesh.snapshot.attachment`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from sailmesh.config.resource import Resource
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
-from sailmesh.xds.attachment import attaches, target_refs
+from sailmesh.snapshot.attachment import attaches, target_refs
 
 KIND = "RequestAuthentication"
 
