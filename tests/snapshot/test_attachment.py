@@ -8,7 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from sailmesh.snapshot.attachment import GATEWAY_API_GROUP, GATEWAY_NAME_LABEL, attaches, target_refs
+from sailmesh.snapshot.attachment import (
+    GATEWAY_API_GROUP,
+    GATEWAY_NAME_LABEL,
+    attaches,
+    target_refs,
+)
 
 EDGE = {GATEWAY_NAME_LABEL: "edge", "app": "gw"}
 

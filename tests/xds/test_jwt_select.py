@@ -7,8 +7,8 @@ import xds_fixtures as fx
 
 from config_support.manifests import manifests
 from sailmesh.registry.model import frozen_map
-from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.attachment import GATEWAY_NAME_LABEL
+from sailmesh.snapshot.proxy import Proxy
 from sailmesh.xds.jwt.select import policies_for
 
 RULES = "  jwtRules: [{issuer: i, jwksUri: 'http://keys/jwks'}]"

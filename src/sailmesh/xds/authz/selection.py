@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sailmesh.config.resource import Resource
+from sailmesh.snapshot.attachment import attaches, target_refs
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
-from sailmesh.snapshot.attachment import attaches, target_refs
 
 KIND = "AuthorizationPolicy"
 DRY_RUN_ANNOTATION = "istio.io/dry-run"

@@ -13,9 +13,9 @@ Selection (the EnvoyFilter's namespace or the root namespace, ``workloadSelector
 from __future__ import annotations
 
 from sailmesh.config.resource import Resource
+from sailmesh.snapshot.attachment import attaches, target_refs
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
-from sailmesh.snapshot.attachment import attaches, target_refs
 
 
 def envoy_filters_for(proxy: Proxy, snapshot: MeshSnapshot) -> list[Resource]:

@@ -8,9 +8,9 @@ follows the rules shared with authorization and EnvoyFilter in :mod:`sailmesh.sn
 from __future__ import annotations
 
 from sailmesh.config.resource import Resource
+from sailmesh.snapshot.attachment import attaches, target_refs
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
-from sailmesh.snapshot.attachment import attaches, target_refs
 
 KIND = "RequestAuthentication"
 
