@@ -89,6 +89,8 @@ SCENARIOS: dict[tuple[str, str], str] = {
     ("RequestAuthentication", "spec.targetRef.kind"): "test_waypoint_targets_attach_nowhere",
     ("RequestAuthentication", "spec.targetRefs[*].kind"): "test_waypoint_targets_attach_nowhere",
     ("EnvoyFilter", "spec.priority"): "test_envoy_filter_priority_orders_patches",
+    # validation admits only valid Envoy config there, which generic candidates are not
+    ("EnvoyFilter", "spec.configPatches[*].patch.value"): "test_envoy_filter_patch_values_apply",
     ("EnvoyFilter", "spec.targetRefs[*].kind"): "test_envoy_filter_target_kinds",
 }
 #: Entries under a leaf (map keys), or above leaves, that a scenario test of their own shows.
@@ -329,6 +331,15 @@ def _envoy_filter_output(*specs: dict[str, Any]) -> Any:
 def _timeout_patch(seconds: str) -> dict[str, Any]:
     value = {"connect_timeout": seconds}
     return {"applyTo": "CLUSTER", "patch": {"operation": "MERGE", "value": value}}
+
+
+def test_envoy_filter_patch_values_apply() -> None:
+    """A patch's value is what it writes; one that is not Envoy config is refused."""
+    three, four = _timeout_patch("3s"), _timeout_patch("4s")
+    outputs = [_envoy_filter_output({"configPatches": [p]}) for p in (three, four)]
+    assert _envoy_filter_output() != outputs[0] != outputs[1] != _envoy_filter_output()
+    bad = {"applyTo": "CLUSTER", "patch": {"operation": "MERGE", "value": {"no_such": 1}}}
+    assert load("EnvoyFilter", {"configPatches": [bad]}) is None
 
 
 def test_envoy_filter_priority_orders_patches() -> None:

@@ -19,6 +19,7 @@ from sailmesh.config.validation.common import (
     check_workload_selector,
     fields_set,
 )
+from sailmesh.config.validation.envoy_values import value_problem
 from sailmesh.config.validation.kubernetes.names import env_name_problem, map_path
 from sailmesh.config.validation.security.common import check_target_namespace
 
@@ -66,10 +67,22 @@ def _check_patch(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
             "required field is missing (e.g. HTTP_FILTER, CLUSTER, LISTENER)",
         )
     _check_patch_operation(report, join_path(path, "patch"), cp)
+    _check_patch_value(report, join_path(path, "patch.value"), cp)
     if cp.apply_to == "BOOTSTRAP":
         _check_bootstrap(report, path, cp)
     if cp.match is not None:
         _check_match(report, join_path(path, "match"), cp.match, cp)
+
+
+def _check_patch_value(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
+    """The value must be valid Envoy configuration for the patched type (field names, types,
+    ``@type`` of every typed config), as Istio's validation checks: Envoy would refuse it."""
+    value = cp.patch.value if cp.patch is not None else None
+    if not cp.apply_to or not isinstance(value, dict):
+        return
+    problem = value_problem(cp.apply_to, value)
+    if problem:
+        report.error(path, f"{problem} (Envoy would refuse this {cp.apply_to} patch)")
 
 
 def _check_bootstrap(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
