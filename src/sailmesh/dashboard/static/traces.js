@@ -4,7 +4,7 @@
 // only (textContent), so span names and tags cannot inject markup.
 "use strict";
 
-const traceState = { listKey: "", query: "" };
+const traceState = { listKey: null, query: "" };
 
 function fmtDuration(ms) {
   if (ms >= 1000) return (ms / 1000).toFixed(2) + " s";
@@ -62,7 +62,7 @@ async function tracesPage(main, first) {
   for (const k of ["service", "minDuration", "limit"]) if (q.get(k)) api.set(k, q.get(k));
   traceState.query = api.toString();
   if (first || !document.getElementById("trace-results")) {
-    traceState.listKey = "";
+    traceState.listKey = null;
     main.replaceChildren(h("h1", {}, "Traces"), filterForm(q),
       h("section", { id: "trace-results", "aria-live": "polite", "aria-labelledby": "trace-results-title" },
         h("h2", { id: "trace-results-title", class: "sr-only" }, "Recent traces")));
@@ -97,7 +97,8 @@ function waterfallRow(row, i) {
   const tagsId = `span-tags-${i}`;
   const button = h("button", { class: "wf-label", type: "button", "aria-expanded": "false", "aria-controls": tagsId,
     style: `--depth:${row.depth}` },
-  h("span", { class: "wf-service" }, row.service), " ", h("span", { class: "wf-op" }, row.operation || "–"), " ",
+  h("span", { class: "wf-name", title: `${row.service} ${row.operation}` },
+    h("span", { class: "wf-service" }, row.service), " ", h("span", { class: "wf-op" }, row.operation || "–")), " ",
   h("span", { class: "wf-dur" }, fmtDuration(row.durationMs)),
   row.error ? h("span", { class: "badge wf-error-badge" }, "error") : null,
   h("span", { class: "sr-only" }, `, level ${row.depth + 1}, ${row.kind.toLowerCase()}, starts at +${fmtDuration(row.offsetMs)}`));
@@ -143,7 +144,7 @@ async function tracePage(main, traceId) {
   waterfallKeys(list);
   main.replaceChildren(
     h("p", {}, h("a", { href: "#/traces" + (traceState.query ? "?" + traceState.query : "") }, "← Traces")),
-    h("h1", {}, `Trace ${t.traceId}`),
+    h("h1", { class: "trace-title" }, `Trace ${t.traceId}`),
     h("p", { class: "trace-summary" }, h("strong", {}, t.rootService), ` ${t.rootOperation || ""} · `,
       fmtDuration(t.durationMs), ` · ${t.spans} spans · `, startTime(t.startMs),
       t.errors ? h("span", { class: "level-Error" }, ` · ${t.errors} error${t.errors > 1 ? "s" : ""}`) : null),
