@@ -4,7 +4,8 @@ requests through the ingress gateway to ``/productpage``, spans reported by ever
 control plane's collector. A trace is found through the page's service filter and opens as a
 waterfall whose nesting is the call chain gateway > productpage > reviews > ratings; tags open
 with the keyboard; a failing hop is marked as an error; a service page links its traces; the
-list and waterfall work by keyboard at a narrow width. Screenshots go to ``test-artifacts/test_e2e_dashboard_traces/``.
+list and waterfall work by keyboard at a narrow width. Screenshots go to
+``test-artifacts/test_e2e_dashboard_traces/``.
 
 One mesh (netns mode) for the module, with its own tracing config (the graph module's mesh
 runs a steady load that would fill the trace store); config a test applies is deleted again.
@@ -156,7 +157,8 @@ def waterfall_rows(p: Page) -> list[dict[str, Any]]:
             indent: parseFloat(getComputedStyle(label).paddingLeft),
             durationShown: inside('.wf-dur'), errorShown: inside('.wf-error-badge') &&
               r.querySelectorAll('.wf-error-badge').length === 1,
-            left: bar.left, right: bar.right, colour: getComputedStyle(r.querySelector('.wf-bar')).backgroundColor};
+            left: bar.left, right: bar.right,
+            colour: getComputedStyle(r.querySelector('.wf-bar')).backgroundColor};
         })""",
     )
     return rows

@@ -4,7 +4,7 @@
 // only (textContent), so span names and tags cannot inject markup.
 "use strict";
 
-const traceState = { listKey: null, query: "" };
+const traceState = { listKey: null, query: "", shown: "" };
 
 function fmtDuration(ms) {
   if (ms >= 1000) return (ms / 1000).toFixed(2) + " s";
@@ -64,7 +64,7 @@ async function tracesPage(main, first) {
   if (first || !document.getElementById("trace-results")) {
     traceState.listKey = null;
     main.replaceChildren(h("h1", {}, "Traces"), filterForm(q),
-      h("section", { id: "trace-results", "aria-live": "polite", "aria-labelledby": "trace-results-title" },
+      h("section", { id: "trace-results", "aria-labelledby": "trace-results-title" },
         h("h2", { id: "trace-results-title", class: "sr-only" }, "Recent traces")));
   }
   const body = await getJSON("/api/traces?" + api);
@@ -137,8 +137,16 @@ function waterfallKeys(list) {
   });
 }
 
-async function tracePage(main, traceId) {
+// Spans reach the collector up to a few seconds after the request: the page polls and redraws
+// when the trace has grown, keeping the spans whose tags are open and the focused span.
+async function tracePage(main, traceId, first) {
   const t = await getJSON(`/api/traces/${encodeURIComponent(traceId)}`);
+  const key = `${t.traceId}:${t.rows.length}:${t.durationMs}`;
+  if (!first && key === traceState.shown && main.querySelector(".wf-rows")) return;
+  traceState.shown = key;
+  const open = new Set([...main.querySelectorAll(".wf-row")]
+    .filter((r) => r.querySelector(".wf-label").getAttribute("aria-expanded") === "true").map((r) => r.dataset.span));
+  const focused = document.activeElement && document.activeElement.closest(".wf-row");
   const list = h("ol", { class: "wf-rows", "aria-label": `Spans of trace ${t.traceId}, callers before what they call` },
     t.rows.map(waterfallRow));
   waterfallKeys(list);
@@ -151,10 +159,15 @@ async function tracePage(main, traceId) {
     h("p", { class: "legend" }, "Each bar is a span on the trace's time axis, indented under its caller. " +
       "Tab to a span and press Enter (or click) for its tags; ↑/↓ move between spans."),
     h("div", { class: "waterfall" }, axis(t.durationMs), list));
+  for (const row of list.querySelectorAll(".wf-row")) {
+    const button = row.querySelector(".wf-label");
+    if (open.has(row.dataset.span)) button.click();
+    if (focused && focused.dataset.span === row.dataset.span) button.focus();
+  }
   setStatus(`trace of ${t.spans} spans · ${t.services.length} services`);
 }
 
 ROUTES.push(
   [/^#\/traces(?:\?.*)?$/, "traces", (m, main, first) => tracesPage(main, first)],
-  [/^#\/trace\/([0-9a-fA-F]{32})$/, "traces", (m, main) => tracePage(main, m[0]), "once"],
+  [/^#\/trace\/([0-9a-fA-F]{32})$/, "traces", (m, main, first) => tracePage(main, m[0], first)],
 );
