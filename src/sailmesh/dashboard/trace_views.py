@@ -49,11 +49,12 @@ def traces(
     Envoy reports it, ``productpage.default``) lasting at least ``min_duration`` (``100ms``,
     ``1.5s``, or a number of milliseconds)."""
     min_ms = parse_duration_ms(min_duration) if min_duration else None
-    found = store.list_traces(service or None, min_ms, _limit(limit))
+    count = _limit(limit)
+    found = store.list_traces(service or None, min_ms, count)
     return {
         "traces": [_summary(t) for t in found],
         "services": store.services(),
-        "filters": {"service": service or "", "minDurationMs": min_ms, "limit": _limit(limit)},
+        "filters": {"service": service or "", "minDurationMs": min_ms, "limit": count},
         "store": store.stats(),
     }
 
