@@ -16,7 +16,7 @@ cluster ``outbound|<port>||<host>`` is. Each route's destinations become weighte
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sailmesh.registry.model import Service, ServicePort
@@ -110,21 +110,31 @@ def tcp_route_chains(scope: ProxyScope, service: Service, port: ServicePort) -> 
     is_tls = port_kind(port) == "tls"
     sni = service.hostname if is_tls else None
     chains: list[RouteChain] = []
-    seen: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for route in (vs.spec.tls if is_tls else vs.spec.tcp) or []:
         blocks = _applying_blocks(scope, route, port.port, vs.namespace, sni)
         weighted = _weighted(scope, vs, route, port.port) if blocks is not None else []
         if blocks is None or not weighted:
             continue
-        chain = _route_chain(blocks, weighted)
-        key = (chain.destinations, chain.sources)
-        if key in seen:  # Envoy refuses two chains with the same match: the first route wins
+        chain = _unclaimed(_route_chain(blocks, weighted), seen)
+        if chain is None:
             continue
-        seen.add(key)
         chains.append(chain)
         if chain.catch_all:
             return chains
     return [*chains, default]
+
+
+def _unclaimed(chain: RouteChain, seen: set[tuple[str, tuple[str, ...]]]) -> RouteChain | None:
+    """The chain without the destination ranges an earlier route already matches with the
+    same sources (Envoy refuses two chains matching the same prefix: the first route wins);
+    None when nothing is left."""
+    wanted = chain.destinations or ("",)
+    free = tuple(d for d in wanted if (d, chain.sources) not in seen)
+    if not free:
+        return None
+    seen.update((d, chain.sources) for d in free)
+    return replace(chain, destinations=tuple(d for d in free if d))
 
 
 def tcp_destinations(
