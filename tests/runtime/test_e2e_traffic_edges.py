@@ -8,6 +8,8 @@ ServiceEntries in ``edge`` point at it:
   addresses: the client's sidecar captures the connection and sends it to the endpoint, server
   ``A``); its VirtualService sends the upper half of the range, and anything from ``cli2``, to
   ``upper.ext`` (server ``B``): routes split by destination and source subnet;
+- ``tls-range.ext``: the range ``240.0.8.0/24`` on a TLS port, one address of it routed to
+  ``upper.ext`` by a ``tls`` route's ``destinationSubnets``;
 - ``direct.ext``: the pod network's range with resolution NONE: the connection goes to the
   address the client asked for, through the ServiceEntry's cluster;
 - ``pp1.ext``/``pp2.ext``: DestinationRule ``proxyProtocol`` V1 and V2 towards a server that
@@ -131,6 +133,19 @@ spec:
 """
 
 
+#: TLS to 240.0.8.8 goes to upper.ext (B); the rest of the range to the entry's endpoint (A).
+TLS_RANGE_ROUTES = """---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: tls-range, namespace: edge}
+spec:
+  hosts: [tls-range.ext]
+  tls:
+  - match: [{sniHosts: [tls-range.ext], destinationSubnets: [240.0.8.8]}]
+    route: [{destination: {host: upper.ext, port: {number: 7100}}}]
+"""
+
+
 def _retried(host: str) -> str:
     return f"""---
 apiVersion: networking.istio.io/v1
@@ -151,6 +166,8 @@ def _config(ext: str, cli2: str) -> str:
             _entry("upper.ext", 7100, 7002, extra=static),
             _ranged_routes(cli2),
             _entry("direct.ext", 7001, 7001, extra=none),
+            _entry("tls-range.ext", 8443, 7001, "TLS", "  addresses: [240.0.8.0/24]\n" + static),
+            TLS_RANGE_ROUTES,
             _entry("pp1.ext", 7301, 7003, extra=static),
             _rule("pp1.ext", "{proxyProtocol: {version: V1}}"),
             _entry("pp2.ext", 7302, 7003, extra=static),
@@ -208,6 +225,12 @@ def test_tcp_routes_split_by_destination_and_source_subnet(mesh: LocalMeshThread
     assert tcp(other, "240.0.7.5", 7000) == "B"  # cli2's address is the sourceSubnet
     upper = stats(client, r"cluster\.outbound\|7100\|\|upper\.ext\.upstream_cx_total$")
     assert sum(upper.values()) >= 1, upper
+
+
+def test_tls_routes_split_by_destination_subnet(mesh: LocalMeshThread) -> None:
+    client = _client(mesh)
+    assert tcp(client, "240.0.8.8", 8443) == "B"
+    assert tcp(client, "240.0.8.9", 8443) == "A"
 
 
 def test_resolution_none_goes_to_the_asked_address_through_the_entry(

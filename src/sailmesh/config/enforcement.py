@@ -96,8 +96,8 @@ VIRTUAL_SERVICE: tuple[NotEnforced, ...] = (
 )
 
 DESTINATION_RULE: tuple[NotEnforced, ...] = (
-    *_policy("loadBalancer.zoneAwareLbSetting", "Envoy's zone-aware routing is not configured (use localityLbSetting)"),
-    *_policy("outlierDetection.outlierDetectionHttpErrorCodes", "only 5xx/gateway errors count for outlier detection"),
+    *_policy("loadBalancer.zoneAwareLbSetting", "Envoy's zone-aware routing needs the proxy's own service as local cluster, which sidecars here do not have: use localityLbSetting"),
+    *_policy("outlierDetection.outlierDetectionHttpErrorCodes", "custom HTTP error codes are not translated (they would need Envoy's outlier detection monitors): only 5xx and gateway errors count"),
     *_policy("retryBudget.budgetInterval", "Envoy's retry budget has no interval: it limits retries to a share of the requests active at the time", port_level=False),
 )
 

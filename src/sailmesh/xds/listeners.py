@@ -15,7 +15,8 @@ Capturing sidecars (interception ``REDIRECT``):
   services by SNI (TLS inspector), the first plain TCP service (or passthrough) otherwise;
 - on ``0.0.0.0_<port>`` (the port's HTTP or TCP listener, or one of its own passing other
   traffic through), a chain per ServiceEntry address range (``addresses: [10.0.0.0/24]``) and
-  TCP/TLS port, matching the range as destination prefix (Istio's ``destinationCIDR``);
+  TCP/TLS port, matching the range as destination prefix (Istio's ``destinationCIDR``; on a
+  TLS port too the destination alone decides, there is no SNI match);
 - VirtualService ``tcp``/``tls`` routes with ``destinationSubnets``/``sourceSubnet`` add chains
   matching those prefixes (:mod:`sailmesh.xds.tcp_chains`);
 - ``virtualInbound`` (see :mod:`sailmesh.xds.inbound`).
