@@ -383,6 +383,7 @@ def test_tls_routes_for_a_host_no_service_has_are_reported() -> None:
     [problem] = of(found, "SM0003")
     assert problem.level is Level.WARNING
     assert problem.path == "spec.hosts[1]"
+    assert at_line(problem) == line(text, "hosts: [reviews, api.elsewhere.com]")
     assert "api.elsewhere.com has TLS routes" in problem.message
     # bound to a gateway only, the same routes concern no sidecar
     gateway_only = VS_TLS_ONLY_HOST.replace("spec:\n", "spec:\n  gateways: [gw]\n")

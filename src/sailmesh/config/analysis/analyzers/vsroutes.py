@@ -214,6 +214,7 @@ JWT_CLAIM_ROUTE = Analyzer(
     ("IST0149",),
 )
 
+
 def _opaque_hosts(ctx: AnalysisContext) -> Iterator[Problem]:
     """TLS/TCP routes bound to sidecars for a host no service has (Istio builds the sidecar's
     TCP and SNI chains from services only; HTTP routes are not concerned)."""
