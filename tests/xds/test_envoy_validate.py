@@ -175,3 +175,11 @@ DestinationRule vm
     _validate(translate(router, world, options=SDS), tmp_path, sds)
     for policy in (STRICT, PERMISSIVE, DISABLE, PORT_LEVEL):
         _validate(translate(api_proxy(), snapshot(policy), options=SDS), tmp_path, sds)
+
+
+def test_envoy_accepts_the_traffic_edges(tmp_path: Path) -> None:
+    """Address ranges, subnet-matched TCP/TLS chains, tunnelling, the PROXY protocol, retry
+    budgets and route stats prefixes (the ``traffic_edges`` golden case)."""
+    from xds_cases import CASES
+
+    _validate(translate(fx.productpage_proxy(), CASES["traffic_edges"]()), tmp_path)

@@ -113,7 +113,7 @@ def _tls_chains(
         settings = bound.server.tls
         if settings is not None and settings.mode == "PASSTHROUGH":
             for route in passthrough_routes(scope, bound):
-                tcp = tcp_filter(stat, route.weighted, logs.tcp)
+                tcp = tcp_filter(scope, stat, route.weighted, logs.tcp)
                 chains.add(route.server_names, [*guard, tcp])
             continue
         http = bound.protocol == "HTTPS"
@@ -126,7 +126,7 @@ def _tls_chains(
             chains.add(sni, [_hcm(scope, stat, rds, port.number, logs)], socket)
             https.append(bound)
         elif weighted := tcp_destinations(scope, bound):
-            chains.add(sni, [*guard, tcp_filter(stat, weighted, logs.tcp)], socket)
+            chains.add(sni, [*guard, tcp_filter(scope, stat, weighted, logs.tcp)], socket)
     return chains.chains, https
 
 
@@ -153,7 +153,7 @@ def build_listener(
             return None, []
         chain = listener.filter_chains.add()
         chain.filters.extend(request_security.connection_filters(scope, port.number))
-        chain.filters.append(tcp_filter(stat, weighted, logs.tcp))
+        chain.filters.append(tcp_filter(scope, stat, weighted, logs.tcp))
     else:
         chains, https = _tls_chains(scope, port, options, logs)
         if not chains:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +54,14 @@ def ads_source() -> config_source_pb2.ConfigSource:
 def socket_address(ip: str, port: int) -> address_pb2.Address:
     return address_pb2.Address(
         socket_address=address_pb2.SocketAddress(address=ip, port_value=port)
+    )
+
+
+def cidr_range(value: str) -> address_pb2.CidrRange:
+    """An address (a /32 or /128) or a CIDR range; host bits are cleared as Envoy expects."""
+    network = ipaddress.ip_network(value.strip(), strict=False)
+    return address_pb2.CidrRange(
+        address_prefix=str(network.network_address), prefix_len=u32(network.prefixlen)
     )
 
 

@@ -317,6 +317,14 @@ STACKED_RATE_LIMITS = MessageType(
     "The RateLimitPolicies %s select the pod %s/%s: each applies its own buckets, and a request "
     "must pass all of them.",
 )
+OPAQUE_ROUTES_WITHOUT_SERVICE = MessageType(
+    "SM0003",
+    "OpaqueRoutesWithoutService",
+    _W,
+    "The VirtualService host %s has %s routes for sidecars but names no service (Kubernetes "
+    "Service or ServiceEntry): as in Istio, sidecars build no listener for it and its "
+    "connections are not routed; declare the host with a ServiceEntry and its port.",
+)
 
 ALL: tuple[MessageType, ...] = tuple(
     v for v in list(globals().values()) if isinstance(v, MessageType)
