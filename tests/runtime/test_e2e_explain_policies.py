@@ -2,7 +2,7 @@
 authorization tests' mesh (:mod:`authz_world`: ``web`` behind sidecars, the ext_authz server
 and its providers, a ``client`` without a sidecar) plus ``closer``, an app that reads each
 request and closes the connection without answering: an external authorizer's deny (UAEX), a
-local rate limit (RL) and the upstream closing the connection (UC), each explained from the
+local rate limit (RL, from sailmesh's RateLimitPolicy and from Istio's task EnvoyFilter) and the upstream closing the connection (UC), each explained from the
 server's own sidecar log, naming the object and field path that decided."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from runtime_e2e import skip_unless_netns
 
 from e2e_support.authz_mesh import Policies, expect, pod
 from e2e_support.explain_cli import explained_in
+from e2e_support.istio_tasks import rate_limit_task
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.probes import Request, statuses
 
@@ -134,6 +135,24 @@ def test_local_rate_limit_names_the_policy_limit(mesh: LocalMeshThread, policies
     assert (
         "knob:  RateLimitPolicy authz/web spec.limits[0] = {name: api, requests: 2, per: 1h, "
         "match: {path: {prefix: /api/}}}" in text
+    ), text
+
+
+def test_istio_rate_limit_task_names_the_envoy_filter_bucket(
+    mesh: LocalMeshThread, policies: Policies
+) -> None:
+    """Istio's local rate-limit task EnvoyFilter, as written there, at web's sidecar."""
+    plain = pod(mesh, "plain", "client")
+    policies.apply(rate_limit_task("filter-local-ratelimit-svc", "app: web", "SIDECAR_INBOUND"))
+    expect(lambda: 429 in statuses(plain, *[Request(f"{WEB}/warmup")] * 6), True)
+    path = unique("/limited")
+    assert statuses(plain, Request(f"{WEB}{path}")) == [429]  # 4 tokens a minute, all used
+    text = explained_in(mesh, path, "-> 429 RL", "deploy/web", "-n", "authz")
+    assert "(EnvoyFilter istio-system/filter-local-ratelimit-svc)" in text, text
+    assert (
+        "knob:  EnvoyFilter istio-system/filter-local-ratelimit-svc spec.configPatches[0].patch."
+        "value.typed_config.value.token_bucket = {max_tokens: 4, tokens_per_fill: 4, "
+        "fill_interval: 60s}" in text
     ), text
 
 
