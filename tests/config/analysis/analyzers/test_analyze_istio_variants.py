@@ -1,6 +1,7 @@
 """More rows of Istio's analysis messages, for the variants Istio's analyzers special-case: a
-gateway selector that is a subset of another's (IST0145, with and without known workloads)
-and the Services the port-name analyzer leaves alone (IST0118: system namespaces, the control
+Sidecar selecting an ambient pod (IST0167), a load-time schema warning (IST0133), a gateway
+selector that is a subset of another's (IST0145, with and without known workloads) and the
+Services the port-name analyzer leaves alone (IST0118: system namespaces, the control
 plane's ``istio`` and ``release: istio`` labels, Kubernetes Gateway Services). Each row: a
 positive input (code, level, resource, message) and a negative one (no message of that code),
 shaped like Istio's test inputs (no namespace means ``default``)."""
@@ -77,7 +78,42 @@ PORT_NAME = (
     "Port name web (port: 80, targetPort: 8080) doesn't follow the naming convention of Istio port."
 )
 
+
+def ambient_app(mode: str) -> str:
+    """A Deployment ``ratings`` whose pods carry ``istio.io/dataplane-mode: <mode>``."""
+    return (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ratings}\nspec:\n"
+        "  selector: {matchLabels: {app: ratings}}\n  template:\n"
+        f"    metadata: {{labels: {{app: ratings, istio.io/dataplane-mode: {mode}}}}}\n"
+        "    spec: {containers: [{name: app, image: ratings}]}\n"
+    )
+
+
+RATINGS_SIDECAR = "Sidecar ratings\n  workloadSelector: {labels: {app: ratings}}\n"
+NO_IMAGE_POD = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: job}\n"
+    "spec: {containers: [{name: job, command: [sleep, '1']%s}]}\n"
+)
+
 CASES = [
+    Case(  # a pod that opted into ambient mode has no sidecar to configure
+        "IST0167",
+        Level.WARNING,
+        "Sidecar default/ratings",
+        "The policy has no impact: selected workload is in ambient mode, the policy has no impact.",
+        ambient_app("ambient") + "---\n" + RATINGS_SIDECAR,
+        ambient_app("none") + "---\n" + RATINGS_SIDECAR,
+    ),
+    Case(  # a load-time warning, as Istio's schema warnings
+        "IST0133",
+        Level.WARNING,
+        "Pod default/job",
+        "Schema validation warning: spec.containers[0].image: Kubernetes requires `image`; "
+        "sailmesh runs `command`/`args` locally and ignores the image, but kubectl would reject "
+        "this manifest",
+        NO_IMAGE_POD % "",
+        NO_IMAGE_POD % ", image: busybox",
+    ),
     Case(
         "IST0145",
         Level.ERROR,
