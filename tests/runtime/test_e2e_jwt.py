@@ -411,6 +411,28 @@ def test_a_sidecar_fetches_keys_from_the_jwks_uri(
         assert key_server_gets(mesh) > before  # Envoy fetched the key set itself
 
 
+NO_ISSUER = f"""
+  selector: {{matchLabels: {{app: echo}}}}
+  jwtRules:
+  - jwksUri: {JWKS_URI}
+"""
+
+
+def test_a_rule_without_issuer_accepts_any_issuer_its_keys_verify(
+    mesh: LocalMeshThread, client: RunningPod
+) -> None:
+    """Current Istio lets a rule name only its key set: the ``iss`` claim is then not checked,
+    the signature still is."""
+    with applied(mesh, request_authentication("shop", "echo-jwt", NO_ISSUER)):
+        enforced(lambda h: pod_call(client, ECHO, h))
+        anyone = KEY.token(jwks.claims("https://anyone.test", "carol"))
+        ours, theirs, bad, none = pod_calls(
+            client,
+            [(ECHO, bearer(valid())), (ECHO, bearer(anyone)), (ECHO, bearer(forged())), (ECHO, {})],
+        )
+        assert (ours.status, theirs.status, bad.status, none.status) == (200, 200, 401, 200)
+
+
 LOCATIONS = f"""
   selector: {{matchLabels: {{app: echo}}}}
   jwtRules:

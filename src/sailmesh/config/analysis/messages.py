@@ -71,6 +71,13 @@ POD_MISSING_PROXY = MessageType(
 SCHEMA_VALIDATION_ERROR = MessageType(
     "IST0106", "SchemaValidationError", _E, "Schema validation error: %s"
 )
+MISPLACED_ANNOTATION = MessageType(
+    "IST0107",
+    "MisplacedAnnotation",
+    _W,
+    "Misplaced annotation: %s can only be applied to %s",
+)
+UNKNOWN_ANNOTATION = MessageType("IST0108", "UnknownAnnotation", _W, "Unknown annotation: %s")
 CONFLICTING_MESH_GATEWAY_VS_HOSTS = MessageType(
     "IST0109",
     "ConflictingMeshGatewayVirtualServiceHosts",
@@ -120,6 +127,7 @@ NAMESPACE_MULTIPLE_INJECTION_LABELS = MessageType(
     "The namespace has more than one type of injection labels %s, which may lead to undefined "
     "behavior. Make sure only one injection label exists.",
 )
+INVALID_ANNOTATION = MessageType("IST0125", "InvalidAnnotation", _W, "Invalid annotation %s: %s")
 NO_MATCHING_WORKLOADS_FOUND = MessageType(
     "IST0127",
     "NoMatchingWorkloadsFound",
@@ -161,6 +169,18 @@ SERVICE_ENTRY_ADDRESSES_REQUIRED = MessageType(
     "ServiceEntryAddressesRequired",
     _W,
     "ServiceEntry addresses are required for this protocol.",
+)
+DEPRECATED_ANNOTATION = MessageType(
+    "IST0135",
+    "DeprecatedAnnotation",
+    _I,
+    'Annotation "%s" has been deprecated%s and may not work in future Istio versions.',
+)
+ALPHA_ANNOTATION = MessageType(
+    "IST0136",
+    "AlphaAnnotation",
+    _I,
+    'Annotation "%s" is part of an alpha-phase feature and may be incompletely supported.',
 )
 DEPLOYMENT_CONFLICTING_PORTS = MessageType(
     "IST0137",
