@@ -88,7 +88,7 @@ def outbound_cluster(
     kind = port_kind(spec.port)
     protocol = spec.port.protocol if kind in ("http", "auto") else None
     apply_policy(cluster, spec.policy, protocol)
-    apply_cluster_tls(cluster, scope, spec, options, http=protocol is not None)
+    apply_cluster_tls(cluster, scope, spec, options)
     locality = locality_context(scope, spec)
     if locality is not None and needs_locality_weights(locality):
         cluster.common_lb_config.locality_weighted_lb_config.SetInParent()
