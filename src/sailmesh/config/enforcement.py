@@ -116,9 +116,7 @@ DESTINATION_RULE: tuple[NotEnforced, ...] = (
     *_policy("retryBudget", "retry budgets are not set", port_level=False),
 )
 
-_SERVER_TLS_MODES = ("PASSTHROUGH", "SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL")
 GATEWAY: tuple[NotEnforced, ...] = (
-    NotEnforced("Gateway", "spec.servers[*].tls.mode", "AUTO_PASSTHROUGH (multi-network SNI routing to outbound_ clusters) is not implemented: the server gets no filter chain", except_values=_SERVER_TLS_MODES),
     NotEnforced("Gateway", "spec.servers[*].tls.tlsCertificates[*].caCertificates", "the client CA comes from tls.caCertificates or the credential"),
     NotEnforced("Gateway", "spec.servers[*].defaultEndpoint", "default endpoints are not implemented"),
     NotEnforced("Gateway", "spec.servers[*].name", "server names are not used (stats are not prefixed)"),

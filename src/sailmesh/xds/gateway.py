@@ -9,7 +9,8 @@ their virtual hosts come from VirtualServices listing the Gateway in ``gateways`
 VirtualService hosts the server's ``hosts`` admit (``ns/host`` forms, ``*`` and ``.``
 namespaces, wildcards). An HTTP server with ``tls.httpsRedirect`` answers 301 to https://
 (``require_tls``), also for hosts no VirtualService serves. TLS and TCP servers forward with
-``tcp``/``tls`` routes (:mod:`sailmesh.xds.gateway_tcp`). The Secrets the servers and
+``tcp``/``tls`` routes (:mod:`sailmesh.xds.gateway_tcp`); AUTO_PASSTHROUGH servers route by
+SNI to clusters named ``outbound_.<port>_.<subset>_.<host>`` (:mod:`sailmesh.xds.gateway_sni_dnat`). The Secrets the servers and
 DestinationRules name (``credentialName``) are served as SDS secrets over ADS
 (:mod:`sailmesh.xds.credentials`). ``TranslateOptions.gateway_bind``/``gateway_ports`` move the
 bound address and ports (the local runtime's explicit mode: 127.0.0.1, substitutes for taken
@@ -35,6 +36,7 @@ from sailmesh.xds.credentials import credential_secrets, rule_credentials, serve
 from sailmesh.xds.endpoints import build_endpoints
 from sailmesh.xds.gateway_listeners import build_listener, http_route_config_name
 from sailmesh.xds.gateway_servers import BoundServer, merge_servers
+from sailmesh.xds.gateway_sni_dnat import sni_dnat_clusters, sni_dnat_endpoints
 from sailmesh.xds.gateway_tls import sni_names
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.route_build import vs_routes
@@ -131,11 +133,12 @@ def translate_gateway(
     scope = build_scope(proxy, snapshot)
     gateways = gateways_for(proxy, snapshot)
     listeners, routes = _listeners_and_routes(scope, gateways, options)
-    credentials = server_credentials(b.server for p in merge_servers(gateways) for b in p.servers)
+    ports = merge_servers(gateways)
+    credentials = server_credentials(b.server for p in ports for b in p.servers)
     credentials |= rule_credentials(snapshot)
     return {
-        CLUSTER: build_clusters(scope, options),
-        ENDPOINT: build_endpoints(scope),
+        CLUSTER: build_clusters(scope, options) | sni_dnat_clusters(scope, ports, options),
+        ENDPOINT: build_endpoints(scope) | sni_dnat_endpoints(scope, ports),
         LISTENER: listeners,
         ROUTE: routes,
         SECRET: credential_secrets(snapshot, proxy.namespace, credentials),
