@@ -20,9 +20,9 @@ configurations its HTTP connection managers read.
 Authorization (:mod:`sailmesh.xds.request_security`) runs in every HTTP connection manager and
 before every TCP proxy (TCP servers, terminated TLS, passthrough TLS), as on Istio's gateways.
 
-The listener is named ``<bind>_<port>`` after the server (``0.0.0.0`` without ``bind``); it binds
-``bind`` (or the runtime's ``TranslateOptions.gateway_bind``) on the server port or the runtime's
-substitute for it.
+The listener is named ``<bind>_<port>`` (``0.0.0.0`` without ``bind``; the port the gateway
+binds for the servers, the gateway Service's targetPort or the server port); it binds ``bind``
+(or the runtime's ``TranslateOptions.gateway_bind``) on that port or the runtime's substitute.
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _tls_chains(
             continue  # no certificate to present
         sni = sni_names(bound.server.hosts or [])
         if http:
-            rds = bound.route_config_name()
+            rds = bound.route_config_name(port.number)
             chains.add(sni, [_hcm(scope, stat, rds, port.number, logs)], socket)
             https.append(bound)
         elif weighted := tcp_destinations(scope, bound):
