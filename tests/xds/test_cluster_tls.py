@@ -257,7 +257,9 @@ def test_simple_origination_on_an_https_port_sends_and_checks_the_host_name() ->
     assert (auto.auto_sni, auto.auto_san_validation) == (True, True)
 
 
-def test_service_entry_subject_alt_names_are_checked_when_the_rule_names_none() -> None:
+def test_service_entry_subject_alt_names_are_the_matchers_when_the_rule_names_none() -> None:
+    """As Istio: the ServiceEntry's names are configured, and HTTP requests check their
+    host as well (Envoy checks the typed matchers and the auto_san_validation host)."""
     world = snapshot(
         "DestinationRule vm\n  host: vm.internal\n  trafficPolicy: {tls: {mode: SIMPLE}}\n"
     )

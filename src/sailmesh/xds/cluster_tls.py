@@ -13,8 +13,9 @@ translation options. Out: the cluster's ``transport_socket`` or ``transport_sock
   server is checked against it (``auto_san_validation``), whatever the port's protocol (an
   ``HTTPS`` or ``TLS`` port of a ServiceEntry carries HTTP once the sidecar or egress gateway
   originates TLS to it; Istio's ``setAutoSniAndAutoSanValidation``; a TCP proxy ignores them).
-  A ServiceEntry's own ``subjectAltNames`` (and its endpoints' service accounts) are checked
-  when the rule names none, as Istio does for external registries. ``credentialName`` is read at
+  A ServiceEntry's own ``subjectAltNames`` (and its endpoints' service accounts) are the
+  configured matchers when the rule names none, as Istio does for external registries (Envoy
+  checks them and, on HTTP requests with ``auto_san_validation``, the request's host too). ``credentialName`` is read at
   gateways only, as in Istio (the client certificate and CA of the Secret in the gateway's
   namespace, over ADS); sidecars use the file settings.
 - no ``tls``: auto mTLS for services inside the mesh (not ``MESH_EXTERNAL``) unless the
