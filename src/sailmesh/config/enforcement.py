@@ -257,8 +257,9 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
 #: What translation reads, for the README's summary (kinds not listed above as whole kinds).
 ENFORCED_SUMMARY = (
     "VirtualService (HTTP, TCP and TLS routes, on sidecars and gateways), DestinationRule "
-    "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers; "
-    "credentialName Secrets served over SDS), "
+    "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers, "
+    "every TLS mode including AUTO_PASSTHROUGH, ports bound on the gateway Service's "
+    "targetPort; credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
     "identity), Telemetry (metrics overrides, access logging and tracing), AuthorizationPolicy "
     "(ALLOW, DENY, AUDIT, CUSTOM), RequestAuthentication (JWT validation on sidecars' inbound "
