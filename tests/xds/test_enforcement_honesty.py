@@ -71,7 +71,6 @@ NOT_SETTABLE: dict[tuple[str, str], str] = {
 }
 #: Fields whose "no effect" is shown by a scenario of their own below.
 SCENARIOS: dict[tuple[str, str], str] = {
-    ("Gateway", "spec.servers[*].tls.mode"): "test_auto_passthrough_servers_get_nothing",
     ("Telemetry", "spec.accessLogging[*].filter.expression"): (
         "test_filters_the_proxy_cannot_evaluate_log_everything"
     ),
@@ -203,17 +202,17 @@ def test_leaf_is_enforced_or_listed(
     assert changed, f"{kind} {path} has no effect on the Envoy output: list it in the table"
 
 
-def test_auto_passthrough_servers_get_nothing() -> None:
-    """An AUTO_PASSTHROUGH server (the table lists the mode) adds nothing to the gateway; the
-    other modes each change it."""
+def test_every_server_tls_mode_changes_the_gateway() -> None:
+    """Every server TLS mode is enforced (none reported): AUTO_PASSTHROUGH adds SNI chains to
+    the mesh's services, the terminating modes each their own TLS context."""
     plain = {"selector": {"istio": "ingressgateway"}, "servers": [GATEWAY["servers"][0]]}
     server = {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*"],
               "tls": {"mode": "AUTO_PASSTHROUGH"}}  # fmt: skip
     more = {**plain, "servers": [*plain["servers"], server]}
     resource = load("Gateway", more)
     assert resource is not None
-    assert {u.path for u in find_unenforced(resource)} >= {"spec.servers[1].tls.mode"}
-    assert output("Gateway", more) == output("Gateway", plain)
+    assert not find_unenforced(resource)
+    assert output("Gateway", more) != output("Gateway", plain)
     https = {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"]}
     outputs = []
     for mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL"):

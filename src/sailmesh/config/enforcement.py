@@ -101,9 +101,7 @@ DESTINATION_RULE: tuple[NotEnforced, ...] = (
     *_policy("retryBudget.budgetInterval", "Envoy's retry budget has no interval: it limits retries to a share of the requests active at the time", port_level=False),
 )
 
-_SERVER_TLS_MODES = ("PASSTHROUGH", "SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL")
 GATEWAY: tuple[NotEnforced, ...] = (
-    NotEnforced("Gateway", "spec.servers[*].tls.mode", "AUTO_PASSTHROUGH (multi-network SNI routing to outbound_ clusters) is not implemented: the server gets no filter chain", except_values=_SERVER_TLS_MODES),
     NotEnforced("Gateway", "spec.servers[*].tls.tlsCertificates[*].caCertificates", "the client CA comes from tls.caCertificates or the credential"),
     NotEnforced("Gateway", "spec.servers[*].defaultEndpoint", "default endpoints are not implemented"),
     NotEnforced("Gateway", "spec.servers[*].name", "server names are not used (stats are not prefixed)"),
@@ -239,8 +237,9 @@ def enforced_kinds(all_kinds: tuple[str, ...]) -> list[str]:
 #: What translation reads, for the README's summary (kinds not listed above as whole kinds).
 ENFORCED_SUMMARY = (
     "VirtualService (HTTP, TCP and TLS routes, on sidecars and gateways), DestinationRule "
-    "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers; "
-    "credentialName Secrets served over SDS), "
+    "(tls.credentialName at gateways, as Istio), Gateway (HTTP, HTTPS, TLS and TCP servers, "
+    "every TLS mode including AUTO_PASSTHROUGH, ports bound on the gateway Service's "
+    "targetPort; credentialName Secrets served over SDS), "
     "ServiceEntry, WorkloadEntry, Sidecar, PeerAuthentication (on proxies with a workload "
     "identity), Telemetry (metrics overrides, access logging and tracing), AuthorizationPolicy "
     "(ALLOW, DENY, AUDIT, CUSTOM), RequestAuthentication (JWT validation on sidecars' inbound "

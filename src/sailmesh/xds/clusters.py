@@ -89,7 +89,7 @@ def outbound_cluster(
     kind = port_kind(spec.port)
     protocol = spec.port.protocol if kind in ("http", "auto") else None
     apply_policy(cluster, spec.policy, protocol)
-    apply_cluster_tls(cluster, scope, spec, options, http=protocol is not None)
+    apply_cluster_tls(cluster, scope, spec, options)
     apply_proxy_protocol(cluster, spec.policy.proxy_protocol)
     locality = locality_context(scope, spec)
     if locality is not None and needs_locality_weights(locality):
