@@ -33,10 +33,23 @@ def _link() -> ControlPlaneLink:
 
 
 def test_gateway_ports_are_those_of_the_gateways_selecting_the_pod() -> None:
+    """``(server port, listen port)``: a server on a port of the pod's Service listens on its
+    targetPort; other server ports (8080 here, or a pod no Service selects) on themselves."""
     link = _link()
-    assert link.gateway_ports({"istio": "ingressgateway", "app": "x"}) == [80, 8080]
-    assert link.gateway_ports({"istio": "egressgateway"}) == [443]
-    assert link.gateway_ports({"app": "reviews"}) == []
+    MeshApi(link.cp).apply_yaml(
+        "apiVersion: v1\nkind: Service\n"
+        "metadata: {name: istio-ingressgateway, namespace: istio-system}\n"
+        "spec:\n  selector: {istio: ingressgateway}\n"
+        "  ports: [{name: http2, port: 80, targetPort: 8080}]\n",
+        "svc.yaml",
+        "istio-system",
+    )
+    link.cp.registry_sync.sync(link.cp.store.list(kind="Service"))
+    ingress = {"istio": "ingressgateway", "app": "x"}
+    assert link.gateway_ports("istio-system", ingress) == [(80, 8080), (8080, 8080)]
+    assert link.gateway_ports("elsewhere", ingress) == [(80, 80), (8080, 8080)]
+    assert link.gateway_ports("istio-system", {"istio": "egressgateway"}) == [(443, 443)]
+    assert link.gateway_ports("default", {"app": "reviews"}) == []
 
 
 def test_proxy_defaults_come_from_the_one_mesh_config_reader() -> None:

@@ -50,17 +50,25 @@ def test_validate_good_file(tmp_path: Path) -> None:
     assert "1 object(s) valid" in out
 
 
+NETWORKED_ENTRY = """apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: db, namespace: default}
+spec:
+  hosts: [db.example.com]
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  resolution: STATIC
+  endpoints:
+  - {address: 10.1.0.2, network: other}
+"""
+
+
 def test_validate_warns_about_fields_not_enforced(tmp_path: Path) -> None:
-    (tmp_path / "vs.yaml").write_text(
-        GOOD.replace(
-            "  - route:", "  - match: [{uri: {prefix: /}, statPrefix: reviews}]\n    route:"
-        )
-    )
-    code, out = run("validate", "-f", str(tmp_path / "vs.yaml"))
+    (tmp_path / "se.yaml").write_text(NETWORKED_ENTRY)
+    code, out = run("validate", "-f", str(tmp_path / "se.yaml"))
     assert code == 0, out
     assert (
-        f"warning: {tmp_path / 'vs.yaml'}:7: VirtualService default/reviews: "
-        "spec.http[0].match[0].statPrefix: [SM0001] not enforced: "
+        f"warning: {tmp_path / 'se.yaml'}:9: ServiceEntry default/db: "
+        "spec.endpoints[0].network: [SM0001] not enforced: "
     ) in out
     assert "1 object(s) valid (1 warning(s))" in out
 

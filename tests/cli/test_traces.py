@@ -22,6 +22,7 @@ def test_durations() -> None:
 
 def _span(service: str, kind: str, depth: int, start_ms: float, dur_ms: float) -> dict[str, object]:
     return {"service": service, "name": f"{service}:9080/*", "kind": kind, "depth": depth,
+            "span_id": f"{depth + 1:016x}", "parent_span_id": f"{depth:016x}" if depth else "",
             "start_ns": int(start_ms * MS), "duration_ms": dur_ms, "error": False}  # fmt: skip
 
 

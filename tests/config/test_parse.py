@@ -44,6 +44,17 @@ def test_cluster_scoped_kind_drops_its_namespace() -> None:
         ("apiVersion: v1\nmetadata: {name: a}\n", "kind", "required field is missing"),
         ("apiVersion: v1\nkind: Sidecar\nmetadata: {name: a}\n", "apiVersion", "not served"),
         ("apiVersion: v1\nkind: Servise\nmetadata: {name: a}\n", "kind", "did you mean 'Service'"),
+        (
+            "apiVersion: rbac.istio.io/v1alpha1\nkind: ServiceRole\nmetadata: {name: a}\n",
+            "kind",
+            "custom resource type rbac.istio.io ServiceRole is removed from Istio; use "
+            "AuthorizationPolicy (security.istio.io/v1)",
+        ),
+        (
+            "apiVersion: authentication.istio.io/v1alpha1\nkind: MeshPolicy\nmetadata: {name: a}\n",
+            "kind",
+            "use PeerAuthentication in the root namespace",
+        ),
         ("apiVersion: v1\nkind: Service\n", "metadata.name", "every object needs a name"),
         ("apiVersion: v1\nkind: Service\nmetadata: {name: A_b}\n", "metadata.name", "RFC 1123"),
         (

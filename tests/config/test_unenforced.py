@@ -35,6 +35,7 @@ spec:
     labels: {version: v1}
     trafficPolicy:
       tunnel: {protocol: CONNECT, targetHost: proxy, targetPort: 3128}
+      retryBudget: {percent: 10, budgetInterval: 1s}
       portLevelSettings:
       - port: {number: 9080}
         loadBalancer: {simple: ROUND_ROBIN, zoneAwareLbSetting: {enabled: true}}
@@ -73,7 +74,7 @@ def test_traffic_policy_fields_are_found_at_every_level() -> None:
         "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting",
         "spec.subsets[0].trafficPolicy.portLevelSettings[0].loadBalancer.zoneAwareLbSetting",
         "spec.trafficPolicy.portLevelSettings[0].outlierDetection.outlierDetectionHttpErrorCodes",
-        "spec.subsets[0].trafficPolicy.tunnel",
+        "spec.subsets[0].trafficPolicy.retryBudget.budgetInterval",
     ]
 
 
@@ -133,10 +134,8 @@ spec:
       proxyMetadata: {ISTIO_DELTA_XDS: "false"}
       tracing: {sampling: 10, zipkin: {address: zipkin:9411}}
 """
-    assert paths(text) == [
-        "spec.addresses[1]",
-        "spec.meshConfig.defaultConfig.tracing.zipkin",
-    ]
+    # (an address range is enforced now, as the single address is)
+    assert paths(text) == ["spec.meshConfig.defaultConfig.tracing.zipkin"]
 
 
 def test_whole_kinds_are_reported_even_with_an_empty_spec() -> None:
@@ -174,7 +173,8 @@ def test_analyze_reports_sm0001_in_istio_format() -> None:
     assert first.level is Level.WARNING
     assert first.message == (
         "spec.trafficPolicy.loadBalancer.zoneAwareLbSetting: not enforced: Envoy's zone-aware "
-        "routing is not configured (use localityLbSetting)"
+        "routing needs the proxy's own service as local cluster, which sidecars here do not "
+        "have: use localityLbSetting"
     )
 
 

@@ -50,8 +50,9 @@ spec:
   - fault: {abort: {httpStatus: 500, percentage: {value: 100}}}
     route: [{destination: {host: ratings, subset: v1}}]
 """
-# Valid RE2 that validation accepts, but its compiled program (~1,200 instructions) is over
-# Envoy's default regex program size limit (100): every sidecar with this route NACKs RDS.
+# Valid RE2 that validation accepts, but its compiled program (about 40,000 instructions) is
+# over the regex program size limit Istio's proxies run with (32768): every sidecar with this
+# route NACKs RDS.
 TOO_BIG_REGEX = """
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -59,10 +60,10 @@ metadata: {name: details}
 spec:
   hosts: [details]
   http:
-  - match: [{uri: {regex: "^/(alpha|beta){300}$"}}]
+  - match: [{uri: {regex: "^/PATTERN$"}}]
     route: [{destination: {host: details, subset: v1}}]
   - route: [{destination: {host: details, subset: v1}}]
-"""
+""".replace("PATTERN", "[a-z]{1000}" * 40)
 STRICT_REVIEWS = """
 apiVersion: security.istio.io/v1
 kind: PeerAuthentication

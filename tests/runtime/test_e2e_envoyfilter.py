@@ -21,6 +21,7 @@ import pytest
 from runtime_e2e import demo_mesh, sailctl, skip_unless_netns
 
 from e2e_support.bookinfo import page, pod
+from e2e_support.istio_tasks import rate_limit_task
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
 from sailmesh.runtime import proxy as envoy_proxy
@@ -132,58 +133,6 @@ def test_header_mutation_adds_a_response_header(mesh: LocalMeshThread) -> None:
             s == 200 and h["x-sailmesh-patched"] == "productpage-inbound" for s, h in statuses
         )
     wait_for(lambda: "x-sailmesh-patched" not in get(port)[1], 20, "the filter to go away")
-
-
-def rate_limit_task(name: str, selector: str, context: str) -> str:
-    """Istio's local rate-limit task EnvoyFilter (``networking/local-ratelimit``), as written
-    there: a TypedStruct, 4 tokens a minute, the deprecated ``append: false``."""
-    return f"""
-apiVersion: networking.istio.io/v1alpha3
-kind: EnvoyFilter
-metadata:
-  name: {name}
-  namespace: istio-system
-spec:
-  workloadSelector:
-    labels:
-      {selector}
-  configPatches:
-    - applyTo: HTTP_FILTER
-      match:
-        context: {context}
-        listener:
-          filterChain:
-            filter:
-              name: "envoy.filters.network.http_connection_manager"
-      patch:
-        operation: INSERT_BEFORE
-        value:
-          name: envoy.filters.http.local_ratelimit
-          typed_config:
-            "@type": type.googleapis.com/udpa.type.v1.TypedStruct
-            type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
-            value:
-              stat_prefix: http_local_rate_limiter
-              token_bucket:
-                max_tokens: 4
-                tokens_per_fill: 4
-                fill_interval: 60s
-              filter_enabled:
-                runtime_key: local_rate_limit_enabled
-                default_value:
-                  numerator: 100
-                  denominator: HUNDRED
-              filter_enforced:
-                runtime_key: local_rate_limit_enforced
-                default_value:
-                  numerator: 100
-                  denominator: HUNDRED
-              response_headers_to_add:
-                - append: false
-                  header:
-                    key: x-local-rate-limit
-                    value: 'true'
-"""
 
 
 def burst_is_capped(port: int, limited: RunningPod) -> None:

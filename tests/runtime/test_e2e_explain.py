@@ -1,25 +1,23 @@
 """`sailctl explain` on real traffic through the demo mesh: each response flag is provoked by
 config a user would write (fault abort FI, delay DI and client timeout DC, no route NR at the
-gateway, a subset without pods UH, a circuit breaker UO, a route timeout UT, a wrong target
-port UF with the default retries URX), and the explanation read from the proxy's own access
+gateway, a subset without pods UH, a subset no DestinationRule defines NC, a circuit breaker
+UO, a route timeout UT, a wrong target port UF with the default retries URX), and the
+explanation read from the proxy's own access
 log names the object and field path that decided."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from runtime_e2e import NETWORKING, demo_mesh, skip_unless_netns
 
 from e2e_support.bookinfo import pod
+from e2e_support.explain_cli import explain, explained_in
 from e2e_support.localmesh import LocalMeshThread
 
 pytestmark = pytest.mark.e2e
@@ -34,31 +32,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
     yield from demo_mesh(tmp_path_factory.mktemp("explain-home"))
 
 
-def explain(mesh: LocalMeshThread, *args: str) -> str:
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "sailctl"), "explain", *args],
-        env={**os.environ, "SAILMESH_HOME": str(mesh.mesh.home)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
-
-
 def explained(mesh: LocalMeshThread, path: str, outcome: str = "", *args: str) -> str:
-    """``sailctl explain --from-logs`` (of productpage's pod unless ``args`` say otherwise):
-    the latest explanation of a request to ``path`` whose first line shows ``outcome``
-    (``-> 503 UO``), once the proxy has written its access-log line."""
-    deadline = time.monotonic() + 10
-    while True:
-        output = explain(mesh, "--from-logs", *(args or (CLIENT,)))
-        for chunk in reversed(output.split("\n\n")):
-            first = chunk.splitlines()[0]
-            if f" {path} to " in first and outcome in first:
-                return chunk
-        assert time.monotonic() < deadline, f"no explanation for {path} {outcome} in:\n{output}"
-        time.sleep(0.5)
+    """The latest explanation of a request to ``path`` showing ``outcome``, from the log of
+    productpage's pod unless ``args`` name another."""
+    return explained_in(mesh, path, outcome, *(args or (CLIENT,)))
 
 
 def calls(mesh: LocalMeshThread, url: str, n: int = 1, timeout: float = 5) -> list[int]:
@@ -183,6 +160,25 @@ def test_subset_without_pods_is_no_healthy_upstream(mesh: LocalMeshThread) -> No
     finally:
         mesh.delete(rule)
         mesh.apply((NETWORKING / "destination-rule-all.yaml").read_text())
+
+
+def test_undefined_subset_is_no_cluster(mesh: LocalMeshThread) -> None:
+    """A route to subset v9 of details, which no DestinationRule defines: the route names a
+    cluster no proxy gets (Istio's behaviour too), and Envoy answers 503 NC."""
+    rule = vs("details", "  - route: [{destination: {host: details, subset: v9}}]\n")
+    mesh.apply(rule)
+    try:
+        path = unique("/details/0")
+        until(mesh, f"http://details:9080{path}", 503)
+        text = explained(mesh, path, "-> 503 NC")
+        assert "NC   NoClusterFound" in text, text
+        assert "the route names outbound|9080|v9|details.default.svc.cluster.local" in text
+        assert (
+            "knob:  VirtualService default/details spec.http[0].route[0].destination.subset = v9"
+            in text
+        )
+    finally:
+        mesh.delete(rule)
 
 
 SLOW_RATINGS = vs(

@@ -1,5 +1,6 @@
 """RequestAuthentication end to end: real tokens through real sidecars and a real ingress gateway,
-and with AuthorizationPolicy (request principals, claims; seed 003's JWT example as written).
+and with AuthorizationPolicy (request principals, claims; seed 003's JWT example as written);
+also a Telemetry attached to the gateway by ``targetRef`` (the same attachment rules).
 
 One mesh (netns mode) is shared by the tests of this module: an echo app (``shop/echo``, and
 ``shop/echo-admin`` for claim routing) that reports the headers it received, a client pod, a
@@ -18,6 +19,8 @@ import json
 import os
 import shutil
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -408,6 +411,28 @@ def test_a_sidecar_fetches_keys_from_the_jwks_uri(
         assert key_server_gets(mesh) > before  # Envoy fetched the key set itself
 
 
+NO_ISSUER = f"""
+  selector: {{matchLabels: {{app: echo}}}}
+  jwtRules:
+  - jwksUri: {JWKS_URI}
+"""
+
+
+def test_a_rule_without_issuer_accepts_any_issuer_its_keys_verify(
+    mesh: LocalMeshThread, client: RunningPod
+) -> None:
+    """Current Istio lets a rule name only its key set: the ``iss`` claim is then not checked,
+    the signature still is."""
+    with applied(mesh, request_authentication("shop", "echo-jwt", NO_ISSUER)):
+        enforced(lambda h: pod_call(client, ECHO, h))
+        anyone = KEY.token(jwks.claims("https://anyone.test", "carol"))
+        ours, theirs, bad, none = pod_calls(
+            client,
+            [(ECHO, bearer(valid())), (ECHO, bearer(anyone)), (ECHO, bearer(forged())), (ECHO, {})],
+        )
+        assert (ours.status, theirs.status, bad.status, none.status) == (200, 200, 401, 200)
+
+
 LOCATIONS = f"""
   selector: {{matchLabels: {{app: echo}}}}
   jwtRules:
@@ -502,6 +527,50 @@ def test_a_target_ref_attaches_to_the_named_gateway_only(
         assert pod_call(client, ECHO, bearer(forged())).status == 200
     with applied(mesh, request_authentication("istio-system", "edge-jwt", _target("other"))):
         assert host_call(gateway, "/", bearer(forged())).status == 200
+
+
+def _telemetry_silences(name: str) -> str:
+    """A root-namespace Telemetry that turns access logs off, attached to gateway ``name``."""
+    return f"""
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {{name: edge-logs, namespace: istio-system}}
+spec:
+  targetRef: {{group: gateway.networking.k8s.io, kind: Gateway, name: {name}}}
+  accessLogging: [{{disabled: true}}]
+"""
+
+
+def test_a_telemetry_target_ref_applies_to_the_named_gateway_only(
+    mesh: LocalMeshThread, gateway: int, client: RunningPod
+) -> None:
+    """Proxies here log every request by default. Without the targetRef the root-namespace
+    Telemetry would silence every proxy; with it, only the gateway ``edge`` (a reference to
+    another gateway silences nothing)."""
+    gateway_log = pod_of(mesh, "istio-system", "istio-ingressgateway").supervisor.log_path(
+        "istio-proxy"
+    )
+    echo_log = pod_of(mesh, "shop", "echo").supervisor.log_path("istio-proxy")
+
+    def logged(log: Path, marker: str) -> bool:
+        return marker in log.read_text(errors="replace")
+
+    def send(marker: str) -> None:
+        assert host_call(gateway, f"/{marker}").status == 200
+        assert pod_call(client, f"{ECHO}{marker}-direct").status == 200
+
+    with applied(mesh, _telemetry_silences("edge")):
+        marker = f"silenced-{uuid.uuid4().hex}"
+        send(marker)
+        wait_for(lambda: logged(echo_log, f"{marker}-direct"), 10, "the sidecar's access log")
+        assert logged(echo_log, f"/{marker}")  # the request through the gateway, inbound
+        time.sleep(1.0)  # Envoy flushes access logs at least every second
+        assert not logged(gateway_log, marker)
+    with applied(mesh, _telemetry_silences("other")):
+        marker = f"other-{uuid.uuid4().hex}"
+        send(marker)
+        wait_for(lambda: logged(gateway_log, marker), 10, "the gateway's access log")
+        wait_for(lambda: logged(echo_log, f"{marker}-direct"), 10, "the sidecar's access log")
 
 
 MESH_WIDE = f"""

@@ -286,3 +286,36 @@ def test_delegation_through_the_gateway(mesh: LocalMeshThread) -> None:
         assert _gateway_get(mesh, "/elsewhere", host)[0] == 404  # outside the root: dropped
     finally:
         mesh.delete(DELEGATION)
+
+
+#: A path regex of the everyday kind whose RE2 program (several hundred instructions, from the
+#: bounded repeat) is over Envoy's default limit of 100: Istio's proxies start with a limit of
+#: 32768, and so do sailmesh's, so the route is accepted and matches.
+EVERYDAY_REGEX = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: httpbin-regex, namespace: default}
+spec:
+  hosts: [httpbin]
+  http:
+  - match: [{uri: {regex: "^/anything/(users|orders|items)/[a-z0-9-]{1,64}$"}}]
+    headers: {response: {set: {x-route: regex}}}
+    route: [{destination: {host: httpbin, port: {number: 8000}}}]
+  - route: [{destination: {host: httpbin, port: {number: 8000}}}]
+"""
+
+
+def test_a_regex_over_envoys_default_program_size_routes_as_in_istio(
+    mesh: LocalMeshThread,
+) -> None:
+    mesh.apply(EVERYDAY_REGEX)
+    try:
+        wait_for(
+            lambda: _from_sidecar(mesh, "/anything/orders/a1-b2") == "regex", 20, "the regex route"
+        )
+        assert _from_sidecar(mesh, "/anything/carts/a1") == ""
+        assert mesh.mesh.cp is not None
+        status = mesh.mesh.cp.proxy_status()
+        assert not [p for p in status if "NACK" in str(p)], status
+    finally:
+        mesh.delete(EVERYDAY_REGEX)

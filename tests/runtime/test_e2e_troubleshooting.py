@@ -1,5 +1,6 @@
 """Troubleshooting verbs against one running demo mesh, as a user runs them: `analyze` of the
-live mesh (applied config plus running pods, by namespace or -A), `version` (each proxy's
+live mesh (applied config plus running pods, by namespace or -A; the annotations of running
+pods and of Deployments), `version` (each proxy's
 Envoy from its admin API), `proxy-config log` (levels that change what Envoy logs on real
 traffic), `bug-report` (an archive with no private key or token in it) and `x describe`
 (the routes Istio's request-routing task sets up, as real pages take them)."""
@@ -109,6 +110,50 @@ def test_analyze_reads_the_running_mesh_by_namespace(mesh: LocalMeshThread) -> N
     sailctl(home(mesh), "delete", "-f", "-", stdin=BROKEN)
     code, out = run(mesh, "analyze", "-A")
     assert code == 0 and "IST0101" not in out, out
+
+
+ANNOTATED = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: annotated
+  annotations: {sidecar.istio.io/proxyCPU: 100m}
+spec:
+  selector: {matchLabels: {app: annotated}}
+  template:
+    metadata:
+      labels: {app: annotated}
+      annotations:
+        networking.istio.io/exportThree: x
+        readiness.status.sidecar.istio.io/periodSeconds: soon
+    spec:
+      containers: [{name: app, command: [sleep, "3600"]}]
+"""
+
+
+def test_analyze_reads_the_annotations_of_running_pods_and_deployments(
+    mesh: LocalMeshThread,
+) -> None:
+    mesh.apply(ANNOTATED)  # and wait until its pod runs
+    try:
+        name = pod(mesh, "deploy/annotated").plan.name
+        code, out = run(mesh, "analyze")
+        assert code == 0, out  # warnings only: below the default failure threshold (Error)
+        assert (
+            "Warning [IST0107] (Deployment default/annotated) Misplaced annotation: "
+            "sidecar.istio.io/proxyCPU can only be applied to Pod"
+        ) in out, out
+        assert (
+            f"Warning [IST0108] (Pod default/{name}) Unknown annotation: "
+            "networking.istio.io/exportThree"
+        ) in out, out
+        assert (
+            f"Warning [IST0125] (Pod default/{name}) Invalid annotation "
+            "readiness.status.sidecar.istio.io/periodSeconds: 'soon' is not an unsigned 32-bit "
+            "integer"
+        ) in out, out
+    finally:
+        mesh.delete(ANNOTATED)
 
 
 def test_version_names_each_proxys_envoy(mesh: LocalMeshThread) -> None:

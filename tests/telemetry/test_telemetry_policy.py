@@ -46,7 +46,19 @@ Telemetry default/stackdriver-only
 Telemetry other/elsewhere
   metrics:
   - overrides: [{disabled: true}]
+---
+Telemetry default/edge
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: edge}]
+  metrics:
+  - overrides: [{disabled: true}]
+---
+Telemetry istio-system/root-edge
+  targetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: edge}
+  metrics:
+  - overrides: [{disabled: true}]
 """)
+
+EDGE = {"gateway.networking.k8s.io/gateway-name": "edge"}
 
 
 def names(found: list[object]) -> list[str]:
@@ -98,3 +110,17 @@ def test_a_listener_emits_what_the_policy_keeps() -> None:
                                                                       "tcp_sent_bytes_total",
                                                                       "tcp_received_bytes_total"]  # fmt: skip
     assert metrics_policy([]).rule(standard.REQUEST_COUNT, "source") == MetricRule()
+
+
+def test_a_gateway_target_is_workload_level_in_its_own_namespace() -> None:
+    assert names(applicable(TELEMETRIES, "istio-system", "default", EDGE)) == [
+        "mesh",
+        "namespace",
+        "edge",
+    ]
+    # the root namespace's targeted object is neither mesh-wide nor for other namespaces
+    assert names(applicable(TELEMETRIES, "istio-system", "other", EDGE)) == ["mesh", "elsewhere"]
+    assert names(applicable(TELEMETRIES, "istio-system", "istio-system", EDGE)) == [
+        "mesh",
+        "root-edge",
+    ]

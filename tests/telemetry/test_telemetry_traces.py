@@ -3,38 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.proto.common.v1 import common_pb2
-from opentelemetry.proto.trace.v1 import trace_pb2
 
-from sailmesh.telemetry.traces import TraceDecodeError, TraceStore, _scope_spans
-
-MS = 1_000_000
-
-
-def _export(service: str, *spans: trace_pb2.Span) -> bytes:
-    request = trace_service_pb2.ExportTraceServiceRequest()
-    resource_spans = request.resource_spans.add()
-    attr = resource_spans.resource.attributes.add(key="service.name")
-    attr.value.string_value = service
-    _scope_spans(resource_spans).add().spans.extend(spans)
-    return request.SerializeToString()
-
-
-def _span(
-    trace: int, span: int, parent: int | None, start_ms: int, dur_ms: int, kind: int = 2
-) -> trace_pb2.Span:
-    out = trace_pb2.Span(
-        trace_id=trace.to_bytes(16, "big"),
-        span_id=span.to_bytes(8, "big"),
-        parent_span_id=parent.to_bytes(8, "big") if parent else b"",
-        name=f"op-{span}",
-        kind=kind,  # type: ignore[arg-type]
-        start_time_unix_nano=start_ms * MS,
-        end_time_unix_nano=(start_ms + dur_ms) * MS,
-    )
-    out.attributes.append(common_pb2.KeyValue(key="tag", value=common_pb2.AnyValue(int_value=7)))
-    return out
+from sailmesh.telemetry.traces import TraceDecodeError, TraceStore
+from trace_support import export as _export
+from trace_support import span as _span
 
 
 def test_spans_of_several_reports_join_into_one_trace_with_depths() -> None:
@@ -62,6 +34,7 @@ def test_listing_filters_by_service_and_duration_newest_first() -> None:
     assert [t["trace_id"][-1] for t in store.list_traces(service="ratings")] == ["1"]
     assert [t["trace_id"][-1] for t in store.list_traces(min_duration_ms=10)] == ["2"]
     assert len(store.list_traces(limit=1)) == 1
+    assert store.services() == ["ratings.default", "reviews.default"]
 
 
 def test_bounds_evict_the_least_recent_traces() -> None:

@@ -80,7 +80,7 @@ _OUTLIER = {"splitExternalLocalOriginErrors": True}
 _MUTUAL = {"mode": "MUTUAL", "clientCertificate": "/etc/client.pem", "privateKey": "/etc/key.pem"}
 _PORT_LEVEL = {"port": {"number": 9080}, "connectionPool": _H2, "outlierDetection": _OUTLIER,
                "tls": _MUTUAL}  # fmt: skip
-_POLICY = {"tls": _MUTUAL, "tunnel": _TUNNEL, "portLevelSettings": [_PORT_LEVEL],
+_POLICY = {"tls": _MUTUAL, "portLevelSettings": [_PORT_LEVEL],
            "connectionPool": _H2, "outlierDetection": _OUTLIER}  # fmt: skip
 _COOKIE = {"consistentHash": {"httpCookie": {"name": "c", "ttl": "1s", "attributes": [{"name": "SameSite", "value": "Lax"}]}, "ringHash": {"minimumRingSize": 1024}},
            "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
@@ -235,6 +235,9 @@ BASES: dict[str, list[dict[str, Any]]] = {
            "subsets": [{**_SUBSET, "trafficPolicy": {
                "loadBalancer": lb, "portLevelSettings": [{**_PORT_LEVEL, "loadBalancer": lb}]}}]}
           for lb in (_COOKIE, _MAGLEV, _SOURCE_IP, _WARMUP)],
+        # tunnelling applies to TCP proxies: mongo's listener, and ROUTES_VS's route to v1
+        {"host": "mongo", "trafficPolicy": {"tunnel": _TUNNEL},
+         "subsets": [{**_SUBSET, "trafficPolicy": {"tunnel": _TUNNEL}}]},
     ],
     "Gateway": [
         {"selector": {"istio": "ingressgateway"}, "servers": [_HTTP_SERVER]},
@@ -570,6 +573,9 @@ GATEWAY = {"selector": {"istio": "ingressgateway"},
            "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]}  # fmt: skip
 ROUTES_VS = {"hosts": ["reviews", "ratings"], "gateways": ["mesh", "gw"],
              "http": [{"route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]}  # fmt: skip
+#: Routes mongo's TCP traffic to subset v1 (the DestinationRule bases' subset tunnel shows).
+MONGO_VS = {"hosts": ["mongo"], "tcp": [{"match": [{"port": 27017, "sourceLabels": {"app": "productpage"}}],
+             "route": [{"destination": {"host": "mongo", "subset": "v1"}}]}]}  # fmt: skip
 SUBSETS_DR = {"host": "reviews", "subsets": [{"name": "v1", "labels": {"version": "v1"}},
                                              {"name": "v2", "labels": {"version": "v2"}}]}  # fmt: skip
 #: The delegate the VirtualService bases' ``delegate: {name: other}`` hands routes to.
@@ -602,6 +608,10 @@ def context(kind: str) -> tuple[Resource, ...]:
         plain = load("PeerAuthentication", _INGRESS_TLS_PORT_PLAIN)
         assert plain is not None
         out.append(plain)
+    if kind == "DestinationRule":
+        mongo = load("VirtualService", MONGO_VS, "mongo")
+        assert mongo is not None
+        out.append(mongo)
     if kind == "VirtualService":
         delegate = load("VirtualService", DELEGATE_VS, "other")
         assert delegate is not None

@@ -233,6 +233,43 @@ def test_simple_and_mutual_origination_to_external_services() -> None:
     assert sans(mutual) == [("DNS", "api.example.com"), ("URI", "api.example.com")]  # DNS, URI
 
 
+#: Istio's egress TLS origination task: SIMPLE on the ServiceEntry's HTTPS port, no ``sni``, no
+#: ``subjectAltNames`` (a DNS certificate for the host, issued by a CA given as a file).
+ORIGINATE_HTTPS_PORT = """
+DestinationRule originate
+  host: api.example.com
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 443}
+      tls: {mode: SIMPLE, caCertificates: /etc/certs/ca.pem}
+"""
+
+
+def test_simple_origination_on_an_https_port_sends_and_checks_the_host_name() -> None:
+    """The HTTPS port's cluster carries HTTP once TLS is originated (an egress gateway routes
+    requests to it): the request's host is the SNI and the name the certificate must carry,
+    not a SPIFFE id and not "any certificate of the CA"."""
+    found = cluster("outbound|443||api.example.com", snapshot(ORIGINATE_HTTPS_PORT))
+    context = upstream(found.transport_socket)
+    assert context.sni == "" and sans(context) == []
+    assert context.common_tls_context.validation_context.trusted_ca.filename == "/etc/certs/ca.pem"
+    auto = _options(found).upstream_http_protocol_options
+    assert (auto.auto_sni, auto.auto_san_validation) == (True, True)
+
+
+def test_service_entry_subject_alt_names_are_the_matchers_when_the_rule_names_none() -> None:
+    """As Istio: the ServiceEntry's names are configured, and HTTP requests check their
+    host as well (Envoy checks the typed matchers and the auto_san_validation host)."""
+    world = snapshot(
+        "DestinationRule vm\n  host: vm.internal\n  trafficPolicy: {tls: {mode: SIMPLE}}\n"
+    )
+    found = cluster("outbound|8080||vm.internal", world)
+    names = {name for _, name in sans(upstream(found.transport_socket))}
+    assert "spiffe://cluster.local/ns/vms/sa/legacy" in names
+    auto = _options(found).upstream_http_protocol_options
+    assert (auto.auto_sni, auto.auto_san_validation) == (True, True)
+
+
 def test_insecure_skip_verify_checks_nothing() -> None:
     world = snapshot(
         "DestinationRule e\n  host: api.example.com\n"

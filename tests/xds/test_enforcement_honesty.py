@@ -72,30 +72,42 @@ NO_VISIBLE_EFFECT: dict[tuple[str, str], str] = {
     ("AuthorizationPolicy", "spec.targetRef.group"): "validation admits one group per target "
     "kind (the core group has two spellings), so the group selects nothing the kind does not",
     ("AuthorizationPolicy", "spec.targetRefs[*].group"): "as spec.targetRef.group",
+    ("Telemetry", "spec.targetRef.group"): "as AuthorizationPolicy's spec.targetRef.group",
+    ("Telemetry", "spec.targetRefs[*].group"): "as AuthorizationPolicy's spec.targetRef.group",
 }
 #: Fields validation rejects whatever their value (so they are not "accepted"), and why.
 NOT_SETTABLE: dict[tuple[str, str], str] = {
     ("VirtualService", "spec.http[*].fault.delay.exponentialDelay"): "rejected: not supported",
     ("VirtualService", "spec.http[*].fault.abort.http2Error"): "rejected: not supported",
+    **{
+        (kind, f"spec.{field}.namespace"): "rejected, as Istio's CRD rule: cross namespace "
+        "referencing is not currently supported"
+        for kind in ("AuthorizationPolicy", "RequestAuthentication", "Telemetry")
+        for field in ("targetRef", "targetRefs[*]")
+    },
+    ("EnvoyFilter", "spec.targetRefs[*].namespace"): "rejected, as Istio's CRD rule",
 }
 #: Fields whose "no effect" is shown by a scenario of their own below.
 SCENARIOS: dict[tuple[str, str], str] = {
-    ("Gateway", "spec.servers[*].tls.mode"): "test_auto_passthrough_servers_get_nothing",
     ("Telemetry", "spec.accessLogging[*].filter.expression"): (
         "test_filters_the_proxy_cannot_evaluate_log_everything"
     ),
     ("Telemetry", "spec.metrics[*].overrides[*].match.customMetric"): (
         "test_custom_metric_overrides_change_nothing"
     ),
-    ("AuthorizationPolicy", "spec.targetRef.kind"): "test_waypoint_targets_bind_no_proxy",
-    ("AuthorizationPolicy", "spec.targetRefs[*].kind"): "test_waypoint_targets_bind_no_proxy",
+    **{
+        (kind, f"spec.{field}.kind"): "test_waypoint_targets_bind_no_proxy"
+        for kind in ("AuthorizationPolicy", "Telemetry")
+        for field in ("targetRef", "targetRefs[*]")
+    },
     # validation ties a target's group to its kind: no other valid value for either alone
     ("RequestAuthentication", "spec.targetRef.group"): "test_a_target_refs_group_is_read",
     ("RequestAuthentication", "spec.targetRefs[*].group"): "test_a_target_refs_group_is_read",
     ("RequestAuthentication", "spec.targetRef.kind"): "test_waypoint_targets_attach_nowhere",
     ("RequestAuthentication", "spec.targetRefs[*].kind"): "test_waypoint_targets_attach_nowhere",
     ("EnvoyFilter", "spec.priority"): "test_envoy_filter_priority_orders_patches",
-    ("EnvoyFilter", "spec.targetRefs[*].namespace"): "test_envoy_filter_target_namespace",
+    # validation admits only valid Envoy config there, which generic candidates are not
+    ("EnvoyFilter", "spec.configPatches[*].patch.value"): "test_envoy_filter_patch_values_apply",
     ("EnvoyFilter", "spec.targetRefs[*].kind"): "test_envoy_filter_target_kinds",
 }
 #: Entries under a leaf (map keys), or above leaves, that a scenario test of their own shows.
@@ -208,17 +220,17 @@ def test_leaf_is_enforced_or_listed(
     assert changed, f"{kind} {path} has no effect on the Envoy output: list it in the table"
 
 
-def test_auto_passthrough_servers_get_nothing() -> None:
-    """An AUTO_PASSTHROUGH server (the table lists the mode) adds nothing to the gateway; the
-    other modes each change it."""
+def test_every_server_tls_mode_changes_the_gateway() -> None:
+    """Every server TLS mode is enforced (none reported): AUTO_PASSTHROUGH adds SNI chains to
+    the mesh's services, the terminating modes each their own TLS context."""
     plain = {"selector": {"istio": "ingressgateway"}, "servers": [GATEWAY["servers"][0]]}
     server = {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*"],
               "tls": {"mode": "AUTO_PASSTHROUGH"}}  # fmt: skip
     more = {**plain, "servers": [*plain["servers"], server]}
     resource = load("Gateway", more)
     assert resource is not None
-    assert {u.path for u in find_unenforced(resource)} >= {"spec.servers[1].tls.mode"}
-    assert output("Gateway", more) == output("Gateway", plain)
+    assert not find_unenforced(resource)
+    assert output("Gateway", more) != output("Gateway", plain)
     https = {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*"]}
     outputs = []
     for mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL"):
@@ -289,30 +301,37 @@ def test_tag_values_the_proxy_cannot_compute_set_nothing() -> None:
     assert output("Telemetry", spec(good)) != translate([*context("Telemetry")])
 
 
+_TARGETED_BODIES = {
+    "AuthorizationPolicy": {"action": "DENY", "rules": [{}]},
+    "Telemetry": {"metrics": [{"overrides": [{"disabled": True}]}]},
+}
+
+
+@pytest.mark.parametrize("policy_kind", sorted(_TARGETED_BODIES))
 @pytest.mark.parametrize("field", ["targetRef", "targetRefs"])
 @pytest.mark.parametrize(
     ("group", "kind"),
     [("", "Service"), ("networking.istio.io", "ServiceEntry"),
      ("gateway.networking.k8s.io", "GatewayClass")],
 )  # fmt: skip
-def test_waypoint_targets_bind_no_proxy(field: str, group: str, kind: str) -> None:
+def test_waypoint_targets_bind_no_proxy(
+    policy_kind: str, field: str, group: str, kind: str
+) -> None:
     """A policy targeting a Service, ServiceEntry or GatewayClass (the table lists those kinds)
-    is for waypoint proxies: the world's output is the same as without the policy."""
+    is for waypoint proxies: the world's output is the same as without the policy; a Gateway
+    target changes the gateway's."""
     target = {"group": group, "kind": kind, "name": "reviews"}
-    spec = {field: target if field == "targetRef" else [target], "action": "DENY", "rules": [{}]}
-    resource = load("AuthorizationPolicy", spec)
+    spec = {field: target if field == "targetRef" else [target], **_TARGETED_BODIES[policy_kind]}
+    resource = load(policy_kind, spec)
     assert resource is not None
     assert [u.path for u in find_unenforced(resource)] == [
         f"spec.{field}.kind" if field == "targetRef" else f"spec.{field}[0].kind"
     ]
-    assert translate([*context("AuthorizationPolicy"), resource]) == translate(
-        list(context("AuthorizationPolicy"))
-    )
-    gateway = load("AuthorizationPolicy", {**spec, field: _gateway(field)})
+    without = translate(list(context(policy_kind)))
+    assert translate([*context(policy_kind), resource]) == without
+    gateway = load(policy_kind, {**spec, field: _gateway(field)})
     assert gateway is not None and not find_unenforced(gateway)
-    assert translate([*context("AuthorizationPolicy"), gateway]) != translate(
-        list(context("AuthorizationPolicy"))
-    )
+    assert translate([*context(policy_kind), gateway]) != without
 
 
 def _gateway(field: str) -> Any:
@@ -331,6 +350,15 @@ def _timeout_patch(seconds: str) -> dict[str, Any]:
     return {"applyTo": "CLUSTER", "patch": {"operation": "MERGE", "value": value}}
 
 
+def test_envoy_filter_patch_values_apply() -> None:
+    """A patch's value is what it writes; one that is not Envoy config is refused."""
+    three, four = _timeout_patch("3s"), _timeout_patch("4s")
+    outputs = [_envoy_filter_output({"configPatches": [p]}) for p in (three, four)]
+    assert _envoy_filter_output() != outputs[0] != outputs[1] != _envoy_filter_output()
+    bad = {"applyTo": "CLUSTER", "patch": {"operation": "MERGE", "value": {"no_such": 1}}}
+    assert load("EnvoyFilter", {"configPatches": [bad]}) is None
+
+
 def test_envoy_filter_priority_orders_patches() -> None:
     """Two MERGEs of one field: the later one wins, and ``priority`` decides which is later."""
     first, second = (
@@ -340,16 +368,6 @@ def test_envoy_filter_priority_orders_patches() -> None:
     plain = _envoy_filter_output(first, second)
     assert _envoy_filter_output({**first, "priority": 10}, second) != plain
     assert _envoy_filter_output({**first, "priority": -10}, second) == plain
-
-
-def test_envoy_filter_target_namespace() -> None:
-    """``targetRefs[].namespace`` may only name the EnvoyFilter's own namespace (validation
-    rejects others), which is also what an absent namespace means."""
-    ref = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw"}
-    spec = {"targetRefs": [ref], "configPatches": [_timeout_patch("3s")]}
-    named = {**spec, "targetRefs": [{**ref, "namespace": "default"}]}
-    assert load("EnvoyFilter", {**spec, "targetRefs": [{**ref, "namespace": "other"}]}) is None
-    assert _envoy_filter_output(named) == _envoy_filter_output(spec) != _envoy_filter_output()
 
 
 def test_envoy_filter_target_kinds() -> None:

@@ -199,3 +199,11 @@ def test_envoy_accepts_sidecar_egress_listeners(tmp_path: Path) -> None:
 
     for case in ("sidecar_egress_listeners", "sidecar_egress_proxy"):
         _validate(translate(fx.productpage_proxy(), CASES[case]()), tmp_path)
+
+
+def test_envoy_accepts_the_traffic_edges(tmp_path: Path) -> None:
+    """Address ranges, subnet-matched TCP/TLS chains, tunnelling, the PROXY protocol, retry
+    budgets and route stats prefixes (the ``traffic_edges`` golden case)."""
+    from xds_cases import CASES
+
+    _validate(translate(fx.productpage_proxy(), CASES["traffic_edges"]()), tmp_path)

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from envoy.extensions.filters.http.local_ratelimit.v3 import local_rate_limit_pb2
 from envoy.extensions.filters.http.router.v3 import router_pb2
 from envoyfilter_world import HCM, envoy_filter, gateway, hcm_of, sidecar, translated, world
 from test_envoyfilter_table import CASES, HEADER_MUTATION, case_view, sub
 from xds_envoy_static import envoy_binary, write_bootstrap
 
+from sailmesh.config.load import load_text
 from sailmesh.registry.model import frozen_map
 from sailmesh.typeurls import CLUSTER, LISTENER
 from sailmesh.xds.envoyfilter import has_patches
@@ -183,27 +185,21 @@ def test_extension_config_add_is_resolved_into_filters_that_discover_it() -> Non
     assert found.typed_config.type_url.endswith("HeaderMutation")
 
 
-def test_a_value_that_is_not_envoy_config_is_left_out_and_logged(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+def test_a_value_that_is_not_envoy_config_is_refused_at_validation() -> None:
     bad = {
         "name": "x",
         "typed_config": {"@type": HEADER_MUTATION["typed_config"]["@type"], "no_such_field": 1},
     }
-    spec = {
-        "configPatches": [
-            {
-                "applyTo": "HTTP_FILTER",
-                "match": sub(ROUTER),
-                "patch": {"operation": "INSERT_BEFORE", "value": bad},
-            }
-        ]
-    }
-    with caplog.at_level("WARNING"):
-        resources = translated(sidecar(), envoy_filter(spec, name="bad-value"))
-    assert "x" not in http_names(resources)
-    assert "EnvoyFilter default/bad-value configPatches[0] not applied" in caplog.text
-    assert "no_such_field" in caplog.text
+    patch = {"applyTo": "HTTP_FILTER", "match": sub(ROUTER),
+             "patch": {"operation": "INSERT_BEFORE", "value": bad}}  # fmt: skip
+    text = yaml.safe_dump({"apiVersion": "networking.istio.io/v1alpha3", "kind": "EnvoyFilter",
+                           "metadata": {"name": "bad-value", "namespace": "default"},
+                           "spec": {"configPatches": [patch]}})  # fmt: skip
+    loaded = load_text(text, "ef.yaml")
+    assert not loaded.ok and not loaded.resources
+    (problem,) = loaded.problems
+    assert problem.path == "spec.configPatches[0].patch.value"
+    assert "no_such_field" in problem.message and "HTTP_FILTER" in problem.message
 
 
 def test_the_rate_limit_task_filter_does_not_touch_the_outbound_side() -> None:

@@ -18,6 +18,7 @@ from envoy.extensions.transport_sockets.tls.v3 import common_pb2, tls_pb2
 from gateway_world import ingress, world
 from xds_envoy_static import envoy_binary, write_bootstrap
 
+from config_support.manifests import manifests
 from sailmesh.typeurls import CLUSTER, LISTENER, ROUTE, SECRET
 from sailmesh.xds.gateway import translate_gateway
 from sailmesh.xds.generate import generate
@@ -264,3 +265,20 @@ def test_envoy_accepts_the_gateway(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_a_tcp_server_tunnels_when_the_destination_rule_says_so() -> None:
+    rule = manifests("""
+DestinationRule default/ratings-tunnel
+  host: ratings.default.svc.cluster.local
+  trafficPolicy:
+    tunnel: {protocol: POST, targetHost: backend.internal, targetPort: 9000}
+""")
+    listeners = translated(rule)[LISTENER]
+    proxy = tcp_proxy_pb2.TcpProxy()
+    listeners["0.0.0.0_31400"].filter_chains[0].filters[-1].typed_config.Unpack(proxy)
+    assert proxy.cluster == "outbound|9080||ratings.default.svc.cluster.local"
+    assert (proxy.tunneling_config.hostname, proxy.tunneling_config.use_post) == (
+        "backend.internal:9000",
+        True,
+    )

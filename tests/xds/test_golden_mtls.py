@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import xds_fixtures as fx
 from mtls_world import SDS, api_proxy, as_dict, snapshot
-from test_cluster_tls import ISTIO_MUTUAL, ORIGINATE
+from test_cluster_tls import ISTIO_MUTUAL, ORIGINATE, ORIGINATE_HTTPS_PORT
 from test_inbound_mtls import DISABLE, PERMISSIVE, PORT_LEVEL, STRICT
 
 from sailmesh.ads.resources import CLUSTER, ENDPOINT, LISTENER
@@ -27,6 +27,7 @@ _TLS_FIELDS = ("transport_socket", "transport_socket_matches", "typed_extension_
 CASES: dict[str, tuple[Proxy, str]] = {
     "mtls_auto": (fx.productpage_proxy(), ""),
     "mtls_destination_rules": (fx.productpage_proxy(), ISTIO_MUTUAL + "---\n" + ORIGINATE),
+    "mtls_originate_https_port": (fx.productpage_proxy(), ORIGINATE_HTTPS_PORT),
     "mtls_strict": (api_proxy(), STRICT),
     "mtls_permissive": (api_proxy(), PERMISSIVE),
     "mtls_disable": (api_proxy(), DISABLE),

@@ -7,8 +7,9 @@ import xds_fixtures as fx
 
 from config_support.manifests import manifests
 from sailmesh.registry.model import frozen_map
+from sailmesh.snapshot.attachment import GATEWAY_NAME_LABEL
 from sailmesh.snapshot.proxy import Proxy
-from sailmesh.xds.jwt.select import GATEWAY_NAME_LABEL, policies_for
+from sailmesh.xds.jwt.select import policies_for
 
 RULES = "  jwtRules: [{issuer: i, jwksUri: 'http://keys/jwks'}]"
 GW = "group: gateway.networking.k8s.io"
@@ -48,11 +49,7 @@ RequestAuthentication default/other-gateway
 {RULES}
 ---
 RequestAuthentication istio-system/edge-from-root
-  targetRef: {{{GW}, kind: Gateway, name: edge, namespace: default}}
-{RULES}
----
-RequestAuthentication other/edge-cross-namespace
-  targetRef: {{{GW}, kind: Gateway, name: edge, namespace: default}}
+  targetRef: {{{GW}, kind: Gateway, name: edge}}
 {RULES}
 ---
 RequestAuthentication istio-system/class

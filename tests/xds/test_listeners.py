@@ -124,3 +124,38 @@ def test_an_explicit_sidecar_gets_one_http_proxy_listener() -> None:
     assert listener.filter_chains[0].filters[0].name == (
         "envoy.filters.network.http_connection_manager"
     )
+
+
+def _ranged(port: int, protocol: str = "TCP") -> Service:
+    return Service(
+        hostname=f"ranged{port}.example.com",
+        namespace="default",
+        ports=(ServicePort("p", port, protocol),),
+        cidrs=("240.0.7.0/24",),
+    )
+
+
+def _with(*extra: Service) -> dict[str, Any]:
+    snap = fx.snapshot([], extra_services=[*ALL_PORTS, *extra])
+    return build_listeners(build_scope(fx.productpage_proxy(), snap), TranslateOptions())
+
+
+def test_an_address_range_gets_a_destination_prefix_chain_and_passes_the_rest_through() -> None:
+    listener = _with(_ranged(7000))["0.0.0.0_7000"]
+    [chain] = listener.filter_chains
+    assert chain.name == "240.0.7.0_24_7000"
+    [prefix] = chain.filter_chain_match.prefix_ranges
+    assert (prefix.address_prefix, prefix.prefix_len.value) == ("240.0.7.0", 24)
+    assert tcp_cluster(chain) == "outbound|7000||ranged7000.example.com"
+    assert tcp_cluster(listener.default_filter_chain) == "PassthroughCluster"
+
+
+def test_an_address_range_joins_the_ports_http_and_tcp_listeners() -> None:
+    found = _with(_ranged(9080), _ranged(6379))
+    for name in ("0.0.0.0_9080", "0.0.0.0_6379"):
+        ranged = [c for c in found[name].filter_chains if c.filter_chain_match.prefix_ranges]
+        assert [c.name for c in ranged] == [name.replace("0.0.0.0", "240.0.7.0_24")]
+    # redis (no VIP, no range) still takes the rest of 6379, secure.example.com its SNI
+    assert tcp_cluster(found["0.0.0.0_6379"].default_filter_chain).endswith(
+        "redis.default.svc.cluster.local"
+    )

@@ -345,3 +345,23 @@ def test_match_gateways_pick_the_proxy_a_block_applies_to() -> None:
     edge = translate(_gateway_proxy("edgegateway"), snap)  # type: ignore[arg-type]
     assert simulate(edge, Call(REVIEWS, 8080, path="/gw")).cluster == v1
     assert simulate(edge, Call(REVIEWS, 8080, path="/any")).cluster == v3
+
+
+@pytest.mark.parametrize(
+    ("ip", "source", "chain", "cluster"),
+    [
+        ("240.0.7.5", "10.244.0.9", "240.0.7.0_24_7000", "outbound|7000||ranged.ext"),
+        ("240.0.7.200", "10.244.0.9", "240.0.7.0_24_7000_subnets0", "outbound|7000||upper.ext"),
+        ("240.0.7.5", "10.244.0.2", "240.0.7.0_24_7000_subnets1", "outbound|7000||upper.ext"),
+        # outside the range: upper.ext (no address) holds the rest of port 7000
+        ("240.0.6.5", "10.244.0.9", "0.0.0.0_7000", "outbound|7000||upper.ext"),
+    ],
+)
+def test_address_ranges_and_subnet_routes(ip: str, source: str, chain: str, cluster: str) -> None:
+    call = Call("ranged.ext", 7000, protocol="tcp", ip=ip, source_ip=source)
+    result = run(CASES["traffic_edges"](), call)
+    assert (result.listener, result.filter_chain, result.cluster) == (
+        "0.0.0.0_7000",
+        chain,
+        cluster,
+    )

@@ -168,6 +168,60 @@ Sidecar productpage
   - hosts: [./details.default.svc.cluster.local]
 """)
 
+#: The traffic edges: a ServiceEntry address range whose TCP routes split by destination and
+#: source subnet, a TLS range routed by subnet, tunnelling, the PROXY protocol, a retry budget
+#: and a route stats prefix.
+TRAFFIC_EDGES = manifests("""
+ServiceEntry ranged
+  hosts: [ranged.ext]
+  addresses: [240.0.7.0/24]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{number: 7000, name: tcp, protocol: TCP}]
+  endpoints: [{address: 10.244.0.90}]
+---
+ServiceEntry upper
+  hosts: [upper.ext]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{number: 7000, name: tcp, protocol: TCP}]
+  endpoints: [{address: 10.244.0.91}]
+---
+ServiceEntry secure-range
+  hosts: [secure.ext]
+  addresses: [240.0.8.0/24]
+  resolution: NONE
+  ports: [{number: 8443, name: tls, protocol: TLS}]
+---
+VirtualService ranged
+  hosts: [ranged.ext]
+  tcp:
+  - match: [{destinationSubnets: [240.0.7.128/25]}]
+    route: [{destination: {host: upper.ext}}]
+  - match: [{sourceSubnet: 10.244.0.0/30}]
+    route: [{destination: {host: upper.ext}}]
+  - route: [{destination: {host: ranged.ext}}]
+---
+VirtualService secure-range
+  hosts: [secure.ext]
+  tls:
+  - match: [{sniHosts: [secure.ext], destinationSubnets: [240.0.8.8]}]
+    route: [{destination: {host: upper.ext, port: {number: 7000}}}]
+---
+DestinationRule upper
+  host: upper.ext
+  trafficPolicy:
+    tunnel: {protocol: CONNECT, targetHost: 10.244.0.92, targetPort: 7001}
+    proxyProtocol: {version: V2}
+    retryBudget: {percent: 25, minRetryConcurrency: 5}
+---
+VirtualService reviews-stats
+  hosts: [reviews]
+  http:
+  - match: [{uri: {prefix: /critical}, statPrefix: critical}]
+    route: [{destination: {host: reviews}}]
+""")
+
 
 def _with_entries(
     texts: tuple[str, ...], files: tuple[str, ...] = (), mesh: MeshConfig | None = None
@@ -194,6 +248,7 @@ CASES: dict[str, Callable[[], MeshSnapshot]] = {
     "sidecar_ingress": lambda: _with_entries((SIDECAR_INGRESS,)),
     "sidecar_egress_proxy": lambda: _with_entries((SIDECAR_EGRESS_PROXY,)),
     "sidecar_egress_listeners": lambda: _with_entries((SIDECAR_EGRESS_LISTENERS,)),
+    "traffic_edges": lambda: _with_entries((TRAFFIC_EDGES,)),
     "registry_only": lambda: _with_entries(
         (SERVICE_ENTRY,), mesh=MeshConfig(outbound_traffic_policy="REGISTRY_ONLY")
     ),

@@ -32,6 +32,7 @@ from sailmesh.config.store import ChangeEvent
 from sailmesh.controlplane.server import ControlPlane, ControlPlaneSettings
 from sailmesh.dashboard.server import DEFAULT_PORT, DashboardServer
 from sailmesh.dashboard.views import Sources
+from sailmesh.registry.gateway_ports import gateway_listen_port
 from sailmesh.registry.model import Workload, selector_matches
 from sailmesh.runtime.agent.pods import IdentityIssuer
 from sailmesh.runtime.host import GatewayPort, RuntimeHost
@@ -73,8 +74,9 @@ class ControlPlaneLink:
         else:
             self.cp.registry.set_workload(workload)
 
-    def gateway_ports(self, labels: Mapping[str, str]) -> list[int]:
-        """The server ports of the Gateways selecting a gateway pod with ``labels``."""
+    def gateway_ports(self, namespace: str, labels: Mapping[str, str]) -> list[tuple[int, int]]:
+        """``(server port, listen port)`` of the Gateways selecting a gateway pod: the listen
+        port is the targetPort of the pod's Service port (as the gateway's listeners bind)."""
         ports = {
             server.port.number
             for gw in self.cp.store.list(kind="Gateway")
@@ -82,7 +84,8 @@ class ControlPlaneLink:
             for server in (gw.spec.servers or [])
             if server.port is not None and server.port.number
         }
-        return sorted(ports)
+        services = self.cp.registry.view().services
+        return [(p, gateway_listen_port(services, namespace, labels, p)) for p in sorted(ports)]
 
     def render_bootstrap(self, request: BootstrapRequest) -> dict[str, Any]:
         """The pod's bootstrap, with the BOOTSTRAP patches of the EnvoyFilters selecting it
@@ -174,7 +177,7 @@ class LocalMesh:
         return self.host.node
 
     @property
-    def forwarders(self) -> dict[tuple[str, str, int], tuple[Forwarder | None, GatewayPort]]:
+    def forwarders(self) -> dict[tuple[str, str, int, int], tuple[Forwarder | None, GatewayPort]]:
         return self.host.forwarders
 
     @property

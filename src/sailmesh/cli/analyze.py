@@ -94,15 +94,16 @@ def analyze(
     WorkloadEntry documents among the inputs. Exits 79 when a message at or above
     --failure-threshold remains after suppression.
     """
-    from sailmesh.config.analysis.analyzers import ALL_ANALYZERS
+    from sailmesh.config.analysis.analyzers import ALL_ANALYZERS, OPT_IN_ANALYZERS
     from sailmesh.config.analysis.run import analyze as run_analysis
 
+    every = (*ALL_ANALYZERS, *OPT_IN_ANALYZERS)
     if list_analyzers:
-        width = max(len(a.name) for a in ALL_ANALYZERS)
-        for a in ALL_ANALYZERS:
+        width = max(len(a.name) for a in every)
+        for a in every:
             click.echo(f"{a.name.ljust(width)}  {a.description}")
         return
-    if only is not None and only not in {a.name for a in ALL_ANALYZERS}:
+    if only is not None and only not in {a.name for a in every}:
         raise click.BadParameter(
             f"unknown analyzer {only!r}; see `sailctl analyze -L`", param_hint="--analyzer"
         )

@@ -4,12 +4,12 @@ as a waterfall.
 In: the control-plane API's ``GET /v1/traces`` (summaries, or one trace's spans). Out: a table
 (trace id, start, duration, spans, root service and operation, services) or, for one trace,
 one line per span: its service, operation, kind, an offset bar on a shared time axis, and its
-duration; children are indented under their parent.
+duration; children are indented under their parent (the layout, shared with the dashboard, is
+:mod:`sailmesh.telemetry.waterfall`'s).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -19,26 +19,17 @@ import click
 
 from sailmesh.cli.client import call, fail_on_error, socket_option
 from sailmesh.cli.tables import print_table
+from sailmesh.telemetry.waterfall import cells, layout, parse_duration_ms
 
 BAR_WIDTH = 40
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(us|µs|ms|s|m|h)?\s*$")
-_UNIT_MS = {
-    "us": 0.001,
-    "µs": 0.001,
-    "ms": 1.0,
-    "s": 1000.0,
-    "m": 60000.0,
-    "h": 3_600_000.0,
-    None: 1.0,
-}
 
 
 def duration_ms(text: str) -> float:
     """``250ms``, ``1.5s``, ``300us``, ``2m``, ``1h`` or a bare number of milliseconds."""
-    found = _DURATION.match(text)
-    if found is None:
-        raise click.BadParameter(f"{text!r} is not a duration (e.g. 100ms, 1.5s)")
-    return float(found.group(1)) * _UNIT_MS[found.group(2)]
+    try:
+        return parse_duration_ms(text)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
 
 
 def _ms(value: float) -> str:
@@ -47,11 +38,11 @@ def _ms(value: float) -> str:
 
 def waterfall(trace: dict[str, Any], width: int = BAR_WIDTH) -> list[str]:
     """The lines of one trace's waterfall (see the module doc)."""
-    spans = trace["span_list"]
-    start = trace["start_ns"]
+    rows = layout(trace)
     total = max(trace["duration_ms"], 1e-6)
     labels = [
-        ("  " * s["depth"] + s["service"], s["name"] or "-", s["kind"].lower()) for s in spans
+        ("  " * r.depth + r.span["service"], r.span["name"] or "-", r.span["kind"].lower())
+        for r in rows
     ]
     w_service = max(len("SERVICE"), *(len(a) for a, _, _ in labels))
     w_op = min(max(len("OPERATION"), *(len(b) for _, b, _ in labels)), 48)
@@ -61,15 +52,13 @@ def waterfall(trace: dict[str, Any], width: int = BAR_WIDTH) -> list[str]:
         f"{'SERVICE'.ljust(w_service)}  {'OPERATION'.ljust(w_op)}  {'KIND'.ljust(6)}  "
         f"{'0'.ljust(width // 2)}{_ms(total).rjust(width - width // 2)}  DURATION",
     ]
-    for span, (service, op, kind) in zip(spans, labels, strict=True):
-        offset = (span["start_ns"] - start) / 1e6
-        begin = min(int(offset / total * width), width - 1)
-        length = max(1, round(span["duration_ms"] / total * width))
-        bar = (" " * begin + "█" * min(length, width - begin)).ljust(width)
-        mark = " !" if span["error"] else ""
+    for row, (service, op, kind) in zip(rows, labels, strict=True):
+        begin, length = cells(row, width)
+        bar = (" " * begin + "█" * length).ljust(width)
+        mark = " !" if row.span["error"] else ""
         lines.append(
             f"{service.ljust(w_service)}  {op[:w_op].ljust(w_op)}  {kind.ljust(6)}  "
-            f"{bar}  {_ms(span['duration_ms'])} @+{_ms(offset)}{mark}"
+            f"{bar}  {_ms(row.span['duration_ms'])} @+{_ms(row.offset_ms)}{mark}"
         )
     return lines
 

@@ -231,7 +231,27 @@ def _check_namespace(namespace: str, written: bool, report: Report) -> None:
         )
 
 
+#: Istio kinds removed from Istio (group, kind) -> what replaced them.
+REMOVED_KINDS = {
+    **dict.fromkeys(
+        [("rbac.istio.io", k) for k in ("ServiceRole", "ServiceRoleBinding", "RbacConfig")]
+        + [("rbac.istio.io", "ClusterRbacConfig")],
+        "AuthorizationPolicy (security.istio.io/v1)",
+    ),
+    ("authentication.istio.io", "Policy"): "PeerAuthentication and RequestAuthentication "
+    "(security.istio.io/v1)",
+    ("authentication.istio.io", "MeshPolicy"): "PeerAuthentication in the root namespace "
+    "(security.istio.io/v1)",
+}
+
+
 def _unknown_kind_message(api_version: str, kind: str) -> str:
+    group = api_version.rpartition("/")[0]
+    if (group, kind) in REMOVED_KINDS:
+        return (
+            f"custom resource type {group} {kind} is removed from Istio; use "
+            f"{REMOVED_KINDS[(group, kind)]}"
+        )
     same = kind_table.kinds_named(kind)
     if same:
         served = ", ".join(a for k in same for a in k.api_versions)

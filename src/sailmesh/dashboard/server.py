@@ -10,7 +10,10 @@ Routes (all ``GET``; the dashboard changes nothing):
   /api/config/{kind}/{ns}/{name}      one object with its YAML (``_`` for no namespace)
   /api/proxies                        sync status, NACKs and certificates of every proxy
   /api/proxies/{node}/{what}          Envoy's clusters, listeners or routes of a proxy
-Each handler calls one function of :mod:`~sailmesh.dashboard.views` on a worker thread.
+  /api/traces?service=&minDuration=&limit=   recent traces, newest first, with filters
+  /api/traces/{trace_id}              one trace's spans laid out as a waterfall
+Each handler calls one function of :mod:`~sailmesh.dashboard.views` (traces:
+:mod:`~sailmesh.dashboard.trace_views`) on a worker thread.
 
 Who can reach it: it listens on 127.0.0.1 only, so anyone with a shell on this host (any
 user) can read it, as with ``istioctl dashboard``'s port forwards: it shows config and
@@ -31,7 +34,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sailmesh.dashboard import views
+from sailmesh.dashboard import trace_views, views
 from sailmesh.dashboard.views import Sources
 
 log = logging.getLogger("sailmesh.dashboard")
@@ -102,6 +105,10 @@ def build_app(src: Sources) -> web.Application:
         ),
         "/api/proxies": lambda r: views.proxies(src),
         "/api/proxies/{node}/{what}": lambda r: views.proxy_config(src, m(r, "node"), m(r, "what")),
+        "/api/traces": lambda r: trace_views.traces(
+            src.cp.traces, r.query.get("service"), r.query.get("minDuration"), r.query.get("limit")
+        ),
+        "/api/traces/{trace_id}": lambda r: trace_views.trace(src.cp.traces, m(r, "trace_id")),
     }
     for path, view in routes.items():
         app.router.add_get(path, _route(view))

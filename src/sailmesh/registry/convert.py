@@ -60,6 +60,19 @@ def _single_ip(addresses: list[str] | None) -> str | None:
     return None
 
 
+def _ranges(addresses: list[str] | None) -> tuple[str, ...]:
+    """The address ranges of more than one address, normalized (host bits cleared)."""
+    out: list[str] = []
+    for a in addresses or []:
+        try:
+            net = ipaddress.ip_network(a, strict=False)
+        except ValueError:
+            continue
+        if net.num_addresses > 1 and str(net) not in out:
+            out.append(str(net))
+    return tuple(out)
+
+
 def service_entry_services(resource: Resource) -> list[Service]:
     spec: Any = resource.spec
     ports = tuple(
@@ -79,6 +92,7 @@ def service_entry_services(resource: Resource) -> list[Service]:
             namespace=resource.namespace,
             ports=ports,
             vip=_single_ip(spec.addresses),
+            cidrs=_ranges(spec.addresses),
             name=resource.name,
             labels=frozen_map(resource.labels),
             selector=selector,

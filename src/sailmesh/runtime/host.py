@@ -3,7 +3,9 @@
 :class:`RuntimeHost` picks the sandbox mode and with it the run's
 :class:`~sailmesh.runtime.sandbox.strategy.Sandbox` strategy, owns the run's names
 (namespaces, links, work dirs), reconciles pods on a worker thread when asked
-(``request_reconcile``), keeps a forwarder per gateway port, and answers the runtime's API
+(``request_reconcile``), keeps a forwarder per gateway server port (127.0.0.1:<server port>, or
+a substitute, to the port the gateway binds in its pod: its Service's targetPort for that
+port, as Istio's gateways bind), and answers the runtime's API
 calls (status, pod, admin, exec). It is handed everything it needs of the mesh through
 :class:`MeshLink` by the composition root (the app package): the resources to run, the mesh's
 proxy defaults, service VIPs, where to publish workloads, the gateway ports, and a bootstrap
@@ -72,8 +74,10 @@ class MeshLink(Protocol):
         """Register a ready workload, or withdraw one (``None``)."""
         ...
 
-    def gateway_ports(self, labels: Mapping[str, str]) -> list[int]:
-        """The server ports a gateway pod with ``labels`` must serve."""
+    def gateway_ports(self, namespace: str, labels: Mapping[str, str]) -> list[tuple[int, int]]:
+        """``(server port, listen port)`` of the Gateway servers a gateway pod (``namespace``,
+        ``labels``) serves: the listen port is the one its Envoy binds (the targetPort of its
+        Service's port, else the server port itself)."""
         ...
 
     def render_bootstrap(self, request: envoy_proxy.BootstrapRequest) -> dict[str, Any]:
@@ -93,8 +97,9 @@ class MeshLink(Protocol):
 class GatewayPort:
     namespace: str
     pod: str
-    port: int  # the Gateway server port (inside the gateway pod)
+    port: int  # the Gateway server port (a port of the gateway's Service)
     local_port: int  # bound on 127.0.0.1 (by a forwarder, or by the gateway in explicit mode)
+    listen_port: int = 0  # the port the gateway binds in its pod (0: the server port)
 
 
 class RuntimeHost:
@@ -110,7 +115,7 @@ class RuntimeHost:
         #: The pods' node agents (None: no CA, or a mode without workload identity).
         self.identities: PodIdentities | None = None
         # netns: a forwarder per gateway port; explicit: None (the gateway binds 127.0.0.1)
-        self.forwarders: dict[tuple[str, str, int], tuple[Forwarder | None, GatewayPort]] = {}
+        self.forwarders: dict[tuple[str, str, int, int], tuple[Forwarder | None, GatewayPort]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._reconcile_wanted = threading.Event()
         self._reconcile_done = threading.Condition()
@@ -237,46 +242,54 @@ class RuntimeHost:
                 self._reconcile_done.notify_all()
 
     # --- gateway ports -------------------------------------------------------------------
-    def _server_ports(self, plan: PodPlan) -> list[int]:
-        """The server ports the gateway pod ``plan`` serves."""
+    def _port_pairs(self, plan: PodPlan) -> list[tuple[int, int]]:
+        """``(server port, listen port)`` of the gateway pod ``plan``."""
         assert self.link is not None
-        return self.link.gateway_ports(plan.label_map)
+        return self.link.gateway_ports(plan.namespace, plan.label_map)
 
-    def gateway_ports(self) -> list[tuple[RunningPod, int]]:
+    def _server_ports(self, plan: PodPlan) -> list[int]:
+        """The ports the gateway pod ``plan`` binds (explicit mode gives each a host port)."""
+        return sorted({listen for _, listen in self._port_pairs(plan)})
+
+    def gateway_ports(self) -> list[tuple[RunningPod, int, int]]:
+        """``(pod, server port, listen port)`` of every gateway pod's servers."""
         assert self.runtime is not None
         out = []
         for pod in list(self.runtime.pods.values()):
             if pod.plan.gateway:
-                out += [(pod, p) for p in self._server_ports(pod.plan)]
+                out += [(pod, port, listen) for port, listen in self._port_pairs(pod.plan)]
         return out
 
     async def _sync_forwarders(self) -> None:
         wanted = {
-            (p.plan.namespace, p.plan.name, port): (p, port) for p, port in self.gateway_ports()
+            (p.plan.namespace, p.plan.name, port, listen): (p, port, listen)
+            for p, port, listen in self.gateway_ports()
         }
         for key in [k for k in self.forwarders if k not in wanted]:
             forwarder, _ = self.forwarders.pop(key)
             if forwarder is not None:
                 await forwarder.stop()
-        for key, (pod, port) in wanted.items():
+        for key, (pod, port, listen) in wanted.items():
             if key in self.forwarders:
                 continue
             if self.strategy.gateways_bind_loopback:  # the gateway listens on 127.0.0.1
-                bound = (pod.ports.gateway or {}).get(port, port)
-                gateway = GatewayPort(pod.plan.namespace, pod.plan.name, port, bound)
+                bound = (pod.ports.gateway or {}).get(listen, listen)
+                gateway = GatewayPort(pod.plan.namespace, pod.plan.name, port, bound, listen)
                 self.forwarders[key] = (None, gateway)
                 continue
+            # users reach the server port (Istio's docs curl the Service's port 80/443); the
+            # forwarder connects to what the gateway binds in its pod (e.g. 8080)
             local = port if port >= 1024 or os.geteuid() == 0 else port + 8000
-            forwarder = Forwarder(pod.netns_file, "127.0.0.1", port, "127.0.0.1", local)
+            forwarder = Forwarder(pod.netns_file, "127.0.0.1", listen, "127.0.0.1", local)
             try:
                 bound = await forwarder.start()
             except OSError as exc:
                 log.warning("cannot forward 127.0.0.1:%d to gateway port %d: %s", local, port, exc)
-                forwarder = Forwarder(pod.netns_file, "127.0.0.1", port, "127.0.0.1", 0)
+                forwarder = Forwarder(pod.netns_file, "127.0.0.1", listen, "127.0.0.1", 0)
                 bound = await forwarder.start()
             self.forwarders[key] = (
                 forwarder,
-                GatewayPort(pod.plan.namespace, pod.plan.name, port, bound),
+                GatewayPort(pod.plan.namespace, pod.plan.name, port, bound, listen),
             )
 
     # --- metrics ---------------------------------------------------------------------------

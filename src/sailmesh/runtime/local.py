@@ -11,8 +11,9 @@ When the strategy says pods share the host (explicit mode), each pod gets host p
 listen); the workload is published at 127.0.0.1 with a ``port_map`` containerPort -> host port,
 so endpoints point at the right process. Each sidecar gets its own http_proxy port
 (interception ``NONE``) and admin port; apps get ``http_proxy``/``HTTP_PROXY`` pointing at it.
-A gateway binds its server ports on 127.0.0.1 itself (the server port, or a substitute when it
-is taken or privileged).
+A gateway binds its listen ports on 127.0.0.1 itself (the port, or a substitute when it is taken
+or privileged; a listen port is the gateway Service's targetPort for a server port, else the
+server port).
 
 Workload identity (:class:`~sailmesh.runtime.agent.pods.PodIdentities`; none in explicit mode):
 a pod with a sidecar or a gateway gets its node agent before its Envoy (whose bootstrap names the

@@ -9,8 +9,10 @@ Pure (no I/O, like :mod:`sailmesh.ads`): metric names, types, label sets and buc
 (:mod:`~sailmesh.telemetry.aggregate`), the Telemetry API's precedence
 (:mod:`~sailmesh.telemetry.policy`), access-log formats (:mod:`~sailmesh.telemetry.accesslog`),
 what each listener traces (:mod:`~sailmesh.telemetry.tracing`), the recent traces the proxies
-report (:mod:`~sailmesh.telemetry.traces`, in memory, no I/O of its own), the Prometheus
-add-on's configuration, rules and dashboards (:mod:`~sailmesh.telemetry.prometheus`), and the
+report (:mod:`~sailmesh.telemetry.traces`, in memory, no I/O of its own) and one trace's
+waterfall layout (:mod:`~sailmesh.telemetry.waterfall`, drawn by the CLI and the dashboard),
+the Prometheus add-on's configuration, rules and dashboards
+(:mod:`~sailmesh.telemetry.prometheus`), and the
 dashboard's service graph: Istio's series as graph hops (:mod:`~sailmesh.telemetry.traffic`),
 rates over windows from a bounded history (:mod:`~sailmesh.telemetry.history`), nodes and
 edges with their health (:mod:`~sailmesh.telemetry.graph`). In: Envoy's ``/stats/prometheus``

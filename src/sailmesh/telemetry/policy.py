@@ -10,7 +10,9 @@ labels UPSERTed with Envoy formats from :mod:`~sailmesh.telemetry.tags`), and th
 
 Istio's rules: a mesh-wide object lives in the root namespace without a selector, a
 namespace-wide one in the proxy's namespace without a selector, a workload one in the proxy's
-namespace with a selector matching its labels (the oldest of each level counts). Metric
+namespace with a selector matching its labels, or with ``targetRef(s)`` naming the Kubernetes
+Gateway API gateway the proxy serves (:mod:`sailmesh.snapshot.attachment`); the oldest of each
+level counts. Metric
 overrides of all three levels apply in that order: ``disabled`` and each tag's last operation
 win. ``match.mode`` CLIENT is the source reporter, SERVER the destination one. Only the
 ``prometheus`` provider (the default) is served here; overrides under other providers do
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sailmesh.config.resource import Resource
+from sailmesh.snapshot.attachment import target_refs, targets_gateway
 from sailmesh.telemetry import raw, standard
 from sailmesh.telemetry.standard import Reporter, StandardMetric
 from sailmesh.telemetry.tags import TagValue, tag_value
@@ -52,6 +55,11 @@ def applicable(
     scoped: Resource | None = None
     workload: Resource | None = None
     for t in telemetries:
+        refs = target_refs(t.spec)
+        if refs:  # targets replace the selector: a gateway's own Telemetry is workload-level
+            if any(targets_gateway(r, t.namespace, namespace, labels) for r in refs):
+                workload = workload or t
+            continue
         selector = _selector(t)
         if selector is None and t.namespace == root_namespace:
             mesh = mesh or t

@@ -4,8 +4,10 @@ In: OTLP ``ExportTraceServiceRequest`` messages (protobuf bytes, as Envoy's Open
 tracer posts them to ``/v1/traces``, see :mod:`sailmesh.xds.tracing`; decoded with the OTLP
 protos ``xds-protos`` ships, which are wire compatible with today's OTLP). Out: plain dicts for
 front ends (the CLI's ``sailctl traces``, the dashboard): :meth:`TraceStore.list_traces`
-(summaries, newest first, filtered by service and minimum duration) and
-:meth:`TraceStore.get_trace` (every span, in start order, with its depth in the tree).
+(summaries, newest first, filtered by service and minimum duration),
+:meth:`TraceStore.get_trace` (every span, in start order, with its depth in the tree) and
+:meth:`TraceStore.services` (the services the kept spans name, for filters). The waterfall's
+layout is :mod:`sailmesh.telemetry.waterfall`'s.
 
 Bounds: at most ``max_traces`` traces, ``max_spans`` spans per trace and about ``max_bytes``
 bytes of span data (the encoded size of each span); the least recently updated traces go
@@ -212,6 +214,11 @@ class TraceStore:
             summary = trace.summary(trace_id.lower())
             spans = list(trace.spans)
         return {**summary, "span_list": _with_depth(spans)}
+
+    def services(self) -> list[str]:
+        """Every service (as its spans report it) of the traces the store holds."""
+        with self._lock:
+            return sorted({s["service"] for t in self._traces.values() for s in t.spans})
 
     def stats(self) -> dict[str, int]:
         with self._lock:

@@ -72,6 +72,15 @@ class UnixAddress:
 XdsAddress = TcpAddress | UnixAddress
 
 
+#: Envoy runtime values Istio's proxies start with: a regex program may be up to 32768 RE2
+#: instructions (Envoy's own default, 100, NACKs routes Istio accepts, e.g. a path regex with a
+#: ``{1,64}`` repeat), and no global downstream connection cap (Envoy warns without one).
+RUNTIME_FLAGS: dict[str, str] = {
+    "re2.max_program_size.error_level": "32768",
+    "overload.global_downstream_max_connections": "2147483647",
+}
+
+
 def sidecar_node_id(ip: str, pod: str, namespace: str, domain: str = "cluster.local") -> str:
     """Istio's node id: ``sidecar~<ip>~<pod>.<ns>~<ns>.svc.<domain>``."""
     return f"sidecar~{ip}~{pod}.{namespace}~{namespace}.svc.{domain}"
@@ -117,7 +126,7 @@ def render_bootstrap(
         "stats_config": {"use_all_default_tags": False, "stats_tags": stats_tags(extra_stat_tags)},
         "layered_runtime": {
             "layers": [
-                {"name": "global config", "static_layer": {}},
+                {"name": "global config", "static_layer": dict(RUNTIME_FLAGS)},
                 {"name": "admin", "admin_layer": {}},
             ]
         },

@@ -8,6 +8,8 @@
   ``connect_timeout``, TCP keepalive, and HTTP protocol options (idle timeout, TCP
   ``maxConnectionDuration``, max requests per connection, HTTP/2 keepalive PINGs, HTTP/2 for
   HTTP2/GRPC ports or ``h2UpgradePolicy: UPGRADE``);
+- ``retryBudget`` -> the thresholds' ``retry_budget`` (``percent`` -> ``budget_percent``,
+  ``minRetryConcurrency``; Envoy then ignores ``max_retries``);
 - outlier detection with Istio's enforcement values (success-rate ejection disabled, the
   panic threshold set to ``minHealthPercent`` (0 when unset)).
 """
@@ -172,6 +174,21 @@ def http_protocol_options(protocol: str, pool: Any) -> hpo_pb2.HttpProtocolOptio
     return out if out.ByteSize() else None
 
 
+def apply_retry_budget(cluster: cluster_pb2.Cluster, budget: Any) -> None:
+    """``retryBudget`` on the default-priority thresholds (Envoy's defaults, 20 % and 3, when
+    a field is unset)."""
+    if budget is None:
+        return
+    if not cluster.circuit_breakers.thresholds:
+        cluster.circuit_breakers.thresholds.add().CopyFrom(_DEFAULT_THRESHOLDS)
+    out = cluster.circuit_breakers.thresholds[0].retry_budget
+    out.SetInParent()
+    if budget.percent is not None:
+        out.budget_percent.value = float(budget.percent)
+    if budget.min_retry_concurrency is not None:
+        out.min_retry_concurrency.value = budget.min_retry_concurrency
+
+
 def apply_outlier_detection(cluster: cluster_pb2.Cluster, outlier: Any) -> None:
     """Outlier detection and the panic threshold, as Istio's ``applyOutlierDetection``."""
     if outlier is None:
@@ -213,6 +230,7 @@ def apply_policy(
     """Apply every part of ``policy``; ``protocol`` is the port's (None for non-HTTP clusters)."""
     apply_load_balancer(cluster, policy.load_balancer)
     apply_connection_pool(cluster, policy.connection_pool)
+    apply_retry_budget(cluster, policy.retry_budget)
     apply_outlier_detection(cluster, policy.outlier_detection)
     if protocol is not None:
         options = http_protocol_options(protocol, policy.connection_pool)

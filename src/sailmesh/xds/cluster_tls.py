@@ -10,7 +10,12 @@ translation options. Out: the cluster's ``transport_socket`` or ``transport_sock
   the service's SPIFFE ids.
 - ``SIMPLE``/``MUTUAL``: TLS origination with the rule's files (:func:`tls.originate_upstream`);
   without ``sni`` the request's host is sent (``auto_sni``) and, without subject alt names, the
-  server is checked against it (``auto_san_validation``). ``credentialName`` is read at
+  server is checked against it (``auto_san_validation``), whatever the port's protocol (an
+  ``HTTPS`` or ``TLS`` port of a ServiceEntry carries HTTP once the sidecar or egress gateway
+  originates TLS to it; Istio's ``setAutoSniAndAutoSanValidation``; a TCP proxy ignores them).
+  A ServiceEntry's own ``subjectAltNames`` (and its endpoints' service accounts) are the
+  configured matchers when the rule names none, as Istio does for external registries (Envoy
+  checks them and, on HTTP requests with ``auto_san_validation``, the request's host too). ``credentialName`` is read at
   gateways only, as in Istio (the client certificate and CA of the Secret in the gateway's
   namespace, over ADS); sidecars use the file settings.
 - no ``tls``: auto mTLS for services inside the mesh (not ``MESH_EXTERNAL``) unless the
@@ -136,7 +141,7 @@ def _auto_sni(cluster: cluster_pb2.Cluster, sni: bool, san: bool) -> None:
 
 
 def _originate(
-    scope: ProxyScope, spec: ClusterSpec, cluster: cluster_pb2.Cluster, settings: Any, http: bool
+    scope: ProxyScope, spec: ClusterSpec, cluster: cluster_pb2.Cluster, settings: Any
 ) -> None:
     sans = list(settings.subject_alt_names or [])
     if not sans and spec.service.origin.startswith("serviceentry/"):
@@ -156,9 +161,8 @@ def _originate(
     if settings.credential_name and scope.proxy.type == "router":
         _credential_from_sds(context, settings.credential_name, mutual, insecure)
     cluster.transport_socket.CopyFrom(tls.transport_socket(context))
-    if http:
-        no_sni = not settings.sni
-        _auto_sni(cluster, no_sni, no_sni and not sans and not insecure)
+    no_sni = not settings.sni
+    _auto_sni(cluster, no_sni, not settings.subject_alt_names and not insecure)
 
 
 def _credential_from_sds(
@@ -209,10 +213,8 @@ def apply_cluster_tls(
     scope: ProxyScope,
     spec: ClusterSpec,
     options: TranslateOptions,
-    http: bool,
 ) -> None:
-    """Set the transport socket(s) of ``cluster`` built from ``spec`` (``http``: an HTTP or
-    sniffed port, whose requests carry a host for ``auto_sni``)."""
+    """Set the transport socket(s) of ``cluster`` built from ``spec``."""
     settings = spec.policy.tls
     if settings is None:
         if options.sds:
@@ -223,4 +225,4 @@ def apply_cluster_tls(
             context = _istio_mutual(scope, spec, cluster, settings)
             cluster.transport_socket.CopyFrom(tls.transport_socket(context))
     elif settings.mode in ("SIMPLE", "MUTUAL"):
-        _originate(scope, spec, cluster, settings, http)
+        _originate(scope, spec, cluster, settings)

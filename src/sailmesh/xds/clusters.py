@@ -39,6 +39,7 @@ from sailmesh.xds.endpoints import dns_load_assignment, load_assignment, localit
 from sailmesh.xds.locality import needs_locality_weights
 from sailmesh.xds.options import DEFAULT_OPTIONS, TranslateOptions
 from sailmesh.xds.plan import ClusterSpec, InboundPort, cluster_specs, inbound_ports
+from sailmesh.xds.proxy_protocol import apply_proxy_protocol
 from sailmesh.xds.scope import ProxyScope, port_kind
 
 _TYPES = {
@@ -91,7 +92,8 @@ def outbound_cluster(
     kind = port_kind(spec.port)
     protocol = spec.port.protocol if kind in ("http", "auto") else None
     apply_policy(cluster, spec.policy, protocol)
-    apply_cluster_tls(cluster, scope, spec, options, http=protocol is not None)
+    apply_cluster_tls(cluster, scope, spec, options)
+    apply_proxy_protocol(cluster, spec.policy.proxy_protocol)
     locality = locality_context(scope, spec)
     if locality is not None and needs_locality_weights(locality):
         cluster.common_lb_config.locality_weighted_lb_config.SetInParent()

@@ -99,10 +99,14 @@ def tcp_proxy(
     cluster: str | None = None,
     weighted: Sequence[tuple[str, int]] = (),
     logs: Sequence[accesslog_pb2.AccessLog] = (),
+    tunnel: tcp_proxy_pb2.TcpProxy.TunnelingConfig | None = None,
 ) -> lc_pb2.Filter:
-    """A TCP proxy to ``cluster``, or to weighted ``(cluster, weight)`` pairs. When one of
-    ``logs`` filters on the upstream-connected log type, the proxy logs at that moment too."""
+    """A TCP proxy to ``cluster``, or to weighted ``(cluster, weight)`` pairs, optionally
+    tunnelling over HTTP (``tunnel``). When one of ``logs`` filters on the upstream-connected
+    log type, the proxy logs at that moment too."""
     proxy = tcp_proxy_pb2.TcpProxy(stat_prefix=stat_prefix, access_log=list(logs))
+    if tunnel is not None:
+        proxy.tunneling_config.CopyFrom(tunnel)
     if logs_on_connect(logs):
         proxy.access_log_options.flush_access_log_on_connected = True
     if len(weighted) > 1:

@@ -10,7 +10,9 @@ configurations its HTTP connection managers read.
   chain's SNI ``server_names`` (``*``: any name). Terminating HTTPS servers: the server's TLS
   (:mod:`sailmesh.xds.gateway_tls`) and HCM on RDS ``https.<port>.<port name>.<gw>.<ns>``;
   terminating TLS servers: ``tcp`` routes; PASSTHROUGH servers: one chain per bound ``tls``
-  route's SNI names, forwarding the encrypted stream (:mod:`sailmesh.xds.gateway_tcp`).
+  route's SNI names, forwarding the encrypted stream (:mod:`sailmesh.xds.gateway_tcp`);
+  AUTO_PASSTHROUGH servers: one chain per admitted service port and subset, its SNI
+  ``outbound_.<port>_.<subset>_.<host>`` naming the cluster (:mod:`sailmesh.xds.gateway_sni_dnat`).
   Chains for a name already served earlier on the port are skipped (Envoy rejects duplicate
   matches).
 - TCP: one chain with the first applicable ``tcp`` route.
@@ -18,9 +20,9 @@ configurations its HTTP connection managers read.
 Authorization (:mod:`sailmesh.xds.request_security`) runs in every HTTP connection manager and
 before every TCP proxy (TCP servers, terminated TLS, passthrough TLS), as on Istio's gateways.
 
-The listener is named ``<bind>_<port>`` after the server (``0.0.0.0`` without ``bind``); it binds
-``bind`` (or the runtime's ``TranslateOptions.gateway_bind``) on the server port or the runtime's
-substitute for it. AUTO_PASSTHROUGH servers get no chain (multi-network SNI-DNAT is not built).
+The listener is named ``<bind>_<port>`` (``0.0.0.0`` without ``bind``; the port the gateway
+binds for the servers, the gateway Service's targetPort or the server port); it binds ``bind``
+(or the runtime's ``TranslateOptions.gateway_bind``) on that port or the runtime's substitute.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 
 from sailmesh.xds import filters, pb, request_security
 from sailmesh.xds.gateway_servers import BoundServer, PortServers
+from sailmesh.xds.gateway_sni_dnat import is_auto_passthrough, sni_dnat_specs
 from sailmesh.xds.gateway_tcp import passthrough_routes, tcp_destinations, tcp_filter
 from sailmesh.xds.gateway_tls import downstream_socket, sni_names, terminates
 from sailmesh.xds.options import TranslateOptions
@@ -113,20 +116,26 @@ def _tls_chains(
         settings = bound.server.tls
         if settings is not None and settings.mode == "PASSTHROUGH":
             for route in passthrough_routes(scope, bound):
-                tcp = tcp_filter(stat, route.weighted, logs.tcp)
+                tcp = tcp_filter(scope, stat, route.weighted, logs.tcp)
                 chains.add(route.server_names, [*guard, tcp])
+            continue
+        if is_auto_passthrough(bound):
+            for spec in sni_dnat_specs(scope, bound):
+                chains.add(
+                    [spec.name], [*guard, tcp_filter(scope, stat, [(spec.name, 1)], logs.tcp)]
+                )
             continue
         http = bound.protocol == "HTTPS"
         socket = downstream_socket(settings, http, options.sds) if terminates(settings) else None
         if socket is None:
-            continue  # AUTO_PASSTHROUGH, or no certificate to present
+            continue  # no certificate to present
         sni = sni_names(bound.server.hosts or [])
         if http:
-            rds = bound.route_config_name()
+            rds = bound.route_config_name(port.number)
             chains.add(sni, [_hcm(scope, stat, rds, port.number, logs)], socket)
             https.append(bound)
         elif weighted := tcp_destinations(scope, bound):
-            chains.add(sni, [*guard, tcp_filter(stat, weighted, logs.tcp)], socket)
+            chains.add(sni, [*guard, tcp_filter(scope, stat, weighted, logs.tcp)], socket)
     return chains.chains, https
 
 
@@ -153,7 +162,7 @@ def build_listener(
             return None, []
         chain = listener.filter_chains.add()
         chain.filters.extend(request_security.connection_filters(scope, port.number))
-        chain.filters.append(tcp_filter(stat, weighted, logs.tcp))
+        chain.filters.append(tcp_filter(scope, stat, weighted, logs.tcp))
     else:
         chains, https = _tls_chains(scope, port, options, logs)
         if not chains:

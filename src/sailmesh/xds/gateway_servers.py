@@ -7,10 +7,17 @@ listener; plain HTTP servers share one HTTP connection manager (route config
 ``http.<port>``); HTTPS and TLS servers get one filter chain each, chosen by SNI from their
 ``hosts``; a TCP port takes the first TCP server. A server whose protocol class differs from the
 port's first server (HTTP next to HTTPS, say) is dropped, as Istio drops it.
+
+The listener's port is the port the gateway binds for the server port (``listen_port``: the
+gateway Service's ``targetPort``, :mod:`sailmesh.registry.gateway_ports`); listener and route
+configuration names use it, as Istio's do (``0.0.0.0_8080``, ``http.8080`` for a server on
+port 80 of a Service mapping 80 -> 8080). VirtualService ``match.port`` keeps meaning the
+server's own port number.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -48,10 +55,17 @@ class BoundServer:
     def https_redirect(self) -> bool:
         return bool(self.server.tls is not None and self.server.tls.https_redirect)
 
-    def route_config_name(self) -> str:
-        """Istio's name for an HTTPS server's routes: ``https.<port>.<port name>.<gw>.<ns>``."""
+    @property
+    def number(self) -> int:
+        """The server's own port number (what VirtualService ``match.port`` names)."""
+        return int(self.server.port.number)
+
+    def route_config_name(self, listen_port: int | None = None) -> str:
+        """Istio's name for an HTTPS server's routes: ``https.<port>.<port name>.<gw>.<ns>``
+        (``listen_port``: the port the gateway binds for the server, when it differs)."""
         port = self.server.port
-        return f"https.{port.number}.{port.name or ''}.{self.gateway.name}.{self.gateway.namespace}"
+        number = listen_port or port.number
+        return f"https.{number}.{port.name or ''}.{self.gateway.name}.{self.gateway.namespace}"
 
     def admits(self, vs: Resource, host: str) -> bool:
         """Whether ``hosts`` (``[ns/]host``) admit host ``host`` of VirtualService ``vs``."""
@@ -83,15 +97,19 @@ class PortServers:
         return names.listener_name(self.bind, self.number)
 
 
-def merge_servers(gateways: list[Resource]) -> list[PortServers]:
-    """The listeners of the gateways' servers, by (bind address, port), ports ascending."""
+def merge_servers(
+    gateways: list[Resource], listen_port: Callable[[int], int] | None = None
+) -> list[PortServers]:
+    """The listeners of the gateways' servers, by (bind address, listen port), ports
+    ascending (``listen_port``: the port bound for a server port; default the same)."""
     ports: dict[tuple[str, int], PortServers] = {}
     for gw in gateways:
         for server in gw.spec.servers or []:
             if server.port is None or not server.port.number:
                 continue
             bound = BoundServer(gw, server)
-            key = (server.bind or names.WILDCARD_ADDRESS, server.port.number)
+            number = listen_port(server.port.number) if listen_port else server.port.number
+            key = (server.bind or names.WILDCARD_ADDRESS, number)
             found = ports.get(key)
             if found is None:
                 ports[key] = PortServers(key[1], key[0], bound.kind, [bound])

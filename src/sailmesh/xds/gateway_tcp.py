@@ -28,6 +28,7 @@ from sailmesh.xds.gateway_servers import BoundServer
 from sailmesh.xds.matches import match_applies
 from sailmesh.xds.route_build import destination_cluster
 from sailmesh.xds.scope import ProxyScope
+from sailmesh.xds.tunnel import tunneling_config
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,12 @@ def passthrough_routes(scope: ProxyScope, bound: BoundServer) -> list[SniRoute]:
 
 
 def tcp_filter(
+    scope: ProxyScope,
     stat_prefix: str,
     weighted: Sequence[tuple[str, int]],
     logs: Sequence[accesslog_pb2.AccessLog],
 ) -> lc_pb2.Filter:
-    return filters.tcp_proxy(stat_prefix, weighted=weighted, logs=logs)
+    """The server's TCP proxy; a single destination tunnels when its DestinationRule says so
+    (as Istio's gateways do)."""
+    tunnel = tunneling_config(scope, weighted[0][0]) if len(weighted) == 1 else None
+    return filters.tcp_proxy(stat_prefix, weighted=weighted, logs=logs, tunnel=tunnel)

@@ -4,7 +4,8 @@ Capturing sidecars (interception ``REDIRECT``):
 
 - ``virtualOutbound`` on 0.0.0.0:15001 with ``use_original_dst``: captured connections are handed
   to the listener matching their original destination; the rest take its passthrough chain to
-  ``PassthroughCluster`` (ALLOW_ANY) or ``BlackHoleCluster`` (REGISTRY_ONLY);
+  ``PassthroughCluster`` (ALLOW_ANY; the Sidecar's ``egressProxy`` cluster when it names one)
+  or ``BlackHoleCluster`` (REGISTRY_ONLY);
 - ``0.0.0.0_<port>`` per outbound HTTP port (``bind_to_port: false``): an HTTP connection
   manager using RDS ``"<port>"``; when a service on the port is ``AUTO`` (no declared protocol)
   the HTTP inspector sniffs and non-HTTP traffic passes through;
@@ -13,6 +14,12 @@ Capturing sidecars (interception ``REDIRECT``):
   HTTP to RDS ``"<port>"``, the rest to their cluster;
 - ``0.0.0.0_<port>`` for TCP/TLS services without a VIP on ports no HTTP service uses: TLS
   services by SNI (TLS inspector), the first plain TCP service (or passthrough) otherwise;
+- on ``0.0.0.0_<port>`` (the port's HTTP or TCP listener, or one of its own passing other
+  traffic through), a chain per ServiceEntry address range (``addresses: [10.0.0.0/24]``) and
+  TCP/TLS port, matching the range as destination prefix (Istio's ``destinationCIDR``; on a
+  TLS port too the destination alone decides, there is no SNI match);
+- VirtualService ``tcp``/``tls`` routes with ``destinationSubnets``/``sourceSubnet`` add chains
+  matching those prefixes (:mod:`sailmesh.xds.tcp_chains`);
 - with Sidecar egress listeners that have a port, those listeners instead
   (:mod:`sailmesh.xds.egress_listeners`): ``<bind>_<port>`` per port listener with only its
   hosts (bound to the port for ``captureMode: NONE``), the catch-all's as above;
@@ -40,7 +47,7 @@ from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.reporting import ListenerLogs, listener_logs
 from sailmesh.xds.routes import http_ports
 from sailmesh.xds.scope import ProxyScope, port_kind
-from sailmesh.xds.tcp_routes import tcp_destinations
+from sailmesh.xds.tcp_chains import tcp_chains
 
 
 @dataclass
@@ -119,14 +126,10 @@ def http_listener(ctx: _Ctx, port: int, sniff: bool) -> listener_pb2.Listener:
     return listener
 
 
-def _tcp_filter(ctx: _Ctx, service: Service, port: ServicePort) -> lc_pb2.Filter:
-    weighted = tcp_destinations(ctx.scope, service, port)
-    stat = (
-        weighted[0][0]
-        if len(weighted) == 1
-        else names.outbound_cluster(port.port, "", service.hostname)
-    )
-    return filters.tcp_proxy(stat, weighted=weighted, logs=ctx.logs.tcp)
+def _base_chain(
+    ctx: _Ctx, service: Service, port: ServicePort, name: str
+) -> list[lc_pb2.FilterChain]:
+    return tcp_chains(ctx.scope, service, port, name, None, ctx.logs.tcp)
 
 
 def vip_listener(ctx: _Ctx, service: Service, port: ServicePort) -> listener_pb2.Listener:
@@ -134,17 +137,17 @@ def vip_listener(ctx: _Ctx, service: Service, port: ServicePort) -> listener_pb2
     vip = service.vip or ""
     name = names.listener_name(vip, port.port)
     listener = _listener(name, vip, port.port, False)
-    tcp_chain = lc_pb2.FilterChain(name=name, filters=[_tcp_filter(ctx, service, port)])
+    *subnets, tcp_chain = _base_chain(ctx, service, port, name)
     if port_kind(port) == "auto":
         _sniff(ctx, listener)
         http_chain = lc_pb2.FilterChain(
             name=f"{name}_http", filters=[_hcm(ctx, vip, port.port, str(port.port))]
         )
         http_chain.filter_chain_match.application_protocols.extend(filters.SNIFFED_HTTP_PROTOCOLS)
-        listener.filter_chains.append(http_chain)
+        listener.filter_chains.extend([http_chain, *subnets])
         listener.default_filter_chain.CopyFrom(tcp_chain)
     else:
-        listener.filter_chains.append(tcp_chain)
+        listener.filter_chains.extend([*subnets, tcp_chain])
     return listener
 
 
@@ -155,22 +158,53 @@ def wildcard_tcp_listener(
     address = names.WILDCARD_ADDRESS
     name = names.listener_name(address, port)
     listener = _listener(name, address, port, False)
-    default: lc_pb2.FilterChain | None = None
+    default: list[lc_pb2.FilterChain] = []
+    by_sni = False
     for service, sp in members:
         if port_kind(sp) == "tls":
-            chain = lc_pb2.FilterChain(
-                name=names.outbound_cluster(port, "", service.hostname),
-                filters=[_tcp_filter(ctx, service, sp)],
+            sni = lc_pb2.FilterChainMatch(server_names=[service.hostname])
+            chain_name = names.outbound_cluster(port, "", service.hostname)
+            listener.filter_chains.extend(
+                tcp_chains(ctx.scope, service, sp, chain_name, sni, ctx.logs.tcp)
             )
-            chain.filter_chain_match.server_names.append(service.hostname)
-            listener.filter_chains.append(chain)
-        elif default is None:
-            default = lc_pb2.FilterChain(name=name, filters=[_tcp_filter(ctx, service, sp)])
-    if listener.filter_chains:
+            by_sni = True
+        elif not default:
+            default = _base_chain(ctx, service, sp, name)
+    *subnets, fallback = default or [_passthrough_chain(ctx)]
+    listener.filter_chains.extend(subnets)
+    if by_sni:
         listener.listener_filters.append(filters.tls_inspector())
-        listener.default_filter_chain.CopyFrom(default or _passthrough_chain(ctx))
+        listener.default_filter_chain.CopyFrom(fallback)
     else:
-        listener.filter_chains.append(default or _passthrough_chain(ctx))
+        listener.filter_chains.append(fallback)
+    return listener
+
+
+def add_cidr_chains(
+    ctx: _Ctx, listener: listener_pb2.Listener, members: list[tuple[Service, ServicePort]]
+) -> None:
+    """The chains of ServiceEntries' address ranges on their port's ``0.0.0.0_<port>``
+    listener, matching the range (Istio's ``destinationCIDR``); a range already matched by
+    an earlier service (by hostname) is not added again, as Envoy refuses equal matches."""
+    seen = {
+        c.filter_chain_match.SerializeToString(deterministic=True) for c in listener.filter_chains
+    }
+    for service, sp in members:
+        for cidr in service.cidrs:
+            base = lc_pb2.FilterChainMatch(prefix_ranges=[pb.cidr_range(cidr)])
+            name = names.cidr_chain(cidr, sp.port)
+            for chain in tcp_chains(ctx.scope, service, sp, name, base, ctx.logs.tcp):
+                key = chain.filter_chain_match.SerializeToString(deterministic=True)
+                if key not in seen:
+                    seen.add(key)
+                    listener.filter_chains.append(chain)
+
+
+def _cidr_only_listener(ctx: _Ctx, port: int) -> listener_pb2.Listener:
+    """``0.0.0.0_<port>`` holding only address-range chains: other traffic passes through."""
+    address = names.WILDCARD_ADDRESS
+    listener = _listener(names.listener_name(address, port), address, port, False)
+    listener.default_filter_chain.CopyFrom(_passthrough_chain(ctx))
     return listener
 
 
@@ -203,6 +237,7 @@ def service_port_listeners(ctx: _Ctx, only_port: int | None = None) -> list[list
     sniffed: set[int] = set()
     vips: dict[str, tuple[Service, ServicePort]] = {}
     wildcard: dict[int, list[tuple[Service, ServicePort]]] = {}
+    ranges: dict[int, list[tuple[Service, ServicePort]]] = {}
     for service in ctx.scope.services:
         for sp in service.ports:
             if only_port not in (None, sp.port):
@@ -210,15 +245,22 @@ def service_port_listeners(ctx: _Ctx, only_port: int | None = None) -> list[list
             kind = port_kind(sp)
             if kind == "auto":
                 sniffed.add(sp.port)
+            if kind in ("tcp", "tls") and service.cidrs:
+                ranges.setdefault(sp.port, []).append((service, sp))
             if kind in ("http", "udp") or (kind == "auto" and not service.vip):
                 continue
             if service.vip:
                 vips.setdefault(names.listener_name(service.vip, sp.port), (service, sp))
-            elif sp.port not in http:
+            elif sp.port not in http and not service.cidrs:
                 wildcard.setdefault(sp.port, []).append((service, sp))
-    out = [http_listener(ctx, port, port in sniffed) for port in sorted(http)]
+    by_port = {port: http_listener(ctx, port, port in sniffed) for port in sorted(http)}
+    by_port.update({port: wildcard_tcp_listener(ctx, port, wildcard[port]) for port in wildcard})
+    for port in sorted(ranges):
+        listener = by_port.setdefault(port, _cidr_only_listener(ctx, port))
+        add_cidr_chains(ctx, listener, ranges[port])
+    out = [by_port[port] for port in sorted(http)]
     out += [vip_listener(ctx, *vips[name]) for name in sorted(vips)]
-    out += [wildcard_tcp_listener(ctx, port, wildcard[port]) for port in sorted(wildcard)]
+    out += [by_port[port] for port in sorted(set(by_port) - http)]
     return out
 
 
@@ -244,13 +286,15 @@ def egress_tcp_listener(ctx: _Ctx, view: EgressView) -> listener_pb2.Listener:
         ((s, sp) for s in ctx.scope.services if (sp := s.port(view.port)) is not None), None
     )
     if target is not None:
-        chain = lc_pb2.FilterChain(name=name, filters=[_tcp_filter(ctx, *target)])
+        service, port = target
+        listener.filter_chains.extend(
+            tcp_chains(ctx.scope, service, port, name, None, ctx.logs.tcp)
+        )
     elif view.bind_to_port:  # no original destination: passing through would loop back here
         blackhole = filters.tcp_proxy(names.BLACKHOLE_CLUSTER, cluster=names.BLACKHOLE_CLUSTER)
-        chain = lc_pb2.FilterChain(name=name, filters=[blackhole])
+        listener.filter_chains.append(lc_pb2.FilterChain(name=name, filters=[blackhole]))
     else:
-        chain = _passthrough_chain(ctx)
-    listener.filter_chains.append(chain)
+        listener.filter_chains.append(_passthrough_chain(ctx))
     return listener
 
 

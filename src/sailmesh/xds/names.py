@@ -83,6 +83,17 @@ def listener_name(address: str, port: int) -> str:
     return f"{address}_{port}"
 
 
+def cidr_chain(cidr: str, port: int) -> str:
+    """The filter chain of a ServiceEntry's CIDR address on a port: ``240.0.7.0_24_7000``."""
+    return f"{cidr.replace('/', '_')}_{port}"
+
+
+def subnet_chain(base: str, index: int) -> str:
+    """The filter chain of a TCP/TLS route matching subnets: ``<base>_subnets<index>``
+    (``base``: the listener's or service's chain name; the catch-all route keeps ``base``)."""
+    return f"{base}_subnets{index}"
+
+
 def outbound_route_config(port: int) -> str:
     """The RDS name of an outbound HTTP port: ``9080``."""
     return str(port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +66,14 @@ def listen_address(address: str, port: int) -> address_pb2.Address:
 
 
 UNIX_PREFIX = "unix://"
+
+
+def cidr_range(value: str) -> address_pb2.CidrRange:
+    """An address (a /32 or /128) or a CIDR range; host bits are cleared as Envoy expects."""
+    network = ipaddress.ip_network(value.strip(), strict=False)
+    return address_pb2.CidrRange(
+        address_prefix=str(network.network_address), prefix_len=u32(network.prefixlen)
+    )
 
 
 def struct(values: Mapping[str, Any]) -> struct_pb2.Struct:

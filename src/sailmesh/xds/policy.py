@@ -1,7 +1,8 @@
 """DestinationRule traffic policies resolved for one (host, subset, port), with Istio's precedence.
 
 Precedence (Istio's ``getPortLevelTrafficPolicy`` + ``MergeTrafficPolicy``), field by field for
-load balancer, connection pool, outlier detection and TLS:
+load balancer, connection pool, outlier detection and TLS (``tunnel``, ``proxyProtocol`` and
+``retryBudget`` exist on ``trafficPolicy`` only, so steps 2 and 4 never set them):
 
 1. the DestinationRule's ``trafficPolicy``;
 2. overridden by its ``portLevelSettings`` entry for the port (unset fields inherit);
@@ -26,6 +27,10 @@ class EffectivePolicy:
     connection_pool: Any = None
     outlier_detection: Any = None
     tls: Any = None
+    #: Set only on ``trafficPolicy`` (destination or subset), not per port, as in Istio.
+    tunnel: Any = None
+    proxy_protocol: Any = None
+    retry_budget: Any = None
 
     def overlay(self, policy: Any) -> EffectivePolicy:
         """Fields set on ``policy`` (a TrafficPolicy or PortTrafficPolicy) replace ours."""
@@ -33,12 +38,21 @@ class EffectivePolicy:
             return self
         changes = {
             name: getattr(policy, name)
-            for name in ("load_balancer", "connection_pool", "outlier_detection", "tls")
+            for name in _FIELDS
             if getattr(policy, name, None) is not None
         }
         return replace(self, **changes) if changes else self
 
 
+_FIELDS = (
+    "load_balancer",
+    "connection_pool",
+    "outlier_detection",
+    "tls",
+    "tunnel",
+    "proxy_protocol",
+    "retry_budget",
+)
 EMPTY_POLICY = EffectivePolicy()
 
 

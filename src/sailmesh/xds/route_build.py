@@ -201,6 +201,10 @@ def _http_route(
     if block is not None and block.name:
         name = f"{name}.{block.name}" if name else block.name
     route = route_pb2.Route(name=name, match=route_match(block))
+    if block is not None and block.stat_prefix:
+        # Istio's match statPrefix: Envoy roots the route's stats at
+        # vhost.<virtual host>.route.<stat_prefix>.
+        route.stat_prefix = block.stat_prefix
     if http.redirect is not None:
         route.redirect.CopyFrom(redirect_action(http.redirect, port))
     elif http.direct_response is not None:

@@ -8,10 +8,12 @@ virtual host, route and cluster(s) the call hits, following Envoy's rules:
   ``use_original_dst`` capture listener (``virtualOutbound``); an explicit proxy's listener
   when the call goes through ``http_proxy``; the ``INBOUND`` listener (``virtualInbound``) for
   calls arriving at the workload (``inbound=True``);
-- filter chain: most specific ``destination_port``, then ``server_names`` (SNI), then
-  ``transport_protocol`` (``raw_buffer``, or ``tls`` for a call made over TLS), then
-  ``application_protocols`` (``http/1.1`` for plaintext HTTP calls, as the HTTP inspector
-  reports, else the call's ALPN), else the default filter chain;
+- filter chain: most specific ``destination_port``, then the longest ``prefix_ranges`` entry
+  holding the call's ``ip``, then ``server_names`` (SNI), then ``transport_protocol``
+  (``raw_buffer``, or ``tls`` for a call made over TLS), then ``application_protocols``
+  (``http/1.1`` for plaintext HTTP calls, as the HTTP inspector reports, else the call's
+  ALPN), then the longest ``source_prefix_ranges`` entry holding ``source_ip``, else the
+  default filter chain (a chain with address ranges never matches a call without the address);
 - virtual host: exact domain, then the longest suffix wildcard (``*.example.com``), then the
   longest prefix wildcard (``example.*``), then ``*`` (case-insensitive; the authority's port
   dropped first where the route config sets ``ignore_port_in_host_matching``);
@@ -25,6 +27,7 @@ retries.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -63,6 +66,8 @@ class Call:
     #: it offers (default: what the HTTP inspector reports for plaintext HTTP).
     transport: str = "raw_buffer"
     alpn: tuple[str, ...] = ()
+    #: The calling workload's address (matched against chains' source prefix ranges).
+    source_ip: str | None = None
 
     @property
     def authority(self) -> str:
@@ -133,13 +138,35 @@ def _call_alpn(call: Call) -> tuple[str, ...]:
     return ("http/1.1",) if call.protocol == "http" else ()
 
 
+def _prefix_score(ranges: Any, ip: str | None) -> int | None:
+    """0 without ranges; else 1 + the longest range holding ``ip``; None when none does."""
+    if not ranges:
+        return 0
+    if ip is None:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    held = [
+        r.prefix_len.value
+        for r in ranges
+        if address in ipaddress.ip_network(f"{r.address_prefix}/{r.prefix_len.value}", False)
+    ]
+    return 1 + max(held) if held else None
+
+
 def _select_chain(listener: listener_pb2.Listener, call: Call, port: int) -> Any:
-    best: tuple[int, int, int, int] | None = None
+    best: tuple[int, ...] | None = None
     chosen = None
     alpn = _call_alpn(call)
     for chain in listener.filter_chains:
         m = chain.filter_chain_match
         if m.HasField("destination_port") and m.destination_port.value != port:
+            continue
+        destination = _prefix_score(m.prefix_ranges, call.ip)
+        source = _prefix_score(m.source_prefix_ranges, call.source_ip)
+        if destination is None or source is None:
             continue
         sni = _sni_score(
             m.server_names, call.sni or (call.host if call.protocol == "tls" else None)
@@ -152,9 +179,11 @@ def _select_chain(listener: listener_pb2.Listener, call: Call, port: int) -> Any
             continue
         score = (
             int(m.HasField("destination_port")),
+            destination,
             sni,
             int(bool(m.transport_protocol)),
             int(bool(m.application_protocols)),
+            source,
         )
         if best is None or score > best:
             best, chosen = score, chain

@@ -1,6 +1,8 @@
-"""Explanations from access-log lines and config alone, for the flags the e2e tests cannot
-provoke here (NC, UAEX, an RBAC deny, a gateway host without VirtualService, UC) and for the
-parts every explanation shares (the line format, flags without a known cause)."""
+"""Explanations from access-log lines and config alone: the cases the e2e tests
+(``test_e2e_explain*.py``) do not provoke (an RBAC deny, a gateway host without
+VirtualService, UC at a client's outbound cluster, RL from an EnvoyFilter, NC with and without
+a logged cluster), and the parts every explanation shares (the line format, flags without a
+known cause)."""
 
 from __future__ import annotations
 
@@ -106,6 +108,9 @@ def test_no_cluster_names_the_destination() -> None:
     assert (
         "knob:  VirtualService default/reviews spec.http[0].route[0].destination.subset = v9" in out
     )
+    # Envoy logs no upstream cluster for NC: the cluster is the one the rule names
+    out = explained(line(flags="NC", cluster="-"))
+    assert "the route names outbound|9080|v9|reviews.default.svc.cluster.local, which" in out
 
 
 def test_rbac_deny_names_the_policy_and_rule() -> None:
@@ -118,9 +123,84 @@ def test_rbac_deny_names_the_policy_and_rule() -> None:
     )
 
 
-def test_ext_authz_names_the_custom_policy() -> None:
-    out = explained(line(code="403", flags="UAEX", cluster="inbound|9080||"))
+def test_ext_authz_names_the_custom_policy_and_rule() -> None:
+    admin = line(code="403", flags="UAEX", cluster="inbound|9080||").replace("/reviews/0", "/admin")
+    out = explained(admin)
+    assert "the external authorizer opa (CUSTOM AuthorizationPolicy default/ext) denied" in out
     assert "knob:  AuthorizationPolicy default/ext spec.provider.name = opa" in out
+    assert (
+        "knob:  AuthorizationPolicy default/ext spec.rules[0] = {to: [{operation: {paths: [/admin]}}]}"
+        in out
+    )
+    # a path none of its rules match: the policy did not send the request to its provider
+    out = explained(line(code="403", flags="UAEX", cluster="inbound|9080||"))
+    assert "default/ext" not in out
+
+
+LIMITS = manifests("""\
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, labels: {app: web}}
+spec: {containers: [{name: web, image: w}, {name: istio-proxy, image: e}]}
+---
+apiVersion: sailmesh.io/v1alpha1
+kind: RateLimitPolicy
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  limits:
+  - {name: all, requests: 100, per: 1s}
+  - {name: api, requests: 3, per: 1m, match: {path: {prefix: /api/}}}
+---
+apiVersion: sailmesh.io/v1alpha1
+kind: RateLimitPolicy
+metadata: {name: other}
+spec:
+  selector: {matchLabels: {app: other}}
+  limits: [{name: all, requests: 1, per: 1s}]
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: local-ratelimit, namespace: istio-system}
+spec:
+  workloadSelector: {labels: {app: web}}
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match: {context: SIDECAR_INBOUND}
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: envoy.filters.http.local_ratelimit
+        typed_config:
+          "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+          type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+          value:
+            stat_prefix: http_local_rate_limiter
+            token_bucket: {max_tokens: 4, tokens_per_fill: 4, fill_interval: 60s}
+""")
+
+
+def test_rate_limit_names_the_policy_limits_and_the_envoy_filter_bucket() -> None:
+    result = load_text(LIMITS, "limits.yaml")
+    assert result.ok, result.problems
+    context = AnalysisContext(result.resources, live=True)
+    web = next(w for w in context.workloads if w.name == "web-0")
+    text = line(code="429", flags="RL", cluster="inbound|9080||").replace("/reviews/0", "/other")
+    entry = parse_line(text)
+    assert entry is not None
+    out = "\n".join(render(explain(entry, context, "default", web)))
+    assert "RL   RateLimited" in out
+    assert "the local rate limit of default/web-0 refused the request" in out
+    knobs = [ln.strip() for ln in out.splitlines() if "knob:" in ln]
+    assert knobs == [
+        "knob:  RateLimitPolicy default/web spec.limits[0] = {name: all, requests: 100, per: 1s}",
+        "knob:  EnvoyFilter istio-system/local-ratelimit spec.configPatches[0].patch.value."
+        "typed_config.value.token_bucket = {max_tokens: 4, tokens_per_fill: 4, fill_interval: 60s}",
+    ]
+    entry = parse_line(text.replace("/other", "/api/v1"))
+    assert entry is not None
+    out = "\n".join(render(explain(entry, context, "default", web)))
+    assert "RateLimitPolicy default/web spec.limits[1] = {name: api, requests: 3, per: 1m" in out
 
 
 def test_gateway_host_without_virtual_service() -> None:

@@ -71,6 +71,13 @@ POD_MISSING_PROXY = MessageType(
 SCHEMA_VALIDATION_ERROR = MessageType(
     "IST0106", "SchemaValidationError", _E, "Schema validation error: %s"
 )
+MISPLACED_ANNOTATION = MessageType(
+    "IST0107",
+    "MisplacedAnnotation",
+    _W,
+    "Misplaced annotation: %s can only be applied to %s",
+)
+UNKNOWN_ANNOTATION = MessageType("IST0108", "UnknownAnnotation", _W, "Unknown annotation: %s")
 CONFLICTING_MESH_GATEWAY_VS_HOSTS = MessageType(
     "IST0109",
     "ConflictingMeshGatewayVirtualServiceHosts",
@@ -120,6 +127,7 @@ NAMESPACE_MULTIPLE_INJECTION_LABELS = MessageType(
     "The namespace has more than one type of injection labels %s, which may lead to undefined "
     "behavior. Make sure only one injection label exists.",
 )
+INVALID_ANNOTATION = MessageType("IST0125", "InvalidAnnotation", _W, "Invalid annotation %s: %s")
 NO_MATCHING_WORKLOADS_FOUND = MessageType(
     "IST0127",
     "NoMatchingWorkloadsFound",
@@ -161,6 +169,18 @@ SERVICE_ENTRY_ADDRESSES_REQUIRED = MessageType(
     "ServiceEntryAddressesRequired",
     _W,
     "ServiceEntry addresses are required for this protocol.",
+)
+DEPRECATED_ANNOTATION = MessageType(
+    "IST0135",
+    "DeprecatedAnnotation",
+    _I,
+    'Annotation "%s" has been deprecated%s and may not work in future Istio versions.',
+)
+ALPHA_ANNOTATION = MessageType(
+    "IST0136",
+    "AlphaAnnotation",
+    _I,
+    'Annotation "%s" is part of an alpha-phase feature and may be incompletely supported.',
 )
 DEPLOYMENT_CONFLICTING_PORTS = MessageType(
     "IST0137",
@@ -316,6 +336,14 @@ STACKED_RATE_LIMITS = MessageType(
     _I,
     "The RateLimitPolicies %s select the pod %s/%s: each applies its own buckets, and a request "
     "must pass all of them.",
+)
+OPAQUE_ROUTES_WITHOUT_SERVICE = MessageType(
+    "SM0003",
+    "OpaqueRoutesWithoutService",
+    _W,
+    "The VirtualService host %s has %s routes for sidecars but names no service (Kubernetes "
+    "Service or ServiceEntry): as in Istio, sidecars build no listener for it and its "
+    "connections are not routed; declare the host with a ServiceEntry and its port.",
 )
 
 ALL: tuple[MessageType, ...] = tuple(

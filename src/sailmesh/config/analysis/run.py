@@ -25,9 +25,11 @@ def analyze(
     contributes an IST0001 InternalError message naming it instead of aborting the analysis.
     """
     if analyzers is None:
-        from sailmesh.config.analysis.analyzers import ALL_ANALYZERS
+        from sailmesh.config.analysis.analyzers import ALL_ANALYZERS, OPT_IN_ANALYZERS
 
         analyzers = ALL_ANALYZERS
+        if only is not None:  # an opt-in analyzer runs when named
+            analyzers = (*ALL_ANALYZERS, *OPT_IN_ANALYZERS)
     if only is not None:
         analyzers = [a for a in analyzers if a.name == only]
     loaded = framework.load_problem_messages(load_problems)

@@ -19,7 +19,9 @@ from sailmesh.config.validation.common import (
     check_workload_selector,
     fields_set,
 )
+from sailmesh.config.validation.envoy_values import value_problem
 from sailmesh.config.validation.kubernetes.names import env_name_problem, map_path
+from sailmesh.config.validation.security.common import check_target_namespace
 
 SPEC = "spec"
 HCM = "envoy.filters.network.http_connection_manager"
@@ -38,7 +40,7 @@ def validate_envoy_filter(resource: Resource, report: Report) -> None:
             join_path(SPEC, "targetRefs"),
             "only one of workloadSelector or targetRefs may be set",
         )
-    _check_target_refs(report, resource.namespace, spec)
+    _check_target_refs(report, spec)
     if not spec.config_patches:
         report.warn(
             join_path(SPEC, "configPatches"), "no configPatches: this EnvoyFilter does nothing"
@@ -47,19 +49,14 @@ def validate_envoy_filter(resource: Resource, report: Report) -> None:
         _check_patch(report, join_path(join_path(SPEC, "configPatches"), i), patch)
 
 
-def _check_target_refs(report: Report, namespace: str, spec: EnvoyFilterSpec) -> None:
+def _check_target_refs(report: Report, spec: EnvoyFilterSpec) -> None:
     for i, ref in enumerate(spec.target_refs):
         at = join_path(join_path(SPEC, "targetRefs"), i)
         if not ref.kind:
             report.error(join_path(at, "kind"), "required field is missing (e.g. 'Gateway')")
         if not ref.name:
             report.error(join_path(at, "name"), "required field is missing")
-        if ref.namespace and ref.namespace != namespace:
-            report.error(
-                join_path(at, "namespace"),
-                "targetRefs must refer to objects in the "
-                "EnvoyFilter's own namespace; remove namespace",
-            )
+        check_target_namespace(report, at, ref.namespace)
 
 
 def _check_patch(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
@@ -70,10 +67,22 @@ def _check_patch(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
             "required field is missing (e.g. HTTP_FILTER, CLUSTER, LISTENER)",
         )
     _check_patch_operation(report, join_path(path, "patch"), cp)
+    _check_patch_value(report, join_path(path, "patch.value"), cp)
     if cp.apply_to == "BOOTSTRAP":
         _check_bootstrap(report, path, cp)
     if cp.match is not None:
         _check_match(report, join_path(path, "match"), cp.match, cp)
+
+
+def _check_patch_value(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:
+    """The value must be valid Envoy configuration for the patched type (field names, types,
+    ``@type`` of every typed config), as Istio's validation checks: Envoy would refuse it."""
+    value = cp.patch.value if cp.patch is not None else None
+    if not cp.apply_to or not isinstance(value, dict):
+        return
+    problem = value_problem(cp.apply_to, value)
+    if problem:
+        report.error(path, f"{problem} (Envoy would refuse this {cp.apply_to} patch)")
 
 
 def _check_bootstrap(report: Report, path: str, cp: EnvoyConfigObjectPatch) -> None:

@@ -205,6 +205,8 @@ async function servicePage(main, ns, name) {
   main.replaceChildren(
     h("h1", {}, `Service ${s.namespace}/${s.name}`),
     h("p", {}, `${s.hostname} · VIP ${s.vip || "none"} · ports ${s.ports.map((p) => `${p.port}/${p.protocol}`).join(", ")}`),
+    h("p", {}, h("a", { href: `#/traces?service=${encodeURIComponent(`${s.name}.${s.namespace}`)}` },
+      "Recent traces through this service")),
     h("h2", {}, "Traffic"), trafficCharts(s.traffic),
     h("h2", {}, "Endpoints"),
     s.endpoints.length ? table(["Address", "Port", "Workload", "Version", "Health", "Outlier detection"],

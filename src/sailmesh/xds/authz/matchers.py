@@ -82,11 +82,7 @@ def path_template(value: str) -> extension_pb2.TypedExtensionConfig:
 
 def cidr(value: str) -> address_pb2.CidrRange:
     """An address (a /32 or /128) or a CIDR range; host bits are cleared as Envoy expects."""
-    network = ipaddress.ip_network(value.strip(), strict=False)
-    return address_pb2.CidrRange(
-        address_prefix=str(network.network_address),
-        prefix_len=pb.u32(network.prefixlen),
-    )
+    return pb.cidr_range(value)
 
 
 def valid_cidr(value: str) -> bool:

@@ -3,17 +3,9 @@
 In: the proxy (namespace, labels) and the snapshot. Out: :class:`AppliedPolicies`, the
 policies of each action in the snapshot's order (oldest first), dry-run ones apart.
 
-- A policy in the root namespace (meshConfig ``rootNamespace``, ``istio-system`` by default)
-  without ``selector`` applies to every workload of the mesh; with a ``selector``, to the
-  workloads of every namespace whose labels match.
-- A policy in the proxy's namespace without ``selector`` applies to all its workloads; with
-  one (non-empty ``matchLabels``), to those whose labels match.
-- ``targetRef``/``targetRefs`` replace the selector: a ``Gateway`` of
-  ``gateway.networking.k8s.io`` selects the pods Istio deploys for it (label
-  ``gateway.networking.k8s.io/gateway-name: <name>`` in the policy's namespace). ``Service``,
-  ``ServiceEntry`` and ``GatewayClass`` targets bind a policy to waypoint proxies (ambient
-  mode), which sidecars and gateways ignore, as in Istio: such a policy applies to no proxy
-  here (the not-enforced table says so).
+- Attachment (the policy's namespace or the root namespace, ``selector``, ``targetRef(s)``)
+  follows the rules shared with request authentication and EnvoyFilter in
+  :mod:`sailmesh.snapshot.attachment`.
 - The annotation ``istio.io/dry-run: "true"`` makes an ALLOW or DENY policy a shadow policy
   (evaluated, counted in stats, never enforced). A dry-run CUSTOM policy is not sent to its
   provider at all.
@@ -25,10 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sailmesh.config.resource import Resource
-from sailmesh.registry.model import selector_matches
+from sailmesh.snapshot.attachment import attaches, target_refs
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
-from sailmesh.xds.gateway_api import GATEWAY_API_GROUP, GATEWAY_NAME_LABEL
 
 KIND = "AuthorizationPolicy"
 DRY_RUN_ANNOTATION = "istio.io/dry-run"
@@ -61,38 +52,19 @@ def is_dry_run(policy: Resource) -> bool:
     return policy.annotations.get(DRY_RUN_ANNOTATION, "").strip().lower() in ("true", "1")
 
 
-def _targets(policy: Resource) -> list[object]:
-    spec = policy.spec
-    refs = list(spec.target_refs or ())
-    if spec.target_ref is not None:
-        refs.append(spec.target_ref)
-    return refs
-
-
-def _targets_workload(policy: Resource, namespace: str, labels: Mapping[str, str]) -> bool:
-    """Whether a ``targetRef(s)`` policy targets the workload (a Gateway API gateway's pods)."""
-    for ref in _targets(policy):
-        kind, group = getattr(ref, "kind", None), getattr(ref, "group", None) or ""
-        name = getattr(ref, "name", None)
-        if kind != "Gateway" or group != GATEWAY_API_GROUP or not name:
-            continue
-        if namespace == policy.namespace and labels.get(GATEWAY_NAME_LABEL) == name:
-            return True
-    return False
-
-
 def selects(
     policy: Resource, namespace: str, labels: Mapping[str, str], root_namespace: str
 ) -> bool:
     """Whether ``policy`` applies to a workload of ``namespace`` with ``labels`` (see the
     module docstring)."""
-    in_root = policy.namespace == root_namespace
-    if policy.namespace != namespace and not in_root:
-        return False
-    if _targets(policy):
-        return _targets_workload(policy, namespace, labels)
-    selector = selector_labels(policy)
-    return selector is None or selector_matches(selector, labels)
+    return attaches(
+        policy_namespace=policy.namespace,
+        selector=selector_labels(policy),
+        refs=target_refs(policy.spec),
+        namespace=namespace,
+        labels=labels,
+        root_namespace=root_namespace,
+    )
 
 
 def applies_to(policy: Resource, proxy: Proxy, root_namespace: str) -> bool:

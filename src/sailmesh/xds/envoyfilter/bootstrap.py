@@ -18,12 +18,12 @@ from typing import Any
 from envoy.config.bootstrap.v3 import bootstrap_pb2
 from google.protobuf import json_format
 
+from sailmesh.config.validation.envoy_values import to_message
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
 from sailmesh.xds.envoyfilter.merge import merge
 from sailmesh.xds.envoyfilter.patches import compile_patches
 from sailmesh.xds.envoyfilter.select import envoy_filters_for
-from sailmesh.xds.envoyfilter.values import to_message
 
 
 def patch_bootstrap(

@@ -15,7 +15,7 @@ from google.protobuf import any_pb2, symbol_database
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from sailmesh.xds.envoyfilter.values import import_type
+from sailmesh.config.validation.envoy_values import import_type
 
 _REPLACED = frozenset({"google.protobuf.Duration", "google.protobuf.Any"})
 

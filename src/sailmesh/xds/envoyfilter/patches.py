@@ -32,8 +32,8 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from google.protobuf.message import Message
 
 from sailmesh.config.resource import Resource
+from sailmesh.config.validation.envoy_values import PatchValueError, to_message
 from sailmesh.snapshot.proxy import Proxy
-from sailmesh.xds.envoyfilter.values import PatchValueError, to_message
 
 #: The Istio version sailmesh proxies report as ``ISTIO_VERSION`` (what ``proxyVersion``
 #: regexes are matched against): the Istio release whose APIs sailmesh follows.

@@ -5,23 +5,17 @@ that patch it, in application order: first those of the config root namespace, t
 the proxy's namespace; within each, by ``priority`` (lower first, default 0), then by age
 (creation time, then name: the snapshot's order).
 
-Selection: without ``workloadSelector``/``targetRefs`` an EnvoyFilter applies to every proxy
-of its namespace (every proxy of the mesh in the root namespace); ``workloadSelector.labels``
-to the proxies with those labels (in any namespace when the EnvoyFilter is in the root
-namespace); ``targetRefs`` of kind ``Gateway`` (group ``gateway.networking.k8s.io``) to the
-proxies of that Gateway in the EnvoyFilter's namespace (pods labelled
-``gateway.networking.k8s.io/gateway-name: <name>``, as Istio's deployment controller labels
-them). Other target kinds (GatewayClass, Service for waypoints) select nothing here and are
-listed as not enforced.
+Selection (the EnvoyFilter's namespace or the root namespace, ``workloadSelector``,
+``targetRefs``) follows the rules shared with authorization and request authentication in
+:mod:`sailmesh.snapshot.attachment`.
 """
 
 from __future__ import annotations
 
 from sailmesh.config.resource import Resource
-from sailmesh.registry.model import selector_matches
+from sailmesh.snapshot.attachment import attaches, target_refs
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MeshSnapshot
-from sailmesh.xds.gateway_api import GATEWAY_API_GROUP, GATEWAY_NAME_LABEL
 
 
 def envoy_filters_for(proxy: Proxy, snapshot: MeshSnapshot) -> list[Resource]:
@@ -41,21 +35,12 @@ def _priority(ef: Resource) -> int:
 
 
 def _applies(ef: Resource, proxy: Proxy, root: str) -> bool:
-    if ef.namespace not in (root, proxy.namespace):
-        return False
-    spec = ef.spec
-    if spec.target_refs:
-        return ef.namespace == proxy.namespace and any(
-            _targets(ref, proxy) for ref in spec.target_refs
-        )
-    selector = spec.workload_selector
-    if selector is None or not selector.labels:
-        return True
-    return selector_matches(selector.labels, proxy.labels)
-
-
-def _targets(ref: object, proxy: Proxy) -> bool:
-    group = getattr(ref, "group", None) or GATEWAY_API_GROUP
-    if getattr(ref, "kind", None) != "Gateway" or group != GATEWAY_API_GROUP:
-        return False
-    return proxy.labels.get(GATEWAY_NAME_LABEL) == getattr(ref, "name", None)
+    selector = ef.spec.workload_selector
+    return attaches(
+        policy_namespace=ef.namespace,
+        selector=selector.labels if selector is not None else None,
+        refs=target_refs(ef.spec),
+        namespace=proxy.namespace,
+        labels=proxy.labels,
+        root_namespace=root,
+    )

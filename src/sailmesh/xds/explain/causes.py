@@ -28,6 +28,7 @@ CAUSES: dict[str, Callable[[Situation], Finding]] = {
     "UC": lambda s: upstream.upstream_closed(s, "UC"),
     "UR": lambda s: upstream.upstream_closed(s, "UR"),
     "UAEX": policies.ext_authz,
+    "RL": policies.rate_limited,
 }
 
 _CONNECT_FAILURE = re.compile(r"connect|refused|reset|timed out|timeout", re.IGNORECASE)

@@ -3,8 +3,10 @@ no cluster (NC). Each names the VirtualService (or Gateway) rule and field."""
 
 from __future__ import annotations
 
+from sailmesh.config.resource import Resource
 from sailmesh.xds.explain.lookup import Knob, leaves, matching_rules, spec_of
 from sailmesh.xds.explain.situation import Finding, Situation, rule_knobs
+from sailmesh.xds.names import outbound_cluster
 
 
 def fault(s: Situation, kind: str) -> Finding:
@@ -81,9 +83,24 @@ def no_route(s: Situation) -> Finding:
     )
 
 
+def _clusters_of(s: Situation, vs: Resource, index: int) -> list[str]:
+    """The clusters a rule's destinations name (Envoy logs none for NC)."""
+    out = []
+    for route in (vs.spec.http or [])[index].route or []:
+        d = route.destination
+        if d is None or not d.host:
+            continue
+        port = d.port.number if d.port is not None and d.port.number else s.port
+        if port:
+            host = s.ctx.resolve_host(str(d.host), vs.namespace)
+            out.append(outbound_cluster(port, d.subset or "", host))
+    return out
+
+
 def no_cluster(s: Situation) -> Finding:
     served = s.rule()
     knobs = []
+    clusters = [s.entry.cluster] if s.entry.cluster else []
     if served is not None:
         vs, i, _ = served
         knobs = [
@@ -91,10 +108,11 @@ def no_cluster(s: Situation) -> Finding:
             for p, v in leaves(spec_of(vs)["http"][i].get("route"), f"spec.http[{i}].route")
             if p.endswith(("host", "subset"))
         ]
+        clusters = clusters or _clusters_of(s, vs, i)
     return Finding(
         "NC",
-        f"the route names {s.entry.cluster or 'a cluster'}, which this proxy does not have: a "
-        "destination host or subset that does not exist, or config still on its way",
+        f"the route names {', '.join(clusters) or 'a cluster'}, which this proxy does not have: "
+        "a destination host or subset that does not exist, or config still on its way",
         tuple(knobs),
         "check the destination's host and subset (sailctl analyze), then sailctl proxy-status",
     )

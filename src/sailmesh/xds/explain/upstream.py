@@ -140,15 +140,19 @@ def _inbound_target_port(s: Situation, port: int) -> list[Knob]:
     return out
 
 
+def _inbound(s: Situation) -> bool:
+    """Whether the request went from this pod's sidecar to its own app."""
+    return (s.upstream is not None and s.upstream.direction == "inbound") or (
+        s.entry.cluster == INBOUND_PASSTHROUGH_CLUSTER
+    )
+
+
 def connect_failure(s: Situation) -> Finding:
     """UF: the connection to the upstream (or, inbound, to the app) failed."""
     reason = f" ({failure(s.entry)})" if failure(s.entry) else ""
     target = s.entry.upstream_host or "the upstream host"
     _, _, port_text = target.rpartition(":")
-    inbound = (s.upstream is not None and s.upstream.direction == "inbound") or (
-        s.entry.cluster == INBOUND_PASSTHROUGH_CLUSTER
-    )
-    if inbound and port_text.isdigit():
+    if _inbound(s) and port_text.isdigit():
         knobs = _inbound_target_port(s, int(port_text))
         return Finding(
             "UF",
@@ -180,6 +184,17 @@ def client_closed(s: Situation) -> Finding:
 
 
 def upstream_closed(s: Situation, flag: str) -> Finding:
+    target = s.entry.upstream_host or "the upstream"
+    _, _, port_text = target.rpartition(":")
+    if _inbound(s) and port_text.isdigit():  # this pod's own app closed the connection
+        where = f"{s.pod.namespace}/{s.pod.name}" if s.pod else "this pod"
+        return Finding(
+            flag,
+            f"the app of {where} on port {port_text} closed or reset the connection before "
+            f"it answered ({failure(s.entry) or 'connection termination'})",
+            tuple(_inbound_target_port(s, int(port_text))),
+            "check the app's logs: it crashed, restarted, or closed the request's connection",
+        )
     dr = s.destination_rule()
     knobs = (
         policy_knobs(dr, s.upstream.subset, s.upstream.port, "connectionPool")
@@ -188,7 +203,7 @@ def upstream_closed(s: Situation, flag: str) -> Finding:
     )
     return Finding(
         flag,
-        f"{s.entry.upstream_host or 'the upstream'} closed or reset the connection mid-request "
+        f"{target} closed or reset the connection mid-request "
         "(the app crashed, restarted, or closed idle connections first)",
         tuple(k for k in knobs if "idleTimeout" in k.path or "maxRequestsPerConnection" in k.path),
         "check the app's logs; keep its idle timeout longer than the connection pool's",

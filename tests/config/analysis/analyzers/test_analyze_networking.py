@@ -196,6 +196,16 @@ def test_gateway_port_not_on_service() -> None:
     assert at_line(p) == line(text, "- port: {number: 9443")
 
 
+def test_gateway_service_ports_are_not_reported() -> None:
+    """A server on a Service port (80, 443) binds the Service's targetPort (8080, 8443), as
+    sailmesh's and Istio's gateways do: reachable, not reported (istio/istio#51257)."""
+    service_ports = GATEWAY.replace("number: 8080", "number: 80").replace(
+        "number: 8443", "number: 443"
+    )
+    _, found = run(service_ports + "---\n" + _tls_secret("shop-cert"))
+    assert of(found, "IST0162") == []
+
+
 def test_conflicting_gateways() -> None:
     other = GATEWAY.replace("name: gw}", "name: gw2}").split("  - port: {number: 8443")[0]
     other = other.replace('["*.example.com"]', '["*.example.com", api.example.com]')

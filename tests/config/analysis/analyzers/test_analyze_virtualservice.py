@@ -361,3 +361,30 @@ RequestAuthentication istio-system/jwt
 """)
     _, found = run(VS_JWT + policy)
     assert of(found, "IST0149") == []
+
+
+# --- virtualservice.OpaqueRoutesWithoutServiceAnalyzer ----------------------------------------
+
+VS_TLS_ONLY_HOST = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: sni}
+spec:
+  hosts: [reviews, api.elsewhere.com]
+  tls:
+  - match: [{sniHosts: [api.elsewhere.com], port: 443}]
+    route:
+    - destination: {host: httpbin.org, port: {number: 443}}
+"""
+
+
+def test_tls_routes_for_a_host_no_service_has_are_reported() -> None:
+    text, found = run(VS_TLS_ONLY_HOST)
+    [problem] = of(found, "SM0003")
+    assert problem.level is Level.WARNING
+    assert problem.path == "spec.hosts[1]"
+    assert at_line(problem) == line(text, "hosts: [reviews, api.elsewhere.com]")
+    assert "api.elsewhere.com has TLS routes" in problem.message
+    # bound to a gateway only, the same routes concern no sidecar
+    gateway_only = VS_TLS_ONLY_HOST.replace("spec:\n", "spec:\n  gateways: [gw]\n")
+    assert of(run(gateway_only)[1], "SM0003") == []

@@ -16,6 +16,7 @@ from sailmesh.config.analysis.analyzers import (
     envoyfilter,
     gateway,
     injection,
+    k8s_annotations,
     security,
     selectors,
     service,
@@ -28,6 +29,7 @@ from sailmesh.config.analysis.analyzers import (
 from sailmesh.config.analysis.framework import Analyzer
 
 ALL_ANALYZERS: tuple[Analyzer, ...] = (
+    *k8s_annotations.ANALYZERS,
     *deployment.ANALYZERS,
     security.AUTHORIZATION_POLICIES,
     *deprecation.ANALYZERS,
@@ -47,4 +49,8 @@ ALL_ANALYZERS: tuple[Analyzer, ...] = (
     *enforcement.ANALYZERS,
 )
 
-__all__ = ["ALL_ANALYZERS"]
+#: Analyzers istioctl does not run by default (``--analyzer NAME`` runs one): the alpha
+#: annotation analyzer, which ``istioctl x precheck`` runs.
+OPT_IN_ANALYZERS: tuple[Analyzer, ...] = (k8s_annotations.ALPHA_ANNOTATIONS,)
+
+__all__ = ["ALL_ANALYZERS", "OPT_IN_ANALYZERS"]

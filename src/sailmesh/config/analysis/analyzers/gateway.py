@@ -42,7 +42,10 @@ def _selector_not_found(gw: Resource) -> Problem:
 
 
 def _service_ports(ctx: AnalysisContext, pods: list[Workload]) -> set[int]:
-    """Target ports of the TCP ports of the Services that select the gateway pods."""
+    """The ports a Gateway server may name on the gateway pods' Services: a Service port
+    (the gateway binds its numeric targetPort, reachable through the Service) or a target
+    port itself (bound as is, reachable through the Service port mapping to it). Istio's
+    analyzer after istio/istio#51257; a port in neither is unreachable through the Service."""
     ports: set[int] = set()
     for pod in pods:
         for svc in ctx.of_kind("Service"):
@@ -54,7 +57,7 @@ def _service_ports(ctx: AnalysisContext, pods: list[Workload]) -> set[int]:
             for p in spec.ports or []:
                 if (p.protocol or "TCP") == "TCP":
                     target = p.target_port if isinstance(p.target_port, int) else None
-                    ports.add(target or p.port or 0)
+                    ports.update(n for n in (p.port, target) if n)
     return ports
 
 

@@ -1,4 +1,5 @@
-"""VirtualService routing checks: mesh host conflicts, unreachable rules, regexes, JWT claims."""
+"""VirtualService routing checks: mesh host conflicts, unreachable rules, regexes, JWT claims,
+and TLS/TCP routes for sidecars whose host no service has."""
 
 from __future__ import annotations
 
@@ -213,4 +214,33 @@ JWT_CLAIM_ROUTE = Analyzer(
     ("IST0149",),
 )
 
-ANALYZERS = (CONFLICTING_MESH_GATEWAY_HOSTS, JWT_CLAIM_ROUTE, REGEX, UNREACHABLE_RULES)
+
+def _opaque_hosts(ctx: AnalysisContext) -> Iterator[Problem]:
+    """TLS/TCP routes bound to sidecars for a host no service has (Istio builds the sidecar's
+    TCP and SNI chains from services only; HTTP routes are not concerned)."""
+    if not ctx.has_registry:
+        return
+    for vs in ctx.of_kind("VirtualService"):
+        kinds = [k for k in ("tls", "tcp") if getattr(vs.spec, k, None)]
+        if not kinds or MESH_GATEWAY not in vs_gateways(vs):
+            continue
+        for i, host in enumerate(vs.spec.hosts or []):
+            if not ctx.services_matching(host, vs.namespace):
+                what = "/".join(k.upper() for k in kinds)
+                yield msg.OPAQUE_ROUTES_WITHOUT_SERVICE.at(vs, host, what, path=f"spec.hosts[{i}]")
+
+
+OPAQUE_ROUTES_WITHOUT_SERVICE = Analyzer(
+    "virtualservice.OpaqueRoutesWithoutServiceAnalyzer",
+    "Checks that TLS and TCP routes bound to sidecars name a host some service has",
+    _opaque_hosts,
+    ("SM0003",),
+)
+
+ANALYZERS = (
+    CONFLICTING_MESH_GATEWAY_HOSTS,
+    JWT_CLAIM_ROUTE,
+    REGEX,
+    UNREACHABLE_RULES,
+    OPAQUE_ROUTES_WITHOUT_SERVICE,
+)

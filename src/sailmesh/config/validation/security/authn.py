@@ -60,11 +60,11 @@ def validate_request_authentication(resource: Resource, report: Report) -> None:
 
 
 def _check_jwt_rule(report: Report, path: str, rule: JWTRule) -> None:
-    if not rule.issuer:
+    if not rule.issuer and not rule.jwks_uri:  # Istio: either; without issuer, any ``iss``
         report.error(
             join_path(path, "issuer"),
-            "required field is missing: the issuer ('iss' "
-            "claim) of the tokens, e.g. 'testing@secure.istio.io'",
+            "issuer or jwksUri must be set: the issuer ('iss' claim) of the tokens, e.g. "
+            "'testing@secure.istio.io', or the URI of the key set that verifies them",
         )
     _check_non_empty(report, path, "audiences", rule.audiences, "audience")
     _check_key_set(report, path, rule)

@@ -128,12 +128,17 @@ def check_target_ref(report: Report, path: str, ref: PolicyTargetReference) -> N
             f"cannot target kind {ref.kind!r} in group {group!r}; targets must "
             f"be one of: {allowed}",
         )
-    if ref.namespace:
-        report.warn(
+    check_target_namespace(report, path, ref.namespace)
+
+
+def check_target_namespace(report: Report, path: str, namespace: str | None) -> None:
+    """A target reference's ``namespace`` must be empty, as Istio's CRD rule says: the target
+    is always looked up in the policy's own namespace."""
+    if namespace:
+        report.error(
             join_path(path, "namespace"),
-            "cross-namespace targets are only honoured "
-            "for policies in the root namespace; leave `namespace` empty to target the "
-            "policy's own namespace",
+            "cross namespace referencing is not currently supported: remove `namespace` "
+            "(the target is looked up in the policy's own namespace)",
         )
 
 
@@ -204,6 +209,7 @@ __all__ = [
     "check_policy_targets",
     "check_ports",
     "check_selector",
+    "check_target_namespace",
     "check_target_ref",
     "ip_problem",
     "port_problem",

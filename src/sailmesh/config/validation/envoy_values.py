@@ -1,5 +1,9 @@
 """Patch values (EnvoyFilter ``patch.value``, YAML as plain dicts) to Envoy protobuf messages.
 
+Used twice: validation refuses a value that is not valid Envoy configuration for the patched
+type (as Istio's validation does, so a bad patch fails at ``apply`` instead of being skipped
+later), and translation converts the values it patches with.
+
 In: a value dict and the message class an ``applyTo`` patches (Listener, FilterChain, Filter,
 HttpFilter, RouteConfiguration, VirtualHost, Route, Cluster, ListenerFilter,
 TypedExtensionConfig). Out: the message, with every ``typed_config``/``Any`` given as
@@ -18,10 +22,26 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from google.protobuf import json_format, symbol_database
+from google.protobuf import json_format, message_factory, symbol_database
 from google.protobuf.message import Message
 
 from sailmesh.errors import SailmeshError
+
+#: The Envoy message an ``applyTo`` patches (by its full protobuf name, imported on first use so
+#: that validating other kinds never loads Envoy's protos).
+VALUE_TYPE_NAMES: dict[str, str] = {
+    "LISTENER": "envoy.config.listener.v3.Listener",
+    "FILTER_CHAIN": "envoy.config.listener.v3.FilterChain",
+    "NETWORK_FILTER": "envoy.config.listener.v3.Filter",
+    "HTTP_FILTER": "envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter",
+    "ROUTE_CONFIGURATION": "envoy.config.route.v3.RouteConfiguration",
+    "VIRTUAL_HOST": "envoy.config.route.v3.VirtualHost",
+    "HTTP_ROUTE": "envoy.config.route.v3.Route",
+    "CLUSTER": "envoy.config.cluster.v3.Cluster",
+    "EXTENSION_CONFIG": "envoy.config.core.v3.TypedExtensionConfig",
+    "BOOTSTRAP": "envoy.config.bootstrap.v3.Bootstrap",
+    "LISTENER_FILTER": "envoy.config.listener.v3.ListenerFilter",
+}
 
 
 class PatchValueError(SailmeshError, ValueError):
@@ -38,6 +58,28 @@ def to_message(value: dict[str, Any], message_type: type[Message]) -> Message:
     except (json_format.ParseError, TypeError, ValueError, KeyError) as exc:
         raise PatchValueError(f"not a valid {out.DESCRIPTOR.name}: {exc}") from None
     return out
+
+
+def value_type(apply_to: str) -> type[Message] | None:
+    """The message class ``apply_to`` patches (None for an unknown one)."""
+    full_name = VALUE_TYPE_NAMES.get(apply_to)
+    if full_name is None or not import_type(full_name):
+        return None
+    descriptor = symbol_database.Default().pool.FindMessageTypeByName(full_name)
+    found: type[Message] = message_factory.GetMessageClass(descriptor)
+    return found
+
+
+def value_problem(apply_to: str, value: dict[str, Any]) -> str | None:
+    """Why ``value`` is not a valid patch for ``apply_to`` (None when it converts)."""
+    message_type = value_type(apply_to)
+    if message_type is None:
+        return None
+    try:
+        to_message(value, message_type)
+    except PatchValueError as exc:
+        return str(exc)
+    return None
 
 
 def _import_any_types(value: Any) -> None:
