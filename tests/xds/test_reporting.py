@@ -10,6 +10,7 @@ import xds_fixtures as fx
 from envoy.extensions.access_loggers.file.v3 import file_pb2
 from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
 from envoy.extensions.access_loggers.stats.v3 import stats_pb2
+from envoy.extensions.filters.http.grpc_stats.v3 import config_pb2 as grpc_stats_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
@@ -70,7 +71,7 @@ def _tcp(listeners: dict[str, Any]) -> Any:
 def test_http_listeners_count_istio_metrics_with_raw_tags() -> None:
     hcm = _inbound_hcm(_listeners())
     names = [log.name for log in hcm.access_log]
-    assert names == ["envoy.access_loggers.file", "envoy.access_loggers.stats"]
+    assert names == ["envoy.access_loggers.file", *["envoy.access_loggers.stats"] * 2]
     stats = _unpack(hcm.access_log[1].typed_config, stats_pb2.Config)
     assert stats.stat_prefix == "sailmesh"
     assert [c.stat.name for c in stats.counters] == ["requests_total"]
@@ -81,6 +82,39 @@ def test_http_listeners_count_istio_metrics_with_raw_tags() -> None:
     assert tags["peer"] == "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%"
     assert tags["service"].endswith(".svc.cluster.local")
     assert tags["response_flags"] == "%RESPONSE_FLAGS%"
+
+
+def test_grpc_streams_are_counted_with_their_message_counts() -> None:
+    hcm = _inbound_hcm(_listeners())
+    messages = hcm.access_log[2]
+    stats = _unpack(messages.typed_config, stats_pb2.Config)
+    assert [c.stat.name for c in stats.counters] == [
+        "request_messages_total", "response_messages_total"]  # fmt: skip
+    assert all(c.value_fixed.value == 1 for c in stats.counters)  # streams, multiplied later
+    tags = {t.name: t.value_format for t in stats.counters[0].stat.tags}
+    assert tags["grpc_messages"] == "%FILTER_STATE(envoy.filters.http.grpc_stats:PLAIN)%"
+    assert tags["grpc_status"] == "%GRPC_STATUS_NUMBER%"
+    only = _unpack(messages.filter.extension_filter.typed_config, cel_pb2.ExpressionFilter)
+    assert only.expression == "'envoy.filters.http.grpc_stats' in filter_state"
+    names = [f.name for f in hcm.http_filters]
+    assert names[-2:] == ["envoy.filters.http.grpc_stats", "envoy.filters.http.router"]
+    grpc = _unpack(hcm.http_filters[-2].typed_config, grpc_stats_pb2.FilterConfig)
+    assert grpc.emit_filter_state
+
+
+def test_no_message_counters_no_grpc_stats_filter() -> None:
+    disabled = manifests("""
+Telemetry default/no-messages
+  metrics:
+  - overrides:
+    - match: {metric: GRPC_REQUEST_MESSAGES}
+      disabled: true
+    - match: {metric: GRPC_RESPONSE_MESSAGES}
+      disabled: true
+""")
+    hcm = _inbound_hcm(_listeners(text=disabled))
+    assert "envoy.filters.http.grpc_stats" not in [f.name for f in hcm.http_filters]
+    assert len(hcm.access_log) == 2
 
 
 def test_tcp_proxies_count_connections_when_opened_and_closed() -> None:
@@ -96,7 +130,7 @@ def test_tcp_proxies_count_connections_when_opened_and_closed() -> None:
 def test_telemetry_filters_json_and_overrides_reach_the_listeners() -> None:
     mesh = MeshConfig.from_dict({"accessLogEncoding": "JSON"})
     hcm = _inbound_hcm(_listeners(mesh, TELEMETRY))
-    file_log, stats_log = hcm.access_log
+    file_log, stats_log, _messages = hcm.access_log
     config = _unpack(file_log.typed_config, file_pb2.FileAccessLog)
     assert config.log_format.json_format.fields["response_code"].string_value == "%RESPONSE_CODE%"
     expression = _unpack(file_log.filter.extension_filter.typed_config, cel_pb2.ExpressionFilter)

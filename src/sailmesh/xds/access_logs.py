@@ -27,10 +27,9 @@ from sailmesh.telemetry.standard import Reporter
 from sailmesh.xds import pb
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.scope import ProxyScope
-from sailmesh.xds.stats import log_type_filter
+from sailmesh.xds.stats import CEL_FILTER, log_type_filter
 
 FILE_ACCESS_LOG = "envoy.access_loggers.file"
-CEL_FILTER = "envoy.access_loggers.extension_filters.cel"
 
 
 @dataclass(frozen=True)
