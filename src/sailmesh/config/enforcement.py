@@ -210,8 +210,9 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*]", "only envoyFileAccessLog (access logs), envoyExtAuthzHttp and envoyExtAuthzGrpc (CUSTOM authorization), opentelemetry and zipkin (tracing) providers are used; this provider does nothing", when=_not_file_provider, when_text="providers other than envoyFileAccessLog, envoyExtAuthzHttp, envoyExtAuthzGrpc, opentelemetry and zipkin"),
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzHttp.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_HTTP_READ),
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].envoyExtAuthzGrpc.*", "ext_authz provider field not read", except_keys=_EXT_AUTHZ_READ),
-    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].opentelemetry.*", "only service, port and http.path are read", except_keys=("service", "port", "http")),
-    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].opentelemetry.http.*", "only http.path is read", except_keys=("path",)),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].opentelemetry.*", "only service, port, http and grpc are read", except_keys=("service", "port", "http", "grpc")),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].opentelemetry.http.*", "only http.path, timeout and headers are read", except_keys=("path", "timeout", "headers")),
+    NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].opentelemetry.grpc.*", "only grpc.timeout and initialMetadata are read", except_keys=("timeout", "initialMetadata")),
     NotEnforced("IstioOperator", "spec.meshConfig.extensionProviders[*].zipkin.*", "only service and port are read (128-bit trace ids, Zipkin v2 JSON at /api/v2/spans)", except_keys=("service", "port")),
     NotEnforced("IstioOperator", "spec.meshConfig.defaultProviders.*", "only defaultProviders.accessLogging and tracing are read", except_keys=("accessLogging", "tracing")),
 )

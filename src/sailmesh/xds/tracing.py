@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from envoy.config.core.v3 import grpc_service_pb2, http_uri_pb2
+from envoy.config.core.v3 import base_pb2, grpc_service_pb2, http_uri_pb2
 from envoy.config.trace.v3 import http_tracer_pb2, opentelemetry_pb2, zipkin_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
@@ -100,9 +100,18 @@ def _custom_tag(tag: TraceTag) -> custom_tag_pb2.CustomTag:
     return out
 
 
-def _grpc_service(cluster: str, authority: str) -> grpc_service_pb2.GrpcService:
+def _grpc_service(
+    cluster: str,
+    authority: str,
+    timeout_s: float | None = None,
+    metadata: tuple[tuple[str, str], ...] = (),
+) -> grpc_service_pb2.GrpcService:
     grpc = grpc_service_pb2.GrpcService.EnvoyGrpc(cluster_name=cluster, authority=authority)
-    return grpc_service_pb2.GrpcService(envoy_grpc=grpc, timeout=pb.seconds(_TIMEOUT_SECONDS))
+    return grpc_service_pb2.GrpcService(
+        envoy_grpc=grpc,
+        timeout=pb.seconds(timeout_s if timeout_s is not None else _TIMEOUT_SECONDS),
+        initial_metadata=[base_pb2.HeaderValue(key=k, value=v) for k, v in metadata],
+    )
 
 
 def _builtin(service: str) -> http_tracer_pb2.Tracing.Http:
@@ -128,14 +137,21 @@ def _external(provider: TracingProvider, service: str) -> http_tracer_pb2.Tracin
         return http_tracer_pb2.Tracing.Http(name=ZIPKIN_TRACER, typed_config=pb.pack(zipkin))
     config = opentelemetry_pb2.OpenTelemetryConfig(service_name=service)
     if provider.http_path is not None:
+        timeout = provider.timeout_s if provider.timeout_s is not None else _TIMEOUT_SECONDS
         uri = http_uri_pb2.HttpUri(
             uri=f"http://{host}:{provider.port}{provider.http_path}",
             cluster=cluster,
-            timeout=pb.seconds(_TIMEOUT_SECONDS),
+            timeout=pb.seconds(timeout),
         )
         config.http_service.http_uri.CopyFrom(uri)
+        for name, value in provider.headers:
+            config.http_service.request_headers_to_add.add(
+                header=base_pb2.HeaderValue(key=name, value=value)
+            )
     else:  # Istio's default for opentelemetry providers: OTLP/gRPC
-        config.grpc_service.CopyFrom(_grpc_service(cluster, host))
+        config.grpc_service.CopyFrom(
+            _grpc_service(cluster, host, provider.timeout_s, provider.headers)
+        )
     return http_tracer_pb2.Tracing.Http(name=OPENTELEMETRY_TRACER, typed_config=pb.pack(config))
 
 
