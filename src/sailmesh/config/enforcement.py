@@ -223,7 +223,6 @@ TELEMETRY: tuple[NotEnforced, ...] = (
     NotEnforced("Telemetry", "spec.tracing[*].disableContextPropagation", "trace context headers are always propagated"),
     NotEnforced("Telemetry", "spec.targetRef", _TARGET_REF),
     NotEnforced("Telemetry", "spec.targetRefs", _TARGET_REF),
-    NotEnforced("Telemetry", "spec.metrics[*].reportingInterval", "TCP metrics are reported when connections open and close, not periodically"),
     NotEnforced("Telemetry", "spec.metrics[*].overrides[*].match.customMetric", "custom metrics are not implemented"),
     NotEnforced("Telemetry", "spec.metrics[*].overrides[*].tagOverrides.*", "the value needs what the proxy cannot compute (Istio-only attributes such as upstream_peer, or not CEL): the label is not set", when=_tag_not_computable, when_text="values the proxy cannot compute"),
     NotEnforced("Telemetry", "spec.accessLogging[*].filter.expression", "the proxy cannot evaluate this expression (Istio's `|` operator, Istio-only attributes): every request is logged", when=_filter_not_evaluable, when_text="expressions the proxy cannot evaluate"),

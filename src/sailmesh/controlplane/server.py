@@ -8,7 +8,9 @@ roles live in their own modules: :mod:`~sailmesh.controlplane.pusher` (pushing),
 :mod:`~sailmesh.controlplane.registry_sync` (store -> registry); the API that fronts this is
 the composition root's (:mod:`sailmesh.app`). ``traces`` keeps the spans the proxies report
 (:class:`~sailmesh.telemetry.traces.TraceStore`), fed by the OTLP/gRPC receiver served next to
-ADS (:mod:`~sailmesh.controlplane.otlp_receiver`) and the composition root's OTLP/HTTP one.
+ADS (:mod:`~sailmesh.controlplane.otlp_receiver`) and the composition root's OTLP/HTTP one;
+``tcp_bytes`` the TCP bytes proxies report periodically, fed by the access-log receiver also
+served next to ADS (:mod:`~sailmesh.controlplane.als_receiver`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sailmesh.ads.server import AdsServer
 from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.config.meshconfig import mesh_config_document
 from sailmesh.config.store import ChangeEvent, ConfigStore
+from sailmesh.controlplane.als_receiver import AccessLogReceiver
 from sailmesh.controlplane.metrics import ControlPlaneMetrics
 from sailmesh.controlplane.otlp_receiver import OtlpGrpcReceiver
 from sailmesh.controlplane.pushcache import PushContext
@@ -36,6 +39,7 @@ from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.push import PushRequest, ScopedChange
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
+from sailmesh.telemetry.tcp_periodic import TcpByteLedger
 from sailmesh.telemetry.traces import TraceStore
 
 __all__ = ["ControlPlane", "ControlPlaneSettings", "PushRecord", "ResourceHook"]
@@ -64,12 +68,14 @@ class ControlPlane:
         self.metrics = ControlPlaneMetrics()
         self.traces = TraceStore()
         self.otlp = OtlpGrpcReceiver(self.traces)
+        self.tcp_bytes = TcpByteLedger()
+        self.access_logs = AccessLogReceiver(self.tcp_bytes)
         self.ads = AdsServer(
             self.cache,
             on_connect=self.connect,
             on_disconnect=self.disconnect,
             observer=self.metrics,
-            services=self.otlp.services(),
+            services={**self.otlp.services(), **self.access_logs.services()},
         )
         self.pusher = Pusher(
             self.store, self.registry, self.cache, self.ads, self.mesh_config, self.clock

@@ -56,6 +56,8 @@ OVERRIDE_PREFIX = "tag_"
 #: Envoy access log types (``envoy.data.accesslog.v3.AccessLogType``) the TCP loggers fire on.
 TCP_OPENED_LOG = "TcpUpstreamConnected"
 TCP_END_LOG = "TcpConnectionEnd"
+#: While a connection is open, every reporting interval (see :mod:`.tcp_periodic`).
+TCP_PERIODIC_LOG = "TcpPeriodic"
 
 #: The filter-state key under which Envoy's gRPC statistics filter leaves a stream's counts.
 GRPC_STATS_STATE = "envoy.filters.http.grpc_stats"
@@ -141,6 +143,9 @@ class Emission:
     service: str | None = None
     disabled: frozenset[str] = frozenset()  # metric names (``requests_total``, ...)
     upserts: Mapping[str, Mapping[str, str]] | None = None  # metric -> {label: format}
+    #: TCP bytes are reported periodically, by the control plane's ledger
+    #: (:mod:`~sailmesh.telemetry.tcp_periodic`): the end-of-connection logger skips them.
+    periodic_bytes: bool = False
 
     def tags_for(self, metric: StandardMetric, http: bool) -> tuple[tuple[str, str], ...]:
         tags: list[tuple[str, str]] = [(REPORTER, self.reporter)]
@@ -184,7 +189,8 @@ class Emission:
         opened = self._stats([standard.TCP_OPENED], http=False)
         if opened:
             out.append(RawLogger(opened, (TCP_OPENED_LOG,)))
-        ended = self._stats(_TCP_AT_END, http=False)
+        at_end = (standard.TCP_CLOSED,) if self.periodic_bytes else _TCP_AT_END
+        ended = self._stats(at_end, http=False)
         if ended:
             out.append(RawLogger(ended, (TCP_END_LOG,)))
         return out

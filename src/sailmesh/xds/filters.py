@@ -29,6 +29,7 @@ from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 from sailmesh.xds import pb
 from sailmesh.xds.route_actions import CORS_FILTER, FAULT_FILTER
 from sailmesh.xds.stats import counts_grpc_messages, grpc_stats_filter, logs_on_connect
+from sailmesh.xds.tcp_reports import flush_interval
 from sailmesh.xds.tracing import HcmTracing
 
 HCM = "envoy.filters.network.http_connection_manager"
@@ -106,10 +107,13 @@ def tcp_proxy(
     logs: Sequence[accesslog_pb2.AccessLog] = (),
 ) -> lc_pb2.Filter:
     """A TCP proxy to ``cluster``, or to weighted ``(cluster, weight)`` pairs. When one of
-    ``logs`` filters on the upstream-connected log type, the proxy logs at that moment too."""
+    ``logs`` filters on the upstream-connected log type, the proxy logs at that moment too;
+    when one reports TCP bytes periodically, the proxy logs at its interval while open."""
     proxy = tcp_proxy_pb2.TcpProxy(stat_prefix=stat_prefix, access_log=list(logs))
     if logs_on_connect(logs):
         proxy.access_log_options.flush_access_log_on_connected = True
+    if (interval := flush_interval(logs)) is not None:
+        proxy.access_log_options.access_log_flush_interval.CopyFrom(pb.seconds(interval))
     if len(weighted) > 1:
         for name, weight in weighted:
             proxy.weighted_clusters.clusters.add(name=name, weight=max(weight, 1))
