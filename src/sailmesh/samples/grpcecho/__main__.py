@@ -17,13 +17,13 @@ def _echo(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[
     yield from requests
 
 
-def serve(port: int) -> int:
+def serve(port: int, host: str = "0.0.0.0") -> int:
     handler = grpc.method_handlers_generic_handler(
         SERVICE, {"Stream": grpc.stream_stream_rpc_method_handler(_echo)}
     )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(f"0.0.0.0:{port}")
+    server.add_insecure_port(f"{host}:{port}")
     server.start()
     server.wait_for_termination()
     return 0
@@ -47,13 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     server = sub.add_parser("serve")
     server.add_argument("--port", type=int, default=7070)
+    server.add_argument("--host", default="0.0.0.0")
     client = sub.add_parser("stream")
     client.add_argument("--target", required=True)
     client.add_argument("--count", type=int, default=10)
     client.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return serve(args.port)
+        return serve(args.port, args.host)
     return stream(args.target, args.count, args.timeout)
 
 
