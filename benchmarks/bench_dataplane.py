@@ -5,7 +5,11 @@ Four cases, in one local mesh (netns mode, root only):
 (a) both pods without sidecars (namespace ``bare``);
 (b) both with sidecars, plaintext between them (PeerAuthentication DISABLE + DestinationRule
     ``tls: DISABLE``);
-(c) both with sidecars and Istio mutual TLS (auto mTLS, PeerAuthentication STRICT);
+(c) both with sidecars and Istio mutual TLS (auto mTLS, PeerAuthentication STRICT), Istio's
+    standard metrics on (the default);
+(c0) as (c) with telemetry off: a Telemetry resource in the namespace disables every metric
+    (``ALL_METRICS``), so neither sidecar has a stats logger or the gRPC statistics filter:
+    the cost of the metrics is (c) minus (c0);
 (d) as (c) plus an AuthorizationPolicy ALLOW on the server (method GET, path ``/``).
 
 The server is nginx (Debian ``nginx-light``) answering a fixed 2-byte body, the client is
@@ -13,8 +17,9 @@ The server is nginx (Debian ``nginx-light``) answering a fixed 2-byte body, the 
 through the client's sidecar: 1 connection, then 32, each for ``SAILMESH_BENCH_SECONDS``
 (default 5) seconds. Each row gives requests per second, p50/p90/p99 latency, the CPU seconds
 both sidecars spent per 1,000 requests, and the server sidecar's private memory after the
-load. Cases (c) and (d) are checked on the server sidecar's own counters (TLS handshakes, RBAC
-allowed requests): a case whose feature is not active says so instead of printing figures.
+load. Cases (c), (c0) and (d) are checked on the server sidecar's own counters (TLS
+handshakes, RBAC allowed requests, the raw metric ``sailmesh.requests_total`` counting or not):
+a case whose feature is not active says so instead of printing figures.
 """
 
 from __future__ import annotations
@@ -110,6 +115,18 @@ apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata: {name: default, namespace: mesh}
 spec: {mtls: {mode: STRICT}}
+"""
+
+NO_METRICS = """\
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: no-metrics, namespace: mesh}
+spec:
+  metrics:
+  - providers: [{name: prometheus}]
+    overrides:
+    - match: {metric: ALL_METRICS, mode: CLIENT_AND_SERVER}
+      disabled: true
 """
 
 ALLOW = """\
@@ -280,7 +297,28 @@ def _measure(mesh: Mesh) -> list[tuple[str, str, str, str]]:
         handshakes = mesh.stats("mesh", "deploy/server", "listener.0.0.0.0_15006.ssl.handshake")
         return None if sum(handshakes.values()) > 0 else "no TLS handshake on the server sidecar"
 
-    rows += _case(mesh, "(c) sidecars, mTLS", "mesh", tls_active)
+    def requests_counted() -> int:
+        counted = mesh.stats("mesh", "deploy/server", "sailmesh.requests_total")
+        return sum(counted.values())
+
+    def metrics_on() -> str | None:
+        if (problem := tls_active()) is not None:
+            return problem
+        return None if requests_counted() > 0 else "the server sidecar counts no requests"
+
+    rows += _case(mesh, "(c) sidecars, mTLS, metrics on", "mesh", metrics_on)
+    mesh.apply(NO_METRICS)
+    time.sleep(2)
+    counted_before = requests_counted()
+
+    def metrics_off() -> str | None:
+        if (problem := tls_active()) is not None:
+            return problem
+        counted = requests_counted()
+        return None if counted <= counted_before else "the server sidecar still counts requests"
+
+    rows += _case(mesh, "(c0) sidecars, mTLS, metrics off", "mesh", metrics_off)
+    mesh.delete(NO_METRICS)
     mesh.apply(ALLOW)
     time.sleep(2)
 

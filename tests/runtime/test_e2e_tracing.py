@@ -1,6 +1,6 @@
 """Distributed tracing end to end: real requests through the gateway and bookinfo's sidecars,
-spans reported by Envoy's OpenTelemetry tracer to the control plane's collector (OTLP/HTTP over
-the agent socket), read back through ``sailctl traces`` and the control-plane API, and
+spans reported by Envoy's OpenTelemetry tracer to the control plane's collector (OTLP/gRPC,
+served next to ADS), read back through ``sailctl traces`` and the control-plane API, and
 forwarded to an OTLP/HTTP endpoint the test runs on 127.0.0.1.
 
 One mesh (netns mode) is shared by the module: bookinfo with its gateway and the demo's
@@ -205,3 +205,18 @@ def test_sampling_zero_reports_no_trace(mesh: LocalMeshThread) -> None:
 def test_the_api_answers_an_unknown_trace_with_404(mesh: LocalMeshThread, home: Path) -> None:
     out = sailctl(home, "traces", "0" * 32, check=False)
     assert f"no trace {'0' * 32}" in out
+
+
+def test_spans_arrive_over_otlp_grpc(mesh: LocalMeshThread) -> None:
+    """Envoy's tracer exports OTLP over gRPC to the receiver next to ADS (Istio's default for
+    opentelemetry providers): the spans of these pages came through it."""
+    configure(mesh, 100)
+    assert mesh.mesh.cp is not None
+    receiver = mesh.mesh.cp.otlp
+    before = receiver.exports
+    mark = time.time_ns()
+    port = mesh.gateway_port(8080)
+    for _ in range(2):
+        page(port)
+    wait_for(lambda: len(gateway_traces(mesh, mark)) == 2, FLUSH + 10, "2 traces")
+    assert receiver.exports > before

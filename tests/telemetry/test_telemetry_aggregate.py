@@ -163,3 +163,24 @@ def test_counters_survive_a_listener_update() -> None:
     # the vanished one is back, counting from zero again
     assert total(scrape(("10.244.0.5", 2), ("10.244.0.6", 3)), continuity) == 19
     assert total(scrape(("10.244.0.5", 5), ("10.244.0.6", 3)), continuity) == 22
+
+
+def test_grpc_stream_counters_are_multiplied_by_the_messages_each_carried() -> None:
+    tags = 'reporter="destination",peer="10.244.0.3",cluster="inbound|9080||",grpc_status="0",response_code="200",response_flags="-"'
+    text = (
+        "# TYPE envoy_sailmesh_request_messages_total counter\n"
+        f'envoy_sailmesh_request_messages_total{{{tags},grpc_messages="5,2"}} 3\n'
+        f'envoy_sailmesh_request_messages_total{{{tags},grpc_messages="1,1"}} 4\n'
+        f'envoy_sailmesh_request_messages_total{{{tags},grpc_messages="-"}} 9\n'
+        "# TYPE envoy_sailmesh_response_messages_total counter\n"
+        f'envoy_sailmesh_response_messages_total{{{tags},grpc_messages="5,2"}} 3\n'
+        f'envoy_sailmesh_response_messages_total{{{tags},grpc_messages="1,1"}} 4\n'
+    )
+    families = {f.name: f for f in istio_families(parse(text), REVIEWS, DIRECTORY)}
+    (requests,) = families["istio_request_messages_total"].samples
+    (responses,) = families["istio_response_messages_total"].samples
+    assert (requests.value, responses.value) == (3 * 5 + 4 * 1, 3 * 2 + 4 * 1)
+    assert requests.label("grpc_response_status") == "0"
+    assert requests.label("request_protocol") == "grpc"
+    assert requests.label("source_workload") == "productpage-v1"
+    assert "grpc_messages" not in dict(requests.labels)

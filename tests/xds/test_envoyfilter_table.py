@@ -29,6 +29,8 @@ HEADER_MUTATION = {
 ROUTER = "envoy.filters.http.router"
 CORS = "envoy.filters.http.cors"
 FAULT = "envoy.filters.http.fault"
+#: Counts gRPC messages for the stats loggers; last before the router.
+GRPC = "envoy.filters.http.grpc_stats"
 ORIGINAL_DST = "envoy.filters.listener.original_dst"
 TLS_INSPECTOR = {
     "name": "envoy.filters.listener.tls_inspector",
@@ -426,7 +428,7 @@ CASES: dict[str, tuple[str, Case]] = {
             "ADD",
             OUTBOUND_9080,
             HEADER_MUTATION,
-            lambda v, b: outbound_http(v) == [FAULT, CORS, ROUTER, HEADER_MUTATION["name"]],
+            lambda v, b: outbound_http(v) == [FAULT, CORS, GRPC, ROUTER, HEADER_MUTATION["name"]],
         ),
     ),
     "http_filter_insert_first": (
@@ -436,7 +438,7 @@ CASES: dict[str, tuple[str, Case]] = {
             "INSERT_FIRST",
             OUTBOUND_9080,
             HEADER_MUTATION,
-            lambda v, b: outbound_http(v) == [HEADER_MUTATION["name"], FAULT, CORS, ROUTER],
+            lambda v, b: outbound_http(v) == [HEADER_MUTATION["name"], FAULT, CORS, GRPC, ROUTER],
         ),
     ),
     "http_filter_insert_before": (
@@ -446,7 +448,7 @@ CASES: dict[str, tuple[str, Case]] = {
             "INSERT_BEFORE",
             sub(ROUTER),
             HEADER_MUTATION,
-            lambda v, b: outbound_http(v) == [FAULT, CORS, HEADER_MUTATION["name"], ROUTER],
+            lambda v, b: outbound_http(v) == [FAULT, CORS, GRPC, HEADER_MUTATION["name"], ROUTER],
         ),
     ),
     "http_filter_insert_after": (
@@ -456,7 +458,7 @@ CASES: dict[str, tuple[str, Case]] = {
             "INSERT_AFTER",
             sub(FAULT),
             HEADER_MUTATION,
-            lambda v, b: outbound_http(v) == [FAULT, HEADER_MUTATION["name"], CORS, ROUTER],
+            lambda v, b: outbound_http(v) == [FAULT, HEADER_MUTATION["name"], CORS, GRPC, ROUTER],
         ),
     ),
     "http_filter_replace": (
@@ -466,7 +468,7 @@ CASES: dict[str, tuple[str, Case]] = {
             "REPLACE",
             sub(CORS),
             HEADER_MUTATION,
-            lambda v, b: outbound_http(v) == [FAULT, HEADER_MUTATION["name"], ROUTER],
+            lambda v, b: outbound_http(v) == [FAULT, HEADER_MUTATION["name"], GRPC, ROUTER],
         ),
     ),
     "http_filter_remove": (
@@ -476,7 +478,7 @@ CASES: dict[str, tuple[str, Case]] = {
             "REMOVE",
             sub(FAULT),
             None,
-            lambda v, b: outbound_http(v) == [CORS, ROUTER],
+            lambda v, b: outbound_http(v) == [CORS, GRPC, ROUTER],
         ),
     ),
     "http_filter_merge": (
@@ -491,7 +493,7 @@ CASES: dict[str, tuple[str, Case]] = {
                     "suppress_envoy_headers": True,
                 }
             },
-            lambda v, b: outbound_http(v) == [FAULT, CORS, ROUTER],
+            lambda v, b: outbound_http(v) == [FAULT, CORS, GRPC, ROUTER],
         ),
     ),
     "http_filter_inbound_insert_before": (
@@ -502,7 +504,7 @@ CASES: dict[str, tuple[str, Case]] = {
             INBOUND_HCM,
             HEADER_MUTATION,
             lambda v, b: (
-                inbound_chain(v)["http"] == [HEADER_MUTATION["name"], ROUTER]
+                inbound_chain(v)["http"] == [HEADER_MUTATION["name"], GRPC, ROUTER]
                 and outbound_http(v) == outbound_http(b)
             ),
         ),
@@ -522,7 +524,7 @@ CASES: dict[str, tuple[str, Case]] = {
             HEADER_MUTATION,
             lambda v, b: (
                 v["listeners"]["0.0.0.0_8080"]["chains"][0]["http"]
-                == [FAULT, CORS, HEADER_MUTATION["name"], ROUTER]
+                == [FAULT, CORS, GRPC, HEADER_MUTATION["name"], ROUTER]
             ),
         ),
     ),

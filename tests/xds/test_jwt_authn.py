@@ -215,7 +215,8 @@ Gateway default/gw
     )
     snap = fx.snapshot(fx.config(text))
     inbound = generate(fx.productpage_proxy(), snap, [LISTENER])[LISTENER]["virtualInbound"]
-    assert hcm_filters(inbound, "0.0.0.0_9080") == [JWT_AUTHN_FILTER, "envoy.filters.http.router"]
+    assert hcm_filters(inbound, "0.0.0.0_9080") == [
+        JWT_AUTHN_FILTER, "envoy.filters.http.grpc_stats", "envoy.filters.http.router"]  # fmt: skip
     gateway = generate(GATEWAY, snap, [LISTENER])[LISTENER]["0.0.0.0_8080"]
     assert hcm_filters(gateway, "")[0] == JWT_AUTHN_FILTER
     # outbound listeners of the sidecar never verify tokens

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import xds_fixtures as fx
+from envoy.config.trace.v3 import opentelemetry_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
@@ -37,7 +38,11 @@ PROVIDERS = {
     "extensionProviders": [
         {"name": "otel", "opentelemetry": {"service": "ratings.default", "port": 9080}},
         {"name": "otel-http", "opentelemetry": {"service": "details", "port": 9080,
-                                                "http": {"path": "/otlp/v1/traces"}}},
+                                                "http": {"path": "/otlp/v1/traces", "timeout": "3s",
+                                                         "headers": [{"name": "x-tenant", "value": "red"}]}}},
+        {"name": "otel-grpc", "opentelemetry": {"service": "ratings.default", "port": 9080,
+                                                "grpc": {"timeout": "5s",
+                                                         "initialMetadata": [{"name": "x-tenant", "value": "blue"}]}}},
         {"name": "zipkin", "zipkin": {"service": "reviews.default.svc.cluster.local",
                                       "port": 9080}},
     ]
@@ -80,6 +85,7 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         "",
     ),
     "otel_http": ({**PROVIDERS, "defaultProviders": {"tracing": ["otel-http"]}}, ""),
+    "otel_grpc_options": ({**PROVIDERS, "defaultProviders": {"tracing": ["otel-grpc"]}}, ""),
     "layered": (PROVIDERS, LAYERED),
 }
 
@@ -201,6 +207,37 @@ def test_telemetry_levels_merge_in_istio_precedence() -> None:
     assert gateway[0].tracing.custom_tags[0].literal.value == "local"
 
 
-@pytest.mark.parametrize("case", ["layered", "default_sampling_zipkin", "otel_http"])
+def _otel(case: str) -> opentelemetry_pb2.OpenTelemetryConfig:
+    outbound, _, _ = _by_direction(case)
+    config = opentelemetry_pb2.OpenTelemetryConfig()
+    assert outbound[0].tracing.provider.typed_config.Unpack(config)
+    return config
+
+
+def test_opentelemetry_providers_export_over_grpc_unless_http_is_set() -> None:
+    grpc = _otel("otel_grpc_options")
+    assert not grpc.HasField("http_service")
+    assert (
+        grpc.grpc_service.envoy_grpc.cluster_name
+        == "outbound|9080||ratings.default.svc.cluster.local"
+    )
+    assert grpc.grpc_service.timeout.seconds == 5
+    assert [(h.key, h.value) for h in grpc.grpc_service.initial_metadata] == [("x-tenant", "blue")]
+    http = _otel("otel_http")
+    assert not http.HasField("grpc_service")
+    assert http.http_service.http_uri.timeout.seconds == 3
+    added = [(h.header.key, h.header.value) for h in http.http_service.request_headers_to_add]
+    assert added == [("x-tenant", "red")]
+
+
+def test_the_builtin_collector_takes_otlp_grpc_over_the_xds_cluster() -> None:
+    builtin = _otel("default_builtin")
+    assert builtin.grpc_service.envoy_grpc.cluster_name == "xds-grpc"
+    assert not builtin.HasField("http_service")
+
+
+@pytest.mark.parametrize(
+    "case", ["layered", "default_sampling_zipkin", "otel_http", "otel_grpc_options"]
+)
 def test_envoy_accepts_the_external_tracers(case: str, tmp_path: Path) -> None:
     _validate(_translate(case, traces=False)["sidecar"], tmp_path)

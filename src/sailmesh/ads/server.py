@@ -12,6 +12,10 @@ ACK/NACK and nonces; Envoy subscribes to secrets by name), so the server registe
 services over one state machine rather than a second implementation: a node agent serves its
 pod's secrets with an :class:`AdsServer` over a
 :class:`~sailmesh.ads.cache.SharedSnapshotCache` on a Unix socket (``start(None, path)``).
+
+Other gRPC services the proxies reach over the same connection (the control plane's OTLP trace
+receiver) are handed in as ``services``: name -> method handlers; this module does not know
+them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import asyncio
 import collections
 import secrets
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
 import grpc
@@ -304,15 +308,18 @@ class AdsServer:
         on_disconnect: NodeHook | None = None,
         send_budget: int = DEFAULT_SEND_BUDGET,
         observer: StreamObserver | None = None,
+        services: Mapping[str, Mapping[str, grpc.RpcMethodHandler]] | None = None,
     ) -> None:
         """``on_connect(node)`` runs when a stream opens, before its first request is answered:
         the place to compute and set the node's snapshot. ``send_budget``: bytes of responses
         in flight over all streams (see :class:`SendBudget`; 0: no limit). ``observer`` hears
-        of every stream's sends, ACKs and NACKs."""
+        of every stream's sends, ACKs and NACKs. ``services``: more gRPC services (full name
+        -> method name -> handler) served alongside ADS."""
         self.cache = cache
         self._servicer = _Servicer(
             cache, clock or SYSTEM_CLOCK, on_connect, on_disconnect, send_budget, observer
         )
+        self._services = dict(services or {})
         self._server: Any = None
         self.port: int | None = None
         self.unix_path: str | None = None
@@ -322,6 +329,8 @@ class AdsServer:
         socket; the TCP port (0 without one)."""
         server = grpc.aio.server(options=SERVER_OPTIONS)
         _add_handlers(self._servicer, server)
+        for name, methods in self._services.items():
+            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, methods),))
         port = 0
         try:
             if address is not None:

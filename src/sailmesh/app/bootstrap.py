@@ -31,7 +31,7 @@ def render_pod_bootstrap(request: BootstrapRequest) -> dict[str, Any]:
         gateway_ports=dict(request.gateway_ports) if request.gateway_ports is not None else None,
         sds=request.sds_socket is not None,
         workload_name=request.workload_name or None,
-        traces=metrics is not None and agent is not None,  # spans go over the agent cluster
+        traces=metrics is not None and agent is not None,  # pods the control plane monitors
     )
     mark = request.socket_mark
     return render_bootstrap(

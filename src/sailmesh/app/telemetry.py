@@ -7,10 +7,11 @@ monitoring endpoint.
   Envoy's stats, its app's metrics), the control plane names the series
   (:class:`~sailmesh.controlplane.telemetry.TelemetryView`).
 - The OTLP/HTTP trace collector on the same socket: ``POST /v1/traces`` (protobuf
-  ``ExportTraceServiceRequest``, what Envoy's OpenTelemetry tracer posts, see
-  :mod:`sailmesh.xds.tracing`) is kept in the control plane's trace store and, when the user
-  named one (``forward_url``), forwarded as it came to that OTLP/HTTP endpoint (best effort:
-  at most :data:`FORWARD_QUEUE` requests wait, the oldest are dropped beyond).
+  ``ExportTraceServiceRequest``) is kept in the control plane's trace store. Envoy's
+  OpenTelemetry tracer exports over gRPC to the control plane's own receiver
+  (:mod:`sailmesh.controlplane.otlp_receiver`). What either takes is, when the user named one
+  (``forward_url``), forwarded as it came to that OTLP/HTTP endpoint (best effort: at most
+  :data:`FORWARD_QUEUE` requests wait, the oldest are dropped beyond).
 - The monitoring port (Istio's 15014), on a socket the runtime opens inside the pod network
   when the Prometheus add-on runs: ``/metrics`` (the control plane's own metrics) and
   ``/sd/targets`` (Prometheus HTTP service discovery: every pod's merged-metrics port).
@@ -48,6 +49,8 @@ class MeshMonitoring:
         self.host = host
         self.view = TelemetryView(cp, extra_peers=self._runtime_peers)
         self.forwarder = OtlpForwarder(forward_url) if forward_url else None
+        if self.forwarder is not None:
+            cp.otlp.listeners.append(self.forwarder.submit)
         self._agent = HttpServer(
             {STATS_PATH: self._pod_metrics}, post_routes={OTLP_TRACES_PATH: self._spans}
         )

@@ -7,7 +7,10 @@ Versions are content hashes, so a type whose resources did not change is not res
 roles live in their own modules: :mod:`~sailmesh.controlplane.pusher` (pushing),
 :mod:`~sailmesh.controlplane.registry_sync` (store -> registry); the API that fronts this is
 the composition root's (:mod:`sailmesh.app`). ``traces`` keeps the spans the proxies report
-(:class:`~sailmesh.telemetry.traces.TraceStore`, fed by the composition root's collector).
+(:class:`~sailmesh.telemetry.traces.TraceStore`), fed by the OTLP/gRPC receiver served next to
+ADS (:mod:`~sailmesh.controlplane.otlp_receiver`) and the composition root's OTLP/HTTP one;
+``tcp_bytes`` the TCP bytes proxies report periodically, fed by the access-log receiver also
+served next to ADS (:mod:`~sailmesh.controlplane.als_receiver`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from sailmesh.ads.server import AdsServer
 from sailmesh.clock import SYSTEM_CLOCK, Clock
 from sailmesh.config.meshconfig import mesh_config_document
 from sailmesh.config.store import ChangeEvent, ConfigStore
+from sailmesh.controlplane.als_receiver import AccessLogReceiver
 from sailmesh.controlplane.metrics import ControlPlaneMetrics
+from sailmesh.controlplane.otlp_receiver import OtlpGrpcReceiver
 from sailmesh.controlplane.pushcache import PushContext
 from sailmesh.controlplane.pusher import Pusher, PushRecord, ResourceHook
 from sailmesh.controlplane.registry_sync import RegistrySync
@@ -34,6 +39,7 @@ from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.push import PushRequest, ScopedChange
 from sailmesh.snapshot.snapshot import MeshSnapshot, selector_labels
+from sailmesh.telemetry.tcp_periodic import TcpByteLedger
 from sailmesh.telemetry.traces import TraceStore
 
 __all__ = ["ControlPlane", "ControlPlaneSettings", "PushRecord", "ResourceHook"]
@@ -61,11 +67,15 @@ class ControlPlane:
         self.cache = SnapshotCache()
         self.metrics = ControlPlaneMetrics()
         self.traces = TraceStore()
+        self.otlp = OtlpGrpcReceiver(self.traces)
+        self.tcp_bytes = TcpByteLedger()
+        self.access_logs = AccessLogReceiver(self.tcp_bytes)
         self.ads = AdsServer(
             self.cache,
             on_connect=self.connect,
             on_disconnect=self.disconnect,
             observer=self.metrics,
+            services={**self.otlp.services(), **self.access_logs.services()},
         )
         self.pusher = Pusher(
             self.store, self.registry, self.cache, self.ads, self.mesh_config, self.clock

@@ -57,6 +57,7 @@ class TelemetryView:
             for other, (_, seen) in list(self._continuity.items()):
                 if other not in connected and now - seen > FORGET_AFTER:
                     del self._continuity[other]
+                    self.cp.tcp_bytes.forget(other)
             return state
 
     def directory(self) -> PeerDirectory:
@@ -98,8 +99,9 @@ class TelemetryView:
         directory = self.directory()
         me = self.me(node_id, directory)
         policy = self.policy(me)
+        extra = self.cp.tcp_bytes.families(node_id)
         return merged_view(
-            envoy_text, app_text, me, directory, policy, self._continuity_of(node_id)
+            envoy_text, app_text, me, directory, policy, self._continuity_of(node_id), extra
         )
 
     def istio(self, node_id: str, envoy_text: str) -> list[exposition.Family]:
@@ -107,5 +109,6 @@ class TelemetryView:
         dashboard's traffic samples; shares the proxy's counter continuity with the scrapes."""
         directory = self.directory()
         me = self.me(node_id, directory)
-        families = self._continuity_of(node_id).apply(exposition.parse(envoy_text))
+        parsed = exposition.parse(envoy_text) + self.cp.tcp_bytes.families(node_id)
+        families = self._continuity_of(node_id).apply(parsed)
         return istio_families(families, me, directory, self.policy(me))

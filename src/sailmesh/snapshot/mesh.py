@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from sailmesh.config.models.destinationrule import LocalityLoadBalancerSetting
-from sailmesh.snapshot.providers import ExtAuthzProvider, ext_authz_providers
+from sailmesh.snapshot.providers import ExtAuthzProvider, ext_authz_providers, parse_duration
 
 OutboundPolicy = Literal["ALLOW_ANY", "REGISTRY_ONLY"]
 
@@ -36,13 +36,17 @@ TracerKind = Literal["opentelemetry", "zipkin"]
 class TracingProvider:
     """An ``extensionProviders[]`` entry with ``opentelemetry`` or ``zipkin``: where spans go
     (``service`` host and ``port``); ``http_path``: an OpenTelemetry provider's ``http.path``
-    (OTLP/HTTP instead of gRPC)."""
+    (OTLP/HTTP instead of gRPC, Istio's default). ``timeout_s`` and ``headers``: the export's
+    timeout and extra headers (``grpc.timeout``/``grpc.initialMetadata``, or
+    ``http.timeout``/``http.headers``)."""
 
     name: str
     kind: TracerKind
     service: str
     port: int
     http_path: str | None = None
+    timeout_s: float | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,10 @@ def _tracing_providers(providers: Any) -> tuple[TracingProvider, ...]:
                 continue
             http = settings.get("http") if kind == "opentelemetry" else None
             path = str(http.get("path") or "/v1/traces") if isinstance(http, dict) else None
+            transport = http if isinstance(http, dict) else settings.get("grpc")
+            if kind != "opentelemetry" or not isinstance(transport, dict):
+                transport = {}
+            headers = transport.get("headers" if path is not None else "initialMetadata")
             out.append(
                 TracingProvider(
                     name=str(provider["name"]),
@@ -183,6 +191,17 @@ def _tracing_providers(providers: Any) -> tuple[TracingProvider, ...]:
                     service=str(settings["service"]),
                     port=int(settings.get("port") or (4317 if kind == "opentelemetry" else 9411)),
                     http_path=path,
+                    timeout_s=parse_duration(transport.get("timeout")),
+                    headers=_header_values(headers),
                 )
             )
+    return tuple(out)
+
+
+def _header_values(values: Any) -> tuple[tuple[str, str], ...]:
+    """``[{name, value}]`` (Istio's ``HeaderValue``s) -> ((name, value), ...)."""
+    out = []
+    for item in values if isinstance(values, list) else []:
+        if isinstance(item, dict) and item.get("name"):
+            out.append((str(item["name"]), str(item.get("value") or "")))
     return tuple(out)

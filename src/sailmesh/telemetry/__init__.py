@@ -6,7 +6,8 @@ Pure (no I/O, like :mod:`sailmesh.ads`): metric names, types, label sets and buc
 (:mod:`~sailmesh.telemetry.raw`), the Prometheus text format
 (:mod:`~sailmesh.telemetry.exposition`), who is at an address
 (:mod:`~sailmesh.telemetry.peers`), the aggregation into Istio's series
-(:mod:`~sailmesh.telemetry.aggregate`), the Telemetry API's precedence
+(:mod:`~sailmesh.telemetry.aggregate`), TCP bytes reported while connections are open
+(:mod:`~sailmesh.telemetry.tcp_periodic`), the Telemetry API's precedence
 (:mod:`~sailmesh.telemetry.policy`), access-log formats (:mod:`~sailmesh.telemetry.accesslog`),
 what each listener traces (:mod:`~sailmesh.telemetry.tracing`), the recent traces the proxies
 report (:mod:`~sailmesh.telemetry.traces`, in memory, no I/O of its own) and one trace's
@@ -46,6 +47,12 @@ series), whatever the traffic, while each proxy pays for its own requests. Istio
 ``x-envoy-peer-metadata`` headers would need a filter to read, strip and re-add them on every
 request and do nothing for plain TCP; the peer address is on every request and connection
 already, and only the control plane can map it to a workload anyway.
+
+Two exceptions to "Envoy counts", where Envoy's operators fall short (each module says what
+was measured): gRPC message counts come from the gRPC statistics filter's per-stream filter
+state as a tag the control plane multiplies by (:mod:`~sailmesh.telemetry.raw`), and with a
+Telemetry ``reportingInterval`` the TCP bytes of open connections reach the control plane as
+periodic gRPC access logs it turns into deltas (:mod:`~sailmesh.telemetry.tcp_periodic`).
 
 Two costs of naming at scrape time: a series is attributed to whichever workload owns its
 peer address at that moment (the runtime hands pod addresses out round robin, so an address is

@@ -7,7 +7,8 @@ proxy itself as a :class:`~sailmesh.telemetry.peers.Peer`, a
 label set in Istio's order (:func:`istio_labels` documents each label), series that fall
 together summed (counters, and histogram buckets, sums and counts), the Telemetry API's
 overrides applied: disabled metrics dropped, REMOVEd labels dropped, UPSERTed labels set from
-the ``tag_<label>`` raw tags.
+the ``tag_<label>`` raw tags. gRPC message counters count streams, each multiplied by the
+messages it carried (:func:`~sailmesh.telemetry.raw.message_count`).
 """
 
 from __future__ import annotations
@@ -172,7 +173,8 @@ def _add(
     key = _ordered(metric, labels, (label for label, _ in rule.upserts))
     series = into.setdefault(key, _Series())
     if metric.kind == "counter":
-        series.value += sample.value
+        per_stream = raw.message_count(metric.name, tags)
+        series.value += sample.value * (1 if per_stream is None else per_stream)
     elif sample.name.endswith("_bucket"):
         le = tags.get("le", "+Inf")
         series.buckets[le] = series.buckets.get(le, 0.0) + sample.value

@@ -25,11 +25,14 @@ def merged_view(
     directory: PeerDirectory,
     policy: MetricsPolicy | None = None,
     continuity: Continuity | None = None,
+    extra: list[exposition.Family] | None = None,
 ) -> str:
-    """``continuity``: the proxy's raw samples across scrapes (see :mod:`.continuity`)."""
+    """``continuity``: the proxy's raw samples across scrapes (see :mod:`.continuity`);
+    ``extra``: raw families counted outside Envoy (the periodic TCP bytes,
+    :mod:`.tcp_periodic`), named with Envoy's."""
     parts: list[str] = []
     if envoy_text:
-        families = exposition.parse(envoy_text)
+        families = exposition.parse(envoy_text) + list(extra or [])
         if continuity is not None:
             families = continuity.apply(families)
         parts.append(exposition.render(istio_families(families, me, directory, policy)))

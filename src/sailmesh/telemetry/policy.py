@@ -27,6 +27,7 @@ from typing import Any
 
 from sailmesh.config.resource import Resource
 from sailmesh.snapshot.attachment import target_refs, targets_gateway
+from sailmesh.snapshot.providers import parse_duration
 from sailmesh.telemetry import raw, standard
 from sailmesh.telemetry.standard import Reporter, StandardMetric
 from sailmesh.telemetry.tags import TagValue, tag_value
@@ -90,6 +91,9 @@ class MetricsPolicy:
     """Rules by (metric name, reporter); metrics without one are reported as Istio does."""
 
     rules: Mapping[tuple[str, str], MetricRule] = field(default_factory=dict)
+    #: ``metrics[*].reportingInterval`` (seconds) of the most specific Telemetry setting one:
+    #: TCP bytes are then reported while connections are open (:mod:`.tcp_periodic`).
+    reporting_interval_s: float | None = None
 
     def rule(self, metric: StandardMetric, reporter: str) -> MetricRule:
         return self.rules.get((metric.name, reporter), _DEFAULT_RULE)
@@ -102,7 +106,8 @@ class MetricsPolicy:
             for m in standard.ALL
             if (rule := self.rule(m, reporter)).upserts
         }
-        return raw.Emission(reporter, service, disabled, upserts or None)
+        periodic = self.reporting_interval_s is not None
+        return raw.Emission(reporter, service, disabled, upserts or None, periodic)
 
 
 @dataclass
@@ -138,18 +143,22 @@ def _matched(match: Any) -> tuple[list[StandardMetric], tuple[Reporter, ...]]:
 def metrics_policy(telemetries: Iterable[Resource]) -> MetricsPolicy:
     """The metrics policy of ``telemetries`` (as :func:`applicable` orders them)."""
     builders: dict[tuple[str, str], _Builder] = {}
+    interval: float | None = None
     for t in telemetries:
         spec: Any = t.spec
         for metrics in spec.metrics or []:
             if not _serves_prometheus(metrics):
                 continue
+            seconds = parse_duration(metrics.reporting_interval)
+            if seconds is not None and seconds > 0:
+                interval = seconds
             for override in metrics.overrides or []:
                 matched, reporters = _matched(override.match)
                 for metric in matched:
                     for reporter in reporters:
                         builder = builders.setdefault((metric.name, reporter), _Builder())
                         _apply(builder, override)
-    return MetricsPolicy({key: b.freeze() for key, b in builders.items()})
+    return MetricsPolicy({key: b.freeze() for key, b in builders.items()}, interval)
 
 
 def _apply(builder: _Builder, override: Any) -> None:

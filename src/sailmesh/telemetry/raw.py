@@ -10,6 +10,17 @@ certificate (see :data:`PEER_FORMATS`), the upstream cluster, the service a list
 ``tag_<name>`` per Telemetry ``tagOverrides`` UPSERT (its value a format string, see
 :mod:`~sailmesh.telemetry.policy`).
 
+gRPC message counts (``request_messages_total``, ``response_messages_total``) come from
+Envoy's gRPC statistics filter (``envoy.filters.http.grpc_stats``), which counts the messages of
+each stream in both directions and leaves them in the stream's filter state as the text
+``<request messages>,<response messages>``. No Envoy command operator or CEL function of the
+access loggers turns that text into a number (its ``FIELD`` accessor is not supported and the
+formatter's CEL has no string functions), so the raw twins count *streams*, one per gRPC stream
+that ended, with the text as their :data:`GRPC_MESSAGES` tag; the control plane multiplies
+when it names them (:func:`message_count`). A stream with the same counts as an earlier one of
+the same peer adds to that series: one series per peer and distinct count pair (unary calls are
+always ``1,1``). Their logger fires only for gRPC streams (:attr:`RawLogger.grpc_only`).
+
 TCP proxies log twice per connection: when the upstream connection is made (Envoy's
 ``TcpUpstreamConnected`` log type: ``tcp_connections_opened_total``) and when the connection
 ends (``TcpConnectionEnd``: closed connections and the bytes sent and received, from the
@@ -38,12 +49,23 @@ SERVICE = "service"
 RESPONSE_CODE = "response_code"
 GRPC_STATUS = "grpc_status"
 RESPONSE_FLAGS = "response_flags"
+GRPC_MESSAGES = "grpc_messages"
 #: ``tag_<label>``: a Telemetry tagOverrides UPSERT of ``<label>``.
 OVERRIDE_PREFIX = "tag_"
 
 #: Envoy access log types (``envoy.data.accesslog.v3.AccessLogType``) the TCP loggers fire on.
 TCP_OPENED_LOG = "TcpUpstreamConnected"
 TCP_END_LOG = "TcpConnectionEnd"
+#: While a connection is open, every reporting interval (see :mod:`.tcp_periodic`).
+TCP_PERIODIC_LOG = "TcpPeriodic"
+
+#: The filter-state key under which Envoy's gRPC statistics filter leaves a stream's counts.
+GRPC_STATS_STATE = "envoy.filters.http.grpc_stats"
+#: The gRPC message metrics and the position of their count in :data:`GRPC_MESSAGES`' text.
+MESSAGE_METRICS: Mapping[str, int] = {
+    standard.GRPC_REQUEST_MESSAGES.name: 0,
+    standard.GRPC_RESPONSE_MESSAGES.name: 1,
+}
 
 #: Per reporter: the peer's address and certificate, and our own certificate. The downstream
 #: peer is the connection's own (``DIRECT``): the address ``x-forwarded-for`` would give is
@@ -71,6 +93,8 @@ _VALUES: Mapping[str, tuple[str | None, str]] = {
     standard.REQUEST_DURATION.name: ("%DURATION%", "Milliseconds"),
     standard.REQUEST_SIZE.name: ("%DOWNSTREAM_WIRE_BYTES_RECEIVED%", "Bytes"),
     standard.RESPONSE_SIZE.name: ("%DOWNSTREAM_WIRE_BYTES_SENT%", "Bytes"),
+    standard.GRPC_REQUEST_MESSAGES.name: (None, ""),
+    standard.GRPC_RESPONSE_MESSAGES.name: (None, ""),
     standard.TCP_OPENED.name: (None, ""),
     standard.TCP_CLOSED.name: (None, ""),
     standard.TCP_SENT.name: ("%DOWNSTREAM_WIRE_BYTES_SENT%", ""),
@@ -82,6 +106,7 @@ _HTTP_METRICS = (
     standard.REQUEST_SIZE,
     standard.RESPONSE_SIZE,
 )
+_GRPC_METRICS = (standard.GRPC_REQUEST_MESSAGES, standard.GRPC_RESPONSE_MESSAGES)
 _TCP_AT_END = (standard.TCP_CLOSED, standard.TCP_SENT, standard.TCP_RECEIVED)
 
 
@@ -101,10 +126,12 @@ class RawStat:
 
 @dataclass(frozen=True)
 class RawLogger:
-    """One stats access logger: its stats, fired on ``log_types`` (empty: every log)."""
+    """One stats access logger: its stats, fired on ``log_types`` (empty: every log) and, when
+    ``grpc_only``, only for streams Envoy's gRPC statistics filter counted."""
 
     stats: tuple[RawStat, ...]
     log_types: tuple[str, ...] = ()
+    grpc_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +143,9 @@ class Emission:
     service: str | None = None
     disabled: frozenset[str] = frozenset()  # metric names (``requests_total``, ...)
     upserts: Mapping[str, Mapping[str, str]] | None = None  # metric -> {label: format}
+    #: TCP bytes are reported periodically, by the control plane's ledger
+    #: (:mod:`~sailmesh.telemetry.tcp_periodic`): the end-of-connection logger skips them.
+    periodic_bytes: bool = False
 
     def tags_for(self, metric: StandardMetric, http: bool) -> tuple[tuple[str, str], ...]:
         tags: list[tuple[str, str]] = [(REPORTER, self.reporter)]
@@ -125,6 +155,8 @@ class Emission:
             tags.append((SERVICE, self.service))
         if http:
             tags += _HTTP_FORMATS.items()
+            if metric.name in MESSAGE_METRICS:
+                tags.append((GRPC_MESSAGES, f"%FILTER_STATE({GRPC_STATS_STATE}:PLAIN)%"))
         else:
             tags.append((RESPONSE_FLAGS, "%RESPONSE_FLAGS%"))
         extra = (self.upserts or {}).get(metric.name, {})
@@ -141,9 +173,15 @@ class Emission:
         return tuple(out)
 
     def http_loggers(self) -> list[RawLogger]:
-        """The loggers of an HTTP connection manager."""
+        """The loggers of an HTTP connection manager (requests; gRPC streams)."""
+        out = []
         stats = self._stats(_HTTP_METRICS, http=True)
-        return [RawLogger(stats)] if stats else []
+        if stats:
+            out.append(RawLogger(stats))
+        messages = self._stats(_GRPC_METRICS, http=True)
+        if messages:
+            out.append(RawLogger(messages, grpc_only=True))
+        return out
 
     def tcp_loggers(self) -> list[RawLogger]:
         """The loggers of a TCP proxy (opened on upstream connect, the rest at the end)."""
@@ -151,7 +189,8 @@ class Emission:
         opened = self._stats([standard.TCP_OPENED], http=False)
         if opened:
             out.append(RawLogger(opened, (TCP_OPENED_LOG,)))
-        ended = self._stats(_TCP_AT_END, http=False)
+        at_end = (standard.TCP_CLOSED,) if self.periodic_bytes else _TCP_AT_END
+        ended = self._stats(at_end, http=False)
         if ended:
             out.append(RawLogger(ended, (TCP_END_LOG,)))
         return out
@@ -163,3 +202,16 @@ def raw_metric_name(family: str) -> str | None:
         return None
     name = family[len(ENVOY_PROMETHEUS_PREFIX) :]
     return name if name in standard.BY_NAME else None
+
+
+def message_count(metric: str, tags: Mapping[str, str]) -> int | None:
+    """How many messages one stream of a raw gRPC message series carried (the stream counter is
+    multiplied by it); None: ``metric`` is not a message metric, 0 when the text is not
+    ``<request>,<response>``."""
+    position = MESSAGE_METRICS.get(metric)
+    if position is None:
+        return None
+    parts = tags.get(GRPC_MESSAGES, "").split(",")
+    if len(parts) != 2 or not parts[position].isdigit():
+        return 0
+    return int(parts[position])

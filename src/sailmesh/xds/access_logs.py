@@ -27,10 +27,9 @@ from sailmesh.telemetry.standard import Reporter
 from sailmesh.xds import pb
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.scope import ProxyScope
-from sailmesh.xds.stats import log_type_filter
+from sailmesh.xds.stats import CEL_FILTER, log_type_filter
 
 FILE_ACCESS_LOG = "envoy.access_loggers.file"
-CEL_FILTER = "envoy.access_loggers.extension_filters.cel"
 
 
 @dataclass(frozen=True)
@@ -62,12 +61,13 @@ def _all_of(found: Sequence[accesslog_pb2.AccessLogFilter]) -> accesslog_pb2.Acc
 
 def file_access_log(log: FileLog, tcp: bool = False) -> accesslog_pb2.AccessLog:
     """One Envoy file access logger; on a TCP proxy it skips the upstream-connected moment
-    (the metrics loggers want it; a connection logs one line, at its end)."""
+    and the periodic logs (the metrics loggers want them; a connection logs one line, at its
+    end)."""
     config = file_pb2.FileAccessLog(path=log.path, log_format=_format(log))
     out = accesslog_pb2.AccessLog(name=FILE_ACCESS_LOG, typed_config=pb.pack(config))
     conditions = [_cel(log.filter)] if log.filter else []
     if tcp:
-        conditions.append(log_type_filter([raw.TCP_OPENED_LOG], exclude=True))
+        conditions.append(log_type_filter([raw.TCP_OPENED_LOG, raw.TCP_PERIODIC_LOG], exclude=True))
     if conditions:
         out.filter.CopyFrom(_all_of(conditions))
     return out

@@ -1,7 +1,8 @@
 """Network, HTTP and listener filters, each with its ``typed_config`` (Envoy rejects bare names).
 
 - HTTP connection manager (RDS over ADS, or an inline route config), with the HTTP filter
-  chain Istio's sidecars use for routing features: fault -> CORS -> router;
+  chain Istio's sidecars use for routing features: fault -> CORS -> (gRPC statistics, when
+  the loggers count gRPC messages) -> router;
 - TCP proxy to one cluster or weighted clusters;
 - listener filters: original destination, HTTP inspector (protocol sniffing), TLS inspector;
 - access logs are handed in (:mod:`sailmesh.xds.reporting` builds them).
@@ -27,7 +28,8 @@ from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 
 from sailmesh.xds import pb
 from sailmesh.xds.route_actions import CORS_FILTER, FAULT_FILTER
-from sailmesh.xds.stats import logs_on_connect
+from sailmesh.xds.stats import counts_grpc_messages, grpc_stats_filter, logs_on_connect
+from sailmesh.xds.tcp_reports import flush_interval
 from sailmesh.xds.tracing import HcmTracing
 
 HCM = "envoy.filters.network.http_connection_manager"
@@ -41,16 +43,20 @@ SNIFFED_HTTP_PROTOCOLS = ("http/1.1", "h2c")
 
 
 def http_filters(
-    outbound: bool, security: Sequence[hcm_pb2.HttpFilter] = ()
+    outbound: bool, security: Sequence[hcm_pb2.HttpFilter] = (), grpc_messages: bool = False
 ) -> list[hcm_pb2.HttpFilter]:
     """``security`` (authentication and authorization, :mod:`sailmesh.xds.request_security`),
-    fault + CORS (outbound, where VirtualService features apply) and the router."""
+    fault + CORS (outbound, where VirtualService features apply), the gRPC statistics filter
+    (``grpc_messages``; last before the router, where Istio's stats filter sits: a stream
+    denied or answered locally carries no messages to count) and the router."""
     filters: list[hcm_pb2.HttpFilter] = list(security)
     if outbound:
         filters.append(
             hcm_pb2.HttpFilter(name=FAULT_FILTER, typed_config=pb.pack(fault_pb2.HTTPFault()))
         )
         filters.append(hcm_pb2.HttpFilter(name=CORS_FILTER, typed_config=pb.pack(cors_pb2.Cors())))
+    if grpc_messages:
+        filters.append(grpc_stats_filter())
     filters.append(hcm_pb2.HttpFilter(name=ROUTER, typed_config=pb.pack(router_pb2.Router())))
     return filters
 
@@ -69,7 +75,7 @@ def http_connection_manager(
     ``security`` HTTP filters first and ``tracing``'s tracer."""
     hcm = hcm_pb2.HttpConnectionManager(
         stat_prefix=stat_prefix,
-        http_filters=http_filters(outbound, security),
+        http_filters=http_filters(outbound, security, counts_grpc_messages(logs)),
         access_log=list(logs),
         normalize_path=pb.bool_value(True),
         path_with_escaped_slashes_action=hcm_pb2.HttpConnectionManager.KEEP_UNCHANGED,
@@ -103,12 +109,15 @@ def tcp_proxy(
 ) -> lc_pb2.Filter:
     """A TCP proxy to ``cluster``, or to weighted ``(cluster, weight)`` pairs, optionally
     tunnelling over HTTP (``tunnel``). When one of ``logs`` filters on the upstream-connected
-    log type, the proxy logs at that moment too."""
+    log type, the proxy logs at that moment too; when one reports TCP bytes periodically, the
+    proxy logs at its interval while open."""
     proxy = tcp_proxy_pb2.TcpProxy(stat_prefix=stat_prefix, access_log=list(logs))
     if tunnel is not None:
         proxy.tunneling_config.CopyFrom(tunnel)
     if logs_on_connect(logs):
         proxy.access_log_options.flush_access_log_on_connected = True
+    if (interval := flush_interval(logs)) is not None:
+        proxy.access_log_options.access_log_flush_interval.CopyFrom(pb.seconds(interval))
     if len(weighted) > 1:
         for name, weight in weighted:
             proxy.weighted_clusters.clusters.add(name=name, weight=max(weight, 1))

@@ -10,6 +10,8 @@ and the tracer of its HTTP connection managers (:mod:`sailmesh.xds.tracing`).
 
 A TCP proxy's metric loggers also fire when the upstream connection is made (connections
 opened); its file logs skip that moment, so a connection still logs one line, at its end.
+With a Telemetry ``reportingInterval``, its TCP bytes go to the control plane periodically
+instead (:mod:`sailmesh.xds.tcp_reports`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from dataclasses import dataclass
 
 from envoy.config.accesslog.v3 import accesslog_pb2
 
-from sailmesh.telemetry.standard import Reporter
-from sailmesh.xds import access_logs, request_security, stats
+from sailmesh.telemetry.raw import Emission
+from sailmesh.telemetry.standard import TCP_RECEIVED, TCP_SENT, Reporter
+from sailmesh.xds import access_logs, request_security, stats, tcp_reports
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.scope import ProxyScope
 from sailmesh.xds.tracing import HcmTracing, hcm_tracing
@@ -39,15 +42,23 @@ def listener_logs(
     memo: dict[tuple[str, str | None], ListenerLogs] = scope.memo.setdefault("listener_logs", {})
     found = memo.get((reporter, service))
     if found is None:
-        emission = stats.metrics_policy_for(scope).emission(reporter, service)
+        policy = stats.metrics_policy_for(scope)
+        emission = policy.emission(reporter, service)
         files = access_logs.file_logs(scope, options, reporter)
         audit = _audit(scope, options, reporter)
+        periodic: tuple[accesslog_pb2.AccessLog, ...] = ()
+        if policy.reporting_interval_s is not None and _reports_tcp_bytes(emission):
+            periodic = (tcp_reports.periodic_logger(emission, policy.reporting_interval_s),)
         found = memo[(reporter, service)] = ListenerLogs(
             http=(*files.http, *stats.stats_loggers(emission.http_loggers()), *audit),
-            tcp=(*files.tcp, *stats.stats_loggers(emission.tcp_loggers()), *audit),
+            tcp=(*files.tcp, *stats.stats_loggers(emission.tcp_loggers()), *periodic, *audit),
             tracing=hcm_tracing(scope, options, reporter),
         )
     return found
+
+
+def _reports_tcp_bytes(emission: Emission) -> bool:
+    return not {TCP_SENT.name, TCP_RECEIVED.name} <= emission.disabled
 
 
 def _audit(

@@ -2,7 +2,8 @@
 
 In: :class:`~sailmesh.telemetry.raw.RawLogger` specs (what to count, with which tags, on which
 access-log types) and the proxy's Telemetry metrics policy. Out: ``AccessLog`` messages for
-an HTTP connection manager or a TCP proxy, and :func:`metrics_policy_for`, the proxy's
+an HTTP connection manager or a TCP proxy, the gRPC statistics filter the message counters
+read (:func:`grpc_stats_filter`, in the HCMs whose loggers need it), and :func:`metrics_policy_for`, the proxy's
 :class:`~sailmesh.telemetry.policy.MetricsPolicy` (memoized on its scope). The series they make
 are named by the control plane when the pod's 15020 is scraped (see :mod:`sailmesh.telemetry`).
 """
@@ -13,7 +14,12 @@ from collections.abc import Iterable
 
 from envoy.config.accesslog.v3 import accesslog_pb2
 from envoy.data.accesslog.v3 import accesslog_pb2 as data_pb2
+from envoy.extensions.access_loggers.filters.cel.v3 import cel_pb2
 from envoy.extensions.access_loggers.stats.v3 import stats_pb2
+from envoy.extensions.filters.http.grpc_stats.v3 import config_pb2 as grpc_stats_pb2
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
+    http_connection_manager_pb2 as hcm_pb2,
+)
 
 from sailmesh.telemetry import raw
 from sailmesh.telemetry.policy import MetricsPolicy, applicable, metrics_policy
@@ -21,6 +27,10 @@ from sailmesh.xds import pb
 from sailmesh.xds.scope import ProxyScope
 
 STATS_ACCESS_LOG = "envoy.access_loggers.stats"
+CEL_FILTER = "envoy.access_loggers.extension_filters.cel"
+GRPC_STATS_FILTER = raw.GRPC_STATS_STATE  # the filter's name is its filter-state key
+#: Log only streams the gRPC statistics filter counted (gRPC requests).
+_GRPC_ONLY = f"'{raw.GRPC_STATS_STATE}' in filter_state"
 _UPSTREAM_CONNECTED = data_pb2.AccessLogType.Value(raw.TCP_OPENED_LOG)
 _UNITS = {
     "": stats_pb2.Config.Histogram.Unspecified,
@@ -58,7 +68,33 @@ def stats_logger(spec: raw.RawLogger) -> accesslog_pb2.AccessLog:
     log = accesslog_pb2.AccessLog(name=STATS_ACCESS_LOG, typed_config=pb.pack(config))
     if spec.log_types:
         log.filter.CopyFrom(log_type_filter(spec.log_types))
+    elif spec.grpc_only:
+        packed = pb.pack(cel_pb2.ExpressionFilter(expression=_GRPC_ONLY))
+        log.filter.extension_filter.CopyFrom(
+            accesslog_pb2.ExtensionFilter(name=CEL_FILTER, typed_config=packed)
+        )
     return log
+
+
+def counts_grpc_messages(logs: Iterable[accesslog_pb2.AccessLog]) -> bool:
+    """Whether some of ``logs`` count gRPC messages (their HCM needs :func:`grpc_stats_filter`)."""
+    return any(
+        log.name == STATS_ACCESS_LOG
+        and log.filter.extension_filter.name == CEL_FILTER
+        and cel_pb2.ExpressionFilter.FromString(
+            log.filter.extension_filter.typed_config.value
+        ).expression
+        == _GRPC_ONLY
+        for log in logs
+    )
+
+
+def grpc_stats_filter() -> hcm_pb2.HttpFilter:
+    """Envoy's gRPC statistics filter, leaving each stream's message counts in its filter state
+    for the stats loggers (its own per-cluster stats are not used)."""
+    config = grpc_stats_pb2.FilterConfig(emit_filter_state=True)
+    config.stats_for_all_methods.value = False
+    return hcm_pb2.HttpFilter(name=GRPC_STATS_FILTER, typed_config=pb.pack(config))
 
 
 def logs_on_connect(logs: Iterable[accesslog_pb2.AccessLog]) -> bool:

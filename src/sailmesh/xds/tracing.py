@@ -13,10 +13,12 @@ Envoy makes one span per request and HCM; its kind follows the listener's traffi
 from its inbound request to its outbound calls (``traceparent``, ``b3``, ``x-request-id``).
 
 Providers:
-- the built-in collector: Envoy's OpenTelemetry tracer over OTLP/HTTP to the static
-  ``sailmesh-agent`` cluster (the control plane's Unix socket behind port 15020, see
-  :mod:`sailmesh.xds.bootstrap_metrics`), path :data:`OTLP_TRACES_PATH`; proxies whose
-  bootstrap lacks that cluster (explicit mode) report nothing;
+- the built-in collector: Envoy's OpenTelemetry tracer over OTLP/gRPC (Istio's default for
+  ``opentelemetry`` providers) to the control plane's receiver, which shares the ADS server
+  (:mod:`sailmesh.controlplane.otlp_receiver`), through the proxy's own static ``xds-grpc``
+  cluster: no other cluster or socket. Proxies the translation options do not mark as
+  reporting (``traces``: explicit mode) report nothing. The collector also takes OTLP/HTTP
+  at :data:`OTLP_TRACES_PATH` on the agent socket, for other senders;
 - an ``opentelemetry`` provider: OTLP over gRPC (or HTTP with ``http.path``) to the
   ``outbound|<port>||<service>`` cluster; ``zipkin``: Zipkin v2 JSON to that cluster
   (``service``: ``ns/host``, a host, ``name.namespace`` or a short name). A provider whose service is not in the registry reports nothing (Envoy would reject a tracer naming a
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from envoy.config.core.v3 import grpc_service_pb2, http_service_pb2, http_uri_pb2
+from envoy.config.core.v3 import base_pb2, grpc_service_pb2, http_uri_pb2
 from envoy.config.trace.v3 import http_tracer_pb2, opentelemetry_pb2, zipkin_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
@@ -44,7 +46,7 @@ from sailmesh.telemetry.policy import applicable
 from sailmesh.telemetry.standard import Reporter
 from sailmesh.telemetry.tracing import TraceTag, TracingSpec, tracing_spec
 from sailmesh.xds import names, pb
-from sailmesh.xds.bootstrap_metrics import AGENT_CLUSTER
+from sailmesh.xds.bootstrap import XDS_CLUSTER
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.scope import ProxyScope
 
@@ -52,6 +54,7 @@ OPENTELEMETRY_TRACER = "envoy.tracers.opentelemetry"
 ZIPKIN_TRACER = "envoy.tracers.zipkin"
 UUID_REQUEST_ID = "envoy.request_id.uuid"
 #: Where the control plane's collector takes OTLP/HTTP (protobuf) spans on the agent socket.
+#: (Envoy's tracer uses OTLP/gRPC, :func:`_builtin`.)
 OTLP_TRACES_PATH = "/v1/traces"
 ZIPKIN_PATH = "/api/v2/spans"
 _TIMEOUT_SECONDS = 2.0
@@ -97,14 +100,24 @@ def _custom_tag(tag: TraceTag) -> custom_tag_pb2.CustomTag:
     return out
 
 
-def _builtin(service: str) -> http_tracer_pb2.Tracing.Http:
-    uri = http_uri_pb2.HttpUri(
-        uri=f"http://{AGENT_CLUSTER}{OTLP_TRACES_PATH}",
-        cluster=AGENT_CLUSTER,
-        timeout=pb.seconds(_TIMEOUT_SECONDS),
+def _grpc_service(
+    cluster: str,
+    authority: str,
+    timeout_s: float | None = None,
+    metadata: tuple[tuple[str, str], ...] = (),
+) -> grpc_service_pb2.GrpcService:
+    grpc = grpc_service_pb2.GrpcService.EnvoyGrpc(cluster_name=cluster, authority=authority)
+    return grpc_service_pb2.GrpcService(
+        envoy_grpc=grpc,
+        timeout=pb.seconds(timeout_s if timeout_s is not None else _TIMEOUT_SECONDS),
+        initial_metadata=[base_pb2.HeaderValue(key=k, value=v) for k, v in metadata],
     )
+
+
+def _builtin(service: str) -> http_tracer_pb2.Tracing.Http:
+    """OTLP/gRPC to the control plane's receiver, over the connection ADS uses."""
     config = opentelemetry_pb2.OpenTelemetryConfig(
-        http_service=http_service_pb2.HttpService(http_uri=uri), service_name=service
+        grpc_service=_grpc_service(XDS_CLUSTER, XDS_CLUSTER), service_name=service
     )
     return http_tracer_pb2.Tracing.Http(name=OPENTELEMETRY_TRACER, typed_config=pb.pack(config))
 
@@ -124,16 +137,21 @@ def _external(provider: TracingProvider, service: str) -> http_tracer_pb2.Tracin
         return http_tracer_pb2.Tracing.Http(name=ZIPKIN_TRACER, typed_config=pb.pack(zipkin))
     config = opentelemetry_pb2.OpenTelemetryConfig(service_name=service)
     if provider.http_path is not None:
+        timeout = provider.timeout_s if provider.timeout_s is not None else _TIMEOUT_SECONDS
         uri = http_uri_pb2.HttpUri(
             uri=f"http://{host}:{provider.port}{provider.http_path}",
             cluster=cluster,
-            timeout=pb.seconds(_TIMEOUT_SECONDS),
+            timeout=pb.seconds(timeout),
         )
         config.http_service.http_uri.CopyFrom(uri)
-    else:
-        grpc = grpc_service_pb2.GrpcService.EnvoyGrpc(cluster_name=cluster, authority=host)
-        config.grpc_service.envoy_grpc.CopyFrom(grpc)
-        config.grpc_service.timeout.CopyFrom(pb.seconds(_TIMEOUT_SECONDS))
+        for name, value in provider.headers:
+            config.http_service.request_headers_to_add.add(
+                header=base_pb2.HeaderValue(key=name, value=value)
+            )
+    else:  # Istio's default for opentelemetry providers: OTLP/gRPC
+        config.grpc_service.CopyFrom(
+            _grpc_service(cluster, host, provider.timeout_s, provider.headers)
+        )
     return http_tracer_pb2.Tracing.Http(name=OPENTELEMETRY_TRACER, typed_config=pb.pack(config))
 
 
