@@ -345,6 +345,15 @@ OPAQUE_ROUTES_WITHOUT_SERVICE = MessageType(
     "Service or ServiceEntry): as in Istio, sidecars build no listener for it and its "
     "connections are not routed; declare the host with a ServiceEntry and its port.",
 )
+INGRESS_TLS_UNDER_MUTUAL_TLS = MessageType(
+    "SM0004",
+    "IngressTlsUnderMutualTls",
+    _W,
+    "The Sidecar ingress listener on port %s terminates TLS with its own certificate, but no "
+    "PeerAuthentication disables mutual TLS there: as in Istio, the port keeps the mesh's "
+    "mutual TLS (PERMISSIVE by default) and this tls block is not used. Set a "
+    "PeerAuthentication portLevelMtls %s mode DISABLE for the workload to use it.",
+)
 
 ALL: tuple[MessageType, ...] = tuple(
     v for v in list(globals().values()) if isinstance(v, MessageType)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from config_support.analysis_inputs import (
     INGRESS_GATEWAY_DEPLOYMENT,
     REVIEWS_SERVICE,
@@ -320,3 +322,53 @@ def test_service_entries_valid() -> None:
     )
     _, found = run(ok)
     assert found == []
+
+
+# --- sidecar.IngressTlsAnalyzer (SM0004) -----------------------------------------------------
+
+SIDECAR_INGRESS_TLS = """\
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: web, namespace: shop}
+spec:
+  workloadSelector: {labels: {app: web}}
+  ingress:
+  - port: {number: 8443, name: https, protocol: HTTPS}
+    defaultEndpoint: 127.0.0.1:8080
+    tls: {mode: SIMPLE, serverCertificate: /etc/certs/c.pem, privateKey: /etc/certs/k.pem}
+"""
+PORT_DISABLE = """\
+---
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  portLevelMtls: {8443: {mode: DISABLE}}
+"""
+
+
+def test_ingress_tls_under_mutual_tls_is_reported() -> None:
+    [problem] = of(analyze_text(SIDECAR_INGRESS_TLS, "sc.yaml"), "SM0004")
+    assert problem.level is Level.WARNING and problem.path == "spec.ingress[0].tls"
+    assert problem.ref is not None and (problem.ref.namespace, problem.ref.name) == ("shop", "web")
+    assert "port 8443" in problem.message and "DISABLE" in problem.message
+    assert line_in("sc.yaml", problem) == 9
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        PORT_DISABLE,
+        PORT_DISABLE.replace("portLevelMtls: {8443: {mode: DISABLE}}", "mtls: {mode: DISABLE}"),
+        PORT_DISABLE.replace("namespace: shop", "namespace: istio-system"),
+    ],
+    ids=["port-level", "workload", "root-namespace"],
+)
+def test_ingress_tls_with_mutual_tls_disabled_is_quiet(policy: str) -> None:
+    assert of(analyze_text(SIDECAR_INGRESS_TLS + policy, "sc.yaml"), "SM0004") == []
+
+
+def test_ingress_tls_with_mutual_tls_disabled_on_another_port_is_reported() -> None:
+    other = PORT_DISABLE.replace("8443: {mode", "9443: {mode")
+    assert len(of(analyze_text(SIDECAR_INGRESS_TLS + other, "sc.yaml"), "SM0004")) == 1

@@ -44,4 +44,38 @@ EGRESS_HOSTS = Analyzer(
 )
 
 
-ANALYZERS = (EGRESS_HOSTS,)
+def _may_disable_mtls(ctx: AnalysisContext, namespace: str, port: int) -> bool:
+    """Whether some PeerAuthentication of ``namespace`` or the root namespace could turn mutual
+    TLS off on ``port`` (selectors are not resolved: a possible DISABLE keeps the check quiet)."""
+    for pa in ctx.of_kind("PeerAuthentication"):
+        if pa.namespace not in (namespace, ctx.root_namespace) or pa.spec is None:
+            continue
+        if pa.spec.mtls is not None and pa.spec.mtls.mode == "DISABLE":
+            return True
+        level = (pa.spec.port_level_mtls or {}).get(port)
+        if level is not None and level.mode == "DISABLE":
+            return True
+    return False
+
+
+def _ingress_tls(ctx: AnalysisContext) -> Iterator[Problem]:
+    for sc in ctx.of_kind("Sidecar"):
+        for i, listener in enumerate(sc.spec.ingress or []):
+            number = listener.port.number if listener.port is not None else None
+            if listener.tls is None or number is None:
+                continue
+            if not _may_disable_mtls(ctx, sc.namespace, number):
+                yield msg.INGRESS_TLS_UNDER_MUTUAL_TLS.at(
+                    sc, number, number, path=f"spec.ingress[{i}].tls"
+                )
+
+
+INGRESS_TLS = Analyzer(
+    "sidecar.IngressTlsAnalyzer",
+    "Checks that a Sidecar ingress listener's own TLS is not overridden by mutual TLS",
+    _ingress_tls,
+    ("SM0004",),
+)
+
+
+ANALYZERS = (EGRESS_HOSTS, INGRESS_TLS)
