@@ -11,7 +11,7 @@ demo: setup
 	$(VENV)/sailctl demo
 
 test: setup lint typecheck
-	$(VENV)/python -m pytest -q
+	$(VENV)/python -m pytest -q --durations=15
 
 lint: setup
 	$(VENV)/ruff check src tests benchmarks

@@ -74,23 +74,26 @@ def test_service_entry_gives_one_service_per_host() -> None:
 
 
 @pytest.mark.parametrize(
-    ("addresses", "vip"),
+    ("addresses", "vip", "ranges"),
     [
-        ("[240.0.0.1]", "240.0.0.1"),
-        ("[240.0.0.0/24, 240.0.1.7/32]", "240.0.1.7"),  # the first single address
-        ("[240.0.0.0/24]", None),
-        ("['2001:db8::1/128']", "2001:db8::1"),
-        ("[]", None),
+        ("[240.0.0.1]", "240.0.0.1", ()),
+        ("[240.0.0.0/24, 240.0.1.7/32]", "240.0.1.7", ("240.0.0.0/24",)),  # the first single
+        ("[240.0.0.0/24]", None, ("240.0.0.0/24",)),
+        ("['2001:db8::1/128']", "2001:db8::1", ()),
+        ("[240.0.0.1, 240.0.0.9, 240.0.0.1]", "240.0.0.1", ("240.0.0.9/32",)),  # each address
+        ("[]", None, ()),
     ],
 )
-def test_service_entry_vip_is_its_first_single_address(addresses: str, vip: str | None) -> None:
+def test_service_entry_vip_is_its_first_single_address(
+    addresses: str, vip: str | None, ranges: tuple[str, ...]
+) -> None:
     text = (
         "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: e}\n"
         f"spec: {{hosts: [e.example.com], addresses: {addresses}, resolution: STATIC,"
         " ports: [{number: 80, name: http, protocol: HTTP}]}\n"
     )
     loaded = service_entry_services(one(text))
-    assert [s.vip for s in loaded] == [vip]
+    assert [(s.vip, s.cidrs) for s in loaded] == [(vip, ranges)]
 
 
 def test_service_entry_defaults_and_workload_selector() -> None:

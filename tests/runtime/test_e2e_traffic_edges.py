@@ -8,6 +8,8 @@ ServiceEntries in ``edge`` point at it:
   addresses: the client's sidecar captures the connection and sends it to the endpoint, server
   ``A``); its VirtualService sends the upper half of the range, and anything from ``cli2``, to
   ``upper.ext`` (server ``B``): routes split by destination and source subnet;
+- ``multi.ext``: two single addresses on TCP 7500 (to server ``B``): each reaches it, as Istio
+  gives every address its own listener;
 - ``tls-range.ext``: the range ``240.0.8.0/24`` on a TLS port, one address of it routed to
   ``upper.ext`` by a ``tls`` route's ``destinationSubnets``;
 - ``direct.ext``: the pod network's range with resolution NONE: the connection goes to the
@@ -40,6 +42,7 @@ skip_unless_netns()
 
 WEB_VIP, FLAKY_VIP, BUDGET_VIP = "240.0.9.60", "240.0.9.61", "240.0.9.62"
 CALLS = 10
+MULTI = ("240.0.10.1", "240.0.10.2")
 
 
 def _pods() -> str:
@@ -164,6 +167,9 @@ def _config(ext: str, cli2: str) -> str:
         [
             _entry("ranged.ext", 7000, 7001, extra="  addresses: [240.0.7.0/24]\n" + static),
             _entry("upper.ext", 7100, 7002, extra=static),
+            _entry(
+                "multi.ext", 7500, 7002, extra=f"  addresses: [{MULTI[0]}, {MULTI[1]}]\n" + static
+            ),
             _ranged_routes(cli2),
             _entry("direct.ext", 7001, 7001, extra=none),
             _entry("tls-range.ext", 8443, 7001, "TLS", "  addresses: [240.0.8.0/24]\n" + static),
@@ -216,6 +222,11 @@ def test_an_address_in_a_service_entry_range_reaches_its_endpoints(mesh: LocalMe
     assert tcp(client, "240.0.7.77", 7000) == "A"
     # outside the range the connection passes through to an address nobody has: no answer
     assert tcp(client, "240.0.6.5", 7000) == ""
+
+
+def test_every_address_of_a_service_entry_reaches_it(mesh: LocalMeshThread) -> None:
+    client = _client(mesh)
+    assert [tcp(client, address, 7500) for address in MULTI] == ["B", "B"]
 
 
 def test_tcp_routes_split_by_destination_and_source_subnet(mesh: LocalMeshThread) -> None:

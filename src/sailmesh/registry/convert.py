@@ -60,15 +60,19 @@ def _single_ip(addresses: list[str] | None) -> str | None:
     return None
 
 
-def _ranges(addresses: list[str] | None) -> tuple[str, ...]:
-    """The address ranges of more than one address, normalized (host bits cleared)."""
+def _ranges(addresses: list[str] | None, vip: str | None) -> tuple[str, ...]:
+    """The addresses besides the virtual IP, as normalized ranges (host bits cleared; a single
+    address becomes a /32 or /128): Istio gives each address of a ServiceEntry its own
+    listener, so traffic to any of them reaches the service."""
     out: list[str] = []
     for a in addresses or []:
         try:
             net = ipaddress.ip_network(a, strict=False)
         except ValueError:
             continue
-        if net.num_addresses > 1 and str(net) not in out:
+        if net.num_addresses == 1 and str(net.network_address) == vip:
+            continue
+        if str(net) not in out:
             out.append(str(net))
     return tuple(out)
 
@@ -86,13 +90,14 @@ def service_entry_services(resource: Resource) -> list[Service]:
     )
     resolution: Resolution = spec.resolution or "NONE"
     selector = frozen_map(spec.workload_selector.labels) if spec.workload_selector else None
+    vip = _single_ip(spec.addresses)
     return [
         Service(
             hostname=host,
             namespace=resource.namespace,
             ports=ports,
-            vip=_single_ip(spec.addresses),
-            cidrs=_ranges(spec.addresses),
+            vip=vip,
+            cidrs=_ranges(spec.addresses, vip),
             name=resource.name,
             labels=frozen_map(resource.labels),
             selector=selector,

@@ -82,8 +82,8 @@ class Service:
     name: str = ""
     labels: FrozenMap[str, str] = EMPTY
     selector: FrozenMap[str, str] | None = None
-    #: A ServiceEntry's address ranges (``10.0.0.0/24``): its TCP ports take traffic to any
-    #: address inside them.
+    #: A ServiceEntry's address ranges (``10.0.0.0/24``) and its addresses besides the VIP (as
+    #: ``/32``): its TCP ports take traffic to any address inside them.
     cidrs: tuple[str, ...] = ()
     resolution: Resolution = "STATIC"
     mesh_external: bool = False
