@@ -77,7 +77,8 @@ def test_dashboard_benchmark_runs_a_small_mesh(monkeypatch: pytest.MonkeyPatch) 
 
 def test_dataplane_benchmark_measures_every_case(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every case gets figures, and the mTLS and ALLOW cases are checked on the server
-    sidecar's own counters (TLS handshakes, RBAC decisions) before they count."""
+    sidecar's own counters (TLS handshakes, RBAC decisions; no requests counted with metrics
+    off) before they count."""
     import shutil
 
     if os.geteuid() != 0 or not (shutil.which("wrk") and shutil.which("nginx")):
@@ -91,7 +92,8 @@ def test_dataplane_benchmark_measures_every_case(monkeypatch: pytest.MonkeyPatch
         for case in (
             "(a) no sidecars",
             "(b) sidecars, plaintext",
-            "(c) sidecars, mTLS",
+            "(c) sidecars, mTLS, metrics on",
+            "(c0) sidecars, mTLS, metrics off",
             "(d) mTLS + ALLOW policy",
         )
         for n in (1, 32)
