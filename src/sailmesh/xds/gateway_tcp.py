@@ -26,8 +26,8 @@ from sailmesh.snapshot.hosts import fqdn, host_matches
 from sailmesh.xds import filters
 from sailmesh.xds.gateway_servers import BoundServer
 from sailmesh.xds.matches import match_applies
-from sailmesh.xds.route_build import destination_cluster
 from sailmesh.xds.scope import ProxyScope
+from sailmesh.xds.tcp_routes import weighted_destinations
 from sailmesh.xds.tunnel import tunneling_config
 
 
@@ -49,18 +49,6 @@ def _bound(scope: ProxyScope, bound: BoundServer) -> list[Resource]:
     return out
 
 
-def _weighted(scope: ProxyScope, vs: Resource, route: Any, port: int) -> list[tuple[str, int]]:
-    out: dict[str, int] = {}
-    for d in route.route or []:
-        if d.destination is None or not d.destination.host:
-            continue
-        if d.weight is not None and d.weight <= 0 and len(route.route) > 1:
-            continue
-        cluster, _, _ = destination_cluster(scope, d.destination, vs, port)
-        out[cluster] = out.get(cluster, 0) + (d.weight if d.weight is not None else 100)
-    return list(out.items())
-
-
 def _applies(scope: ProxyScope, bound: BoundServer, vs: Resource, match: Any) -> bool:
     gateways = frozenset({bound.gateway_name})
     port = bound.server.port.number
@@ -74,7 +62,7 @@ def tcp_destinations(scope: ProxyScope, bound: BoundServer) -> list[tuple[str, i
         for route in vs.spec.tcp or []:
             if route.match and not any(_applies(scope, bound, vs, m) for m in route.match):
                 continue
-            weighted = _weighted(scope, vs, route, port)
+            weighted = weighted_destinations(scope, vs, route, port)
             if weighted:
                 return weighted
     return []
@@ -102,7 +90,7 @@ def passthrough_routes(scope: ProxyScope, bound: BoundServer) -> list[SniRoute]:
                 names = [
                     n for n in _admitted_sni(bound, vs, match.sni_hosts or []) if n not in taken
                 ]
-                weighted = _weighted(scope, vs, route, port)
+                weighted = weighted_destinations(scope, vs, route, port)
                 if names and weighted:
                     taken.update(names)
                     out.append(SniRoute(tuple(names), tuple(weighted)))

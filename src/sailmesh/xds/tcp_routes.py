@@ -89,7 +89,11 @@ def _route_chain(blocks: list[Any], weighted: list[tuple[str, int]]) -> RouteCha
     )
 
 
-def _weighted(scope: ProxyScope, vs: Any, route: Any, port: int) -> list[tuple[str, int]]:
+def weighted_destinations(
+    scope: ProxyScope, vs: Any, route: Any, port: int
+) -> list[tuple[str, int]]:
+    """A ``tcp``/``tls`` route's destinations as (cluster, weight), equal clusters summed and
+    zero weights dropped (a lone destination keeps its traffic whatever its weight)."""
     out: dict[str, int] = {}
     for d in route.route or []:
         if d.destination is None or not d.destination.host:
@@ -113,7 +117,7 @@ def tcp_route_chains(scope: ProxyScope, service: Service, port: ServicePort) -> 
     seen: set[tuple[str, tuple[str, ...]]] = set()
     for route in (vs.spec.tls if is_tls else vs.spec.tcp) or []:
         blocks = _applying_blocks(scope, route, port.port, vs.namespace, sni)
-        weighted = _weighted(scope, vs, route, port.port) if blocks is not None else []
+        weighted = weighted_destinations(scope, vs, route, port.port) if blocks is not None else []
         if blocks is None or not weighted:
             continue
         chain = _unclaimed(_route_chain(blocks, weighted), seen)
