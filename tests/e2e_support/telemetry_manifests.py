@@ -2,10 +2,8 @@
 metrics and a client without a sidecar (added to bookinfo), a ratings abort, JSON access logs of failures only, and metric
 overrides at namespace and workload level."""
 
-#: A TCP echo service (port 9000), ``bookstore``, which serves ``bookstore_orders_total 42``
-#: on :8000/stats and says so with Prometheus annotations, and ``plain-client`` (no sidecar:
-#: its calls reach the mesh in plaintext, which PERMISSIVE accepts).
-EXTRA = """
+#: A TCP echo service on port 9000 (the workload ``tcp-echo-v1``).
+TCP_ECHO = """
 apiVersion: v1
 kind: Service
 metadata: {name: tcp-echo, labels: {app: tcp-echo}}
@@ -36,6 +34,14 @@ spec:
           while True:
               threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()
         ports: [{containerPort: 9000}]
+"""
+
+#: A TCP echo service (port 9000), ``bookstore``, which serves ``bookstore_orders_total 42``
+#: on :8000/stats and says so with Prometheus annotations, and ``plain-client`` (no sidecar:
+#: its calls reach the mesh in plaintext, which PERMISSIVE accepts).
+EXTRA = (
+    TCP_ECHO
+    + """
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -80,6 +86,7 @@ spec:
       - name: client
         command: [sleep, infinity]
 """
+)
 
 #: Every call to ratings aborted with 500 by the caller's sidecar (response flags FI).
 RATINGS_ABORT = """

@@ -27,6 +27,7 @@ from runtime_e2e import assert_nothing_left, skip_unless_netns
 from e2e_support.bookinfo import pod
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
+from e2e_support.telemetry_manifests import TCP_ECHO
 from sailmesh.runtime.addons import get_in_node
 from sailmesh.telemetry.exposition import Sample, parse
 
@@ -35,7 +36,8 @@ pytestmark = pytest.mark.e2e
 skip_unless_netns()
 
 #: The apps run with the test's interpreter: the system ``python3`` has no grpcio.
-MANIFESTS = """
+MANIFESTS = (
+    """
 apiVersion: v1
 kind: Namespace
 metadata: {name: default, labels: {istio-injection: enabled}}
@@ -60,37 +62,9 @@ spec:
         command: ["PYTHON", "-m", "sailmesh.samples.grpcecho", "serve", "--port", "7070"]
         ports: [{containerPort: 7070}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: tcp-echo, labels: {app: tcp-echo}}
-spec:
-  ports: [{port: 9000, name: tcp}]
-  selector: {app: tcp-echo}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: tcp-echo-v1}
-spec:
-  selector: {matchLabels: {app: tcp-echo, version: v1}}
-  template:
-    metadata: {labels: {app: tcp-echo, version: v1}}
-    spec:
-      containers:
-      - name: echo
-        command:
-        - python3
-        - -c
-        - |
-          import socket, threading
-          def serve(conn):
-              with conn:
-                  while data := conn.recv(65536):
-                      conn.sendall(data)
-          server = socket.create_server(("0.0.0.0", 9000))
-          while True:
-              threading.Thread(target=serve, args=(server.accept()[0],), daemon=True).start()
-        ports: [{containerPort: 9000}]
----
+"""
+    + TCP_ECHO
+    + """---
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: grpc-client}
@@ -102,7 +76,8 @@ spec:
       containers:
       - name: client
         command: ["python3", "-c", "import time; time.sleep(10**9)"]
-""".replace("PYTHON", sys.executable)
+"""
+).replace("PYTHON", sys.executable)
 GRPC_EDGE = {"source_workload": "grpc-client", "destination_workload": "grpc-echo-v1"}
 TCP_EDGE = {"source_workload": "grpc-client", "destination_workload": "tcp-echo-v1"}
 
