@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page
 
-from e2e_support.bookinfo import BOOKINFO, NETWORKING
+from e2e_support.bookinfo import DEMO_PATHS, NETWORKING, RATINGS_ABORT
 from e2e_support.browser import chromium, new_page, screenshot
 from e2e_support.load import Load
 from e2e_support.localmesh import LocalMeshThread
@@ -34,22 +34,7 @@ if detect_mode().mode is not Mode.NETNS:  # pragma: no cover - CI runs as root
     pytest.skip(f"needs netns mode: {detect_mode().describe()}", allow_module_level=True)
 
 MODULE = "test_e2e_dashboard"
-DEMO = [
-    str(BOOKINFO / "platform"),
-    str(NETWORKING / "bookinfo-gateway.yaml"),
-    str(NETWORKING / "destination-rule-all.yaml"),
-]
 WORKLOADS = ("productpage-v1", "details-v1", "reviews-v1", "reviews-v2", "reviews-v3", "ratings-v1")
-RATINGS_ABORT = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings}
-spec:
-  hosts: [ratings]
-  http:
-  - fault: {abort: {httpStatus: 500, percentage: {value: 100}}}
-    route: [{destination: {host: ratings, subset: v1}}]
-"""
 # Valid RE2 that validation accepts, but its compiled program (about 40,000 instructions) is
 # over the regex program size limit Istio's proxies run with (32768): every sidecar with this
 # route NACKs RDS.
@@ -81,7 +66,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
     )
     run_id = m.mesh.names.run_id
     try:
-        m.start(DEMO)
+        m.start(DEMO_PATHS)
         yield m
     finally:
         m.close()

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from e2e_support.bookinfo import BOOKINFO, NETWORKING, page
+from e2e_support.bookinfo import DEMO_PATHS, RATINGS_ABORT, page
 from e2e_support.browser import chromium, new_page, screenshot
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
@@ -34,11 +34,6 @@ if detect_mode().mode is not Mode.NETNS:  # pragma: no cover - CI runs as root
     pytest.skip(f"needs netns mode: {detect_mode().describe()}", allow_module_level=True)
 
 MODULE = "test_e2e_dashboard_traces"
-DEMO = [
-    str(BOOKINFO / "platform"),
-    str(NETWORKING / "bookinfo-gateway.yaml"),
-    str(NETWORKING / "destination-rule-all.yaml"),
-]
 GATEWAY = "istio-ingressgateway.istio-system"
 #: Envoy's OpenTelemetry tracer sends its spans every 5 s (or every 5 spans).
 FLUSH = 12.0
@@ -60,16 +55,6 @@ spec:
   http:
   - route: [{destination: {host: reviews, subset: v2}}]
 """
-RATINGS_ABORT = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings}
-spec:
-  hosts: [ratings]
-  http:
-  - fault: {abort: {httpStatus: 500, percentage: {value: 100}}}
-    route: [{destination: {host: ratings, subset: v1}}]
-"""
 #: The call chain of a page, as (service, span kind) from the gateway down to ratings.
 CHAIN = [
     (GATEWAY, "CLIENT"),
@@ -86,7 +71,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
     m = LocalMeshThread(tmp_path_factory.mktemp("sailmesh-home"), dashboard_port=0)
     run_id = m.mesh.names.run_id
     try:
-        m.start(DEMO)
+        m.start(DEMO_PATHS)
         m.apply(REVIEWS_V2)
         m.apply(TRACING, namespace="istio-system")
         assert m.mesh.cp is not None

@@ -15,6 +15,23 @@ from sailmesh.runtime.local import RunningPod
 
 BOOKINFO = Path(__file__).resolve().parents[2] / "samples" / "bookinfo"
 NETWORKING = BOOKINFO / "networking"
+#: What ``sailctl demo`` starts: bookinfo, its gateway and the DestinationRules of its versions.
+DEMO_PATHS = [
+    str(BOOKINFO / "platform"),
+    str(NETWORKING / "bookinfo-gateway.yaml"),
+    str(NETWORKING / "destination-rule-all.yaml"),
+]
+#: Every call to ratings aborted with 500 by the caller's sidecar (response flags FI).
+RATINGS_ABORT = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings}
+spec:
+  hosts: [ratings]
+  http:
+  - fault: {abort: {httpStatus: 500, percentage: {value: 100}}}
+    route: [{destination: {host: ratings, subset: v1}}]
+"""
 
 
 def page(port: int, cookie: str | None = None) -> str:

@@ -2,6 +2,10 @@
 metrics and a client without a sidecar (added to bookinfo), a ratings abort, JSON access logs of failures only, and metric
 overrides at namespace and workload level."""
 
+from e2e_support.bookinfo import RATINGS_ABORT
+
+__all__ = ["EXTRA", "JSON_ERRORS_ONLY", "METRIC_OVERRIDES", "RATINGS_ABORT", "TCP_ECHO"]
+
 #: A TCP echo service on port 9000 (the workload ``tcp-echo-v1``).
 TCP_ECHO = """
 apiVersion: v1
@@ -87,18 +91,6 @@ spec:
         command: [sleep, infinity]
 """
 )
-
-#: Every call to ratings aborted with 500 by the caller's sidecar (response flags FI).
-RATINGS_ABORT = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: ratings}
-spec:
-  hosts: [ratings]
-  http:
-  - fault: {abort: {httpStatus: 500, percentage: {value: 100}}}
-    route: [{destination: {host: ratings, subset: v1}}]
-"""
 
 #: JSON access logs, only of responses >= 400, in namespace default.
 JSON_ERRORS_ONLY = """

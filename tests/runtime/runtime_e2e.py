@@ -11,20 +11,26 @@ from pathlib import Path
 
 import pytest
 
+from e2e_support.bookinfo import BOOKINFO, DEMO_PATHS, NETWORKING
 from e2e_support.localmesh import LocalMeshThread
 from sailmesh.runtime.envoy import EnvoyNotFoundError, find_envoy
 from sailmesh.runtime.sandbox import netns
 from sailmesh.runtime.sandbox.modes import Mode, detect_mode
 
-ROOT = Path(__file__).resolve().parents[2]
-BOOKINFO = ROOT / "samples" / "bookinfo"
-NETWORKING = BOOKINFO / "networking"
-#: The demo mesh: bookinfo's platform, its gateway and the destination rules (as `sailctl demo`).
-DEMO_PATHS = [
-    str(BOOKINFO / "platform"),
-    str(NETWORKING / "bookinfo-gateway.yaml"),
-    str(NETWORKING / "destination-rule-all.yaml"),
+__all__ = [
+    "BOOKINFO",
+    "DEMO_PATHS",
+    "NETWORKING",
+    "ROOT",
+    "SAILCTL",
+    "assert_nothing_left",
+    "demo_mesh",
+    "sailctl",
+    "skip_unless_netns",
+    "skip_without_envoy",
 ]
+
+ROOT = Path(__file__).resolve().parents[2]
 SAILCTL = str(Path(sys.executable).parent / "sailctl")
 
 
