@@ -70,6 +70,8 @@ class ExplicitSandbox(Sandbox):
         "no workload identity: pods get no certificates over SDS (every Envoy shares the "
         "host's network namespace and uid, so an SDS socket could not tell its pod's Envoy "
         "from another's), hence no mutual TLS",
+        "Sidecar ingress listeners and per-port egress listeners are not built (one http_proxy "
+        "listener serves every outbound call; there is no inbound hop to add listeners to)",
     )
 
     def proxy_host_identity(self) -> tuple[int, int] | None:
