@@ -1,11 +1,14 @@
 """The tracer of every HTTP connection manager, as the mesh config and the Telemetry API say:
 golden files of the ``tracing`` each listener gets, Istio's precedence (mesh, namespace,
-workload; CLIENT/SERVER modes) and real Envoy accepting the external providers."""
+workload; CLIENT/SERVER modes), Istio's span tags (``enableIstioTags``), Envoy's
+``no_context_propagation`` (``disableContextPropagation``) and real Envoy accepting them and
+the external providers."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +20,14 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 from google.protobuf import json_format
 from test_envoy_validate import _validate
+from xds_envoy_static import envoy_binary, static_bootstrap
 
 from config_support.manifests import manifests
 from sailmesh.snapshot.mesh import MeshConfig
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.typeurls import LISTENER
 from sailmesh.xds.options import TranslateOptions
+from sailmesh.xds.tracing import context_propagation_disabled
 from sailmesh.xds.translate import translate
 
 GOLDEN = Path(__file__).parent / "golden" / "tracing"
@@ -73,6 +78,20 @@ Telemetry default/productpage
   - match: {mode: SERVER}
     disableSpanReporting: true
 """)
+ISTIO_TAGS_OFF = manifests("""
+Telemetry istio-system/mesh-default
+  tracing:
+  - randomSamplingPercentage: 100
+    customTags:
+      istio.namespace: {literal: {value: overridden}}
+---
+Telemetry default/productpage
+  selector: {matchLabels: {app: productpage}}
+  tracing:
+  - match: {mode: CLIENT}
+    enableIstioTags: false
+    disableContextPropagation: true
+""")
 CASES: dict[str, tuple[dict[str, Any], str]] = {
     "default_builtin": ({}, ""),
     "disabled": ({"enableTracing": False}, ""),
@@ -87,6 +106,7 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
     "otel_http": ({**PROVIDERS, "defaultProviders": {"tracing": ["otel-http"]}}, ""),
     "otel_grpc_options": ({**PROVIDERS, "defaultProviders": {"tracing": ["otel-grpc"]}}, ""),
     "layered": (PROVIDERS, LAYERED),
+    "istio_tags_off_no_propagation": ({}, ISTIO_TAGS_OFF),
 }
 
 
@@ -129,6 +149,9 @@ def _tracing(case: str) -> dict[str, Any]:
                 entry["tracing"] = json_format.MessageToDict(
                     hcm.tracing, preserving_proto_field_name=True
                 )
+                # a raw field (xds-protos lacks it): MessageToDict would not show it
+                if context_propagation_disabled(hcm.tracing):
+                    entry["tracing"]["no_context_propagation"] = True
             if hcm.HasField("request_id_extension"):
                 entry["request_id_extension"] = json_format.MessageToDict(
                     hcm.request_id_extension, preserving_proto_field_name=True
@@ -189,7 +212,7 @@ def test_telemetry_levels_merge_in_istio_precedence() -> None:
     # workload CLIENT entry: its sampling, its tags merged over the namespace's and mesh's
     client = outbound[0].tracing
     assert client.random_sampling.value == 10.0
-    tags = {t.tag: t for t in client.custom_tags}
+    tags = {t.tag: t for t in client.custom_tags if not t.tag.startswith("istio.")}
     assert sorted(tags) == ["cluster", "pod", "route", "user"]
     assert tags["cluster"].literal.value == "default-ns"
     assert tags["user"].request_header.name == "end-user"
@@ -203,8 +226,8 @@ def test_telemetry_levels_merge_in_istio_precedence() -> None:
     assert not inbound[0].HasField("request_id_extension")
     # the gateway (istio-system is the root namespace): only the mesh-wide object applies
     assert gateway[0].tracing.random_sampling.value == 100.0
-    assert [t.tag for t in gateway[0].tracing.custom_tags] == ["cluster"]
-    assert gateway[0].tracing.custom_tags[0].literal.value == "local"
+    assert [t.tag for t in gateway[0].tracing.custom_tags][-1:] == ["cluster"]
+    assert gateway[0].tracing.custom_tags[-1].literal.value == "local"
 
 
 def _otel(case: str) -> opentelemetry_pb2.OpenTelemetryConfig:
@@ -236,8 +259,106 @@ def test_the_builtin_collector_takes_otlp_grpc_over_the_xds_cluster() -> None:
     assert not builtin.HasField("http_service")
 
 
+def _literals(hcm: hcm_pb2.HttpConnectionManager) -> dict[str, str]:
+    return {t.tag: t.literal.value for t in hcm.tracing.custom_tags if t.HasField("literal")}
+
+
+def test_istio_span_tags_are_on_by_default() -> None:
+    outbound, inbound, gateway = _by_direction("default_builtin")
+    sidecar = {
+        "istio.canonical_service": "productpage",
+        "istio.canonical_revision": "v1",
+        "istio.namespace": "default",
+        "istio.mesh_id": "cluster.local",
+        "istio.cluster_id": "Kubernetes",
+    }
+    for hcm in (*outbound, *inbound):
+        assert _literals(hcm) == sidecar
+        assert not context_propagation_disabled(hcm.tracing)
+    assert _literals(gateway[0]) == {
+        **sidecar,
+        "istio.canonical_service": "istio-ingressgateway",
+        "istio.canonical_revision": "latest",
+        "istio.namespace": "istio-system",
+    }
+
+
+def test_enable_istio_tags_false_and_disable_context_propagation() -> None:
+    """productpage's CLIENT entry turns Istio's tags and propagation off for its outbound
+    listeners only; a user's tag named like Istio's replaces it where Istio's tags remain."""
+    outbound, inbound, gateway = _by_direction("istio_tags_off_no_propagation")
+    for hcm in outbound:
+        assert _literals(hcm) == {"istio.namespace": "overridden"}
+        assert context_propagation_disabled(hcm.tracing)
+        assert hcm.tracing.random_sampling.value == 100.0
+        assert hcm.tracing.provider.name == "envoy.tracers.opentelemetry"  # still reported
+    for hcm in (*inbound, *gateway):
+        assert not context_propagation_disabled(hcm.tracing)
+        tags = _literals(hcm)
+        assert tags["istio.namespace"] == "overridden"
+        assert tags["istio.canonical_service"] in ("productpage", "istio-ingressgateway")
+        assert [t.tag for t in hcm.tracing.custom_tags].count("istio.namespace") == 1
+
+
 @pytest.mark.parametrize(
-    "case", ["layered", "default_sampling_zipkin", "otel_http", "otel_grpc_options"]
+    "case",
+    [
+        "layered",
+        "default_sampling_zipkin",
+        "otel_http",
+        "otel_grpc_options",
+        "istio_tags_off_no_propagation",
+    ],
 )
 def test_envoy_accepts_the_external_tracers(case: str, tmp_path: Path) -> None:
     _validate(_translate(case, traces=False)["sidecar"], tmp_path)
+
+
+def _moved(resources: dict[str, Any], number: int) -> dict[str, Any]:
+    """``resources`` with each HCM's raw ``no_context_propagation`` written at field ``number``."""
+    listeners = {}
+    for name, listener in resources[LISTENER].items():
+        copy = type(listener)()
+        copy.CopyFrom(listener)
+        for chain in copy.filter_chains:
+            for f in chain.filters:
+                hcm = hcm_pb2.HttpConnectionManager()
+                if f.name != HCM or not f.typed_config.Unpack(hcm):
+                    continue
+                if context_propagation_disabled(hcm.tracing):
+                    hcm.tracing.DiscardUnknownFields()
+                    hcm.tracing.MergeFromString(_varint(number << 3) + b"\x01")
+                    f.typed_config.Pack(hcm)
+        listeners[name] = copy
+    return {**resources, LISTENER: listeners}
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    return bytes([*out, value])
+
+
+def _validate_binary(resources: dict[str, Any], tmp_path: Path) -> str:
+    """Envoy's validation of ``resources`` as a binary bootstrap (raw fields kept): '' when
+    accepted, else Envoy's complaint."""
+    binary = envoy_binary()
+    assert binary is not None, "the envoy binary is a dependency of the project"
+    path = tmp_path / "envoy.pb"
+    path.write_bytes(static_bootstrap(resources).SerializeToString())
+    args = [str(binary), "--mode", "validate", "-c", str(path), "--disable-hot-restart"]
+    done = subprocess.run([*args, "-l", "error"], capture_output=True, text=True, timeout=60)
+    return "" if done.returncode == 0 else done.stdout + done.stderr
+
+
+def test_envoy_reads_no_context_propagation_at_its_field_number(tmp_path: Path) -> None:
+    """The raw field (xds-protos lacks it) is Envoy 1.40's ``no_context_propagation``: a
+    binary config with it validates, the same value at an unknown field number does not."""
+    resources = _translate("istio_tags_off_no_propagation", traces=False)["sidecar"]
+    assert any(context_propagation_disabled(h.tracing) for h in _hcms(resources[LISTENER]).values())
+    assert _validate_binary(resources, tmp_path) == ""
+    assert _validate_binary(_moved(resources, 13), tmp_path) == ""
+    complaint = _validate_binary(_moved(resources, 99), tmp_path)
+    assert "unknown field" in complaint.lower(), complaint[-600:]

@@ -197,8 +197,6 @@ MESH_CONFIG: tuple[NotEnforced, ...] = (
 )
 
 TELEMETRY: tuple[NotEnforced, ...] = (
-    NotEnforced("Telemetry", "spec.tracing[*].enableIstioTags", "Istio's own span tags (istio.canonical_service, ...) are not added"),
-    NotEnforced("Telemetry", "spec.tracing[*].disableContextPropagation", "trace context headers are always propagated"),
     NotEnforced("Telemetry", "spec.targetRef.kind", _WAYPOINT, except_values=("Gateway",)),
     NotEnforced("Telemetry", "spec.targetRefs[*].kind", _WAYPOINT, except_values=("Gateway",)),
     NotEnforced("Telemetry", "spec.metrics[*].overrides[*].match.customMetric", "custom metrics are not implemented"),

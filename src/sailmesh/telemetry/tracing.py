@@ -11,14 +11,16 @@ traces (or None: no tracing), which :mod:`sailmesh.xds.tracing` turns into Envoy
 
 Istio's rules: Telemetry ``tracing`` entries matching the reporter's mode merge from the least
 to the most specific object: each of ``providers``, ``randomSamplingPercentage``,
-``disableSpanReporting`` and ``useRequestIdForTraceSampling`` is taken from the last entry that
-sets it, ``customTags`` merge by name (the more specific wins). Unset, the provider is the
+``disableSpanReporting``, ``useRequestIdForTraceSampling``, ``enableIstioTags`` (default true) and
+``disableContextPropagation`` (default false) is taken from the last entry that sets it, ``customTags`` merge by name (the more specific wins). Unset, the provider is the
 first of ``defaultProviders.tracing`` and the sampling ``defaultConfig.tracing.sampling``
 (Istio's 1 %). Without any Telemetry tracing entry, ``enableTracing`` (default true) decides.
 The built-in provider (:data:`BUILTIN_PROVIDER`, also what applies when no provider is named
 anywhere) is the control plane's own OTLP collector: it stands where Istio's legacy default
 (a Zipkin at ``zipkin.istio-system:9411``) would. ``disableSpanReporting`` keeps the tracer's
-sampling and context propagation but reports nothing (Envoy's tracing without a provider).
+sampling and context propagation but reports nothing (Envoy's tracing without a provider);
+``disableContextPropagation`` is the converse: spans are still reported, but the proxy adds no
+trace context headers (``traceparent``, ``x-b3-*``) to the requests it forwards.
 Only the first provider of an entry is used (as Istio).
 """
 
@@ -58,13 +60,17 @@ class TraceTag:
 @dataclass(frozen=True)
 class TracingSpec:
     """What a listener traces. ``provider`` None with ``report`` true: the built-in collector;
-    ``report`` false: decide and propagate, report no span."""
+    ``report`` false: decide and propagate, report no span; ``istio_tags``: add Istio's own
+    span tags (``istio.canonical_service``, ...); ``propagate`` false: inject no trace context
+    into forwarded requests."""
 
     sampling: float
     provider: TracingProvider | None = None
     report: bool = True
     tags: tuple[TraceTag, ...] = ()
     use_request_id: bool = True
+    istio_tags: bool = True
+    propagate: bool = True
 
 
 def _tag(name: str, tag: Any) -> TraceTag | None:
@@ -112,6 +118,7 @@ def tracing_spec(
         known, provider = _provider(default_name, mesh)
         return TracingSpec(mesh.default_sampling, provider) if known else None
     name, sampling, disabled, by_request_id = default_name, mesh.default_sampling, False, True
+    istio_tags, propagate = True, True
     tags: dict[str, TraceTag] = {}
     for entry in entries:
         if entry.providers:
@@ -122,6 +129,10 @@ def tracing_spec(
             disabled = bool(entry.disable_span_reporting)
         if entry.use_request_id_for_trace_sampling is not None:
             by_request_id = bool(entry.use_request_id_for_trace_sampling)
+        if entry.enable_istio_tags is not None:
+            istio_tags = bool(entry.enable_istio_tags)
+        if entry.disable_context_propagation is not None:
+            propagate = not entry.disable_context_propagation
         for tag_name, tag in (entry.custom_tags or {}).items():
             found = _tag(tag_name, tag)
             if found is not None:
@@ -130,4 +141,6 @@ def tracing_spec(
     if not known:
         return None
     ordered = tuple(tags[k] for k in sorted(tags))
-    return TracingSpec(sampling, provider, not disabled, ordered, by_request_id)
+    return TracingSpec(
+        sampling, provider, not disabled, ordered, by_request_id, istio_tags, propagate
+    )

@@ -4,7 +4,9 @@ In: the proxy's scope (the Telemetry objects that apply to it, the mesh settings
 registry), its translation options (whether its bootstrap reaches the control plane's OTLP
 collector: ``traces``) and the reporter (``source`` for outbound listeners and gateways,
 ``destination`` for inbound chains). Out: the HCM's ``tracing`` (or None), with
-``request_id_extension`` when ``useRequestIdForTraceSampling`` is false. What to trace is
+``request_id_extension`` when ``useRequestIdForTraceSampling`` is false, Istio's span tags
+(:mod:`sailmesh.xds.istio_span_tags`) unless ``enableIstioTags`` is false, and Envoy's
+``no_context_propagation`` when ``disableContextPropagation`` is true. What to trace is
 decided by :mod:`sailmesh.telemetry.tracing`.
 
 Envoy makes one span per request and HCM; its kind follows the listener's traffic direction
@@ -38,15 +40,16 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from envoy.extensions.request_id.uuid.v3 import uuid_pb2
 from envoy.type.tracing.v3 import custom_tag_pb2
 from envoy.type.v3 import percent_pb2
+from google.protobuf import unknown_fields
 
 from sailmesh.snapshot.hosts import DOMAIN_SUFFIX, fqdn
 from sailmesh.snapshot.mesh import TracingProvider
-from sailmesh.telemetry.peers import CANONICAL_NAME_LABELS
 from sailmesh.telemetry.policy import applicable
 from sailmesh.telemetry.standard import Reporter
 from sailmesh.telemetry.tracing import TraceTag, TracingSpec, tracing_spec
 from sailmesh.xds import names, pb
 from sailmesh.xds.bootstrap import XDS_CLUSTER
+from sailmesh.xds.istio_span_tags import canonical_service, istio_tags, merged_tags
 from sailmesh.xds.options import TranslateOptions
 from sailmesh.xds.scope import ProxyScope
 
@@ -58,6 +61,11 @@ UUID_REQUEST_ID = "envoy.request_id.uuid"
 OTLP_TRACES_PATH = "/v1/traces"
 ZIPKIN_PATH = "/api/v2/spans"
 _TIMEOUT_SECONDS = 2.0
+#: ``HttpConnectionManager.Tracing.no_context_propagation`` (bool, field 13): Envoy 1.40 has it
+#: (measured: its descriptor is in the binary), the ``xds-protos`` Python package (1.85, the
+#: newest) does not, so :func:`_without_context_propagation` writes it as a raw field, which
+#: protobuf keeps through packing and serializing and Envoy reads as the real field.
+NO_CONTEXT_PROPAGATION_FIELD = 13
 
 
 @dataclass(frozen=True)
@@ -76,9 +84,20 @@ class HcmTracing:
 
 def service_name(scope: ProxyScope) -> str:
     """Istio's span service name: the proxy's canonical service and namespace."""
-    labels = scope.proxy.labels
-    name = next((labels[k] for k in CANONICAL_NAME_LABELS if labels.get(k)), scope.proxy.pod_name)
-    return f"{name}.{scope.proxy.namespace}"
+    return f"{canonical_service(scope.proxy)}.{scope.proxy.namespace}"
+
+
+def _without_context_propagation(tracing: hcm_pb2.HttpConnectionManager.Tracing) -> None:
+    """Set ``no_context_propagation: true``: Envoy still samples and reports spans but injects
+    no trace context (``traceparent``, ``x-b3-*``) into the requests it forwards."""
+    tag = (NO_CONTEXT_PROPAGATION_FIELD << 3) | 0  # wire type 0: varint
+    tracing.MergeFromString(bytes([tag, 1]))
+
+
+def context_propagation_disabled(tracing: hcm_pb2.HttpConnectionManager.Tracing) -> bool:
+    """Whether ``tracing`` carries ``no_context_propagation: true`` (for tests and dumps)."""
+    fields = unknown_fields.UnknownFieldSet(tracing)
+    return any(f.field_number == NO_CONTEXT_PROPAGATION_FIELD and f.data for f in fields)
 
 
 def _percent(value: float) -> percent_pb2.Percent:
@@ -194,12 +213,17 @@ def hcm_tracing(
     spec = tracing_spec(telemetries, snapshot.mesh, reporter)
     found = None
     if spec is not None:
+        custom = [_custom_tag(t) for t in spec.tags]
+        if spec.istio_tags:
+            custom = merged_tags(istio_tags(proxy, snapshot.mesh.trust_domain), custom)
         tracing = hcm_pb2.HttpConnectionManager.Tracing(
             client_sampling=_percent(100.0),
             random_sampling=_percent(spec.sampling),
             overall_sampling=_percent(100.0),
-            custom_tags=[_custom_tag(t) for t in spec.tags],
+            custom_tags=custom,
         )
+        if not spec.propagate:
+            _without_context_propagation(tracing)
         provider = _provider(scope, options, spec)
         if provider is not None:
             tracing.provider.CopyFrom(provider)
