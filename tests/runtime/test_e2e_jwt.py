@@ -35,6 +35,7 @@ from e2e_support.localmesh import LocalMeshThread
 from e2e_support.pki import Pki, write_pki
 from e2e_support.proxy import wait_for
 from e2e_support.seed_docs import seed_yaml
+from e2e_support.sync import synced
 from sailmesh.runtime.local import RunningPod
 
 pytestmark = pytest.mark.e2e
@@ -282,25 +283,6 @@ metadata: {{name: {name}, namespace: {namespace}}}
 spec:
 {spec}
 """
-
-
-def synced(mesh: LocalMeshThread) -> None:
-    """Wait until the change is pushed, every proxy acknowledged it, and no proxy still drains
-    filter chains of the old listener (a pooled connection keeps its old chain until then)."""
-    assert mesh.mesh.cp is not None and mesh.mesh.runtime is not None
-    assert mesh.call(mesh.mesh.cp.wait_synced(timeout=20)), "proxies did not acknowledge"
-    for pod in mesh.mesh.runtime.pods.values():
-        if pod.plan.inject:
-            wait_for(lambda pod=pod: not draining(mesh, pod), 10, f"{pod.plan.name} to drain")
-
-
-def draining(mesh: LocalMeshThread, pod: RunningPod) -> bool:
-    query = {"pod": pod.plan.name, "namespace": pod.plan.namespace, "path": DRAIN_STATS}
-    body = mesh.mesh.runtime_call("admin", query)["body"]
-    return any(line.split(":")[-1].strip() != "0" for line in body.splitlines())
-
-
-DRAIN_STATS = "/stats?filter=^listener_manager.total_(filter_chains|listeners)_draining$"
 
 
 @contextmanager
