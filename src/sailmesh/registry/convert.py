@@ -103,7 +103,7 @@ def service_entry_services(resource: Resource) -> list[Service]:
             selector=selector,
             resolution=resolution,
             mesh_external=(spec.location or "MESH_EXTERNAL") == "MESH_EXTERNAL",
-            export_to=tuple(spec.export_to or ("*",)),
+            export_to=tuple(spec.export_to or ()),
             origin=f"serviceentry/{resource.namespace}/{resource.name}",
             subject_alt_names=tuple(spec.subject_alt_names or ()),
         )
