@@ -2,9 +2,10 @@
 on real traffic through real sidecars.
 
 One mesh is shared by the module, with ``enableAutoMtls: false``, ``connectTimeout: 1s``,
-``tcpKeepalive`` (time 30s), ``h2UpgradePolicy: UPGRADE`` and
-``defaultVirtualServiceExportTo: ["."]``; namespaces ``mesh`` and ``other`` (sidecars), each
-with a server ``srv`` and a client ``cli`` (:mod:`e2e_support.mtls_mesh`).
+``tcpKeepalive`` (time 30s), ``h2UpgradePolicy: UPGRADE``,
+``defaultVirtualServiceExportTo: ["."]``, ``defaultDestinationRuleExportTo: ["."]`` and
+``defaultServiceExportTo: [".", "other"]``; namespaces ``mesh``, ``other`` and ``third``
+(sidecars), each with a server ``srv`` and a client ``cli`` (:mod:`e2e_support.mtls_mesh`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ spec:
     tcpKeepalive: {{time: 30s, interval: 5s, probes: 3}}
     h2UpgradePolicy: UPGRADE
     defaultVirtualServiceExportTo: ["."]
+    defaultDestinationRuleExportTo: ["."]
+    defaultServiceExportTo: [".", other]
 """
 SRV = "srv.mesh.svc.cluster.local"
 STRICT = """
@@ -129,6 +132,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     manifests.mkdir()
     (manifests / "mesh.yaml").write_text(namespace("mesh", "enabled"))
     (manifests / "other.yaml").write_text(namespace("other", "enabled"))
+    (manifests / "third.yaml").write_text(namespace("third", "enabled"))
     (manifests / "config.yaml").write_text(MESH_CONFIG)
     m = LocalMeshThread(home)
     run_id = m.mesh.names.run_id
@@ -214,6 +218,57 @@ def test_virtual_services_without_export_to_stay_in_their_namespace(world: World
         wait_for(lambda: call(theirs, f"http://{SRV}/teapot")[0] == 418, 10, "the export")
     finally:
         world.delete(_virtual_service())
+
+
+def _mutual_on_90(export: str = "") -> str:
+    """A DestinationRule for srv's port 90 (no other test calls it: no pooled plaintext
+    connection outlives STRICT) with ISTIO_MUTUAL; ``export``: its exportTo."""
+    export_line = f"  exportTo: {export}\n" if export else ""
+    return f"""
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: srv-90, namespace: mesh}}
+spec:
+  host: {SRV}
+{export_line}  trafficPolicy:
+    portLevelSettings: [{{port: {{number: 90}}, tls: {{mode: ISTIO_MUTUAL}}}}]
+"""
+
+
+def test_destination_rules_without_export_to_stay_in_their_namespace(world: World) -> None:
+    mine, theirs = world.pod("mesh", "cli"), world.pod("other", "cli")
+    url = f"http://{SRV}:90/rule"
+    world.apply(STRICT)
+    world.apply(_mutual_on_90())
+    try:
+        assert call(mine, url)[0] == 200  # the rule (mutual TLS) is visible in its namespace
+        status, _ = call(theirs, url)
+        assert status in (0, 503), status  # not in other: plaintext, refused by STRICT
+        world.apply(_mutual_on_90('["*"]'))
+        wait_for(lambda: call(theirs, url)[0] == 200, 10, "the exported rule")
+    finally:
+        world.delete(_mutual_on_90())
+        world.delete(STRICT)
+
+
+def _clusters(pod: RunningPod) -> set[str]:
+    dump = config_dump(pod.sandbox.netns_file)
+    return {
+        entry["cluster"]["name"]
+        for section in dump["configs"]
+        for entry in section.get("dynamic_active_clusters", [])
+    }
+
+
+def test_services_without_export_to_follow_the_mesh_default(world: World) -> None:
+    """``defaultServiceExportTo: [".", other]``: srv.mesh reaches mesh and other, not third."""
+    cluster = f"outbound|80||{SRV}"
+    assert cluster in _clusters(world.pod("other", "cli"))
+    assert cluster not in _clusters(world.pod("third", "cli"))
+    assert "outbound|80||srv.third.svc.cluster.local" in _clusters(world.pod("third", "cli"))
+    assert call(world.pod("other", "cli"), f"http://{SRV}/exported")[0] == 200
+    assert call(world.pod("third", "cli"), f"http://{SRV}/exported")[0] != 200
+    assert call(world.pod("third", "cli"), "http://srv.third.svc.cluster.local/own")[0] == 200
 
 
 def _keepalive_timers(client: RunningPod, server_ip: str) -> list[int]:
