@@ -252,7 +252,9 @@ ENFORCED_SUMMARY = (
     "envoyFileAccessLog, envoyExtAuthzHttp, envoyExtAuthzGrpc, opentelemetry and zipkin "
     "extensionProviders, defaultProviders.accessLogging and tracing, enableTracing, "
     "defaultConfig.tracing.sampling, defaultHttpRetryPolicy (attempts, retryOn), "
-    "localityLbSetting, defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload "
+    "localityLbSetting, enableAutoMtls, connectTimeout, tcpKeepalive, h2UpgradePolicy, "
+    "defaultServiceExportTo, defaultVirtualServiceExportTo, defaultDestinationRuleExportTo, "
+    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload "
     "certificates, defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (
