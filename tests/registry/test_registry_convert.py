@@ -56,6 +56,14 @@ def test_kubernetes_service_without_selector_or_vip() -> None:
     assert svc.ports == (ServicePort("", 1, "AUTO", None),)
 
 
+def test_kubernetes_service_export_to_annotation() -> None:
+    text = (
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n"
+        "  annotations: {networking.istio.io/exportTo: '., shop'}\nspec: {ports: [{port: 1}]}\n"
+    )
+    assert kubernetes_service(one(text), None).export_to == (".", "shop")
+
+
 def test_service_entry_gives_one_service_per_host() -> None:
     services = service_entry_services(one(EXTERNAL_ENTRY))
     assert [s.hostname for s in services] == ["api.example.com", "www.example.com"]

@@ -271,6 +271,30 @@ def test_services_without_export_to_follow_the_mesh_default(world: World) -> Non
     assert call(world.pod("third", "cli"), "http://srv.third.svc.cluster.local/own")[0] == 200
 
 
+PUBLIC = """
+apiVersion: v1
+kind: Service
+metadata:
+  name: srv-public
+  namespace: mesh
+  annotations: {networking.istio.io/exportTo: "*"}
+spec:
+  selector: {app: srv}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+"""
+
+
+def test_a_services_export_to_annotation_beats_the_mesh_default(world: World) -> None:
+    third = world.pod("third", "cli")
+    url = "http://srv-public.mesh.svc.cluster.local/public"
+    world.apply(PUBLIC)
+    try:
+        wait_for(lambda: call(third, url)[0] == 200, 10, "the exported Service")
+        assert "outbound|80||srv-public.mesh.svc.cluster.local" in _clusters(third)
+    finally:
+        world.delete(PUBLIC)
+
+
 def _keepalive_timers(client: RunningPod, server_ip: str) -> list[int]:
     """Seconds left on the keepalive timers of the client pod's connections to the server."""
     out = client.sandbox.run(["ss", "-tnoH", "state", "established"], env={"PATH": "/usr/bin:/bin"})
