@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sailmesh.config.meshconfig import mesh_config_document
 from sailmesh.config.resource import Resource
 
 CLUSTER_DOMAIN = "svc.cluster.local"
@@ -110,6 +109,16 @@ def split_namespaced(ref: str, namespace: str) -> tuple[str, str]:
     return (ns, name) if sep else (namespace, ref)
 
 
+def _mesh_config(resources: Iterable[Resource]) -> Mapping[str, Any]:
+    """``spec.meshConfig`` of the first analyzed IstioOperator setting one (the rule of
+    :func:`sailmesh.config.meshconfig.mesh_config_document`, a layer above)."""
+    for r in resources:
+        found = getattr(r.spec, "mesh_config", None) if r.kind == "IstioOperator" else None
+        if isinstance(found, Mapping) and found:
+            return found
+    return {}
+
+
 def _export_scopes(export_to: Sequence[str] | None, namespace: str) -> frozenset[str]:
     if not export_to:
         return frozenset({"*"})
@@ -134,7 +143,7 @@ class AnalysisContext:
     default_exports: dict[str, list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
-        mesh = mesh_config_document(self.resources)
+        mesh = _mesh_config(self.resources)
         self.default_exports = {}
         for kind, key in _DEFAULT_EXPORT_FIELDS.items():
             value = mesh.get(key)
