@@ -44,7 +44,7 @@ def test_kubernetes_service() -> None:
         ServicePort("metrics", 15020, "AUTO", "metrics"),
         ServicePort("dns", 53, "UDP", None),  # UDP whatever the name says
     )
-    assert (svc.resolution, svc.mesh_external, svc.export_to) == ("STATIC", False, ("*",))
+    assert (svc.resolution, svc.mesh_external, svc.export_to) == ("STATIC", False, ())
 
 
 def test_kubernetes_service_without_selector_or_vip() -> None:
@@ -54,6 +54,14 @@ def test_kubernetes_service_without_selector_or_vip() -> None:
     )
     assert svc.selector is None and svc.vip is None
     assert svc.ports == (ServicePort("", 1, "AUTO", None),)
+
+
+def test_kubernetes_service_export_to_annotation() -> None:
+    text = (
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: x\n"
+        "  annotations: {networking.istio.io/exportTo: '., shop'}\nspec: {ports: [{port: 1}]}\n"
+    )
+    assert kubernetes_service(one(text), None).export_to == (".", "shop")
 
 
 def test_service_entry_gives_one_service_per_host() -> None:
@@ -100,7 +108,7 @@ def test_service_entry_defaults_and_workload_selector() -> None:
     (svc,) = service_entry_services(one(SELECTING_ENTRY))
     assert svc.selector == {"app": "vm"}
     assert svc.mesh_external is False and svc.resolution == "STATIC"
-    assert svc.vip is None and svc.export_to == ("*",)
+    assert svc.vip is None and svc.export_to == ()  # not set: the mesh default applies
 
 
 def test_service_entry_inline_endpoints_are_workloads_of_the_entry() -> None:

@@ -88,7 +88,7 @@ def test_service_port_lookups() -> None:
     assert svc.port_named("tcp") is None
     assert (svc.resolution, svc.export_to, svc.origin, svc.mesh_external) == (
         "STATIC",
-        ("*",),
+        (),
         "kubernetes",
         False,
     )

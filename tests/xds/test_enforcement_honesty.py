@@ -486,6 +486,13 @@ MESH_ENFORCED = {
     "trustDomain": "example.org",
     "trustDomainAliases": ["old.example.org"],
     "localityLbSetting": {"distribute": [{"from": "r1/*", "to": {"r2/*": 100}}]},
+    "enableAutoMtls": False,
+    "connectTimeout": "1s",
+    "tcpKeepalive": {"time": "60s"},
+    "h2UpgradePolicy": "UPGRADE",
+    "defaultServiceExportTo": ["~"],
+    "defaultVirtualServiceExportTo": ["~"],
+    "defaultDestinationRuleExportTo": ["~"],
 }
 #: What a read field needs beside it to show (a log format needs a log).
 MESH_COMPANIONS: dict[str, dict[str, Any]] = {

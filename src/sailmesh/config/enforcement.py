@@ -172,7 +172,9 @@ ENVOY_FILTER: tuple[NotEnforced, ...] = (
     NotEnforced("EnvoyFilter", "spec.targetRefs[*].kind", "GatewayClass and Service (waypoint) targets select no proxy here", when=lambda v: v in ("GatewayClass", "Service"), when_text="GatewayClass, Service"),
 )
 
-_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig", "localityLbSetting", "enableTracing")
+_MESH_READ = ("rootNamespace", "trustDomain", "trustDomainAliases", "outboundTrafficPolicy", "accessLogFile", "accessLogFormat", "accessLogEncoding", "extensionProviders", "defaultProviders", "defaultHttpRetryPolicy", "defaultConfig", "localityLbSetting", "enableTracing",
+              "enableAutoMtls", "connectTimeout", "tcpKeepalive", "h2UpgradePolicy", "defaultServiceExportTo",
+              "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo")
 _MESH = "meshConfig field not read by sailmesh"
 _EXT_AUTHZ_READ = ("service", "port", "timeout", "failOpen", "statusOnError", "clearRouteCache", "includeRequestBodyInCheck")
 _EXT_AUTHZ_HTTP_READ = (*_EXT_AUTHZ_READ, "pathPrefix", "includeRequestHeadersInCheck", "includeHeadersInCheck",
@@ -248,7 +250,9 @@ ENFORCED_SUMMARY = (
     "envoyFileAccessLog, envoyExtAuthzHttp, envoyExtAuthzGrpc, opentelemetry and zipkin "
     "extensionProviders, defaultProviders.accessLogging and tracing, enableTracing, "
     "defaultConfig.tracing.sampling, defaultHttpRetryPolicy (attempts, retryOn), "
-    "localityLbSetting, defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload "
+    "localityLbSetting, enableAutoMtls, connectTimeout, tcpKeepalive, h2UpgradePolicy, "
+    "defaultServiceExportTo, defaultVirtualServiceExportTo, defaultDestinationRuleExportTo, "
+    "defaultConfig.proxyMetadata.ISTIO_DELTA_XDS and, for workload "
     "certificates, defaultConfig.proxyMetadata.SECRET_TTL"
 )
 _SHORTEN = (

@@ -1,4 +1,8 @@
-"""Turning config objects (Kubernetes Service, ServiceEntry, WorkloadEntry) into registry values."""
+"""Turning config objects (Kubernetes Service, ServiceEntry, WorkloadEntry) into registry values.
+
+A Service's or ServiceEntry's exportTo (the ``networking.istio.io/exportTo`` annotation of a
+Kubernetes Service) stays empty when not set: the snapshot then applies the mesh's
+``defaultServiceExportTo``."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from sailmesh.registry.model import (
 from sailmesh.registry.protocol import infer_protocol, parse_protocol
 
 DOMAIN = "cluster.local"
+#: Istio's annotation giving a Kubernetes Service its exportTo (comma-separated namespaces).
+EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
 
 
 def service_fqdn(name: str, namespace: str, domain: str = DOMAIN) -> str:
@@ -37,6 +43,7 @@ def kubernetes_service(resource: Resource, vip: str | None) -> Service:
         for p in (spec.ports or [])
     )
     selector = frozen_map(spec.selector) if spec.selector else None
+    annotation = resource.annotations.get(EXPORT_TO_ANNOTATION, "")
     return Service(
         hostname=service_fqdn(resource.name, resource.namespace),
         namespace=resource.namespace,
@@ -46,6 +53,7 @@ def kubernetes_service(resource: Resource, vip: str | None) -> Service:
         labels=frozen_map(resource.labels),
         selector=selector,
         origin="kubernetes",
+        export_to=tuple(e.strip() for e in annotation.split(",") if e.strip()),
     )
 
 
@@ -103,7 +111,7 @@ def service_entry_services(resource: Resource) -> list[Service]:
             selector=selector,
             resolution=resolution,
             mesh_external=(spec.location or "MESH_EXTERNAL") == "MESH_EXTERNAL",
-            export_to=tuple(spec.export_to or ("*",)),
+            export_to=tuple(spec.export_to or ()),
             origin=f"serviceentry/{resource.namespace}/{resource.name}",
             subject_alt_names=tuple(spec.subject_alt_names or ()),
         )

@@ -87,7 +87,8 @@ class Service:
     cidrs: tuple[str, ...] = ()
     resolution: Resolution = "STATIC"
     mesh_external: bool = False
-    export_to: tuple[str, ...] = ("*",)
+    #: exportTo; empty: not set (the mesh's ``defaultServiceExportTo`` applies, ``*`` by default).
+    export_to: tuple[str, ...] = ()
     origin: str = "kubernetes"  # or "serviceentry/<ns>/<name>"
     #: Identities a server of this service may present besides its endpoints' (a
     #: ServiceEntry's ``subjectAltNames``).

@@ -1,7 +1,9 @@
 """Mesh-wide settings (the subset of Istio's MeshConfig sailmesh honours), with Istio's defaults.
 
 ``extensionProviders`` is read for its external authorization entries only
-(:mod:`sailmesh.snapshot.providers`), which CUSTOM AuthorizationPolicies call.
+(:mod:`sailmesh.snapshot.providers`), which CUSTOM AuthorizationPolicies call. The outbound
+cluster defaults (``enableAutoMtls``, ``connectTimeout``, ``tcpKeepalive``, ``h2UpgradePolicy``)
+and the ``default*ExportTo`` visibilities come from :mod:`sailmesh.snapshot.mesh_defaults`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,16 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from sailmesh.config.models.destinationrule import LocalityLoadBalancerSetting
+from sailmesh.snapshot.mesh_defaults import (
+    ALL_NAMESPACES,
+    DEFAULT_CONNECT_TIMEOUT_NANOS,
+    H2UpgradePolicy,
+    TcpKeepalive,
+    connect_timeout_nanos,
+    export_to,
+    h2_upgrade_policy,
+    tcp_keepalive,
+)
 from sailmesh.snapshot.providers import ExtAuthzProvider, ext_authz_providers, parse_duration
 
 OutboundPolicy = Literal["ALLOW_ANY", "REGISTRY_ONLY"]
@@ -74,6 +86,20 @@ class MeshConfig:
     )
     ingress_class: str = "istio"
     extension_providers: tuple[ExtAuthzProvider, ...] = ()
+    #: ``enableAutoMtls``: clients pick Istio mutual TLS for in-mesh services without a
+    #: DestinationRule ``tls``; false: they send plaintext unless a rule says ISTIO_MUTUAL.
+    enable_auto_mtls: bool = True
+    #: ``connectTimeout``: every cluster's connect timeout unless a DestinationRule's
+    #: ``connectionPool.tcp.connectTimeout`` overrides it.
+    connect_timeout_nanos: int = DEFAULT_CONNECT_TIMEOUT_NANOS
+    #: ``tcpKeepalive``: upstream keepalive of outbound clusters (a rule's fields override).
+    tcp_keepalive: TcpKeepalive | None = None
+    #: ``h2UpgradePolicy``: the default of a DestinationRule's ``http.h2UpgradePolicy``.
+    h2_upgrade_policy: H2UpgradePolicy = "DO_NOT_UPGRADE"
+    #: ``defaultServiceExportTo`` and friends: visibility of objects without ``exportTo``.
+    default_service_export_to: tuple[str, ...] = ALL_NAMESPACES
+    default_virtual_service_export_to: tuple[str, ...] = ALL_NAMESPACES
+    default_destination_rule_export_to: tuple[str, ...] = ALL_NAMESPACES
 
     def ext_authz_provider(self, name: str) -> ExtAuthzProvider | None:
         """The external authorization provider called ``name``, if the mesh declares one."""
@@ -124,6 +150,15 @@ class MeshConfig:
             default_retry_on=retry.get("retryOn", cls.default_retry_on),
             extension_providers=ext_authz_providers(data.get("extensionProviders")),
             locality_lb_setting=_locality_setting(data.get("localityLbSetting")),
+            enable_auto_mtls=data.get("enableAutoMtls") is not False,
+            connect_timeout_nanos=connect_timeout_nanos(data.get("connectTimeout")),
+            tcp_keepalive=tcp_keepalive(data.get("tcpKeepalive")),
+            h2_upgrade_policy=h2_upgrade_policy(data.get("h2UpgradePolicy")),
+            default_service_export_to=export_to(data.get("defaultServiceExportTo")),
+            default_virtual_service_export_to=export_to(data.get("defaultVirtualServiceExportTo")),
+            default_destination_rule_export_to=export_to(
+                data.get("defaultDestinationRuleExportTo")
+            ),
         )
 
 

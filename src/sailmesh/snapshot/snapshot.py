@@ -54,12 +54,32 @@ class MeshSnapshot:
         h.update(repr((self.registry.services, self.registry.workloads, self.mesh)).encode())
         return h.hexdigest()[:16]
 
+    # --- exportTo ------------------------------------------------------------------------
+    def service_visible(self, svc: Service, viewer_namespace: str) -> bool:
+        """``svc``'s exportTo, else the mesh's ``defaultServiceExportTo``, admits the viewer."""
+        exported = svc.export_to or self.mesh.default_service_export_to
+        return visible(exported, svc.namespace, viewer_namespace)
+
+    def config_visible(self, resource: Resource, viewer_namespace: str) -> bool:
+        """A VirtualService's or DestinationRule's exportTo, else the mesh's
+        ``defaultVirtualServiceExportTo``/``defaultDestinationRuleExportTo``, admits the viewer."""
+        exported = getattr(resource.spec, "export_to", None)
+        if not exported:
+            mesh = self.mesh
+            is_vs = resource.kind == "VirtualService"
+            exported = (
+                mesh.default_virtual_service_export_to
+                if is_vs
+                else mesh.default_destination_rule_export_to
+            )
+        return visible(exported, resource.namespace, viewer_namespace)
+
     # --- services ------------------------------------------------------------------------
     def services_for(self, proxy: Proxy) -> list[Service]:
         """Services the proxy's namespace can see (exportTo), one per hostname."""
         seen: dict[str, Service] = {}
         for svc in self.registry.services:
-            if not visible(svc.export_to, svc.namespace, proxy.namespace):
+            if not self.service_visible(svc, proxy.namespace):
                 continue
             current = seen.get(svc.hostname)
             if current is None or (
@@ -72,7 +92,7 @@ class MeshSnapshot:
         candidates = [
             s
             for s in self.registry.services_named(hostname)
-            if visible(s.export_to, s.namespace, viewer_namespace)
+            if self.service_visible(s, viewer_namespace)
         ]
         local = [s for s in candidates if s.namespace == viewer_namespace]
         found = local or candidates
@@ -86,8 +106,7 @@ class MeshSnapshot:
         return [
             vs
             for vs in self.of_kind("VirtualService")
-            if visible(vs.spec.export_to, vs.namespace, viewer_namespace)
-            and gateway in self.gateways_of(vs)
+            if self.config_visible(vs, viewer_namespace) and gateway in self.gateways_of(vs)
         ]
 
     @staticmethod
@@ -188,7 +207,7 @@ class RuleIndex:
         self.exact: dict[str, list[tuple[int, str, Resource]]] = {}
         self.wildcard: list[tuple[int, str, Resource]] = []
         for position, dr in enumerate(snapshot.of_kind("DestinationRule")):
-            if not visible(dr.spec.export_to, dr.namespace, viewer_namespace):
+            if not snapshot.config_visible(dr, viewer_namespace):
                 continue
             host = fqdn(dr.spec.host or "", dr.namespace)
             entry = (position, host, dr)

@@ -8,6 +8,11 @@
   ``connect_timeout``, TCP keepalive, and HTTP protocol options (idle timeout, TCP
   ``maxConnectionDuration``, max requests per connection, HTTP/2 keepalive PINGs, HTTP/2 for
   HTTP2/GRPC ports or ``h2UpgradePolicy: UPGRADE``);
+- mesh-wide defaults (:class:`sailmesh.snapshot.mesh.MeshConfig`): ``tcpKeepalive`` first, a
+  rule's keepalive fields override it one by one (Istio's ``applyUpstreamTCPKeepalive``);
+  ``h2UpgradePolicy: UPGRADE`` upgrades outbound HTTP ports (not ``AUTO`` ones) unless the
+  rule says ``DO_NOT_UPGRADE`` (Istio's ``shouldH2Upgrade``); ``connectTimeout`` is the base
+  every cluster starts from (:mod:`sailmesh.xds.clusters`);
 - ``retryBudget`` -> the thresholds' ``retry_budget`` (``percent`` -> ``budget_percent``,
   ``minRetryConcurrency``; Envoy then ignores ``max_retries``);
 - outlier detection with Istio's enforcement values (success-rate ejection disabled, the
@@ -24,12 +29,14 @@ from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as hpo_
 from envoy.type.v3 import percent_pb2
 from google.protobuf import wrappers_pb2
 
+from sailmesh.snapshot.mesh_defaults import H2UpgradePolicy, TcpKeepalive
 from sailmesh.xds import pb
 from sailmesh.xds.policy import EffectivePolicy
 
 HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
-DEFAULT_CONNECT_TIMEOUT_NANOS = 10 * 1_000_000_000
 HTTP2_PROTOCOLS = frozenset({"HTTP2", "GRPC", "GRPC-WEB"})
+#: Ports a mesh-wide ``h2UpgradePolicy: UPGRADE`` upgrades (Istio's ``Protocol.IsHTTP``).
+_MESH_UPGRADABLE = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})
 
 _SIMPLE_LB = {
     "ROUND_ROBIN": cluster_pb2.Cluster.ROUND_ROBIN,
@@ -100,8 +107,25 @@ def default_thresholds() -> circuit_breaker_pb2.CircuitBreakers.Thresholds:
 _DEFAULT_THRESHOLDS = default_thresholds()
 
 
-def apply_connection_pool(cluster: cluster_pb2.Cluster, pool: Any) -> None:
-    """Circuit breakers, connect timeout and TCP keepalive from ``connectionPool``."""
+def _mesh_keepalive(cluster: cluster_pb2.Cluster, keepalive: TcpKeepalive | None) -> None:
+    if keepalive is None:
+        return
+    ka = cluster.upstream_connection_options.tcp_keepalive
+    ka.SetInParent()  # SO_KEEPALIVE with the OS values for what is not set
+    if keepalive.probes:
+        ka.keepalive_probes.value = keepalive.probes
+    if keepalive.time_s is not None:
+        ka.keepalive_time.value = keepalive.time_s
+    if keepalive.interval_s is not None:
+        ka.keepalive_interval.value = keepalive.interval_s
+
+
+def apply_connection_pool(
+    cluster: cluster_pb2.Cluster, pool: Any, mesh_keepalive: TcpKeepalive | None = None
+) -> None:
+    """Circuit breakers, connect timeout and TCP keepalive from ``connectionPool`` (over the
+    mesh's ``tcpKeepalive``)."""
+    _mesh_keepalive(cluster, mesh_keepalive)
     thresholds = cluster.circuit_breakers.thresholds.add()
     thresholds.CopyFrom(_DEFAULT_THRESHOLDS)
     http = pool.http if pool is not None else None
@@ -121,6 +145,7 @@ def apply_connection_pool(cluster: cluster_pb2.Cluster, pool: Any) -> None:
         keepalive = tcp.tcp_keepalive
         if keepalive is not None:
             ka = address_pb2.TcpKeepalive()
+            ka.CopyFrom(cluster.upstream_connection_options.tcp_keepalive)
             if keepalive.probes:
                 ka.keepalive_probes.value = keepalive.probes
             if keepalive.time is not None:
@@ -130,12 +155,24 @@ def apply_connection_pool(cluster: cluster_pb2.Cluster, pool: Any) -> None:
             cluster.upstream_connection_options.tcp_keepalive.CopyFrom(ka)
 
 
-def http_protocol_options(protocol: str, pool: Any) -> hpo_pb2.HttpProtocolOptions | None:
-    """Typed HTTP protocol options for an HTTP-ish port (None when Envoy's defaults do)."""
+def _upgrade(protocol: str, http: Any, mesh_h2: H2UpgradePolicy) -> bool:
+    """Whether HTTP/1.1 is upgraded to HTTP/2 upstream (the rule's policy, else the mesh's)."""
+    policy = http.h2_upgrade_policy if http is not None else "DEFAULT"
+    if policy == "UPGRADE":
+        return True
+    upgrade = mesh_h2 == "UPGRADE" and protocol in _MESH_UPGRADABLE
+    return upgrade and policy != "DO_NOT_UPGRADE"
+
+
+def http_protocol_options(
+    protocol: str, pool: Any, mesh_h2: H2UpgradePolicy = "DO_NOT_UPGRADE"
+) -> hpo_pb2.HttpProtocolOptions | None:
+    """Typed HTTP protocol options for an HTTP-ish port (None when Envoy's defaults do);
+    ``mesh_h2``: the mesh's ``h2UpgradePolicy`` (outbound clusters only, as in Istio)."""
     http = pool.http if pool is not None else None
     tcp = pool.tcp if pool is not None else None
     common = protocol_pb2.HttpProtocolOptions()
-    h2 = protocol in HTTP2_PROTOCOLS or (http is not None and http.h2_upgrade_policy == "UPGRADE")
+    h2 = protocol in HTTP2_PROTOCOLS or _upgrade(protocol, http, mesh_h2)
     if tcp is not None:  # Istio: TCP settings first, HTTP's idle timeout wins
         if tcp.max_connection_duration is not None:
             duration = pb.duration(tcp.max_connection_duration.nanos)
@@ -225,14 +262,19 @@ def apply_outlier_detection(cluster: cluster_pb2.Cluster, outlier: Any) -> None:
 
 
 def apply_policy(
-    cluster: cluster_pb2.Cluster, policy: EffectivePolicy, protocol: str | None
+    cluster: cluster_pb2.Cluster,
+    policy: EffectivePolicy,
+    protocol: str | None,
+    mesh_keepalive: TcpKeepalive | None = None,
+    mesh_h2: H2UpgradePolicy = "DO_NOT_UPGRADE",
 ) -> None:
-    """Apply every part of ``policy``; ``protocol`` is the port's (None for non-HTTP clusters)."""
+    """Apply every part of ``policy`` over the mesh's defaults; ``protocol`` is the port's (None
+    for non-HTTP clusters)."""
     apply_load_balancer(cluster, policy.load_balancer)
-    apply_connection_pool(cluster, policy.connection_pool)
+    apply_connection_pool(cluster, policy.connection_pool, mesh_keepalive)
     apply_retry_budget(cluster, policy.retry_budget)
     apply_outlier_detection(cluster, policy.outlier_detection)
     if protocol is not None:
-        options = http_protocol_options(protocol, policy.connection_pool)
+        options = http_protocol_options(protocol, policy.connection_pool, mesh_h2)
         if options is not None:
             cluster.typed_extension_protocol_options[HTTP_PROTOCOL_OPTIONS].Pack(options)

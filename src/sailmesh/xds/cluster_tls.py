@@ -18,7 +18,9 @@ translation options. Out: the cluster's ``transport_socket`` or ``transport_sock
   checks them and, on HTTP requests with ``auto_san_validation``, the request's host too). ``credentialName`` is read at
   gateways only, as in Istio (the client certificate and CA of the Secret in the gateway's
   namespace, over ADS); sidecars use the file settings.
-- no ``tls``: auto mTLS for services inside the mesh (not ``MESH_EXTERNAL``) unless the
+- no ``tls``: with meshConfig ``enableAutoMtls: false``, plaintext (a STRICT server then
+  refuses it: clients need a rule with ISTIO_MUTUAL, as in Istio); otherwise (the default)
+  auto mTLS for services inside the mesh (not ``MESH_EXTERNAL``) unless the
   namespace-wide or mesh-wide PeerAuthentication of the service's namespace is DISABLE: an
   endpoint whose workload carries ``security.istio.io/tlsMode: istio`` (EDS metadata
   ``envoy.transport_socket_match``) gets Istio mutual TLS (``tlsMode-istio``), the others
@@ -191,6 +193,8 @@ def _credential_from_sds(
 
 
 def _auto_mtls(scope: ProxyScope, spec: ClusterSpec, cluster: cluster_pb2.Cluster) -> None:
+    if not scope.snapshot.mesh.enable_auto_mtls:
+        return  # meshConfig enableAutoMtls: false: plaintext unless a rule says ISTIO_MUTUAL
     if spec.service.mesh_external or _auto_mode(scope, spec, cluster) == "DISABLE":
         return
     mutual = tls.transport_socket(_istio_mutual(scope, spec, cluster, None))

@@ -9,7 +9,10 @@
   mode so the capture rules let it through) and ``InboundPassthroughCluster`` (ORIGINAL_DST,
   source 127.0.0.6).
 
-Connect timeout defaults to 10 s like Istio. Stats rely on the bootstrap's ``cluster_name`` tag
+Every cluster's connect timeout is the mesh's ``connectTimeout`` (10 s by default, as Istio's
+``buildCluster``; a DestinationRule's ``connectionPool.tcp.connectTimeout`` overrides it on its
+clusters); outbound and inbound clusters get the mesh's ``tcpKeepalive`` under the rule's, and
+outbound HTTP clusters its ``h2UpgradePolicy`` (:mod:`sailmesh.xds.cluster_policy`). Stats rely on the bootstrap's ``cluster_name`` tag
 extraction (no ``alt_stat_name``). Outbound clusters get their TLS (auto mTLS, DestinationRule
 ``tls``) from :mod:`sailmesh.xds.cluster_tls`; inbound clusters reach the app in plaintext.
 """
@@ -25,9 +28,9 @@ from envoy.extensions.upstreams.http.v3 import http_protocol_options_pb2 as hpo_
 
 from sailmesh.config.resource import Resource
 from sailmesh.registry.model import HTTP_PROTOCOLS, Endpoint, Service, ServicePort
+from sailmesh.snapshot.mesh_defaults import DEFAULT_CONNECT_TIMEOUT_NANOS
 from sailmesh.xds import names, pb
 from sailmesh.xds.cluster_policy import (
-    DEFAULT_CONNECT_TIMEOUT_NANOS,
     HTTP_PROTOCOL_OPTIONS,
     apply_connection_pool,
     apply_policy,
@@ -50,9 +53,13 @@ _TYPES = {
 }
 
 
-def _base(name: str, kind: cluster_pb2.Cluster.DiscoveryType.ValueType) -> cluster_pb2.Cluster:
+def _base(
+    name: str,
+    kind: cluster_pb2.Cluster.DiscoveryType.ValueType,
+    connect_timeout_nanos: int = DEFAULT_CONNECT_TIMEOUT_NANOS,
+) -> cluster_pb2.Cluster:
     return cluster_pb2.Cluster(
-        name=name, type=kind, connect_timeout=pb.duration(DEFAULT_CONNECT_TIMEOUT_NANOS)
+        name=name, type=kind, connect_timeout=pb.duration(connect_timeout_nanos)
     )
 
 
@@ -81,7 +88,8 @@ def outbound_cluster(
     scope: ProxyScope, spec: ClusterSpec, options: TranslateOptions = DEFAULT_OPTIONS
 ) -> cluster_pb2.Cluster:
     """The cluster for one spec (service port, optional subset)."""
-    cluster = _base(spec.name, _TYPES[spec.discovery])
+    mesh = scope.snapshot.mesh
+    cluster = _base(spec.name, _TYPES[spec.discovery], mesh.connect_timeout_nanos)
     if spec.discovery == "EDS":
         cluster.eds_cluster_config.eds_config.CopyFrom(pb.ads_source())
         cluster.eds_cluster_config.service_name = spec.name
@@ -91,7 +99,7 @@ def outbound_cluster(
         cluster.load_assignment.CopyFrom(dns_load_assignment(scope, spec))
     kind = port_kind(spec.port)
     protocol = spec.port.protocol if kind in ("http", "auto") else None
-    apply_policy(cluster, spec.policy, protocol)
+    apply_policy(cluster, spec.policy, protocol, mesh.tcp_keepalive, mesh.h2_upgrade_policy)
     apply_cluster_tls(cluster, scope, spec, options)
     apply_proxy_protocol(cluster, spec.policy.proxy_protocol)
     locality = locality_context(scope, spec)
@@ -101,9 +109,13 @@ def outbound_cluster(
     return cluster
 
 
-def passthrough_cluster() -> cluster_pb2.Cluster:
+def passthrough_cluster(
+    connect_timeout_nanos: int = DEFAULT_CONNECT_TIMEOUT_NANOS,
+) -> cluster_pb2.Cluster:
     """``PassthroughCluster``: to the original destination, speaking the client's protocol."""
-    cluster = _base(names.PASSTHROUGH_CLUSTER, cluster_pb2.Cluster.ORIGINAL_DST)
+    cluster = _base(
+        names.PASSTHROUGH_CLUSTER, cluster_pb2.Cluster.ORIGINAL_DST, connect_timeout_nanos
+    )
     cluster.lb_policy = cluster_pb2.Cluster.CLUSTER_PROVIDED
     cluster.circuit_breakers.thresholds.append(default_thresholds())
     options = hpo_pb2.HttpProtocolOptions()
@@ -113,9 +125,11 @@ def passthrough_cluster() -> cluster_pb2.Cluster:
     return cluster
 
 
-def blackhole_cluster() -> cluster_pb2.Cluster:
+def blackhole_cluster(
+    connect_timeout_nanos: int = DEFAULT_CONNECT_TIMEOUT_NANOS,
+) -> cluster_pb2.Cluster:
     """``BlackHoleCluster``: STATIC without endpoints (connections fail, requests get 503)."""
-    return _base(names.BLACKHOLE_CLUSTER, cluster_pb2.Cluster.STATIC)
+    return _base(names.BLACKHOLE_CLUSTER, cluster_pb2.Cluster.STATIC, connect_timeout_nanos)
 
 
 def _bind_inbound(cluster: cluster_pb2.Cluster) -> None:
@@ -126,7 +140,11 @@ def _bind_inbound(cluster: cluster_pb2.Cluster) -> None:
 
 def inbound_passthrough_cluster(scope: ProxyScope) -> cluster_pb2.Cluster:
     """``InboundPassthroughCluster``: undeclared inbound ports, to the original destination."""
-    cluster = _base(names.INBOUND_PASSTHROUGH_CLUSTER, cluster_pb2.Cluster.ORIGINAL_DST)
+    cluster = _base(
+        names.INBOUND_PASSTHROUGH_CLUSTER,
+        cluster_pb2.Cluster.ORIGINAL_DST,
+        scope.snapshot.mesh.connect_timeout_nanos,
+    )
     cluster.lb_policy = cluster_pb2.Cluster.CLUSTER_PROVIDED
     cluster.circuit_breakers.thresholds.append(default_thresholds())
     if scope.proxy.interception == "REDIRECT":
@@ -140,14 +158,15 @@ def inbound_cluster(scope: ProxyScope, port: InboundPort) -> cluster_pb2.Cluster
     ``defaultEndpoint``; with the port's connection pool (as Istio: limits and HTTP protocol
     options; ``h2UpgradePolicy`` and ``useClientProtocol`` are outbound-only in Istio)."""
     name = names.inbound_cluster(port.port)
+    mesh = scope.snapshot.mesh
     if port.endpoint == "original":
-        cluster = _base(name, cluster_pb2.Cluster.ORIGINAL_DST)
+        cluster = _base(name, cluster_pb2.Cluster.ORIGINAL_DST, mesh.connect_timeout_nanos)
         cluster.lb_policy = cluster_pb2.Cluster.CLUSTER_PROVIDED
     else:
-        cluster = _base(name, cluster_pb2.Cluster.STATIC)
+        cluster = _base(name, cluster_pb2.Cluster.STATIC, mesh.connect_timeout_nanos)
         cluster.lb_policy = cluster_pb2.Cluster.LEAST_REQUEST
         cluster.load_assignment.CopyFrom(inbound_load_assignment(scope, port))
-    apply_connection_pool(cluster, port.pool)
+    apply_connection_pool(cluster, port.pool, mesh.tcp_keepalive)
     if port.protocol in HTTP_PROTOCOLS:
         options = http_protocol_options(port.protocol, inbound_pool(port.pool))
         if options is not None:
@@ -195,8 +214,9 @@ def build_clusters(
     out: dict[str, cluster_pb2.Cluster] = {}
     for spec in cluster_specs(scope):
         out[spec.name] = outbound_cluster(scope, spec, options)
-    out[names.PASSTHROUGH_CLUSTER] = passthrough_cluster()
-    out[names.BLACKHOLE_CLUSTER] = blackhole_cluster()
+    timeout = scope.snapshot.mesh.connect_timeout_nanos
+    out[names.PASSTHROUGH_CLUSTER] = passthrough_cluster(timeout)
+    out[names.BLACKHOLE_CLUSTER] = blackhole_cluster(timeout)
     if scope.proxy.interception == "REDIRECT":
         out[names.INBOUND_PASSTHROUGH_CLUSTER] = inbound_passthrough_cluster(scope)
     for port in inbound_ports(scope):

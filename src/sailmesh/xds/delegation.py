@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Any
 
 from sailmesh.config.resource import Resource
-from sailmesh.snapshot.hosts import visible
 from sailmesh.snapshot.snapshot import MeshSnapshot
 
 Routed = tuple[Any, Resource]  # (HTTP route, the VirtualService its short hosts resolve in)
@@ -50,7 +49,7 @@ def delegate_of(snapshot: MeshSnapshot, root: Resource, http: Any) -> Resource |
     namespace = ref.namespace or root.namespace
     for vs in snapshot.of_kind("VirtualService"):
         if vs.name == ref.name and vs.namespace == namespace:
-            usable = not vs.spec.hosts and visible(vs.spec.export_to, vs.namespace, root.namespace)
+            usable = not vs.spec.hosts and snapshot.config_visible(vs, root.namespace)
             return vs if usable else None
     return None
 

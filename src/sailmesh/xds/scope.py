@@ -20,7 +20,7 @@ from typing import Any, Literal
 from sailmesh.config.resource import Resource
 from sailmesh.registry.model import HTTP_PROTOCOLS, Service, ServicePort, selector_matches
 from sailmesh.registry.registry import RegistryView
-from sailmesh.snapshot.hosts import fqdn, host_matches, visible
+from sailmesh.snapshot.hosts import fqdn, host_matches
 from sailmesh.snapshot.proxy import Proxy
 from sailmesh.snapshot.snapshot import MESH_GATEWAY, MeshSnapshot
 from sailmesh.xds import names
@@ -110,7 +110,7 @@ class ProxyScope:
             self._by_host = {}
             ns = self.proxy.namespace
             for svc in self.snapshot.registry.services:
-                if visible(svc.export_to, svc.namespace, ns):
+                if self.snapshot.service_visible(svc, ns):
                     self._by_host.setdefault(svc.hostname, []).append(svc)
         found = self._by_host.get(hostname)
         if not found:

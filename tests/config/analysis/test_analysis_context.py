@@ -109,6 +109,50 @@ def test_export_to_annotation_limits_visibility() -> None:
     assert ctx.find_service("private.shop.svc.cluster.local", "other") is None
 
 
+MESH_DEFAULTS = """
+---
+apiVersion: install.istio.io/v1alpha1
+kind: IstioOperator
+metadata: {name: mesh, namespace: istio-system}
+spec:
+  meshConfig:
+    defaultServiceExportTo: ["."]
+    defaultVirtualServiceExportTo: [".", other]
+    defaultDestinationRuleExportTo: ["~"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews}}]}]}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: shop}
+spec: {host: reviews}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: public, namespace: shop}
+spec: {host: reviews, exportTo: ["*"]}
+"""
+
+
+def test_mesh_default_export_to_applies_to_objects_without_export_to() -> None:
+    ctx = _ctx(PLATFORM + MESH_DEFAULTS)
+    assert ctx.find_service("reviews.shop.svc.cluster.local", "other") is None
+    assert ctx.find_service("reviews", "shop") is not None
+    vs = ctx.get("VirtualService", "shop", "reviews")
+    private, public = (
+        ctx.get("DestinationRule", "shop", "reviews"),
+        ctx.get("DestinationRule", "shop", "public"),
+    )
+    assert vs is not None and private is not None and public is not None
+    assert [ctx.exported_to(vs, ns) for ns in ("shop", "other", "third")] == [True, True, False]
+    assert not ctx.exported_to(private, "shop") and ctx.exported_to(public, "third")
+    plain = _ctx(PLATFORM)
+    assert plain.find_service("reviews.shop.svc.cluster.local", "other") is not None
+
+
 def test_workloads_from_deployments_and_pods() -> None:
     ctx = _ctx()
     names = {(w.namespace, w.name) for w in ctx.workloads}

@@ -8,6 +8,10 @@ qualified with the referring namespace; wildcards (``*.example.com``) match by s
 
 Checks that need facts absent from the inputs are skipped rather than guessed: host lookups
 need at least one Service or ServiceEntry, selector checks at least one workload.
+
+Objects without ``exportTo`` are visible where the meshConfig of an analyzed IstioOperator
+says (``defaultServiceExportTo``, ``defaultVirtualServiceExportTo``,
+``defaultDestinationRuleExportTo``; everywhere by default), as the translator sees them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,13 @@ CLUSTER_DOMAIN = "svc.cluster.local"
 ROOT_NAMESPACE = "istio-system"
 MESH_GATEWAY = "mesh"
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
+#: The meshConfig field giving the exportTo of each kind's objects that set none.
+_DEFAULT_EXPORT_FIELDS = {
+    "Service": "defaultServiceExportTo",
+    "ServiceEntry": "defaultServiceExportTo",
+    "VirtualService": "defaultVirtualServiceExportTo",
+    "DestinationRule": "defaultDestinationRuleExportTo",
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,16 @@ def split_namespaced(ref: str, namespace: str) -> tuple[str, str]:
     return (ns, name) if sep else (namespace, ref)
 
 
+def _mesh_config(resources: Iterable[Resource]) -> Mapping[str, Any]:
+    """``spec.meshConfig`` of the first analyzed IstioOperator setting one (the rule of
+    :func:`sailmesh.config.meshconfig.mesh_config_document`, a layer above)."""
+    for r in resources:
+        found = getattr(r.spec, "mesh_config", None) if r.kind == "IstioOperator" else None
+        if isinstance(found, Mapping) and found:
+            return found
+    return {}
+
+
 def _export_scopes(export_to: Sequence[str] | None, namespace: str) -> frozenset[str]:
     if not export_to:
         return frozenset({"*"})
@@ -118,8 +139,18 @@ class AnalysisContext:
     services: list[MeshService] = field(init=False)
     workloads: list[Workload] = field(init=False)
     namespaces: set[str] = field(init=False)
+    #: The meshConfig's ``default*ExportTo`` lists by kind (``["*"]`` when not set).
+    default_exports: dict[str, list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
+        mesh = _mesh_config(self.resources)
+        self.default_exports = {}
+        for kind, key in _DEFAULT_EXPORT_FIELDS.items():
+            value = mesh.get(key)
+            strings = (
+                [v for v in value if isinstance(v, str) and v] if isinstance(value, list) else []
+            )
+            self.default_exports[kind] = strings or ["*"]
         self.by_kind = defaultdict(list)
         self.by_key = {}
         for r in self.resources:  # a later document with the same identity replaces an earlier one
@@ -149,6 +180,18 @@ class AnalysisContext:
 
     def get(self, kind: str, namespace: str, name: str) -> Resource | None:
         return self.by_key.get((kind, namespace, name))
+
+    def export_to(self, resource: Resource) -> list[str]:
+        """A VirtualService's or DestinationRule's exportTo, else the mesh's default for it."""
+        own = getattr(resource.spec, "export_to", None)
+        return list(own) if own else self.default_exports.get(resource.kind, ["*"])
+
+    def exported_to(self, resource: Resource, namespace: str) -> bool:
+        """Whether ``resource`` (VirtualService, DestinationRule) is visible in ``namespace``."""
+        export = self.export_to(resource)
+        if "~" in export:
+            return False
+        return "*" in export or namespace in {resource.namespace if e == "." else e for e in export}
 
     def find_service(
         self, host: str, namespace: str, export_to: Sequence[str] | None = None
@@ -213,7 +256,7 @@ class AnalysisContext:
                 f"{r.name}.{r.namespace}.{CLUSTER_DOMAIN}",
                 r.namespace,
                 ports,
-                _export_scopes(export, r.namespace),
+                _export_scopes(export or self.default_exports["Service"], r.namespace),
                 r,
                 getattr(spec, "selector", None) or None,
             )
@@ -231,7 +274,9 @@ class AnalysisContext:
                     fqdn(h, r.namespace),
                     r.namespace,
                     ports,
-                    _export_scopes(spec.export_to, r.namespace),
+                    _export_scopes(
+                        spec.export_to or self.default_exports["ServiceEntry"], r.namespace
+                    ),
                     r,
                     selector or None,
                 )

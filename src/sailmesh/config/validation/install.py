@@ -14,6 +14,7 @@ from sailmesh.config.models.base import parse_duration_nanos
 from sailmesh.config.models.install import IstioOperatorSpec
 from sailmesh.config.resource import Resource
 from sailmesh.config.validation.mesh_providers import validate_extension_providers
+from sailmesh.config.validation.mesh_settings import validate_mesh_settings
 
 #: SPIFFE trust domain names (the rule :mod:`sailmesh.ca.identity` applies when it signs).
 _TRUST_DOMAIN = re.compile(r"^[a-z0-9._-]{1,255}$")
@@ -66,6 +67,7 @@ def validate_istio_operator(resource: Resource, report: Report) -> None:
     )
     if spec.mesh_config:
         _validate_identity(spec.mesh_config, report)
+        validate_mesh_settings(spec.mesh_config, report)
 
 
 def trust_domain_problem(value: Any) -> str | None:

@@ -90,18 +90,13 @@ class Upstream:
 # --- DestinationRules ---------------------------------------------------------------------
 
 
-def _exported_to(resource: Resource, namespace: str) -> bool:
-    export = list(getattr(resource.spec, "export_to", None) or ["*"])
-    return "*" in export or namespace in {resource.namespace if e == "." else e for e in export}
-
-
 def destination_rule(ctx: AnalysisContext, host: str, client_ns: str) -> Resource | None:
     """Istio's choice: a rule in the caller's namespace, else the service's, else the root's;
     an exact host before a wildcard one."""
     candidates = [
         dr
         for dr in ctx.of_kind("DestinationRule")
-        if _exported_to(dr, client_ns)
+        if ctx.exported_to(dr, client_ns)
         and host_matches(fqdn(str(dr.spec.host or ""), dr.namespace), host)
     ]
     service = ctx.find_service(host, client_ns)
@@ -176,7 +171,7 @@ def virtual_services(
     """VirtualServices for ``host`` (an FQDN or a gateway's request host) seen by the caller."""
     out = []
     for vs in ctx.of_kind("VirtualService"):
-        if not bound_to(vs, gateways) or (not gateways and not _exported_to(vs, client_ns)):
+        if not bound_to(vs, gateways) or (not gateways and not ctx.exported_to(vs, client_ns)):
             continue
         hosts = [h if gateways else fqdn(h, vs.namespace) for h in vs.spec.hosts or []]
         if any(h == "*" or host_matches(h, host) for h in hosts):

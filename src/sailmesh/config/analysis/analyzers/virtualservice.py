@@ -111,8 +111,7 @@ def _subset_defined(ctx: AnalysisContext, host: str, namespace: str, subset: str
     exact, wildcard = _rules_by_host(ctx)
     for dr in [*exact.get(host, []), *wildcard]:
         spec: Any = dr.spec
-        export = spec.export_to or ["*"]
-        if "*" not in export and namespace not in {dr.namespace if e == "." else e for e in export}:
+        if not ctx.exported_to(dr, namespace):
             continue
         dr_host = fqdn(spec.host or "", dr.namespace)
         same = dr_host == host or (dr_host.startswith("*") and host_matches(dr_host, host))

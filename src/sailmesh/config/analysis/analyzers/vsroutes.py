@@ -31,7 +31,7 @@ def _mesh_hosts(ctx: AnalysisContext) -> Iterator[Problem]:
     for vs in ctx.of_kind("VirtualService"):
         if MESH_GATEWAY not in vs_gateways(vs):
             continue
-        export = vs.spec.export_to or ["*"]
+        export = ctx.export_to(vs)
         scopes = {"*"} if "*" in export else {vs.namespace if e == "." else e for e in export}
         for scope in sorted(scopes):
             for h in dict.fromkeys(vs.spec.hosts or []):
