@@ -191,9 +191,10 @@ def tcp(client: RunningPod, host: str, port: int) -> str:
 
 
 def log_line(pod: RunningPod, path: str) -> str | None:
-    """The line of the pod's sidecar access log for the request to ``path``."""
+    """The line of the pod's sidecar access log for the request to ``path``: each record on a
+    line of its own (the mesh's format has no trailing newline; like Istio, sailmesh adds it)."""
     text = pod.supervisor.log_path("istio-proxy").read_text(errors="replace")
-    return next((line for line in text.splitlines() if f"path={path} " in line), None)
+    return next((line for line in text.splitlines() if line.startswith(f"path={path} ")), None)
 
 
 def stats(pod: RunningPod, pattern: str) -> dict[str, int]:

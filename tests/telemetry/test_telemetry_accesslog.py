@@ -97,3 +97,11 @@ Telemetry default/odd
 """)
     (log,) = file_logs(telemetries, MeshConfig(), "", "source")
     assert log.path == "/dev/stdout" and log.filter is None  # not enforced: logs everything
+
+
+def test_a_text_format_ends_its_record_with_a_newline_as_istio_does() -> None:
+    from sailmesh.telemetry.accesslog import line_format
+
+    assert line_format("%RESPONSE_CODE%") == "%RESPONSE_CODE%\n"
+    assert line_format("%RESPONSE_CODE%\n") == "%RESPONSE_CODE%\n"
+    assert line_format("") == line_format(None) == ""

@@ -91,10 +91,18 @@ class FileLog:
 def mesh_format(mesh: MeshConfig) -> tuple[str, tuple[tuple[str, Any], ...] | None]:
     """(text, json) of the mesh's ``accessLogFormat``/``accessLogEncoding``: JSON encoding
     takes the format as a JSON object (Istio's default keys when it is not one)."""
-    text = mesh.access_log_format or ISTIO_TEXT_FORMAT
+    text = line_format(mesh.access_log_format) or ISTIO_TEXT_FORMAT
     if mesh.access_log_encoding.upper() != "JSON":
         return text, None
     return text, json_object(mesh.access_log_format) or ISTIO_JSON_FORMAT
+
+
+def line_format(text: str | None) -> str:
+    """A user's text format ending in a newline, as Istio ends it (Envoy writes each record
+    exactly as formatted: without one, records run together on one line); "" for none."""
+    if not text:
+        return ""
+    return text if text.endswith("\n") else text + "\n"
 
 
 def json_object(text: str) -> tuple[tuple[str, Any], ...] | None:
@@ -116,7 +124,8 @@ def _provider_log(name: str, mesh: MeshConfig) -> FileLog | None:
     if provider is None:
         return None
     labels = json_object(provider.labels_json) if provider.labels_json else None
-    return FileLog(provider.path or STDOUT, provider.text_format or ISTIO_TEXT_FORMAT, labels)
+    text = line_format(provider.text_format) or ISTIO_TEXT_FORMAT
+    return FileLog(provider.path or STDOUT, text, labels)
 
 
 def _entries(telemetries: Iterable[Resource], reporter: Reporter) -> list[Any]:
