@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from e2e_support.bookinfo import DEMO_PATHS, RATINGS_ABORT, page
+from e2e_support.bookinfo import DEMO_PATHS, RATINGS_ABORT, REVIEWS_V2, page
 from e2e_support.browser import chromium, new_page, screenshot
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.proxy import wait_for
@@ -45,16 +45,6 @@ spec:
   tracing:
   - randomSamplingPercentage: 100
 """
-#: reviews v2 calls ratings on every request: each page crosses productpage > reviews > ratings
-REVIEWS_V2 = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews}
-spec:
-  hosts: [reviews]
-  http:
-  - route: [{destination: {host: reviews, subset: v2}}]
-"""
 #: The call chain of a page, as (service, span kind) from the gateway down to ratings.
 CHAIN = [
     (GATEWAY, "CLIENT"),
@@ -72,7 +62,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalMeshThread]:
     run_id = m.mesh.names.run_id
     try:
         m.start(DEMO_PATHS)
-        m.apply(REVIEWS_V2)
+        m.apply(REVIEWS_V2)  # each page crosses productpage > reviews v2 > ratings
         m.apply(TRACING, namespace="istio-system")
         assert m.mesh.cp is not None
         assert m.call(m.mesh.cp.wait_synced(timeout=20), timeout=30)

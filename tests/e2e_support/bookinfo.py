@@ -21,6 +21,16 @@ DEMO_PATHS = [
     str(NETWORKING / "bookinfo-gateway.yaml"),
     str(NETWORKING / "destination-rule-all.yaml"),
 ]
+#: Every call to reviews goes to v2 (which calls ratings on every request).
+REVIEWS_V2 = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews}
+spec:
+  hosts: [reviews]
+  http:
+  - route: [{destination: {host: reviews, subset: v2}}]
+"""
 #: Every call to ratings aborted with 500 by the caller's sidecar (response flags FI).
 RATINGS_ABORT = """
 apiVersion: networking.istio.io/v1

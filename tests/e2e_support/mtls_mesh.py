@@ -149,6 +149,22 @@ def synced(mesh: LocalMeshThread) -> None:
     assert mesh.call(mesh.mesh.cp.wait_synced(timeout=15), timeout=20)
 
 
+class SyncedMesh:
+    """A running mesh whose ``apply``/``delete`` return once every proxy acknowledged the
+    change (the e2e worlds of the mTLS, origination and mesh-config modules build on it)."""
+
+    def __init__(self, mesh: LocalMeshThread) -> None:
+        self.mesh = mesh
+
+    def apply(self, text: str) -> None:
+        self.mesh.apply(text)
+        synced(self.mesh)
+
+    def delete(self, text: str) -> None:
+        self.mesh.delete(text)
+        synced(self.mesh)
+
+
 def call(client: RunningPod, url: str, resolve: str | None = None) -> tuple[int, str]:
     """``GET url`` from inside the client's pod: (status, body), (0, error) without a response.
     ``resolve``: the address to connect to instead of the URL's host (Host stays)."""

@@ -16,6 +16,7 @@ import pytest
 from runtime_e2e import BOOKINFO, demo_mesh, skip_unless_netns
 
 from e2e_support.bookinfo import (
+    REVIEWS_V2,
     apply_sample,
     assert_seen_by_both_sidecars,
     call_reviews_from_productpage,
@@ -85,15 +86,6 @@ def test_shift_to_v3_is_all_red(mesh: LocalMeshThread) -> None:
 
 
 #: Istio's request-timeouts task: reviews to v2, ratings delayed 2 s, then reviews' timeout.
-REVIEWS_V2 = """
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: reviews}
-spec:
-  hosts: [reviews]
-  http:
-  - route: [{destination: {host: reviews, subset: v2}}]
-"""
 RATINGS_DELAY = """
 apiVersion: networking.istio.io/v1
 kind: VirtualService

@@ -19,7 +19,16 @@ import pytest
 from runtime_e2e import assert_nothing_left, skip_unless_netns
 
 from e2e_support.localmesh import LocalMeshThread
-from e2e_support.mtls_mesh import LOG_FORMAT, call, identity, log_line, namespace, pod_of, stats
+from e2e_support.mtls_mesh import (
+    LOG_FORMAT,
+    SyncedMesh,
+    call,
+    identity,
+    log_line,
+    namespace,
+    pod_of,
+    stats,
+)
 from e2e_support.mtls_mesh import synced as wait_synced
 from e2e_support.proxy import wait_for
 from sailmesh.runtime.local import RunningPod
@@ -109,18 +118,7 @@ spec:
 """
 
 
-class World:
-    def __init__(self, mesh: LocalMeshThread) -> None:
-        self.mesh = mesh
-
-    def apply(self, text: str) -> None:
-        self.mesh.apply(text)
-        wait_synced(self.mesh)
-
-    def delete(self, text: str) -> None:
-        self.mesh.delete(text)
-        wait_synced(self.mesh)
-
+class World(SyncedMesh):
     def pod(self, namespace_: str, deployment: str) -> RunningPod:
         return pod_of(self.mesh, namespace_, deployment)
 

@@ -18,6 +18,7 @@ from runtime_e2e import assert_nothing_left, skip_unless_netns
 from e2e_support.localmesh import LocalMeshThread
 from e2e_support.mtls_mesh import (
     TLS_SERVER,
+    SyncedMesh,
     call,
     identity,
     log_line,
@@ -76,17 +77,10 @@ spec:
 """
 
 
-class World:
+class World(SyncedMesh):
     def __init__(self, mesh: LocalMeshThread, pki: Pki) -> None:
-        self.mesh, self.pki = mesh, pki
-
-    def apply(self, text: str) -> None:
-        self.mesh.apply(text)
-        synced(self.mesh)
-
-    def delete(self, text: str) -> None:
-        self.mesh.delete(text)
-        synced(self.mesh)
+        super().__init__(mesh)
+        self.pki = pki
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from click.testing import CliRunner
 from runtime_e2e import ROOT, assert_nothing_left, skip_unless_netns
 
 from e2e_support.localmesh import LocalMeshThread
-from e2e_support.mtls_mesh import call, log_line, mesh_config, namespace, pod_of, stats, synced
+from e2e_support.mtls_mesh import (
+    SyncedMesh,
+    call,
+    log_line,
+    mesh_config,
+    namespace,
+    pod_of,
+    stats,
+)
 from e2e_support.pki import Pki, write_pki
 from e2e_support.proxy import wait_for
 from sailmesh.cli.main import cli
@@ -179,21 +186,13 @@ spec:
 """
 
 
-@dataclass
-class World:
-    mesh: LocalMeshThread
-    pki: Pki
+class World(SyncedMesh):
+    def __init__(self, mesh: LocalMeshThread, pki: Pki) -> None:
+        super().__init__(mesh)
+        self.pki = pki
 
     def pods(self) -> tuple[RunningPod, RunningPod]:
         return pod_of(self.mesh, "mesh", "cli"), pod_of(self.mesh, "plain", "origin")
-
-    def apply(self, text: str) -> None:
-        self.mesh.apply(text)
-        synced(self.mesh)
-
-    def delete(self, text: str) -> None:
-        self.mesh.delete(text)
-        synced(self.mesh)
 
 
 @pytest.fixture(scope="module")
