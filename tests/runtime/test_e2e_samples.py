@@ -319,3 +319,71 @@ def test_a_regex_over_envoys_default_program_size_routes_as_in_istio(
         assert not [p for p in status if "NACK" in str(p)], status
     finally:
         mesh.delete(EVERYDAY_REGEX)
+
+
+#: Redirects, rewrites, header manipulation, CORS and direct responses on one VirtualService.
+HTTP_FEATURES = """
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: httpbin-features, namespace: default}
+spec:
+  hosts: [httpbin]
+  http:
+  - match: [{uri: {prefix: /old}}]
+    redirect: {uri: /anything/new, redirectCode: 301}
+  - match: [{uri: {prefix: /renamed}}]
+    rewrite: {uri: /anything/rewritten, authority: httpbin.internal}
+    headers:
+      request: {set: {x-set: "1"}, add: {x-added: "2"}, remove: [x-drop]}
+      response: {set: {x-response: "3"}}
+    route: [{destination: {host: httpbin, port: {number: 8000}}}]
+  - match: [{uri: {exact: /teapot}}]
+    directResponse: {status: 418, body: {string: "short and stout"}}
+  - corsPolicy:
+      allowOrigins: [{exact: "https://shop.example.com"}]
+      allowMethods: [GET, POST]
+      allowHeaders: [x-user]
+      maxAge: 24h
+    route: [{destination: {host: httpbin, port: {number: 8000}}}]
+"""
+
+
+def _curl(mesh: LocalMeshThread, *args: str) -> tuple[int, dict[str, str], str]:
+    """``curl -s -i ARGS`` from the curl pod's sidecar: (status, headers lower-cased, body)."""
+    out = in_pod(mesh, "deploy/curl", "curl", "-s", "-i", *args)
+    head, _, body = out.replace("\r\n", "\n").partition("\n\n")
+    lines = head.splitlines()
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    return status, headers, body
+
+
+def test_redirect_rewrite_headers_cors_and_direct_responses(mesh: LocalMeshThread) -> None:
+    mesh.apply(HTTP_FEATURES)
+    try:
+        wait_for(lambda: _curl(mesh, "http://httpbin:8000/teapot")[0] == 418, 20, "the routes")
+        status, headers, _ = _curl(mesh, "http://httpbin:8000/old/page")
+        assert status == 301 and headers["location"].endswith("/anything/new"), headers
+        status, headers, body = _curl(
+            mesh, "-H", "x-drop: secret", "-H", "x-added: 1", "http://httpbin:8000/renamed"
+        )
+        echoed = json.loads(body)
+        assert status == 200 and headers["x-response"] == "3"
+        assert echoed["url"].endswith("/anything/rewritten"), echoed["url"]
+        sent = {k.lower(): v for k, v in echoed["headers"].items()}
+        assert sent["host"] == ["httpbin.internal"] and sent["x-set"] == ["1"]
+        assert "x-drop" not in sent and sorted(sent["x-added"]) == ["1", "2"]
+        assert _curl(mesh, "http://httpbin:8000/teapot")[2] == "short and stout"
+        preflight = ["-X", "OPTIONS", "-H", "Access-Control-Request-Method: POST"]
+        status, headers, _ = _curl(
+            mesh, *preflight, "-H", "Origin: https://shop.example.com", "http://httpbin:8000/get"
+        )
+        assert headers["access-control-allow-origin"] == "https://shop.example.com", headers
+        assert "POST" in headers["access-control-allow-methods"]
+        assert headers["access-control-max-age"] == "86400"
+        _, headers, _ = _curl(
+            mesh, *preflight, "-H", "Origin: https://evil.example", "http://httpbin:8000/get"
+        )
+        assert "access-control-allow-origin" not in headers
+    finally:
+        mesh.delete(HTTP_FEATURES)

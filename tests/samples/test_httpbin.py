@@ -3,6 +3,7 @@ endpoints Istio's tasks use as the images do."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from collections.abc import Iterator
@@ -35,6 +36,17 @@ def test_get_and_headers_in_each_flavour(ports: dict[str, int]) -> None:
     assert py["headers"]["X-B3-Sampled"] == "1"
     _, only = get_json(ports["python"], "/headers", headers={"x-envoy-attempt-count": "2"})
     assert only == {"headers": {**only["headers"], "X-Envoy-Attempt-Count": "2"}}
+
+
+def test_a_repeated_header_keeps_each_value_in_the_go_flavour(ports: dict[str, int]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", ports["go"], timeout=5)
+    conn.putrequest("GET", "/headers")
+    for value in ("1", "2"):
+        conn.putheader("X-Added", value)
+    conn.endheaders()
+    echoed = json.loads(conn.getresponse().read())
+    conn.close()
+    assert echoed["headers"]["X-Added"] == ["1", "2"]
 
 
 def test_status_codes_fixed_and_weighted(ports: dict[str, int]) -> None:

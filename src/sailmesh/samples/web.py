@@ -37,9 +37,21 @@ def log(message: str) -> None:
 
 
 class Request:
-    """An inbound request; header names are lower-case, ``params`` are the route's groups."""
+    """An inbound request; header names are lower-case, ``params`` are the route's groups.
+    ``headers`` joins a repeated header's values with ", " (RFC 9110); ``header_lists`` keeps
+    each value apart, in order."""
 
-    __slots__ = ("body", "client", "headers", "method", "params", "path", "query", "target")
+    __slots__ = (
+        "body",
+        "client",
+        "header_lists",
+        "headers",
+        "method",
+        "params",
+        "path",
+        "query",
+        "target",
+    )
 
     def __init__(
         self,
@@ -51,8 +63,10 @@ class Request:
         params: tuple[str, ...] = (),
         client: str = "",
         target: str = "",
+        header_lists: dict[str, list[str]] | None = None,
     ) -> None:
         self.method = method
+        self.header_lists = header_lists or {k: [v] for k, v in headers.items()}
         self.client = client  # the peer's address
         self.target = target or path  # the request line's target (path and query)
         self.path = path
@@ -139,7 +153,13 @@ class App:
         self.route(r"/health")(lambda request: json_response({"status": status}))
 
     def handle(
-        self, method: str, target: str, headers: dict[str, str], body: bytes, client: str = ""
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes,
+        client: str = "",
+        header_lists: dict[str, list[str]] | None = None,
     ) -> Response:
         """Dispatch one request; 404/405 when no route fits, 500 when a handler raises."""
         parts = urlsplit(target)
@@ -154,7 +174,15 @@ class App:
                 continue
             query = parse_qs(parts.query, keep_blank_values=True)
             request = Request(
-                method, parts.path, query, headers, body, match.groups(), client, target
+                method,
+                parts.path,
+                query,
+                headers,
+                body,
+                match.groups(),
+                client,
+                target,
+                header_lists,
             )
             try:
                 return handler(request)
@@ -245,9 +273,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        lists: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            lists.setdefault(name.lower(), []).append(value)
+        headers = {name: ", ".join(values) for name, values in lists.items()}
         response = self.server.app.handle(
-            self.command, self.path, headers, body, self.client_address[0]
+            self.command, self.path, headers, body, self.client_address[0], lists
         )
         if self.server.stopping:
             self.close_connection = True

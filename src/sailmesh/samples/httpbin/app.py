@@ -33,7 +33,7 @@ class Flavour:
         return {k: v[0] if len(v) == 1 else v for k, v in items.items()}
 
     def headers(self, request: Request) -> dict[str, Any]:
-        return self.values({_title(k): [v] for k, v in request.headers.items()})
+        return self.values({_title(k): list(v) for k, v in request.header_lists.items()})
 
     def origin(self, request: Request) -> str:
         forwarded = request.headers.get("x-forwarded-for", "")
