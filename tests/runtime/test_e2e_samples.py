@@ -331,6 +331,8 @@ spec:
   http:
   - match: [{uri: {prefix: /old}}]
     redirect: {uri: /anything/new, redirectCode: 301}
+  - match: [{uri: {prefix: /moved}}]
+    redirect: {uri: /anything/moved, authority: elsewhere.example, derivePort: FROM_REQUEST_PORT}
   - match: [{uri: {prefix: /renamed}}]
     rewrite: {uri: /anything/rewritten, authority: httpbin.internal}
     headers:
@@ -364,6 +366,11 @@ def test_redirect_rewrite_headers_cors_and_direct_responses(mesh: LocalMeshThrea
         wait_for(lambda: _curl(mesh, "http://httpbin:8000/teapot")[0] == 418, 20, "the routes")
         status, headers, _ = _curl(mesh, "http://httpbin:8000/old/page")
         assert status == 301 and headers["location"].endswith("/anything/new"), headers
+        status, headers, _ = _curl(mesh, "http://httpbin:8000/moved")
+        assert (status, headers["location"]) == (
+            301,
+            "http://elsewhere.example:8000/anything/moved",
+        )
         status, headers, body = _curl(
             mesh, "-H", "x-drop: secret", "-H", "x-added: 1", "http://httpbin:8000/renamed"
         )
