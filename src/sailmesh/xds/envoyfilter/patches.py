@@ -21,37 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from envoy.config.bootstrap.v3 import bootstrap_pb2
-from envoy.config.cluster.v3 import cluster_pb2
-from envoy.config.core.v3 import extension_pb2
-from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
-from envoy.config.route.v3 import route_components_pb2, route_pb2
-from envoy.extensions.filters.network.http_connection_manager.v3 import (
-    http_connection_manager_pb2 as hcm_pb2,
-)
 from google.protobuf.message import Message
 
 from sailmesh.config.resource import Resource
-from sailmesh.config.validation.envoy_values import PatchValueError, to_message
+from sailmesh.config.validation.envoy_values import PatchValueError, to_message, value_type
 from sailmesh.snapshot.proxy import Proxy
 
 #: The Istio version sailmesh proxies report as ``ISTIO_VERSION`` (what ``proxyVersion``
 #: regexes are matched against): the Istio release whose APIs sailmesh follows.
 PROXY_VERSION = "1.31.0"
-
-VALUE_TYPES: Mapping[str, type[Message]] = {
-    "LISTENER": listener_pb2.Listener,
-    "FILTER_CHAIN": listener_components_pb2.FilterChain,
-    "NETWORK_FILTER": listener_components_pb2.Filter,
-    "HTTP_FILTER": hcm_pb2.HttpFilter,
-    "ROUTE_CONFIGURATION": route_pb2.RouteConfiguration,
-    "VIRTUAL_HOST": route_components_pb2.VirtualHost,
-    "HTTP_ROUTE": route_components_pb2.Route,
-    "CLUSTER": cluster_pb2.Cluster,
-    "EXTENSION_CONFIG": extension_pb2.TypedExtensionConfig,
-    "BOOTSTRAP": bootstrap_pb2.Bootstrap,
-    "LISTENER_FILTER": listener_components_pb2.ListenerFilter,
-}
 
 
 #: The targets of MERGE_AND_REPLACE_LIST (Istio 1.31); elsewhere it does nothing.
@@ -170,12 +148,18 @@ def _value(ef: Resource, index: int, cp: Any) -> Message | PatchValueError | Non
     found = _CONVERTED.get(key)
     if found is None:
         try:
-            found = to_message(raw, VALUE_TYPES[cp.apply_to])
+            found = to_message(raw, _value_type(cp.apply_to))
         except PatchValueError as exc:
             found = exc
         if len(_CONVERTED) > 4096:
             _CONVERTED.clear()
         _CONVERTED[key] = found
+    return found
+
+
+def _value_type(apply_to: str) -> type[Message]:
+    found = value_type(apply_to)
+    assert found is not None, apply_to  # validation admits only the applyTo values it names
     return found
 
 
